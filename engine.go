@@ -1,0 +1,449 @@
+package weft
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+// run drives one thread forward in one namespace: the loop of supersteps.
+type run[S any] struct {
+	wf     *Workflow[S]
+	ctx    context.Context
+	p      persister[S]
+	rc     *runConfig
+	thread string
+	ns     string
+	row    checkpoint.Thread
+	head   *snap[S]
+	rootCP string // the root namespace's head: the pause the questions belong to
+	// records are the questions of the pause at the head (any status),
+	// loaded when a paused thread is resumed.
+	records []checkpoint.InterruptRecord
+	resumed bool
+	steps   int
+	before  []string
+	after   []string
+}
+
+func (r *run[S]) now() time.Time { return r.wf.now() }
+
+func (r *run[S]) author() string {
+	if r.rc.author != "" {
+		return r.rc.author
+	}
+	return "replay"
+}
+
+func (r *run[S]) channel() string {
+	if r.rc.channel != "" {
+		return r.rc.channel
+	}
+	return checkpoint.ChannelAPI
+}
+
+// replayed finds an up-front answer (Answers) by ID, key or node path.
+func (r *run[S]) replayed(id, key, path string) (json.RawMessage, bool) {
+	if len(r.rc.replay) == 0 {
+		return nil, false
+	}
+	for _, k := range []string{id, key, path} {
+		if v, ok := r.rc.replay[k]; ok && k != "" {
+			b, err := json.Marshal(v)
+			if err != nil {
+				return nil, false
+			}
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// taskResult is what one task of a superstep ended with.
+type taskResult[S any] struct {
+	t       *task[S]
+	out     S
+	err     error
+	reused  bool
+	started time.Time
+	dur     time.Duration
+}
+
+func (tr *taskResult[S]) paused() bool {
+	return tr.t != nil && tr.t.waiting > 0 && tr.t.mismatch == nil &&
+		(tr.err == nil || errors.As(tr.err, new(*PauseError)))
+}
+
+// loop runs supersteps until the graph ends, pauses, stops or fails.
+func (r *run[S]) loop() (*Result[S], error) {
+	limit := r.wf.cfg.stepLimit
+	if r.rc.stepLimit > 0 {
+		limit = r.rc.stepLimit
+	}
+	for {
+		h := r.head
+		tasks := h.cp.Next
+		if len(tasks) == 0 {
+			if r.row.Status != StatusCompleted {
+				// Reached without a commit of its own (a resume of a
+				// thread whose head has nothing next): record the end.
+				if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: r.rowWith(StatusCompleted, ""), ExpectedVersion: r.row.Version, At: r.now()}}); err != nil {
+					return nil, err
+				}
+			}
+			return r.result(StatusCompleted, nil), nil
+		}
+		if r.steps >= limit {
+			return nil, r.fail(nil, nil, fmt.Errorf("thread %q: %d supersteps: %w", r.thread, r.steps, ErrStepLimit))
+		}
+		if recs := r.breakpoints(checkpoint.KindBefore, tasks, h); len(recs) > 0 {
+			return r.pause(recs, nil, nil)
+		}
+		var pending []write[S]
+		if r.resumed {
+			ws, err := r.p.writes(r.ctx, r.thread, r.ns, h.cp.ID)
+			if err != nil {
+				return nil, err
+			}
+			pending = ws
+		}
+		results := r.runTasks(tasks, pending)
+		r.steps++
+		r.resumed = false
+		r.records = nil
+
+		steps := make([]checkpoint.Step, len(results))
+		var failed error
+		var paused bool
+		for i := range results {
+			tr := &results[i]
+			st := checkpoint.Step{
+				ThreadID: r.thread, Namespace: r.ns, Superstep: h.cp.Step + 1, CheckpointID: h.cp.ID,
+				Node: r.path(tasks[i]), Task: tasks[i], Status: checkpoint.StepCompleted,
+				StartedAt: tr.started, Duration: tr.dur,
+			}
+			switch {
+			case tr.reused:
+				st.Status = checkpoint.StepReused
+			case tr.paused():
+				st.Status = checkpoint.StepInterrupted
+				paused = true
+			case tr.err != nil:
+				st.Status, st.Error = checkpoint.StepFailed, tr.err.Error()
+				if r.ctx.Err() != nil {
+					st.Status = checkpoint.StepStopped
+				}
+				if failed == nil {
+					failed = tr.err
+				}
+			}
+			steps[i] = st
+		}
+		if r.ctx.Err() != nil {
+			return r.stop(results, steps)
+		}
+		if failed != nil {
+			return nil, r.fail(results, steps, failed)
+		}
+		if paused {
+			var recs []checkpoint.InterruptRecord
+			for i := range results {
+				if t := results[i].t; t != nil {
+					recs = append(recs, t.asked...)
+				}
+			}
+			return r.pause(recs, results, steps)
+		}
+		if err := r.advance(tasks, results, steps); err != nil {
+			return nil, err
+		}
+		if r.row.Status == StatusInterrupted {
+			return r.result(StatusInterrupted, nil), nil
+		}
+	}
+}
+
+func (r *run[S]) path(node string) string {
+	if r.ns == "" {
+		return node
+	}
+	return r.ns + "/" + node
+}
+
+// runTasks runs the superstep's tasks: one inline, several in parallel.
+// A task with a pending output from an earlier attempt is not run again.
+func (r *run[S]) runTasks(tasks []string, pending []write[S]) []taskResult[S] {
+	results := make([]taskResult[S], len(tasks))
+	var todo []int
+	for i, name := range tasks {
+		if j := slices.IndexFunc(pending, func(w write[S]) bool { return w.task == name && w.kind == writeOutput }); j >= 0 {
+			results[i] = taskResult[S]{out: pending[j].out, reused: true, started: r.now()}
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 1 {
+		i := todo[0]
+		results[i] = r.runTask(tasks[i], r.head.state)
+		return results
+	}
+	var wg sync.WaitGroup
+	for _, i := range todo {
+		// Each parallel node gets a copy whose slices are capped, so
+		// appends in one branch never write into another's array.
+		in := r.head.state
+		r.wf.state.clip(reflectOf(&in))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = r.runTask(tasks[i], in)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func (r *run[S]) runTask(name string, in S) (tr taskResult[S]) {
+	t := &task[S]{Context: r.ctx, r: r, node: name, path: r.path(name), name: name, cpID: r.head.cp.ID}
+	for _, rec := range r.records {
+		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == name {
+			t.prior = append(t.prior, rec)
+		}
+	}
+	slices.SortFunc(t.prior, func(a, b checkpoint.InterruptRecord) int { return a.Index - b.Index })
+	tr.t = t
+	tr.started = r.now()
+	defer func() {
+		tr.dur = r.now().Sub(tr.started)
+		if p := recover(); p != nil {
+			tr.err = &NodeError{Node: t.path, Panic: p, Stack: string(debug.Stack())}
+		}
+	}()
+	out, err := r.wf.nodes[name].fn(t, in)
+	tr.out = out
+	switch {
+	case t.mismatch != nil:
+		tr.err = t.mismatch
+	case err != nil && !errors.As(err, new(*PauseError)):
+		tr.err = &NodeError{Node: t.path, Err: err}
+	case t.waiting == 0 && err != nil:
+		tr.err = &NodeError{Node: t.path, Err: fmt.Errorf("returned a pause that is not its own: %w", err)}
+	case t.waiting == 0 && t.calls < len(t.prior):
+		tr.err = fmt.Errorf("node %s: asked %d questions, the thread recorded %d: %w", t.path, t.calls, len(t.prior), ErrInterruptMismatch)
+	}
+	return tr
+}
+
+// breakpoints returns the static interrupts of kind for nodes at checkpoint
+// h that are not passed yet (answered, or passed by UpdateState).
+func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S]) []checkpoint.InterruptRecord {
+	set := r.before
+	if kind == checkpoint.KindAfter {
+		set = r.after
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	var recs []checkpoint.InterruptRecord
+	passed := strings.Split(h.cp.Meta[metaPassed], ",")
+	for _, n := range nodes {
+		if !slices.Contains(set, n) || (kind == checkpoint.KindBefore && slices.Contains(passed, n)) {
+			continue
+		}
+		id := interruptID(r.thread, r.ns, h.cp.ID, n, kind)
+		if slices.ContainsFunc(r.records, func(x checkpoint.InterruptRecord) bool { return x.ID == id }) {
+			continue
+		}
+		root := r.rootCP
+		if kind == checkpoint.KindAfter && r.ns == "" {
+			root = h.cp.ID
+		}
+		recs = append(recs, checkpoint.InterruptRecord{
+			ID: id, ThreadID: r.thread, Workflow: r.wf.name, CheckpointID: root, Namespace: r.ns,
+			Node: r.path(n), Task: n, Kind: kind, Value: json.RawMessage("null"),
+			Status: checkpoint.InterruptPending, CreatedAt: r.now(),
+		})
+	}
+	return recs
+}
+
+const metaPassed = "passed_before"
+
+// outputs turns finished tasks into pending writes, so they do not run again.
+func (r *run[S]) outputs(results []taskResult[S], tasks []string) []write[S] {
+	var ws []write[S]
+	for i := range results {
+		tr := &results[i]
+		if tr.reused || tr.err != nil || tr.paused() {
+			continue
+		}
+		ws = append(ws, write[S]{ns: r.ns, cpID: r.head.cp.ID, task: tasks[i], kind: writeOutput, out: tr.out})
+	}
+	return ws
+}
+
+// save commits c, keeping the run's view of the thread row current.
+func (r *run[S]) save(c *commit[S]) error {
+	c.c.Thread.UpdatedAt = c.c.At
+	v, err := r.p.commit(context.WithoutCancel(r.ctx), c)
+	if err != nil {
+		return fmt.Errorf("thread %q: %w", r.thread, err)
+	}
+	r.row = c.c.Thread
+	r.row.Version = v
+	return nil
+}
+
+func (r *run[S]) rowWith(status Status, errText string) checkpoint.Thread {
+	row := r.row
+	row.Status, row.Error = status, errText
+	row.Workflow, row.GraphHash = r.wf.name, r.wf.hash
+	if status == StatusRunning {
+		row.Owner, row.LeaseUntil = r.wf.owner, r.now().Add(r.wf.cfg.lease)
+	} else {
+		row.Owner, row.LeaseUntil = "", time.Time{}
+	}
+	return row
+}
+
+func (r *run[S]) taskNames() []string { return r.head.cp.Next }
+
+// pause commits a pause: new questions, finished outputs, the step log.
+func (r *run[S]) pause(recs []checkpoint.InterruptRecord, results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
+	c := &commit[S]{c: checkpoint.Commit{
+		Thread: r.rowWith(StatusInterrupted, ""), ExpectedVersion: r.row.Version, At: r.now(),
+		Interrupts: recs, Steps: steps,
+	}}
+	if results != nil {
+		c.writes = r.outputs(results, r.taskNames())
+	}
+	if err := r.save(c); err != nil {
+		return nil, err
+	}
+	waiting := make([]checkpoint.InterruptRecord, 0, len(recs))
+	for _, rec := range r.records {
+		if rec.Status == checkpoint.InterruptPending {
+			waiting = append(waiting, rec)
+		}
+	}
+	for _, rec := range recs {
+		if rec.Status == checkpoint.InterruptPending {
+			waiting = append(waiting, rec)
+		}
+	}
+	r.wf.log(r.ctx, "weft: thread paused", r.thread, "questions", len(waiting))
+	return r.result(StatusInterrupted, waiting), nil
+}
+
+// fail commits a failure and returns err.
+func (r *run[S]) fail(results []taskResult[S], steps []checkpoint.Step, err error) error {
+	c := &commit[S]{c: checkpoint.Commit{
+		Thread: r.rowWith(StatusFailed, err.Error()), ExpectedVersion: r.row.Version, At: r.now(), Steps: steps,
+	}}
+	if results != nil {
+		c.writes = r.outputs(results, r.taskNames())
+		for i := range results {
+			if t := results[i].t; t != nil && results[i].paused() {
+				c.c.Interrupts = append(c.c.Interrupts, t.asked...)
+			}
+		}
+	}
+	if serr := r.save(c); serr != nil {
+		return errors.Join(err, serr)
+	}
+	r.wf.log(r.ctx, "weft: thread failed", r.thread, "error", err)
+	return err
+}
+
+// stop commits a stop: the thread keeps its last checkpoint.
+func (r *run[S]) stop(results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
+	c := &commit[S]{c: checkpoint.Commit{
+		Thread: r.rowWith(StatusStopped, ""), ExpectedVersion: r.row.Version, At: r.now(), Steps: steps,
+	}, writes: r.outputs(results, r.taskNames())}
+	if err := r.save(c); err != nil {
+		return nil, err
+	}
+	res := r.result(StatusStopped, nil)
+	if cause := context.Cause(r.ctx); !errors.Is(cause, errStopped) {
+		return res, fmt.Errorf("thread %q stopped: %w", r.thread, cause)
+	}
+	return res, nil
+}
+
+// advance merges the superstep's outputs, picks the next nodes and commits
+// the new checkpoint (with after-breakpoints, if any).
+func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkpoint.Step) error {
+	h := r.head
+	var merged S
+	if len(results) == 1 {
+		merged = results[0].out
+	} else {
+		outs := make([]output, len(results))
+		for i := range results {
+			outs[i] = output{task: tasks[i], state: reflectOf(&results[i].out)}
+		}
+		m, err := r.wf.state.merge(reflectOf(&h.state), outs)
+		if err != nil {
+			return r.fail(nil, steps, err)
+		}
+		merged = m.Interface().(S)
+	}
+	next, err := r.wf.next(tasks, merged)
+	if err != nil {
+		return r.fail(nil, steps, err)
+	}
+	version := r.row.Version + 1
+	cp := &checkpoint.Checkpoint{
+		ThreadID: r.thread, Namespace: r.ns, ID: checkpoint.FormatID(version), ParentID: h.cp.ID,
+		Step: h.cp.Step + 1, Source: checkpoint.SourceLoop, Next: next, CreatedAt: r.now(),
+	}
+	status := StatusRunning
+	if len(next) == 0 {
+		status = StatusCompleted
+	}
+	newHead := &snap[S]{cp: *cp, state: merged}
+	recs := r.breakpoints(checkpoint.KindAfter, tasks, newHead)
+	if len(recs) > 0 {
+		status = StatusInterrupted
+	}
+	row := r.rowWith(status, "")
+	if r.ns == "" {
+		row.Head = cp.ID
+	}
+	c := &commit[S]{
+		c:     checkpoint.Commit{Thread: row, ExpectedVersion: r.row.Version, At: cp.CreatedAt, Checkpoint: cp, Interrupts: recs, Steps: steps},
+		state: merged, prev: h,
+	}
+	if err := r.save(c); err != nil {
+		return err
+	}
+	newHead.cp.Versions = cp.Versions
+	r.head = newHead
+	if r.ns == "" {
+		r.rootCP = cp.ID
+	}
+	r.records = recs
+	return nil
+}
+
+// result builds the run's result from the head.
+func (r *run[S]) result(status Status, waiting []checkpoint.InterruptRecord) *Result[S] {
+	res := &Result[S]{Thread: r.thread, Status: status, State: r.head.state, Checkpoint: r.head.cp.ID}
+	if status == StatusInterrupted && waiting == nil {
+		waiting = r.records
+	}
+	for i := range waiting {
+		if waiting[i].Status == checkpoint.InterruptPending {
+			res.Interrupts = append(res.Interrupts, questionOf(&waiting[i]))
+		}
+	}
+	return res
+}

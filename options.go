@@ -1,0 +1,160 @@
+package weft
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+const (
+	defaultStepLimit = 100
+	defaultLease     = 5 * time.Minute
+)
+
+// CompileOption configures a Workflow at Compile.
+type CompileOption interface{ applyCompile(*compileConfig) }
+
+// RunOption configures one call of Run or Resume.
+type RunOption interface{ applyRun(*runConfig) }
+
+type compileConfig struct {
+	store     checkpoint.Store
+	codec     Codec
+	before    []string
+	after     []string
+	stepLimit int
+	lease     time.Duration
+	defaults  any
+	logger    *slog.Logger
+	now       func() time.Time
+}
+
+type runConfig struct {
+	before    []string
+	after     []string
+	stepLimit int
+	answers   []answerArg
+	replay    map[string]any
+	author    string
+	channel   string
+}
+
+type compileFunc func(*compileConfig)
+
+func (f compileFunc) applyCompile(c *compileConfig) { f(c) }
+
+type runFunc func(*runConfig)
+
+func (f runFunc) applyRun(c *runConfig) { f(c) }
+
+// WithStore keeps threads in s. Without a store a Workflow keeps its threads
+// in memory for its own lifetime: they pause and resume within the process,
+// and are gone when it exits. Use memstore for an in-memory Store (tests),
+// sqlitestore or pgstore to survive restarts.
+func WithStore(s checkpoint.Store) CompileOption {
+	return compileFunc(func(c *compileConfig) { c.store = s })
+}
+
+// WithCodec encodes state fields with codec instead of JSON.
+func WithCodec(codec Codec) CompileOption {
+	return compileFunc(func(c *compileConfig) { c.codec = codec })
+}
+
+// WithDefaults gives default values for the state: a new thread's input
+// takes every field it leaves at its zero value from defaults. The value
+// must be of the graph's state type.
+func WithDefaults[S any](defaults S) CompileOption {
+	return compileFunc(func(c *compileConfig) { c.defaults = defaults })
+}
+
+// WithLease sets how long a run's claim on a thread lasts in the store
+// before another process may take the thread over (default 5 minutes).
+// Within one process a thread never runs twice at once, whatever the lease.
+func WithLease(d time.Duration) CompileOption {
+	return compileFunc(func(c *compileConfig) { c.lease = d })
+}
+
+// WithLogger logs the workflow's runs (start, pause, end, failure) to l.
+func WithLogger(l *slog.Logger) CompileOption {
+	return compileFunc(func(c *compileConfig) { c.logger = l })
+}
+
+// WithClock makes the workflow read time from now instead of time.Now (for
+// tests of deadlines and ages).
+func WithClock(now func() time.Time) CompileOption {
+	return compileFunc(func(c *compileConfig) { c.now = now })
+}
+
+// StepLimit bounds the supersteps one Run or Resume may take (default 100);
+// past it the run fails with ErrStepLimit. It works at Compile and per run.
+type StepLimit int
+
+func (n StepLimit) applyCompile(c *compileConfig) { c.stepLimit = int(n) }
+func (n StepLimit) applyRun(c *runConfig)         { c.stepLimit = int(n) }
+
+// Breakpoint is a static interrupt; see InterruptBefore and InterruptAfter.
+// It works at Compile and per run.
+type Breakpoint struct {
+	after bool
+	nodes []string
+}
+
+// InterruptBefore pauses a run before any of nodes runs. Resume (with no
+// answer, or after UpdateState) carries on past the breakpoint.
+func InterruptBefore(nodes ...string) Breakpoint { return Breakpoint{nodes: nodes} }
+
+// InterruptAfter pauses a run after any of nodes has run and its superstep
+// is saved. Resume carries on from there.
+func InterruptAfter(nodes ...string) Breakpoint { return Breakpoint{after: true, nodes: nodes} }
+
+func (b Breakpoint) applyCompile(c *compileConfig) {
+	if b.after {
+		c.after = append(c.after, b.nodes...)
+	} else {
+		c.before = append(c.before, b.nodes...)
+	}
+}
+
+func (b Breakpoint) applyRun(c *runConfig) {
+	if b.after {
+		c.after = append(c.after, b.nodes...)
+	} else {
+		c.before = append(c.before, b.nodes...)
+	}
+}
+
+type answerArg struct {
+	id    string
+	value any
+}
+
+// Answer answers the question with the given ID (from Result.Interrupts,
+// State or the inbox) when passed to Resume. The value is encoded as JSON and
+// must satisfy the question's schema; nil is a valid answer.
+func Answer(id string, value any) RunOption {
+	return runFunc(func(c *runConfig) { c.answers = append(c.answers, answerArg{id: id, value: value}) })
+}
+
+// Answers gives answers up front, for questions not asked yet: a question
+// whose key (weft.Key), node path or ID is in answers is answered at once
+// instead of pausing. With it a run replays to the next unanswered question
+// without any store (the stateless pattern: run the thread "" again with all
+// answers so far).
+func Answers(answers map[string]any) RunOption {
+	return runFunc(func(c *runConfig) {
+		if c.replay == nil {
+			c.replay = map[string]any{}
+		}
+		for k, v := range answers {
+			c.replay[k] = v
+		}
+	})
+}
+
+// By records who gives the answers of a Resume and through which channel
+// (checkpoint.ChannelAPI, ChannelUI, ChannelCLI, ...). The default author is
+// "" and the channel "api".
+func By(author, channel string) RunOption {
+	return runFunc(func(c *runConfig) { c.author, c.channel = author, channel })
+}

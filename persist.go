@@ -1,0 +1,171 @@
+package weft
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+// persister is what the engine needs from storage, with state as Go values.
+// storePersister adapts a checkpoint.Store (encoding fields to blobs);
+// memPersister keeps values as they are, for workflows without a store.
+type persister[S any] interface {
+	thread(ctx context.Context, id string) (*checkpoint.Thread, error)
+	// snapshot loads a checkpoint and its state; id "" is the head.
+	snapshot(ctx context.Context, thread, ns, id string) (*snap[S], error)
+	commit(ctx context.Context, c *commit[S]) (int64, error)
+	putWrites(ctx context.Context, thread string, version int64, ws []write[S]) error
+	writes(ctx context.Context, thread, ns, cpID string) ([]write[S], error)
+	history(ctx context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error)
+	interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error)
+	answer(ctx context.Context, as []checkpoint.Answer) error
+	steps(ctx context.Context, thread string) ([]checkpoint.Step, error)
+	deleteThread(ctx context.Context, thread string) error
+}
+
+// snap is a checkpoint (without blobs) and its state.
+type snap[S any] struct {
+	cp    checkpoint.Checkpoint
+	state S
+}
+
+// commit is a checkpoint.Commit whose checkpoint state is still a value.
+type commit[S any] struct {
+	c checkpoint.Commit
+	// state is the state of c.Checkpoint; prev the snapshot it derives
+	// from (nil for a thread's first checkpoint).
+	state  S
+	prev   *snap[S]
+	writes []write[S]
+}
+
+// write is a pending write: a finished task's output or a journal entry.
+type write[S any] struct {
+	ns, cpID, task, kind, key string
+	out                       S      // kind "output"
+	data                      []byte // other kinds
+}
+
+const (
+	writeOutput = "output"
+	writeGoto   = "goto"
+	writeDo     = "do"
+)
+
+// storePersister keeps state in a checkpoint.Store, one blob per field.
+type storePersister[S any] struct {
+	st    checkpoint.Store
+	si    *stateInfo
+	codec Codec
+}
+
+func (p *storePersister[S]) thread(ctx context.Context, id string) (*checkpoint.Thread, error) {
+	return p.st.Thread(ctx, id)
+}
+
+func (p *storePersister[S]) snapshot(ctx context.Context, thread, ns, id string) (*snap[S], error) {
+	cp, err := p.st.Checkpoint(ctx, thread, ns, id)
+	if err != nil {
+		return nil, err
+	}
+	v, err := p.si.decode(p.codec, cp)
+	if err != nil {
+		return nil, err
+	}
+	cp.Blobs = nil
+	return &snap[S]{cp: *cp, state: v.Interface().(S)}, nil
+}
+
+func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, error) {
+	sc := c.c
+	if sc.Checkpoint != nil {
+		cp := *sc.Checkpoint
+		var prev reflect.Value
+		var prevVersions map[string]int64
+		if c.prev != nil {
+			prev = reflect.ValueOf(&c.prev.state).Elem()
+			prevVersions = c.prev.cp.Versions
+		}
+		versions, blobs, err := p.si.encode(p.codec, reflect.ValueOf(&c.state).Elem(), prev, prevVersions, sc.ExpectedVersion+1)
+		if err != nil {
+			return 0, err
+		}
+		cp.Versions, cp.Blobs = versions, blobs
+		sc.Checkpoint = &cp
+		// The engine keeps the versions to diff the next checkpoint.
+		c.c.Checkpoint.Versions = versions
+	}
+	if len(c.writes) > 0 {
+		ws, err := p.encodeWrites(c.writes)
+		if err != nil {
+			return 0, err
+		}
+		sc.Writes = append(sc.Writes, ws...)
+	}
+	return p.st.Commit(ctx, &sc)
+}
+
+func (p *storePersister[S]) encodeWrites(ws []write[S]) ([]checkpoint.PendingWrite, error) {
+	out := make([]checkpoint.PendingWrite, len(ws))
+	for i, w := range ws {
+		data := w.data
+		if w.kind == writeOutput {
+			b, err := encodeValue(p.codec, reflect.ValueOf(&w.out).Elem(), p.si.name)
+			if err != nil {
+				return nil, err
+			}
+			data = b
+		}
+		out[i] = checkpoint.PendingWrite{Namespace: w.ns, CheckpointID: w.cpID, Task: w.task, Kind: w.kind, Key: w.key, Data: data}
+	}
+	return out, nil
+}
+
+func (p *storePersister[S]) putWrites(ctx context.Context, thread string, version int64, ws []write[S]) error {
+	pw, err := p.encodeWrites(ws)
+	if err != nil {
+		return err
+	}
+	return p.st.PutWrites(ctx, &checkpoint.PutWrites{ThreadID: thread, Version: version, Writes: pw})
+}
+
+func (p *storePersister[S]) writes(ctx context.Context, thread, ns, cpID string) ([]write[S], error) {
+	pws, err := p.st.PendingWrites(ctx, thread, ns, cpID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]write[S], len(pws))
+	for i, pw := range pws {
+		w := write[S]{ns: pw.Namespace, cpID: pw.CheckpointID, task: pw.Task, kind: pw.Kind, key: pw.Key, data: pw.Data}
+		if pw.Kind == writeOutput {
+			if err := p.codec.Unmarshal(pw.Data, &w.out); err != nil {
+				return nil, fmt.Errorf("thread %q checkpoint %s: pending output of %s: %w: %w", thread, cpID, pw.Task, ErrCorruptCheckpoint, err)
+			}
+			w.data = nil
+		}
+		out[i] = w
+	}
+	return out, nil
+}
+
+func (p *storePersister[S]) history(ctx context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error) {
+	return p.st.History(ctx, q)
+}
+
+func (p *storePersister[S]) interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error) {
+	return p.st.Interrupts(ctx, q)
+}
+
+func (p *storePersister[S]) answer(ctx context.Context, as []checkpoint.Answer) error {
+	return p.st.Answer(ctx, as)
+}
+
+func (p *storePersister[S]) steps(ctx context.Context, thread string) ([]checkpoint.Step, error) {
+	return p.st.Steps(ctx, thread, 0)
+}
+
+func (p *storePersister[S]) deleteThread(ctx context.Context, thread string) error {
+	return p.st.DeleteThread(ctx, thread)
+}

@@ -1,0 +1,371 @@
+package weft
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+// stateInfo describes how a state type splits into fields. A struct splits
+// into its exported fields (a field tagged `weft:"-"` is not stored); any
+// other type is one field named ".".
+type stateInfo struct {
+	typ    reflect.Type
+	name   string // the type's name, the root of error paths
+	fields []fieldInfo
+	byName map[string]int
+	slices []int // indexes into fields of slice-typed fields
+}
+
+type fieldInfo struct {
+	name    string
+	index   int // struct field index; -1 for the whole value
+	typ     reflect.Type
+	slice   bool
+	reducer Reducer
+}
+
+func newStateInfo(t reflect.Type) *stateInfo {
+	si := &stateInfo{typ: t, name: t.Name(), byName: map[string]int{}}
+	if si.name == "" {
+		si.name = "State"
+	}
+	if t.Kind() != reflect.Struct {
+		si.add(fieldInfo{name: ".", index: -1, typ: t, slice: t.Kind() == reflect.Slice})
+		return si
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || f.Tag.Get("weft") == "-" {
+			continue
+		}
+		si.add(fieldInfo{name: f.Name, index: i, typ: f.Type, slice: f.Type.Kind() == reflect.Slice})
+	}
+	return si
+}
+
+func (si *stateInfo) add(f fieldInfo) {
+	si.byName[f.name] = len(si.fields)
+	if f.slice {
+		si.slices = append(si.slices, len(si.fields))
+	}
+	si.fields = append(si.fields, f)
+}
+
+// field returns the field f of the state v (addressable when v is).
+func (f *fieldInfo) field(v reflect.Value) reflect.Value {
+	if f.index < 0 {
+		return v
+	}
+	return v.Field(f.index)
+}
+
+// path is the field's path for error messages.
+func (si *stateInfo) path(f *fieldInfo) string {
+	if f.index < 0 {
+		return si.name
+	}
+	return si.name + "." + f.name
+}
+
+// clip caps the slice fields of *s at their length, so nodes that append to
+// them in parallel never write into a shared backing array.
+func (si *stateInfo) clip(v reflect.Value) {
+	for _, i := range si.slices {
+		f := si.fields[i].field(v)
+		if n := f.Len(); f.Cap() != n {
+			f.Set(f.Slice3(0, n, n))
+		}
+	}
+}
+
+// equal reports whether two values of one field are the same. Slices that
+// share their backing array and length are equal without a deep look: nodes
+// treat the state they receive as read-only (see the package docs).
+func equal(a, b reflect.Value) bool {
+	switch a.Kind() {
+	case reflect.Bool:
+		return a.Bool() == b.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return a.Int() == b.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return a.Uint() == b.Uint()
+	case reflect.Float32, reflect.Float64:
+		return a.Float() == b.Float()
+	case reflect.String:
+		return a.String() == b.String()
+	case reflect.Slice:
+		if a.Len() != b.Len() || a.IsNil() != b.IsNil() {
+			return false
+		}
+		if a.Len() == 0 || a.UnsafePointer() == b.UnsafePointer() {
+			return true
+		}
+	case reflect.Map, reflect.Pointer:
+		if a.UnsafePointer() == b.UnsafePointer() {
+			return true
+		}
+	}
+	return reflect.DeepEqual(a.Interface(), b.Interface())
+}
+
+// grew reports whether the slice b is the slice a with elements appended.
+func grew(a, b reflect.Value) bool {
+	n := a.Len()
+	if n == 0 || b.Len() <= n {
+		return false
+	}
+	return equal(a, b.Slice(0, n))
+}
+
+// output is one task's result within a superstep.
+type output struct {
+	task  string
+	state reflect.Value // the node's returned state
+}
+
+// merge folds the outputs of one superstep's tasks into base, field by
+// field, in task order. A field changed by one task takes its value; a
+// field changed by several needs a reducer, or merge fails with a
+// MergeError naming the field and the nodes.
+func (si *stateInfo) merge(base reflect.Value, outs []output) (reflect.Value, error) {
+	if len(outs) == 1 {
+		return outs[0].state, nil
+	}
+	merged := reflect.New(si.typ).Elem()
+	merged.Set(base)
+	changedBy := make([]string, len(si.fields))
+	for _, o := range outs {
+		for i := range si.fields {
+			f := &si.fields[i]
+			bv, ov := f.field(base), f.field(o.state)
+			if equal(bv, ov) {
+				continue
+			}
+			mv := f.field(merged)
+			if changedBy[i] == "" {
+				mv.Set(ov)
+				changedBy[i] = o.task
+				continue
+			}
+			if f.reducer == nil {
+				return reflect.Value{}, &MergeError{Field: si.path(f), Nodes: []string{changedBy[i], o.task}}
+			}
+			r, err := f.reducer.merge(bv, mv, ov)
+			if err != nil {
+				return reflect.Value{}, fmt.Errorf("weft: reducer of %s: %w", si.path(f), err)
+			}
+			mv.Set(r)
+			changedBy[i] += " and " + o.task
+		}
+	}
+	return merged, nil
+}
+
+// fold applies the input of a new turn to the current state: a zero field
+// of in keeps the current value; a field with a reducer is merged into it;
+// any other field replaces it.
+func (si *stateInfo) fold(cur, in reflect.Value) (reflect.Value, error) {
+	out := reflect.New(si.typ).Elem()
+	out.Set(cur)
+	for i := range si.fields {
+		f := &si.fields[i]
+		iv := f.field(in)
+		if iv.IsZero() {
+			continue
+		}
+		ov := f.field(out)
+		if f.reducer != nil {
+			r, err := f.reducer.merge(reflect.Zero(f.typ), ov, iv)
+			if err != nil {
+				return reflect.Value{}, fmt.Errorf("weft: reducer of %s: %w", si.path(f), err)
+			}
+			ov.Set(r)
+			continue
+		}
+		ov.Set(iv)
+	}
+	return out, nil
+}
+
+// withDefaults fills the zero fields of in from d.
+func (si *stateInfo) withDefaults(in, d reflect.Value) reflect.Value {
+	out := reflect.New(si.typ).Elem()
+	out.Set(in)
+	for i := range si.fields {
+		f := &si.fields[i]
+		if ov := f.field(out); ov.IsZero() {
+			ov.Set(f.field(d))
+		}
+	}
+	return out
+}
+
+// encode splits state v into blobs for a checkpoint written at version,
+// relative to the previous state prev with field versions prevVersions (nil
+// for none). Unchanged fields keep their version and write nothing; a slice
+// that only grew writes its new tail.
+func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVersions map[string]int64, version int64) (map[string]int64, []checkpoint.Blob, error) {
+	versions := make(map[string]int64, len(si.fields))
+	var blobs []checkpoint.Blob
+	for i := range si.fields {
+		f := &si.fields[i]
+		fv := f.field(v)
+		pv, had := prevVersions[f.name]
+		if had && prev.IsValid() {
+			old := f.field(prev)
+			if equal(old, fv) {
+				versions[f.name] = pv
+				continue
+			}
+			if f.slice && grew(old, fv) {
+				data, err := encodeValue(c, fv.Slice(old.Len(), fv.Len()), si.path(f))
+				if err != nil {
+					return nil, nil, err
+				}
+				versions[f.name] = version
+				blobs = append(blobs, checkpoint.Blob{Field: f.name, Version: version, Base: pv, Data: data})
+				continue
+			}
+		}
+		data, err := encodeValue(c, fv, si.path(f))
+		if err != nil {
+			return nil, nil, err
+		}
+		versions[f.name] = version
+		blobs = append(blobs, checkpoint.Blob{Field: f.name, Version: version, Data: data})
+	}
+	return versions, blobs, nil
+}
+
+type blobKey struct {
+	field   string
+	version int64
+}
+
+// decode rebuilds the state of checkpoint cp from its blobs. Fields the
+// checkpoint does not have keep their zero value; blobs of fields the type
+// no longer has are ignored.
+func (si *stateInfo) decode(c Codec, cp *checkpoint.Checkpoint) (reflect.Value, error) {
+	v := reflect.New(si.typ).Elem()
+	idx := make(map[blobKey]*checkpoint.Blob, len(cp.Blobs))
+	for i := range cp.Blobs {
+		b := &cp.Blobs[i]
+		idx[blobKey{b.Field, b.Version}] = b
+	}
+	for i := range si.fields {
+		f := &si.fields[i]
+		ver, ok := cp.Versions[f.name]
+		if !ok {
+			continue
+		}
+		fv, err := decodeChain(c, f, idx, ver, 0)
+		if err != nil {
+			return reflect.Value{}, fmt.Errorf("thread %q checkpoint %s: field %s: %w: %w", cp.ThreadID, cp.ID, f.name, ErrCorruptCheckpoint, err)
+		}
+		f.field(v).Set(fv)
+	}
+	return v, nil
+}
+
+func decodeChain(c Codec, f *fieldInfo, idx map[blobKey]*checkpoint.Blob, ver int64, depth int) (reflect.Value, error) {
+	b := idx[blobKey{f.name, ver}]
+	if b == nil {
+		return reflect.Value{}, fmt.Errorf("blob of version %d is missing", ver)
+	}
+	p := reflect.New(f.typ)
+	if err := c.Unmarshal(b.Data, p.Interface()); err != nil {
+		return reflect.Value{}, fmt.Errorf("version %d: %w", ver, err)
+	}
+	if !b.Appends() {
+		return p.Elem(), nil
+	}
+	if !f.slice {
+		return reflect.Value{}, fmt.Errorf("version %d appends to a field that is not a list", ver)
+	}
+	if b.Base >= ver || depth > 1<<20 {
+		return reflect.Value{}, fmt.Errorf("version %d appends to version %d", ver, b.Base)
+	}
+	base, err := decodeChain(c, f, idx, b.Base, depth+1)
+	if err != nil {
+		return reflect.Value{}, err
+	}
+	return reflect.AppendSlice(base, p.Elem()), nil
+}
+
+// Reducer merges concurrent changes of one state field. Make one with
+// Append, LastWrite or Merge and declare it with Graph.Reduce.
+type Reducer interface {
+	merge(base, ours, theirs reflect.Value) (reflect.Value, error)
+	check(t reflect.Type) error
+}
+
+// Append is the reducer for list fields: every branch's new elements are
+// appended, in the order of the nodes in the graph.
+func Append() Reducer { return appendReducer{} }
+
+type appendReducer struct{}
+
+func (appendReducer) check(t reflect.Type) error {
+	if t.Kind() != reflect.Slice {
+		return fmt.Errorf("Append needs a slice field, not %s", t)
+	}
+	return nil
+}
+
+func (appendReducer) merge(base, ours, theirs reflect.Value) (reflect.Value, error) {
+	n := base.Len()
+	if theirs.Len() < n {
+		// The branch dropped elements: its value is not an extension of
+		// base, so append it whole.
+		n = 0
+	}
+	out := reflect.MakeSlice(ours.Type(), 0, ours.Len()+theirs.Len()-n)
+	out = reflect.AppendSlice(out, ours)
+	return reflect.AppendSlice(out, theirs.Slice(n, theirs.Len())), nil
+}
+
+// LastWrite is the reducer that keeps the value of the last node, in the
+// order of the nodes in the graph.
+func LastWrite() Reducer { return lastWrite{} }
+
+type lastWrite struct{}
+
+func (lastWrite) check(reflect.Type) error { return nil }
+func (lastWrite) merge(_, _, theirs reflect.Value) (reflect.Value, error) {
+	return theirs, nil
+}
+
+// Merge makes a reducer from a three-way merge function of the field's type:
+// base is the value before the superstep, ours the value merged so far,
+// theirs the value of one more node. For example a counter that parallel
+// nodes increment: Merge(func(base, ours, theirs int) int { return ours + theirs - base }).
+func Merge[F any](fn func(base, ours, theirs F) F) Reducer { return mergeFunc[F](fn) }
+
+type mergeFunc[F any] func(base, ours, theirs F) F
+
+func (m mergeFunc[F]) check(t reflect.Type) error {
+	if want := reflect.TypeFor[F](); want != t {
+		return fmt.Errorf("reducer works on %s, the field is %s", want, t)
+	}
+	return nil
+}
+
+func (m mergeFunc[F]) merge(base, ours, theirs reflect.Value) (reflect.Value, error) {
+	r := m(base.Interface().(F), ours.Interface().(F), theirs.Interface().(F))
+	return reflect.ValueOf(&r).Elem(), nil
+}
+
+// fieldNames lists the state's field names, for messages.
+func (si *stateInfo) fieldNames() string {
+	names := make([]string, len(si.fields))
+	for i, f := range si.fields {
+		names[i] = f.name
+	}
+	return strings.Join(names, ", ")
+}
+
+// reflectOf returns the addressable value *p.
+func reflectOf[S any](p *S) reflect.Value { return reflect.ValueOf(p).Elem() }
