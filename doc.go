@@ -1,0 +1,95 @@
+// Package weft runs durable, graph-shaped workflows that stop for a human and
+// carry on when the human answers.
+//
+// A Graph is nodes and edges over one typed state S. Compiled, it is a
+// Workflow that drives threads: durable instances named by the caller
+// ("review-42"). A run advances a thread in supersteps until the graph ends,
+// a node asks a question, a breakpoint is reached, the run is stopped, or a
+// node fails. Every superstep is saved as a checkpoint in the workflow's
+// Store, so a paused thread survives restarts and resumes on whichever
+// process loads it.
+//
+// # Graphs
+//
+//	g := weft.NewGraph[Review]("review")
+//	g.AddNode("write", write)   // func(ctx context.Context, s Review) (Review, error)
+//	g.AddNode("review", review)
+//	g.AddEdge(weft.Start, "write")
+//	g.AddEdge("write", "review")
+//	g.AddConditionalEdges("review", route, "write", weft.End)
+//	wf, err := g.Compile(weft.WithStore(store))
+//
+// Compile reports every problem of the graph at once (unknown nodes, names
+// used twice, undeclared router targets, unreachable nodes) in one
+// *CompileError. Cycles are allowed; a run that takes more than its step
+// limit (StepLimit, 100 by default) fails with ErrStepLimit.
+//
+// # Execution
+//
+// Runs follow the bulk-synchronous model of Pregel (and LangGraph): each
+// superstep runs every triggered node (several in parallel, one goroutine
+// each), merges their results field by field, writes one checkpoint and picks
+// the next nodes from edges and routers. Routers see the merged state.
+//
+// A node receives the state and returns the new one. Scalars are copies; the
+// slices and maps inside the state share memory with the previous state and
+// with the stored history, so treat them as read-only: append to a slice or
+// build a new one, but do not overwrite elements in place. (Slices handed to
+// parallel nodes have no spare capacity, so their appends never collide.)
+// When parallel nodes change the same field, the graph needs a reducer for
+// it (Graph.Reduce with Append, LastWrite or Merge); without one the
+// superstep fails with a *MergeError naming the field and the nodes. A node
+// that panics fails with a *NodeError naming it; the process survives.
+//
+// # Questions
+//
+// Interrupt asks a human from inside a node:
+//
+//	d, err := weft.Interrupt[Decision](ctx, map[string]any{"draft": s.Draft},
+//		weft.Assign("editors"), weft.Within(24*time.Hour, Decision{Action: "approve"}))
+//	if err != nil {
+//		return s, err // the pause travels as an error; return it unchanged
+//	}
+//
+// The run returns a Result with Status StatusInterrupted and the pending
+// questions: each with a stable ID, the node path, the payload, the JSON
+// schema of T, and its reason, assignees and deadline. Resume with
+// Answer(id, value) re-runs the node from its start, and this time
+// Interrupt returns the answer. Answers are validated against the schema
+// before anything is recorded (ErrInvalidAnswer), recorded exactly once
+// (ErrAlreadyAnswered for a second answer), and nil is a valid answer.
+// Several Interrupt calls in one node each have their own question and
+// answer; a node re-run that asks different questions than the thread
+// recorded fails with ErrInterruptMismatch rather than receive answers meant
+// for others. A node that swallows the pause error is paused all the same.
+//
+// Static breakpoints, InterruptBefore and InterruptAfter, pause before or
+// after nodes, at Compile or for one run; Resume without answers goes past
+// them.
+//
+// # Threads
+//
+// Run starts a thread (or a new turn of a completed one: see Run); Resume
+// carries on a paused, stopped or failed one. State shows the current state,
+// what runs next and the pending questions; UpdateState edits the state
+// between runs (AsNode makes the edit count as a node's output); History
+// lists every checkpoint; Fork rewinds to one of them; Steps is the
+// superstep log. A thread runs in one place at a time: Run or Resume of a
+// running thread returns ErrBusy at once, and two processes that race on
+// one thread cannot both commit (ErrConflict). Stop cancels a running
+// thread; it keeps its last checkpoint and Resume carries it on.
+//
+// # Storage
+//
+// WithStore keeps threads in a checkpoint.Store: memstore (in memory, for
+// tests), sqlitestore (one file, the default of the weft command) or pgstore
+// (PostgreSQL, for production and many processes). State is split into
+// fields, each encoded with the Codec (JSON by default) and stored only when
+// it changed; a list that only grew stores its new elements alone.
+//
+// Without a store, a Workflow keeps its threads in memory, unencoded, for
+// its own lifetime: they pause, resume and have a history within the
+// process, and are gone when it exits. Run with the empty thread ID keeps
+// nothing at all; with Answers given up front it replays to the next
+// unanswered question (the stateless pattern).
+package weft
