@@ -18,6 +18,8 @@ import (
 type run[S any] struct {
 	wf     *Workflow[S]
 	ctx    context.Context
+	// saveCtx outlives a stop: the commit that records it must go through.
+	saveCtx context.Context
 	p      persister[S]
 	rc     *runConfig
 	thread string
@@ -30,11 +32,29 @@ type run[S any] struct {
 	records []checkpoint.InterruptRecord
 	resumed bool
 	steps   int
+	// at is the time of the end of the last superstep, used for what the
+	// superstep commits.
+	at time.Time
 	before  []string
 	after   []string
+
+	// Buffers reused from one superstep to the next.
+	c       commit[S]
+	stepBuf []checkpoint.Step
+	resBuf  []taskResult[S]
 }
 
 func (r *run[S]) now() time.Time { return r.wf.now() }
+
+// stamp is the time of what is being committed: the end of the last
+// superstep if one just ran, else now.
+func (r *run[S]) stamp() time.Time {
+	if t := r.at; !t.IsZero() {
+		r.at = time.Time{}
+		return t
+	}
+	return r.now()
+}
 
 func (r *run[S]) author() string {
 	if r.rc.author != "" {
@@ -95,7 +115,8 @@ func (r *run[S]) loop() (*Result[S], error) {
 			if r.row.Status != StatusCompleted {
 				// Reached without a commit of its own (a resume of a
 				// thread whose head has nothing next): record the end.
-				if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: r.rowWith(StatusCompleted, ""), ExpectedVersion: r.row.Version, At: r.now()}}); err != nil {
+				at := r.now()
+				if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: r.rowWith(StatusCompleted, "", at), ExpectedVersion: r.row.Version, At: at}}); err != nil {
 					return nil, err
 				}
 			}
@@ -115,12 +136,15 @@ func (r *run[S]) loop() (*Result[S], error) {
 			}
 			pending = ws
 		}
-		results := r.runTasks(tasks, pending)
+		start := r.now()
+		results := r.runTasks(tasks, pending, start)
+		end := r.now()
+		r.at = end
 		r.steps++
 		r.resumed = false
 		r.records = nil
 
-		steps := make([]checkpoint.Step, len(results))
+		steps := r.stepBuf[:0]
 		var failed error
 		var paused bool
 		for i := range results {
@@ -129,6 +153,9 @@ func (r *run[S]) loop() (*Result[S], error) {
 				ThreadID: r.thread, Namespace: r.ns, Superstep: h.cp.Step + 1, CheckpointID: h.cp.ID,
 				Node: r.path(tasks[i]), Task: tasks[i], Status: checkpoint.StepCompleted,
 				StartedAt: tr.started, Duration: tr.dur,
+			}
+			if tr.dur < 0 { // timed by the superstep, not by itself
+				st.Duration = end.Sub(tr.started)
 			}
 			switch {
 			case tr.reused:
@@ -145,8 +172,9 @@ func (r *run[S]) loop() (*Result[S], error) {
 					failed = tr.err
 				}
 			}
-			steps[i] = st
+			steps = append(steps, st)
 		}
+		r.stepBuf = steps
 		if r.ctx.Err() != nil {
 			return r.stop(results, steps)
 		}
@@ -180,19 +208,21 @@ func (r *run[S]) path(node string) string {
 
 // runTasks runs the superstep's tasks: one inline, several in parallel.
 // A task with a pending output from an earlier attempt is not run again.
-func (r *run[S]) runTasks(tasks []string, pending []write[S]) []taskResult[S] {
-	results := make([]taskResult[S], len(tasks))
+func (r *run[S]) runTasks(tasks []string, pending []write[S], start time.Time) []taskResult[S] {
+	results := slices.Grow(r.resBuf[:0], len(tasks))[:len(tasks)]
+	clear(results)
+	r.resBuf = results
 	var todo []int
 	for i, name := range tasks {
 		if j := slices.IndexFunc(pending, func(w write[S]) bool { return w.task == name && w.kind == writeOutput }); j >= 0 {
-			results[i] = taskResult[S]{out: pending[j].out, reused: true, started: r.now()}
+			results[i] = taskResult[S]{out: pending[j].out, reused: true, started: start}
 			continue
 		}
 		todo = append(todo, i)
 	}
 	if len(todo) == 1 {
 		i := todo[0]
-		results[i] = r.runTask(tasks[i], r.head.state)
+		results[i] = r.runTask(tasks[i], r.head.state, start)
 		return results
 	}
 	var wg sync.WaitGroup
@@ -204,14 +234,16 @@ func (r *run[S]) runTasks(tasks []string, pending []write[S]) []taskResult[S] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = r.runTask(tasks[i], in)
+			results[i] = r.runTask(tasks[i], in, time.Time{})
 		}()
 	}
 	wg.Wait()
 	return results
 }
 
-func (r *run[S]) runTask(name string, in S) (tr taskResult[S]) {
+// runTask runs one node. A zero start makes it time itself (parallel
+// tasks); otherwise the superstep times it.
+func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) {
 	t := &task[S]{Context: r.ctx, r: r, node: name, path: r.path(name), name: name, cpID: r.head.cp.ID}
 	for _, rec := range r.records {
 		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == name {
@@ -220,9 +252,14 @@ func (r *run[S]) runTask(name string, in S) (tr taskResult[S]) {
 	}
 	slices.SortFunc(t.prior, func(a, b checkpoint.InterruptRecord) int { return a.Index - b.Index })
 	tr.t = t
-	tr.started = r.now()
+	tr.started, tr.dur = start, -1
+	if start.IsZero() {
+		tr.started = r.now()
+	}
 	defer func() {
-		tr.dur = r.now().Sub(tr.started)
+		if start.IsZero() {
+			tr.dur = r.now().Sub(tr.started)
+		}
 		if p := recover(); p != nil {
 			tr.err = &NodeError{Node: t.path, Panic: p, Stack: string(debug.Stack())}
 		}
@@ -293,7 +330,7 @@ func (r *run[S]) outputs(results []taskResult[S], tasks []string) []write[S] {
 // save commits c, keeping the run's view of the thread row current.
 func (r *run[S]) save(c *commit[S]) error {
 	c.c.Thread.UpdatedAt = c.c.At
-	v, err := r.p.commit(context.WithoutCancel(r.ctx), c)
+	v, err := r.p.commit(r.saveCtx, c)
 	if err != nil {
 		return fmt.Errorf("thread %q: %w", r.thread, err)
 	}
@@ -302,12 +339,12 @@ func (r *run[S]) save(c *commit[S]) error {
 	return nil
 }
 
-func (r *run[S]) rowWith(status Status, errText string) checkpoint.Thread {
+func (r *run[S]) rowWith(status Status, errText string, at time.Time) checkpoint.Thread {
 	row := r.row
 	row.Status, row.Error = status, errText
 	row.Workflow, row.GraphHash = r.wf.name, r.wf.hash
 	if status == StatusRunning {
-		row.Owner, row.LeaseUntil = r.wf.owner, r.now().Add(r.wf.cfg.lease)
+		row.Owner, row.LeaseUntil = r.wf.owner, at.Add(r.wf.cfg.lease)
 	} else {
 		row.Owner, row.LeaseUntil = "", time.Time{}
 	}
@@ -318,8 +355,9 @@ func (r *run[S]) taskNames() []string { return r.head.cp.Next }
 
 // pause commits a pause: new questions, finished outputs, the step log.
 func (r *run[S]) pause(recs []checkpoint.InterruptRecord, results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
+	at := r.stamp()
 	c := &commit[S]{c: checkpoint.Commit{
-		Thread: r.rowWith(StatusInterrupted, ""), ExpectedVersion: r.row.Version, At: r.now(),
+		Thread: r.rowWith(StatusInterrupted, "", at), ExpectedVersion: r.row.Version, At: at,
 		Interrupts: recs, Steps: steps,
 	}}
 	if results != nil {
@@ -345,8 +383,9 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, results []taskResult[S
 
 // fail commits a failure and returns err.
 func (r *run[S]) fail(results []taskResult[S], steps []checkpoint.Step, err error) error {
+	at := r.stamp()
 	c := &commit[S]{c: checkpoint.Commit{
-		Thread: r.rowWith(StatusFailed, err.Error()), ExpectedVersion: r.row.Version, At: r.now(), Steps: steps,
+		Thread: r.rowWith(StatusFailed, err.Error(), at), ExpectedVersion: r.row.Version, At: at, Steps: steps,
 	}}
 	if results != nil {
 		c.writes = r.outputs(results, r.taskNames())
@@ -365,8 +404,9 @@ func (r *run[S]) fail(results []taskResult[S], steps []checkpoint.Step, err erro
 
 // stop commits a stop: the thread keeps its last checkpoint.
 func (r *run[S]) stop(results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
+	at := r.stamp()
 	c := &commit[S]{c: checkpoint.Commit{
-		Thread: r.rowWith(StatusStopped, ""), ExpectedVersion: r.row.Version, At: r.now(), Steps: steps,
+		Thread: r.rowWith(StatusStopped, "", at), ExpectedVersion: r.row.Version, At: at, Steps: steps,
 	}, writes: r.outputs(results, r.taskNames())}
 	if err := r.save(c); err != nil {
 		return nil, err
@@ -401,31 +441,30 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 		return r.fail(nil, steps, err)
 	}
 	version := r.row.Version + 1
-	cp := &checkpoint.Checkpoint{
+	newHead := &snap[S]{state: merged, cp: checkpoint.Checkpoint{
 		ThreadID: r.thread, Namespace: r.ns, ID: checkpoint.FormatID(version), ParentID: h.cp.ID,
-		Step: h.cp.Step + 1, Source: checkpoint.SourceLoop, Next: next, CreatedAt: r.now(),
-	}
+		Step: h.cp.Step + 1, Source: checkpoint.SourceLoop, Next: next, CreatedAt: r.stamp(),
+	}}
+	cp := &newHead.cp
 	status := StatusRunning
 	if len(next) == 0 {
 		status = StatusCompleted
 	}
-	newHead := &snap[S]{cp: *cp, state: merged}
 	recs := r.breakpoints(checkpoint.KindAfter, tasks, newHead)
 	if len(recs) > 0 {
 		status = StatusInterrupted
 	}
-	row := r.rowWith(status, "")
+	row := r.rowWith(status, "", cp.CreatedAt)
 	if r.ns == "" {
 		row.Head = cp.ID
 	}
-	c := &commit[S]{
+	r.c = commit[S]{
 		c:     checkpoint.Commit{Thread: row, ExpectedVersion: r.row.Version, At: cp.CreatedAt, Checkpoint: cp, Interrupts: recs, Steps: steps},
-		state: merged, prev: h,
+		state: merged, prev: h, head: newHead,
 	}
-	if err := r.save(c); err != nil {
+	if err := r.save(&r.c); err != nil {
 		return err
 	}
-	newHead.cp.Versions = cp.Versions
 	r.head = newHead
 	if r.ns == "" {
 		r.rootCP = cp.ID

@@ -20,7 +20,7 @@ type memPersister[S any] struct {
 
 type memThread[S any] struct {
 	row    checkpoint.Thread
-	cps    []snap[S] // in commit order, so sorted by ID
+	cps    []*snap[S] // in commit order, so sorted by ID; never changed
 	writes []write[S]
 	ints   []checkpoint.InterruptRecord
 	steps  []checkpoint.Step
@@ -56,7 +56,7 @@ func (p *memPersister[S]) snapshot(_ context.Context, thread, ns, id string) (*s
 		id = t.row.Head
 	}
 	for i := len(t.cps) - 1; i >= 0; i-- {
-		s := &t.cps[i]
+		s := t.cps[i]
 		if s.cp.Namespace == ns && (id == "" || s.cp.ID == id) {
 			c := *s
 			return &c, nil
@@ -72,7 +72,7 @@ func (p *memPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error)
 	t := p.threads[sc.Thread.ID]
 	switch {
 	case t == nil && sc.ExpectedVersion == 0:
-		t = &memThread[S]{}
+		t = &memThread[S]{cps: make([]*snap[S], 0, 8), steps: make([]checkpoint.Step, 0, 16)}
 		t.row.CreatedAt = sc.At
 	case t == nil || t.row.Version != sc.ExpectedVersion:
 		return 0, fmt.Errorf("weft: thread %q: %w", sc.Thread.ID, checkpoint.ErrConflict)
@@ -90,7 +90,11 @@ func (p *memPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error)
 		}
 	}
 	if cp := sc.Checkpoint; cp != nil {
-		t.cps = append(t.cps, snap[S]{cp: *cp, state: c.state})
+		s := c.head
+		if s == nil || &s.cp != cp {
+			s = &snap[S]{cp: *cp, state: c.state}
+		}
+		t.cps = append(t.cps, s)
 		t.writes = slices.DeleteFunc(t.writes, func(w write[S]) bool { return w.ns == cp.Namespace && w.cpID == cp.ParentID })
 	}
 	for _, w := range c.writes {

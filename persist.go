@@ -39,6 +39,9 @@ type commit[S any] struct {
 	state  S
 	prev   *snap[S]
 	writes []write[S]
+	// head, if set, is the snapshot whose cp is c.Checkpoint: the engine
+	// does not change it after the commit, so it may be kept as it is.
+	head *snap[S]
 }
 
 // write is a pending write: a finished task's output or a journal entry.

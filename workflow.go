@@ -131,15 +131,22 @@ func (wf *Workflow[S]) leased(row *checkpoint.Thread) bool {
 }
 
 func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
-	return &run[S]{
-		wf: wf, ctx: ctx, p: p, rc: rc, thread: thread,
-		before: append(slices.Clone(wf.cfg.before), rc.before...),
-		after:  append(slices.Clone(wf.cfg.after), rc.after...),
+	r := &run[S]{wf: wf, ctx: ctx, saveCtx: context.WithoutCancel(ctx), p: p, rc: rc, thread: thread,
+		before: wf.cfg.before, after: wf.cfg.after}
+	if len(rc.before) > 0 {
+		r.before = append(slices.Clone(wf.cfg.before), rc.before...)
 	}
+	if len(rc.after) > 0 {
+		r.after = append(slices.Clone(wf.cfg.after), rc.after...)
+	}
+	return r
 }
 
 func (wf *Workflow[S]) runConfig(opts []RunOption) (*runConfig, error) {
 	rc := &runConfig{}
+	if len(opts) == 0 {
+		return rc, nil
+	}
 	for _, o := range opts {
 		o.applyRun(rc)
 	}
@@ -171,7 +178,8 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 		return nil, err
 	}
 	p := wf.p
-	if thread == "" {
+	ephemeral := thread == ""
+	if ephemeral {
 		p = newMemPersister[S]()
 	} else {
 		var release func()
@@ -183,7 +191,11 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	r := wf.newRun(ctx, p, thread, rc)
 	state := input
 	var parent *snap[S]
-	row, err := p.thread(ctx, thread)
+	var row *checkpoint.Thread
+	err = checkpoint.ErrNotFound
+	if !ephemeral {
+		row, err = p.thread(ctx, thread)
+	}
 	switch {
 	case errors.Is(err, checkpoint.ErrNotFound):
 		r.row = checkpoint.Thread{ID: thread}
@@ -218,7 +230,7 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	if parent != nil {
 		cp.ParentID, cp.Step = parent.cp.ID, parent.cp.Step+1
 	}
-	row2 := r.rowWith(StatusRunning, "")
+	row2 := r.rowWith(StatusRunning, "", cp.CreatedAt)
 	row2.Head = cp.ID
 	if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: row2, ExpectedVersion: r.row.Version, At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent}); err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -294,7 +306,8 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 	if slices.ContainsFunc(r.records, func(x checkpoint.InterruptRecord) bool { return x.Status == checkpoint.InterruptPending }) {
 		return r.result(StatusInterrupted, r.records), nil
 	}
-	if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: r.rowWith(StatusRunning, ""), ExpectedVersion: r.row.Version, At: wf.now()}}); err != nil {
+	at := wf.now()
+	if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: r.rowWith(StatusRunning, "", at), ExpectedVersion: r.row.Version, At: at}}); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, fmt.Errorf("%w (%w)", ErrBusy, err)
 		}
@@ -493,7 +506,7 @@ func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func
 	if len(next) == 0 {
 		status = StatusCompleted
 	}
-	nrow := r.rowWith(status, "")
+	nrow := r.rowWith(status, "", cp.CreatedAt)
 	nrow.Head = cp.ID
 	if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: nrow, ExpectedVersion: row.Version, At: cp.CreatedAt, CancelPending: true, Checkpoint: cp}, state: state, prev: base}); err != nil {
 		return nil, err
