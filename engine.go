@@ -16,17 +16,17 @@ import (
 
 // run drives one thread forward in one namespace: the loop of supersteps.
 type run[S any] struct {
-	wf     *Workflow[S]
-	ctx    context.Context
+	wf  *Workflow[S]
+	ctx context.Context
 	// saveCtx outlives a stop: the commit that records it must go through.
 	saveCtx context.Context
-	p      persister[S]
-	rc     *runConfig
-	thread string
-	ns     string
-	row    checkpoint.Thread
-	head   *snap[S]
-	rootCP string // the root namespace's head: the pause the questions belong to
+	p       persister[S]
+	rc      *runConfig
+	thread  string
+	ns      string
+	row     checkpoint.Thread
+	head    *snap[S]
+	rootCP  string // the root namespace's head: the pause the questions belong to
 	// records are the questions of the pause at the head (any status),
 	// loaded when a paused thread is resumed.
 	records []checkpoint.InterruptRecord
@@ -34,9 +34,9 @@ type run[S any] struct {
 	steps   int
 	// at is the time of the end of the last superstep, used for what the
 	// superstep commits.
-	at time.Time
-	before  []string
-	after   []string
+	at     time.Time
+	before []string
+	after  []string
 
 	// Buffers reused from one superstep to the next.
 	c       commit[S]
