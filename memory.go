@@ -10,34 +10,48 @@ import (
 	"github.com/weftgraph/weft/checkpoint"
 )
 
-// memPersister keeps threads as Go values for a Workflow without a store:
-// no encoding, full history, gone when the process exits. Only the queries
-// the engine makes are supported (the cross-thread inbox needs a Store).
-type memPersister[S any] struct {
+// memStore keeps threads as Go values for a Workflow without a store: no
+// encoding, full history, gone when the process exits. It holds snapshots
+// of any state type (a subgraph's state lives beside its parent's in the
+// same thread); memPersister[S] is its typed view. Only the queries the
+// engine makes are supported: the cross-thread inbox needs a Store.
+type memStore struct {
 	mu      sync.Mutex
-	threads map[string]*memThread[S]
+	threads map[string]*memThread
 }
 
-type memThread[S any] struct {
+// memSnap is a *snap[S] of some S.
+type memSnap interface{ meta() *checkpoint.Checkpoint }
+
+func (s *snap[S]) meta() *checkpoint.Checkpoint { return &s.cp }
+
+type memWrite struct {
+	ns, cpID, task, kind, key string
+	w                         any // *write[S]
+}
+
+type memThread struct {
 	row    checkpoint.Thread
-	cps    []*snap[S] // in commit order, so sorted by ID; never changed
-	writes []write[S]
+	cps    []memSnap // in commit order, so sorted by ID; never changed
+	writes []memWrite
 	ints   []checkpoint.InterruptRecord
 	steps  []checkpoint.Step
 }
 
-func newMemPersister[S any]() *memPersister[S] {
-	return &memPersister[S]{threads: map[string]*memThread[S]{}}
-}
+func newMemStore() *memStore { return &memStore{threads: map[string]*memThread{}} }
+
+// memPersister is the typed view of a memStore for state type S.
+type memPersister[S any] struct{ m *memStore }
 
 func notFound(what string, args ...any) error {
 	return fmt.Errorf("weft: %s: %w", fmt.Sprintf(what, args...), checkpoint.ErrNotFound)
 }
 
-func (p *memPersister[S]) thread(_ context.Context, id string) (*checkpoint.Thread, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	t := p.threads[id]
+func (p memPersister[S]) thread(_ context.Context, id string) (*checkpoint.Thread, error) {
+	m := p.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.threads[id]
 	if t == nil {
 		return nil, notFound("thread %q", id)
 	}
@@ -45,10 +59,11 @@ func (p *memPersister[S]) thread(_ context.Context, id string) (*checkpoint.Thre
 	return &row, nil
 }
 
-func (p *memPersister[S]) snapshot(_ context.Context, thread, ns, id string) (*snap[S], error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	t := p.threads[thread]
+func (p memPersister[S]) snapshot(_ context.Context, thread, ns, id string) (*snap[S], error) {
+	m := p.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.threads[thread]
 	if t == nil {
 		return nil, notFound("thread %q", thread)
 	}
@@ -56,8 +71,12 @@ func (p *memPersister[S]) snapshot(_ context.Context, thread, ns, id string) (*s
 		id = t.row.Head
 	}
 	for i := len(t.cps) - 1; i >= 0; i-- {
-		s := t.cps[i]
-		if s.cp.Namespace == ns && (id == "" || s.cp.ID == id) {
+		cp := t.cps[i].meta()
+		if cp.Namespace == ns && (id == "" || cp.ID == id) {
+			s, ok := t.cps[i].(*snap[S])
+			if !ok {
+				return nil, fmt.Errorf("weft: thread %q checkpoint %s holds another state type: %w", thread, cp.ID, ErrCorruptCheckpoint)
+			}
 			c := *s
 			return &c, nil
 		}
@@ -65,14 +84,15 @@ func (p *memPersister[S]) snapshot(_ context.Context, thread, ns, id string) (*s
 	return nil, notFound("thread %q: checkpoint %q in namespace %q", thread, id, ns)
 }
 
-func (p *memPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+func (p memPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error) {
+	m := p.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	sc := &c.c
-	t := p.threads[sc.Thread.ID]
+	t := m.threads[sc.Thread.ID]
 	switch {
 	case t == nil && sc.ExpectedVersion == 0:
-		t = &memThread[S]{cps: make([]*snap[S], 0, 8), steps: make([]checkpoint.Step, 0, 16)}
+		t = &memThread{cps: make([]memSnap, 0, 8), steps: make([]checkpoint.Step, 0, 16)}
 		t.row.CreatedAt = sc.At
 	case t == nil || t.row.Version != sc.ExpectedVersion:
 		return 0, fmt.Errorf("weft: thread %q: %w", sc.Thread.ID, checkpoint.ErrConflict)
@@ -81,7 +101,7 @@ func (p *memPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error)
 	t.row = sc.Thread
 	t.row.Version = sc.ExpectedVersion + 1
 	t.row.CreatedAt, t.row.UpdatedAt = created, sc.At
-	p.threads[sc.Thread.ID] = t
+	m.threads[sc.Thread.ID] = t
 	if sc.CancelPending {
 		for i := range t.ints {
 			if t.ints[i].Status == checkpoint.InterruptPending {
@@ -95,10 +115,11 @@ func (p *memPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error)
 			s = &snap[S]{cp: *cp, state: c.state}
 		}
 		t.cps = append(t.cps, s)
-		t.writes = slices.DeleteFunc(t.writes, func(w write[S]) bool { return w.ns == cp.Namespace && w.cpID == cp.ParentID })
+		t.writes = slices.DeleteFunc(t.writes, func(w memWrite) bool { return w.ns == cp.Namespace && w.cpID == cp.ParentID })
 	}
-	for _, w := range c.writes {
-		t.putWrite(w)
+	for i := range c.writes {
+		w := c.writes[i]
+		putWrite(t, &w)
 	}
 	for _, r := range sc.Interrupts {
 		if !slices.ContainsFunc(t.ints, func(x checkpoint.InterruptRecord) bool { return x.ID == r.ID }) {
@@ -112,44 +133,52 @@ func (p *memPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error)
 	return t.row.Version, nil
 }
 
-func (t *memThread[S]) putWrite(w write[S]) {
+func putWrite[S any](t *memThread, w *write[S]) {
+	mw := memWrite{ns: w.ns, cpID: w.cpID, task: w.task, kind: w.kind, key: w.key, w: w}
 	for i := range t.writes {
 		x := &t.writes[i]
 		if x.ns == w.ns && x.cpID == w.cpID && x.task == w.task && x.kind == w.kind && x.key == w.key {
-			*x = w
+			*x = mw
 			return
 		}
 	}
-	t.writes = append(t.writes, w)
+	t.writes = append(t.writes, mw)
 }
 
-func (p *memPersister[S]) putWrites(_ context.Context, thread string, version int64, ws []write[S]) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	t := p.threads[thread]
+func (p memPersister[S]) putWrites(_ context.Context, thread string, version int64, ws []write[S]) error {
+	m := p.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.threads[thread]
 	if t == nil {
 		return notFound("thread %q", thread)
 	}
 	if t.row.Version != version {
 		return fmt.Errorf("weft: thread %q: %w", thread, checkpoint.ErrConflict)
 	}
-	for _, w := range ws {
-		t.putWrite(w)
+	for i := range ws {
+		w := ws[i]
+		putWrite(t, &w)
 	}
 	return nil
 }
 
-func (p *memPersister[S]) writes(_ context.Context, thread, ns, cpID string) ([]write[S], error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	t := p.threads[thread]
+func (p memPersister[S]) writes(_ context.Context, thread, ns, cpID string) ([]write[S], error) {
+	m := p.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.threads[thread]
 	if t == nil {
 		return nil, nil
 	}
 	var out []write[S]
-	for _, w := range t.writes {
-		if w.ns == ns && w.cpID == cpID {
-			out = append(out, w)
+	for _, mw := range t.writes {
+		if mw.ns == ns && mw.cpID == cpID {
+			w, ok := mw.w.(*write[S])
+			if !ok {
+				return nil, fmt.Errorf("weft: thread %q checkpoint %s: a pending write holds another state type: %w", thread, cpID, ErrCorruptCheckpoint)
+			}
+			out = append(out, *w)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -165,16 +194,17 @@ func (p *memPersister[S]) writes(_ context.Context, thread, ns, cpID string) ([]
 	return out, nil
 }
 
-func (p *memPersister[S]) history(_ context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	t := p.threads[q.ThreadID]
+func (p memPersister[S]) history(_ context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error) {
+	m := p.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.threads[q.ThreadID]
 	if t == nil {
 		return nil, notFound("thread %q", q.ThreadID)
 	}
 	var out []checkpoint.Checkpoint
 	for i := len(t.cps) - 1; i >= 0; i-- {
-		cp := t.cps[i].cp
+		cp := *t.cps[i].meta()
 		if cp.Namespace != q.Namespace || (q.Before != "" && cp.ID >= q.Before) {
 			continue
 		}
@@ -186,11 +216,12 @@ func (p *memPersister[S]) history(_ context.Context, q *checkpoint.HistoryQuery)
 	return out, nil
 }
 
-func (p *memPersister[S]) interrupts(_ context.Context, q *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+func (p memPersister[S]) interrupts(_ context.Context, q *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error) {
+	m := p.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	page := &checkpoint.InterruptPage{}
-	for id, t := range p.threads {
+	for id, t := range m.threads {
 		if q.ThreadID != "" && id != q.ThreadID {
 			continue
 		}
@@ -211,13 +242,14 @@ func (p *memPersister[S]) interrupts(_ context.Context, q *checkpoint.InterruptQ
 	return page, nil
 }
 
-func (p *memPersister[S]) answer(_ context.Context, as []checkpoint.Answer) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+func (p memPersister[S]) answer(_ context.Context, as []checkpoint.Answer) error {
+	m := p.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var targets []*checkpoint.InterruptRecord
 	for _, a := range as {
 		var rec *checkpoint.InterruptRecord
-		if t := p.threads[a.ThreadID]; t != nil {
+		if t := m.threads[a.ThreadID]; t != nil {
 			for i := range t.ints {
 				if t.ints[i].ID == a.InterruptID {
 					rec = &t.ints[i]
@@ -239,22 +271,24 @@ func (p *memPersister[S]) answer(_ context.Context, as []checkpoint.Answer) erro
 	return nil
 }
 
-func (p *memPersister[S]) steps(_ context.Context, thread string) ([]checkpoint.Step, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	t := p.threads[thread]
+func (p memPersister[S]) steps(_ context.Context, thread string) ([]checkpoint.Step, error) {
+	m := p.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.threads[thread]
 	if t == nil {
 		return nil, notFound("thread %q", thread)
 	}
 	return slices.Clone(t.steps), nil
 }
 
-func (p *memPersister[S]) deleteThread(_ context.Context, thread string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.threads[thread] == nil {
+func (p memPersister[S]) deleteThread(_ context.Context, thread string) error {
+	m := p.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.threads[thread] == nil {
 		return notFound("thread %q", thread)
 	}
-	delete(p.threads, thread)
+	delete(m.threads, thread)
 	return nil
 }

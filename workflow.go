@@ -42,7 +42,7 @@ func (wf *Workflow[S]) init() {
 	if wf.cfg.store != nil {
 		wf.p = &storePersister[S]{st: wf.cfg.store, si: wf.state, codec: wf.cfg.codec}
 	} else {
-		wf.p = newMemPersister[S]()
+		wf.p = memPersister[S]{m: newMemStore()}
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -180,7 +180,7 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	p := wf.p
 	ephemeral := thread == ""
 	if ephemeral {
-		p = newMemPersister[S]()
+		p = memPersister[S]{m: newMemStore()}
 	} else {
 		var release func()
 		if ctx, release, err = wf.acquire(ctx, thread); err != nil {
