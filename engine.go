@@ -24,9 +24,12 @@ type run[S any] struct {
 	rc      *runConfig
 	thread  string
 	ns      string
-	row     checkpoint.Thread
-	head    *snap[S]
-	rootCP  string // the root namespace's head: the pause the questions belong to
+	// tr is the thread's row, shared with the runs of subgraphs inside
+	// this one; child is true for those.
+	tr     *threadRun
+	child  bool
+	head   *snap[S]
+	rootCP string // the root namespace's head: the pause the questions belong to
 	// records are the questions of the pause at the head (any status),
 	// loaded when a paused thread is resumed.
 	records []checkpoint.InterruptRecord
@@ -87,6 +90,25 @@ func (r *run[S]) replayed(id, key, path string) (json.RawMessage, bool) {
 	return nil, false
 }
 
+// threadRun is what the runs of one thread share: its row, and the lock
+// that orders their commits (a graph and its subgraphs commit to one
+// thread, subgraphs of parallel nodes at once).
+type threadRun struct {
+	mu    sync.Mutex
+	row   checkpoint.Thread
+	owner string
+	lease time.Duration
+	name  string // the root workflow's name and graph hash
+	hash  string
+}
+
+// status is the thread's status as this run last saw it.
+func (r *run[S]) status() Status {
+	r.tr.mu.Lock()
+	defer r.tr.mu.Unlock()
+	return r.tr.row.Status
+}
+
 // taskResult is what one task of a superstep ended with.
 type taskResult[S any] struct {
 	t       *task[S]
@@ -112,11 +134,10 @@ func (r *run[S]) loop() (*Result[S], error) {
 		h := r.head
 		tasks := h.cp.Next
 		if len(tasks) == 0 {
-			if r.row.Status != StatusCompleted {
+			if !r.child && r.status() != StatusCompleted {
 				// Reached without a commit of its own (a resume of a
 				// thread whose head has nothing next): record the end.
-				at := r.now()
-				if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: r.rowWith(StatusCompleted, "", at), ExpectedVersion: r.row.Version, At: at}}); err != nil {
+				if err := r.save(&commit[S]{c: checkpoint.Commit{At: r.now()}}, StatusCompleted, "", nil); err != nil {
 					return nil, err
 				}
 			}
@@ -193,7 +214,7 @@ func (r *run[S]) loop() (*Result[S], error) {
 		if err := r.advance(tasks, results, steps); err != nil {
 			return nil, err
 		}
-		if r.row.Status == StatusInterrupted {
+		if len(r.records) > 0 {
 			return r.result(StatusInterrupted, nil), nil
 		}
 	}
@@ -327,43 +348,53 @@ func (r *run[S]) outputs(results []taskResult[S], tasks []string) []write[S] {
 	return ws
 }
 
-// save commits c, keeping the run's view of the thread row current.
-func (r *run[S]) save(c *commit[S]) error {
-	c.c.Thread.UpdatedAt = c.c.At
+// save commits c with the thread's status set to status (a subgraph's run
+// leaves the status and head to its parent). It fills in the thread row and
+// the expected version under the thread's lock; prepare, if not nil, is
+// called there first with the version the commit will have, to name what
+// depends on it, and may return a different status ("" keeps status).
+func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(version int64) Status) error {
+	tr := r.tr
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if prepare != nil {
+		if s := prepare(tr.row.Version + 1); s != "" {
+			status = s
+		}
+	}
+	row := tr.row
+	if !r.child {
+		row.Status, row.Error = status, errText
+		row.Workflow, row.GraphHash = tr.name, tr.hash
+		if cp := c.c.Checkpoint; cp != nil {
+			row.Head = cp.ID
+		}
+	}
+	if row.Status == StatusRunning {
+		row.Owner, row.LeaseUntil = tr.owner, c.c.At.Add(tr.lease)
+	} else {
+		row.Owner, row.LeaseUntil = "", time.Time{}
+	}
+	row.UpdatedAt = c.c.At
+	c.c.Thread, c.c.ExpectedVersion = row, tr.row.Version
 	v, err := r.p.commit(r.saveCtx, c)
 	if err != nil {
 		return fmt.Errorf("thread %q: %w", r.thread, err)
 	}
-	r.row = c.c.Thread
-	r.row.Version = v
+	row.Version = v
+	tr.row = row
 	return nil
-}
-
-func (r *run[S]) rowWith(status Status, errText string, at time.Time) checkpoint.Thread {
-	row := r.row
-	row.Status, row.Error = status, errText
-	row.Workflow, row.GraphHash = r.wf.name, r.wf.hash
-	if status == StatusRunning {
-		row.Owner, row.LeaseUntil = r.wf.owner, at.Add(r.wf.cfg.lease)
-	} else {
-		row.Owner, row.LeaseUntil = "", time.Time{}
-	}
-	return row
 }
 
 func (r *run[S]) taskNames() []string { return r.head.cp.Next }
 
 // pause commits a pause: new questions, finished outputs, the step log.
 func (r *run[S]) pause(recs []checkpoint.InterruptRecord, results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
-	at := r.stamp()
-	c := &commit[S]{c: checkpoint.Commit{
-		Thread: r.rowWith(StatusInterrupted, "", at), ExpectedVersion: r.row.Version, At: at,
-		Interrupts: recs, Steps: steps,
-	}}
+	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}}
 	if results != nil {
 		c.writes = r.outputs(results, r.taskNames())
 	}
-	if err := r.save(c); err != nil {
+	if err := r.save(c, StatusInterrupted, "", nil); err != nil {
 		return nil, err
 	}
 	waiting := make([]checkpoint.InterruptRecord, 0, len(recs))
@@ -383,10 +414,7 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, results []taskResult[S
 
 // fail commits a failure and returns err.
 func (r *run[S]) fail(results []taskResult[S], steps []checkpoint.Step, err error) error {
-	at := r.stamp()
-	c := &commit[S]{c: checkpoint.Commit{
-		Thread: r.rowWith(StatusFailed, err.Error(), at), ExpectedVersion: r.row.Version, At: at, Steps: steps,
-	}}
+	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Steps: steps}}
 	if results != nil {
 		c.writes = r.outputs(results, r.taskNames())
 		for i := range results {
@@ -395,7 +423,7 @@ func (r *run[S]) fail(results []taskResult[S], steps []checkpoint.Step, err erro
 			}
 		}
 	}
-	if serr := r.save(c); serr != nil {
+	if serr := r.save(c, StatusFailed, err.Error(), nil); serr != nil {
 		return errors.Join(err, serr)
 	}
 	r.wf.log(r.ctx, "weft: thread failed", r.thread, "error", err)
@@ -404,11 +432,8 @@ func (r *run[S]) fail(results []taskResult[S], steps []checkpoint.Step, err erro
 
 // stop commits a stop: the thread keeps its last checkpoint.
 func (r *run[S]) stop(results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
-	at := r.stamp()
-	c := &commit[S]{c: checkpoint.Commit{
-		Thread: r.rowWith(StatusStopped, "", at), ExpectedVersion: r.row.Version, At: at, Steps: steps,
-	}, writes: r.outputs(results, r.taskNames())}
-	if err := r.save(c); err != nil {
+	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Steps: steps}, writes: r.outputs(results, r.taskNames())}
+	if err := r.save(c, StatusStopped, "", nil); err != nil {
 		return nil, err
 	}
 	res := r.result(StatusStopped, nil)
@@ -440,9 +465,8 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	if err != nil {
 		return r.fail(nil, steps, err)
 	}
-	version := r.row.Version + 1
 	newHead := &snap[S]{state: merged, cp: checkpoint.Checkpoint{
-		ThreadID: r.thread, Namespace: r.ns, ID: checkpoint.FormatID(version), ParentID: h.cp.ID,
+		ThreadID: r.thread, Namespace: r.ns, ParentID: h.cp.ID,
 		Step: h.cp.Step + 1, Source: checkpoint.SourceLoop, Next: next, CreatedAt: r.stamp(),
 	}}
 	cp := &newHead.cp
@@ -450,19 +474,21 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	if len(next) == 0 {
 		status = StatusCompleted
 	}
-	recs := r.breakpoints(checkpoint.KindAfter, tasks, newHead)
-	if len(recs) > 0 {
-		status = StatusInterrupted
-	}
-	row := r.rowWith(status, "", cp.CreatedAt)
-	if r.ns == "" {
-		row.Head = cp.ID
-	}
+	var recs []checkpoint.InterruptRecord
 	r.c = commit[S]{
-		c:     checkpoint.Commit{Thread: row, ExpectedVersion: r.row.Version, At: cp.CreatedAt, Checkpoint: cp, Interrupts: recs, Steps: steps},
+		c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps},
 		state: merged, prev: h, head: newHead,
 	}
-	if err := r.save(&r.c); err != nil {
+	err = r.save(&r.c, status, "", func(version int64) Status {
+		cp.ID = checkpoint.FormatID(version)
+		recs = r.breakpoints(checkpoint.KindAfter, tasks, newHead)
+		r.c.c.Interrupts = recs
+		if len(recs) > 0 {
+			return StatusInterrupted
+		}
+		return ""
+	})
+	if err != nil {
 		return err
 	}
 	r.head = newHead

@@ -132,7 +132,8 @@ func (wf *Workflow[S]) leased(row *checkpoint.Thread) bool {
 
 func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
 	r := &run[S]{wf: wf, ctx: ctx, saveCtx: context.WithoutCancel(ctx), p: p, rc: rc, thread: thread,
-		before: wf.cfg.before, after: wf.cfg.after}
+		before: wf.cfg.before, after: wf.cfg.after,
+		tr: &threadRun{row: checkpoint.Thread{ID: thread}, owner: wf.owner, lease: wf.cfg.lease, name: wf.name, hash: wf.hash}}
 	if len(rc.before) > 0 {
 		r.before = append(slices.Clone(wf.cfg.before), rc.before...)
 	}
@@ -198,7 +199,6 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	}
 	switch {
 	case errors.Is(err, checkpoint.ErrNotFound):
-		r.row = checkpoint.Thread{ID: thread}
 		if d, ok := wf.cfg.defaults.(S); ok {
 			state = wf.state.withDefaults(reflectOf(&state), reflectOf(&d)).Interface().(S)
 		}
@@ -209,7 +209,7 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	case row.Status != StatusCompleted:
 		return nil, fmt.Errorf("thread %q is %s; carry it on with Resume: %w", thread, row.Status, ErrThreadPaused)
 	default:
-		r.row = *row
+		r.tr.row = *row
 		if parent, err = p.snapshot(ctx, thread, "", ""); err != nil {
 			return nil, err
 		}
@@ -223,16 +223,12 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	if err != nil {
 		return nil, err
 	}
-	cp := &checkpoint.Checkpoint{
-		ThreadID: thread, ID: checkpoint.FormatID(r.row.Version + 1), Source: checkpoint.SourceInput,
-		Next: next, CreatedAt: wf.now(),
-	}
+	cp := &checkpoint.Checkpoint{ThreadID: thread, Source: checkpoint.SourceInput, Next: next, CreatedAt: wf.now()}
 	if parent != nil {
 		cp.ParentID, cp.Step = parent.cp.ID, parent.cp.Step+1
 	}
-	row2 := r.rowWith(StatusRunning, "", cp.CreatedAt)
-	row2.Head = cp.ID
-	if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: row2, ExpectedVersion: r.row.Version, At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent}); err != nil {
+	c := &commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent}
+	if err := r.save(c, StatusRunning, "", func(v int64) Status { cp.ID = checkpoint.FormatID(v); return "" }); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, fmt.Errorf("%w (%w)", ErrBusy, err)
 		}
@@ -274,7 +270,7 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 	case row.Status == StatusCompleted:
 		return nil, fmt.Errorf("thread %q: %w", thread, ErrThreadCompleted)
 	}
-	r.row = *row
+	r.tr.row = *row
 	if r.head, err = wf.p.snapshot(ctx, thread, "", ""); err != nil {
 		return nil, err
 	}
@@ -306,8 +302,7 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 	if slices.ContainsFunc(r.records, func(x checkpoint.InterruptRecord) bool { return x.Status == checkpoint.InterruptPending }) {
 		return r.result(StatusInterrupted, r.records), nil
 	}
-	at := wf.now()
-	if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: r.rowWith(StatusRunning, "", at), ExpectedVersion: r.row.Version, At: at}}); err != nil {
+	if err := r.save(&commit[S]{c: checkpoint.Commit{At: wf.now()}}, StatusRunning, "", nil); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, fmt.Errorf("%w (%w)", ErrBusy, err)
 		}
@@ -497,21 +492,20 @@ func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func
 		}
 	}
 	cp := &checkpoint.Checkpoint{
-		ThreadID: thread, ID: checkpoint.FormatID(row.Version + 1), ParentID: base.cp.ID, Step: base.cp.Step + 1,
+		ThreadID: thread, ParentID: base.cp.ID, Step: base.cp.Step + 1,
 		Source: source, Next: next, Meta: meta, CreatedAt: wf.now(),
 	}
 	r := wf.newRun(ctx, wf.p, thread, &runConfig{})
-	r.row = *row
+	r.tr.row = *row
 	status := StatusStopped
 	if len(next) == 0 {
 		status = StatusCompleted
 	}
-	nrow := r.rowWith(status, "", cp.CreatedAt)
-	nrow.Head = cp.ID
-	if err := r.save(&commit[S]{c: checkpoint.Commit{Thread: nrow, ExpectedVersion: row.Version, At: cp.CreatedAt, CancelPending: true, Checkpoint: cp}, state: state, prev: base}); err != nil {
+	c := &commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, CancelPending: true, Checkpoint: cp}, state: state, prev: base}
+	if err := r.save(c, status, "", func(v int64) Status { cp.ID = checkpoint.FormatID(v); return "" }); err != nil {
 		return nil, err
 	}
-	return wf.snapshotOf(&r.row, &snap[S]{cp: *cp, state: state}), nil
+	return wf.snapshotOf(&r.tr.row, &snap[S]{cp: *cp, state: state}), nil
 }
 
 // History lists the thread's checkpoints, newest first, with their states.
