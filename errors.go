@@ -44,8 +44,9 @@ var (
 	ErrGraphChanged = errors.New("weft: graph changed")
 	// ErrInvalidGraph: Compile found problems; the error lists them all.
 	ErrInvalidGraph = errors.New("weft: invalid graph")
-	// ErrCorruptCheckpoint: a stored checkpoint cannot be decoded.
-	ErrCorruptCheckpoint = errors.New("weft: corrupt checkpoint")
+	// ErrCorruptCheckpoint: a stored checkpoint (or another stored row)
+	// cannot be decoded. It is checkpoint.ErrCorrupt, which stores return.
+	ErrCorruptCheckpoint = checkpoint.ErrCorrupt
 	// ErrOutsideNode: Interrupt or another node-only call was made with a
 	// context that does not come from a running node.
 	ErrOutsideNode = errors.New("weft: called outside a running node")

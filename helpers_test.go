@@ -6,12 +6,14 @@ import (
 	"testing"
 
 	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint/memstore"
 )
 
 // backends are the ways a workflow keeps threads; behavioural tests run on
 // each.
 var backends = map[string]func(t *testing.T) []weft.CompileOption{
-	"nostore": func(*testing.T) []weft.CompileOption { return nil },
+	"nostore":  func(*testing.T) []weft.CompileOption { return nil },
+	"memstore": func(*testing.T) []weft.CompileOption { return []weft.CompileOption{weft.WithStore(memstore.New())} },
 }
 
 func eachBackend(t *testing.T, fn func(t *testing.T, opts []weft.CompileOption)) {

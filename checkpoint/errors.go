@@ -13,4 +13,9 @@ var (
 	// ErrAlreadyAnswered: the interrupt is no longer pending (answered, or
 	// cancelled because the thread moved on). Nothing was recorded.
 	ErrAlreadyAnswered = errors.New("interrupt already answered")
+	// ErrSchemaTooNew: the database holds a schema version newer than this
+	// store knows; upgrade the program instead of writing to it.
+	ErrSchemaTooNew = errors.New("database schema is newer than this program knows")
+	// ErrCorrupt: a stored row could not be decoded.
+	ErrCorrupt = errors.New("corrupt stored data")
 )

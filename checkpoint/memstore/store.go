@@ -1,0 +1,552 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+// Store is an in-memory checkpoint.Store. The zero value is not usable; call
+// New.
+type Store struct {
+	mu      sync.RWMutex
+	threads map[string]*thread
+}
+
+var _ checkpoint.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{threads: make(map[string]*thread)}
+}
+
+// thread is everything stored for one thread.
+type thread struct {
+	row checkpoint.Thread
+	// spaces holds the checkpoints of each namespace; a thread rarely has
+	// more than a few, so a slice searched in order beats a map.
+	spaces []*space
+	// writes are the pending writes of every namespace, in no order.
+	writes []checkpoint.PendingWrite
+	// interrupts are in insertion order.
+	interrupts []checkpoint.InterruptRecord
+	// steps are in commit order, so their versions never decrease.
+	steps []checkpoint.Step
+}
+
+// space is one namespace of a thread.
+type space struct {
+	name string
+	// entries are ordered by version. Blobs live in the entry of the
+	// checkpoint that wrote them (a blob's version is its checkpoint's).
+	entries []entry
+}
+
+// entry is a stored checkpoint with the blobs it wrote.
+type entry struct {
+	version int64
+	cp      checkpoint.Checkpoint
+	// pruned marks a checkpoint that Prune removed but whose blobs (those
+	// left in cp.Blobs) remaining checkpoints still need. It is invisible
+	// to Checkpoint and History.
+	pruned bool
+}
+
+func (t *thread) space(ns string) *space {
+	for _, sp := range t.spaces {
+		if sp.name == ns {
+			return sp
+		}
+	}
+	return nil
+}
+
+// find returns the entry of version v, pruned or not, or nil.
+func (sp *space) find(v int64) *entry {
+	i, ok := slices.BinarySearchFunc(sp.entries, v, func(e entry, v int64) int { return cmp.Compare(e.version, v) })
+	if !ok {
+		return nil
+	}
+	return &sp.entries[i]
+}
+
+// blob returns the blob of field written at version v, or nil.
+func (sp *space) blob(field string, v int64) *checkpoint.Blob {
+	e := sp.find(v)
+	if e == nil {
+		return nil
+	}
+	for i := range e.cp.Blobs {
+		if e.cp.Blobs[i].Field == field {
+			return &e.cp.Blobs[i]
+		}
+	}
+	return nil
+}
+
+// newest returns the newest checkpoint of sp that Prune left, or nil.
+func (sp *space) newest() *entry {
+	for i := len(sp.entries) - 1; i >= 0; i-- {
+		if !sp.entries[i].pruned {
+			return &sp.entries[i]
+		}
+	}
+	return nil
+}
+
+func notFoundThread(id string) error {
+	return fmt.Errorf("memstore: thread %q: %w", id, checkpoint.ErrNotFound)
+}
+
+// Thread returns the thread's row.
+func (s *Store) Thread(ctx context.Context, threadID string) (*checkpoint.Thread, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.threads[threadID]
+	if t == nil {
+		return nil, notFoundThread(threadID)
+	}
+	row := t.row
+	return &row, nil
+}
+
+// Threads lists threads ordered by ID. The cursor is the ID of the last
+// thread of the previous page.
+func (s *Store) Threads(ctx context.Context, q *checkpoint.ThreadQuery) (*checkpoint.ThreadPage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if q == nil {
+		q = &checkpoint.ThreadQuery{}
+	}
+	limit := pageLimit(q.Limit)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var match []*checkpoint.Thread
+	for id, t := range s.threads {
+		if (q.After != "" && id <= q.After) ||
+			(q.Workflow != "" && t.row.Workflow != q.Workflow) ||
+			(q.Status != "" && t.row.Status != q.Status) {
+			continue
+		}
+		match = append(match, &t.row)
+	}
+	slices.SortFunc(match, func(a, b *checkpoint.Thread) int { return cmp.Compare(a.ID, b.ID) })
+	page := &checkpoint.ThreadPage{}
+	if len(match) > limit {
+		match = match[:limit]
+		page.Next = match[limit-1].ID
+	}
+	page.Threads = make([]checkpoint.Thread, len(match))
+	for i, r := range match {
+		page.Threads[i] = *r
+	}
+	return page, nil
+}
+
+// pageLimit applies the default page size of the queries.
+func pageLimit(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+// Commit applies c atomically and returns the thread's new version; see
+// checkpoint.Store.
+func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if c == nil || c.Thread.ID == "" {
+		return 0, errors.New("memstore: commit without a thread ID")
+	}
+	id := c.Thread.ID
+	version := c.ExpectedVersion + 1
+
+	// Copy everything before taking the lock: a loser of a race wastes
+	// only its own time.
+	var cp checkpoint.Checkpoint
+	if c.Checkpoint != nil {
+		want := checkpoint.FormatID(version)
+		if c.Checkpoint.ID != "" && c.Checkpoint.ID != want {
+			return 0, fmt.Errorf("memstore: thread %q: checkpoint ID %q of a commit at version %d, want %q", id, c.Checkpoint.ID, version, want)
+		}
+		for _, b := range c.Checkpoint.Blobs {
+			if b.Version != 0 && b.Version != version {
+				return 0, fmt.Errorf("memstore: thread %q: blob %s of version %d in a commit at version %d", id, b.Field, b.Version, version)
+			}
+		}
+		cp = cloneCheckpoint(c.Checkpoint, c.Checkpoint.Blobs)
+		cp.ThreadID, cp.ID = id, want
+		if cp.CreatedAt.IsZero() {
+			cp.CreatedAt = c.At
+		}
+		for i := range cp.Blobs {
+			cp.Blobs[i].Version = version
+		}
+	}
+	writes := cloneWrites(c.Writes)
+	var recs []checkpoint.InterruptRecord
+	if len(c.Interrupts) > 0 {
+		recs = make([]checkpoint.InterruptRecord, len(c.Interrupts))
+		for i := range c.Interrupts {
+			recs[i] = cloneInterrupt(&c.Interrupts[i])
+			recs[i].ThreadID = id
+			if recs[i].Status == "" {
+				recs[i].Status = checkpoint.InterruptPending
+			}
+			if recs[i].CreatedAt.IsZero() {
+				recs[i].CreatedAt = c.At
+			}
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.threads[id]
+	var current int64
+	if t != nil {
+		current = t.row.Version
+	}
+	if current != c.ExpectedVersion {
+		if t == nil {
+			return 0, fmt.Errorf("memstore: thread %q does not exist, commit expected version %d: %w", id, c.ExpectedVersion, checkpoint.ErrConflict)
+		}
+		return 0, fmt.Errorf("memstore: thread %q is at version %d, commit expected %d: %w", id, current, c.ExpectedVersion, checkpoint.ErrConflict)
+	}
+	row := c.Thread
+	row.Version = version
+	row.UpdatedAt = c.At
+	if t == nil {
+		t = &thread{}
+		s.threads[id] = t
+		row.CreatedAt = c.At
+	} else {
+		row.CreatedAt = t.row.CreatedAt
+	}
+	t.row = row
+
+	if c.CancelPending {
+		for i := range t.interrupts {
+			if t.interrupts[i].Status == checkpoint.InterruptPending {
+				t.interrupts[i].Status = checkpoint.InterruptCancelled
+			}
+		}
+	}
+	if c.Checkpoint != nil {
+		sp := t.space(cp.Namespace)
+		if sp == nil {
+			sp = &space{name: cp.Namespace}
+			t.spaces = append(t.spaces, sp)
+		}
+		// Versions only grow, so the new entry is the last.
+		sp.entries = append(sp.entries, entry{version: version, cp: cp})
+		t.writes = slices.DeleteFunc(t.writes, func(w checkpoint.PendingWrite) bool {
+			return w.Namespace == cp.Namespace && w.CheckpointID == cp.ParentID
+		})
+	}
+	t.putWrites(writes)
+	for i := range recs {
+		if t.interrupt(recs[i].ID) == nil {
+			t.interrupts = append(t.interrupts, recs[i])
+		}
+	}
+	if len(c.Steps) > 0 {
+		t.steps = slices.Grow(t.steps, len(c.Steps))
+		for _, st := range c.Steps {
+			st.ThreadID, st.Version = id, version
+			t.steps = append(t.steps, st)
+		}
+	}
+	return version, nil
+}
+
+// putWrites stores ws (already copies), replacing writes with the same key.
+func (t *thread) putWrites(ws []checkpoint.PendingWrite) {
+next:
+	for _, w := range ws {
+		for i := range t.writes {
+			o := &t.writes[i]
+			if o.Namespace == w.Namespace && o.CheckpointID == w.CheckpointID && o.Task == w.Task && o.Kind == w.Kind && o.Key == w.Key {
+				o.Data = w.Data
+				continue next
+			}
+		}
+		t.writes = append(t.writes, w)
+	}
+}
+
+// interrupt returns the thread's interrupt id, or nil.
+func (t *thread) interrupt(id string) *checkpoint.InterruptRecord {
+	for i := range t.interrupts {
+		if t.interrupts[i].ID == id {
+			return &t.interrupts[i]
+		}
+	}
+	return nil
+}
+
+// PutWrites records pending writes if the thread is still at p.Version.
+func (s *Store) PutWrites(ctx context.Context, p *checkpoint.PutWrites) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if p == nil {
+		return errors.New("memstore: PutWrites without arguments")
+	}
+	writes := cloneWrites(p.Writes)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.threads[p.ThreadID]
+	if t == nil {
+		return fmt.Errorf("memstore: thread %q does not exist, writes expected version %d: %w", p.ThreadID, p.Version, checkpoint.ErrConflict)
+	}
+	if t.row.Version != p.Version {
+		return fmt.Errorf("memstore: thread %q is at version %d, writes expected %d: %w", p.ThreadID, t.row.Version, p.Version, checkpoint.ErrConflict)
+	}
+	t.putWrites(writes)
+	return nil
+}
+
+// Checkpoint returns one checkpoint with every blob needed to rebuild its
+// state; an empty id asks for the head.
+func (s *Store) Checkpoint(ctx context.Context, threadID, namespace, id string) (*checkpoint.Checkpoint, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.threads[threadID]
+	if t == nil {
+		return nil, notFoundThread(threadID)
+	}
+	if id == "" && namespace == "" {
+		id = t.row.Head
+		if id == "" {
+			return nil, fmt.Errorf("memstore: thread %q has no head checkpoint: %w", threadID, checkpoint.ErrNotFound)
+		}
+	}
+	sp := t.space(namespace)
+	var e *entry
+	if sp != nil {
+		if id == "" {
+			e = sp.newest()
+		} else if v, err := checkpoint.ParseID(id); err == nil {
+			if e = sp.find(v); e != nil && e.pruned {
+				e = nil
+			}
+		}
+	}
+	if e == nil {
+		if id == "" {
+			return nil, fmt.Errorf("memstore: thread %q: namespace %q has no checkpoint: %w", threadID, namespace, checkpoint.ErrNotFound)
+		}
+		return nil, fmt.Errorf("memstore: thread %q: checkpoint %q in namespace %q: %w", threadID, id, namespace, checkpoint.ErrNotFound)
+	}
+
+	// Gather the blob at each field's version and down its Base chain.
+	var stack [16]*checkpoint.Blob
+	need := stack[:0]
+	for field, v := range e.cp.Versions {
+		for b := sp.blob(field, v); b != nil; {
+			need = append(need, b)
+			if b.Base == 0 || b.Base >= b.Version {
+				break
+			}
+			b = sp.blob(field, b.Base)
+		}
+	}
+	out := cloneCheckpoint(&e.cp, nil)
+	out.Blobs = cloneBlobs(need)
+	return &out, nil
+}
+
+// History lists a namespace's checkpoints, newest first, without blobs.
+func (s *Store) History(ctx context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if q == nil {
+		return nil, errors.New("memstore: History without a query")
+	}
+	var before int64
+	if q.Before != "" {
+		v, err := checkpoint.ParseID(q.Before)
+		if err != nil {
+			return nil, fmt.Errorf("memstore: thread %q: history before: %w", q.ThreadID, err)
+		}
+		before = v
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.threads[q.ThreadID]
+	if t == nil {
+		return nil, notFoundThread(q.ThreadID)
+	}
+	sp := t.space(q.Namespace)
+	if sp == nil {
+		return nil, nil
+	}
+	n := 0
+	for i := len(sp.entries) - 1; i >= 0; i-- {
+		e := &sp.entries[i]
+		if !e.pruned && (before == 0 || e.version < before) {
+			n++
+		}
+	}
+	if q.Limit > 0 && n > q.Limit {
+		n = q.Limit
+	}
+	out := make([]checkpoint.Checkpoint, 0, n)
+	for i := len(sp.entries) - 1; i >= 0 && len(out) < n; i-- {
+		e := &sp.entries[i]
+		if !e.pruned && (before == 0 || e.version < before) {
+			out = append(out, cloneCheckpoint(&e.cp, nil))
+		}
+	}
+	return out, nil
+}
+
+// PendingWrites returns the pending writes of the superstep that starts
+// from checkpointID in namespace, ordered by task, kind and key.
+func (s *Store) PendingWrites(ctx context.Context, threadID, namespace, checkpointID string) ([]checkpoint.PendingWrite, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.threads[threadID]
+	if t == nil {
+		return nil, notFoundThread(threadID)
+	}
+	var out []checkpoint.PendingWrite
+	size := 0
+	for i := range t.writes {
+		w := &t.writes[i]
+		if w.Namespace == namespace && w.CheckpointID == checkpointID {
+			out = append(out, *w)
+			size += len(w.Data)
+		}
+	}
+	// One backing array for every copy of Data.
+	buf := make([]byte, 0, size)
+	for i := range out {
+		out[i].Data, buf = carve(buf, out[i].Data)
+	}
+	slices.SortFunc(out, func(a, b checkpoint.PendingWrite) int {
+		return cmp.Or(cmp.Compare(a.Task, b.Task), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Key, b.Key))
+	})
+	return out, nil
+}
+
+// Steps returns the step log of commits after version afterVersion.
+func (s *Store) Steps(ctx context.Context, threadID string, afterVersion int64) ([]checkpoint.Step, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.threads[threadID]
+	if t == nil {
+		return nil, notFoundThread(threadID)
+	}
+	i, _ := slices.BinarySearchFunc(t.steps, afterVersion+1, func(st checkpoint.Step, v int64) int { return cmp.Compare(st.Version, v) })
+	if i == len(t.steps) {
+		return nil, nil
+	}
+	return slices.Clone(t.steps[i:]), nil
+}
+
+// DeleteThread removes the thread and everything stored for it.
+func (s *Store) DeleteThread(ctx context.Context, threadID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.threads[threadID] == nil {
+		return notFoundThread(threadID)
+	}
+	delete(s.threads, threadID)
+	return nil
+}
+
+// cloneCheckpoint copies cp with blobs instead of cp.Blobs.
+func cloneCheckpoint(cp *checkpoint.Checkpoint, blobs []checkpoint.Blob) checkpoint.Checkpoint {
+	out := *cp
+	out.Next = slices.Clone(cp.Next)
+	out.Versions = maps.Clone(cp.Versions)
+	out.Meta = maps.Clone(cp.Meta)
+	out.Blobs = nil
+	if len(blobs) > 0 {
+		size := 0
+		for i := range blobs {
+			size += len(blobs[i].Data)
+		}
+		buf := make([]byte, 0, size)
+		out.Blobs = make([]checkpoint.Blob, len(blobs))
+		for i, b := range blobs {
+			b.Data, buf = carve(buf, b.Data)
+			out.Blobs[i] = b
+		}
+	}
+	return out
+}
+
+// cloneBlobs copies the blobs bs point at, their Data in one array.
+func cloneBlobs(bs []*checkpoint.Blob) []checkpoint.Blob {
+	if len(bs) == 0 {
+		return nil
+	}
+	size := 0
+	for _, b := range bs {
+		size += len(b.Data)
+	}
+	buf := make([]byte, 0, size)
+	out := make([]checkpoint.Blob, len(bs))
+	for i, b := range bs {
+		out[i] = *b
+		out[i].Data, buf = carve(buf, b.Data)
+	}
+	return out
+}
+
+// cloneWrites copies ws, their Data in one array.
+func cloneWrites(ws []checkpoint.PendingWrite) []checkpoint.PendingWrite {
+	if len(ws) == 0 {
+		return nil
+	}
+	size := 0
+	for i := range ws {
+		size += len(ws[i].Data)
+	}
+	buf := make([]byte, 0, size)
+	out := make([]checkpoint.PendingWrite, len(ws))
+	for i, w := range ws {
+		w.Data, buf = carve(buf, w.Data)
+		out[i] = w
+	}
+	return out
+}
+
+// carve appends b to buf, which must have room for it, and returns the copy
+// (capped at its length, so appending to it reallocates) and the grown buf.
+// A nil b stays nil and an empty one empty.
+func carve[T ~[]byte](buf []byte, b T) (T, []byte) {
+	if len(b) == 0 {
+		return b[:0:0], buf
+	}
+	start := len(buf)
+	buf = append(buf, b...)
+	return T(buf[start:len(buf):len(buf)]), buf
+}
