@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,9 @@ type run[S any] struct {
 	rc      *runConfig
 	thread  string
 	ns      string
+	// prefix is the node path of the subgraph node this run is inside
+	// ("outer/inner"); "" for the root.
+	prefix string
 	// tr is the thread's row, shared with the runs of subgraphs inside
 	// this one; child is true for those.
 	tr     *threadRun
@@ -34,6 +38,11 @@ type run[S any] struct {
 	// loaded when a paused thread is resumed.
 	records []checkpoint.InterruptRecord
 	resumed bool
+	// waiting are the questions of the pause this run ended with.
+	waiting []checkpoint.InterruptRecord
+	// pending are the pending writes of the superstep being run (outputs
+	// of tasks that finished, Do journals, gotos), loaded on resume.
+	pending []write[S]
 	steps   int
 	// at is the time of the end of the last superstep, used for what the
 	// superstep commits.
@@ -100,6 +109,7 @@ type threadRun struct {
 	lease time.Duration
 	name  string // the root workflow's name and graph hash
 	hash  string
+	ev    *emitter // nil without observers
 }
 
 // status is the thread's status as this run last saw it.
@@ -113,6 +123,7 @@ func (r *run[S]) status() Status {
 type taskResult[S any] struct {
 	t       *task[S]
 	out     S
+	gotos   []string
 	err     error
 	reused  bool
 	started time.Time
@@ -120,7 +131,7 @@ type taskResult[S any] struct {
 }
 
 func (tr *taskResult[S]) paused() bool {
-	return tr.t != nil && tr.t.waiting > 0 && tr.t.mismatch == nil &&
+	return tr.t != nil && tr.t.waiting > 0 && tr.t.fatal == nil &&
 		(tr.err == nil || errors.As(tr.err, new(*PauseError)))
 }
 
@@ -132,8 +143,7 @@ func (r *run[S]) loop() (*Result[S], error) {
 	}
 	for {
 		h := r.head
-		tasks := h.cp.Next
-		if len(tasks) == 0 {
+		if len(h.cp.Next) == 0 {
 			if !r.child && r.status() != StatusCompleted {
 				// Reached without a commit of its own (a resume of a
 				// thread whose head has nothing next): record the end.
@@ -141,24 +151,28 @@ func (r *run[S]) loop() (*Result[S], error) {
 					return nil, err
 				}
 			}
+			if !r.child {
+				r.emit(Event{Type: EventCompleted, Checkpoint: h.cp.ID})
+			}
 			return r.result(StatusCompleted, nil), nil
 		}
 		if r.steps >= limit {
-			return nil, r.fail(nil, nil, fmt.Errorf("thread %q: %d supersteps: %w", r.thread, r.steps, ErrStepLimit))
+			return nil, r.fail(nil, nil, nil, fmt.Errorf("thread %q: %d supersteps: %w", r.thread, r.steps, ErrStepLimit))
 		}
-		if recs := r.breakpoints(checkpoint.KindBefore, tasks, h); len(recs) > 0 {
-			return r.pause(recs, nil, nil)
+		if recs := r.breakpoints(checkpoint.KindBefore, h.cp.Next, h); len(recs) > 0 {
+			return r.pause(recs, nil, nil, nil)
 		}
-		var pending []write[S]
+		tasks := r.wf.expand(h.cp.Next, h.state)
+		r.pending = r.pending[:0]
 		if r.resumed {
 			ws, err := r.p.writes(r.ctx, r.thread, r.ns, h.cp.ID)
 			if err != nil {
 				return nil, err
 			}
-			pending = ws
+			r.pending = ws
 		}
 		start := r.now()
-		results := r.runTasks(tasks, pending, start)
+		results := r.runTasks(tasks, start)
 		end := r.now()
 		r.at = end
 		r.steps++
@@ -172,7 +186,7 @@ func (r *run[S]) loop() (*Result[S], error) {
 			tr := &results[i]
 			st := checkpoint.Step{
 				ThreadID: r.thread, Namespace: r.ns, Superstep: h.cp.Step + 1, CheckpointID: h.cp.ID,
-				Node: r.path(tasks[i]), Task: tasks[i], Status: checkpoint.StepCompleted,
+				Node: r.path(nodeOf(tasks[i])), Task: tasks[i], Status: checkpoint.StepCompleted,
 				StartedAt: tr.started, Duration: tr.dur,
 			}
 			if tr.dur < 0 { // timed by the superstep, not by itself
@@ -197,10 +211,10 @@ func (r *run[S]) loop() (*Result[S], error) {
 		}
 		r.stepBuf = steps
 		if r.ctx.Err() != nil {
-			return r.stop(results, steps)
+			return r.stop(tasks, results, steps)
 		}
 		if failed != nil {
-			return nil, r.fail(results, steps, failed)
+			return nil, r.fail(tasks, results, steps, failed)
 		}
 		if paused {
 			var recs []checkpoint.InterruptRecord
@@ -209,7 +223,7 @@ func (r *run[S]) loop() (*Result[S], error) {
 					recs = append(recs, t.asked...)
 				}
 			}
-			return r.pause(recs, results, steps)
+			return r.pause(recs, tasks, results, steps)
 		}
 		if err := r.advance(tasks, results, steps); err != nil {
 			return nil, err
@@ -221,22 +235,27 @@ func (r *run[S]) loop() (*Result[S], error) {
 }
 
 func (r *run[S]) path(node string) string {
-	if r.ns == "" {
+	if r.prefix == "" {
 		return node
 	}
-	return r.ns + "/" + node
+	return r.prefix + "/" + node
 }
 
 // runTasks runs the superstep's tasks: one inline, several in parallel.
 // A task with a pending output from an earlier attempt is not run again.
-func (r *run[S]) runTasks(tasks []string, pending []write[S], start time.Time) []taskResult[S] {
+func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 	results := slices.Grow(r.resBuf[:0], len(tasks))[:len(tasks)]
 	clear(results)
 	r.resBuf = results
 	var todo []int
 	for i, name := range tasks {
-		if j := slices.IndexFunc(pending, func(w write[S]) bool { return w.task == name && w.kind == writeOutput }); j >= 0 {
-			results[i] = taskResult[S]{out: pending[j].out, reused: true, started: start}
+		if j := slices.IndexFunc(r.pending, func(w write[S]) bool { return w.task == name && w.kind == writeOutput }); j >= 0 {
+			results[i] = taskResult[S]{out: r.pending[j].out, reused: true, started: start}
+			if k := slices.IndexFunc(r.pending, func(w write[S]) bool { return w.task == name && w.kind == writeGoto }); k >= 0 {
+				if err := json.Unmarshal(r.pending[k].data, &results[i].gotos); err != nil {
+					results[i].err = fmt.Errorf("thread %q checkpoint %s: goto of %s: %w: %w", r.thread, r.head.cp.ID, name, ErrCorruptCheckpoint, err)
+				}
+			}
 			continue
 		}
 		todo = append(todo, i)
@@ -265,7 +284,8 @@ func (r *run[S]) runTasks(tasks []string, pending []write[S], start time.Time) [
 // runTask runs one node. A zero start makes it time itself (parallel
 // tasks); otherwise the superstep times it.
 func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) {
-	t := &task[S]{Context: r.ctx, r: r, node: name, path: r.path(name), name: name, cpID: r.head.cp.ID}
+	nodeName, branch := splitTask(name)
+	t := &task[S]{Context: r.ctx, r: r, node: nodeName, branch: branch, path: r.path(nodeName), name: name, cpID: r.head.cp.ID}
 	for _, rec := range r.records {
 		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == name {
 			t.prior = append(t.prior, rec)
@@ -285,11 +305,30 @@ func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) 
 			tr.err = &NodeError{Node: t.path, Panic: p, Stack: string(debug.Stack())}
 		}
 	}()
-	out, err := r.wf.nodes[name].fn(t, in)
-	tr.out = out
+	if r.observed() {
+		r.emit(Event{Type: EventNodeStarted, Node: t.path, Task: name, Checkpoint: t.cpID})
+		defer func() {
+			if tr.paused() {
+				return
+			}
+			e := Event{Type: EventNodeFinished, Node: t.path, Task: name, Checkpoint: t.cpID, Update: tr.out}
+			if tr.err != nil {
+				e.Update, e.Err = nil, tr.err.Error()
+			}
+			r.emit(e)
+		}()
+	}
+	var out S
+	var err error
+	if n := r.wf.nodes[nodeName]; branch >= 0 {
+		out, err = n.fanout.run(t, in, branch)
+	} else {
+		out, err = n.fn(t, in)
+	}
+	tr.out, tr.gotos = out, t.gotos
 	switch {
-	case t.mismatch != nil:
-		tr.err = t.mismatch
+	case t.fatal != nil:
+		tr.err = t.fatal
 	case err != nil && !errors.As(err, new(*PauseError)):
 		tr.err = &NodeError{Node: t.path, Err: err}
 	case t.waiting == 0 && err != nil:
@@ -298,6 +337,61 @@ func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) 
 		tr.err = fmt.Errorf("node %s: asked %d questions, the thread recorded %d: %w", t.path, t.calls, len(t.prior), ErrInterruptMismatch)
 	}
 	return tr
+}
+
+// splitTask splits a task name into its node and branch ("tools#2" is
+// branch 2 of Map node tools; other tasks are branch -1).
+func splitTask(task string) (string, int) {
+	node, idx, ok := strings.Cut(task, "#")
+	if !ok {
+		return task, -1
+	}
+	i, err := strconv.Atoi(idx)
+	if err != nil {
+		return task, -1
+	}
+	return node, i
+}
+
+func nodeOf(task string) string {
+	node, _, _ := strings.Cut(task, "#")
+	return node
+}
+
+// nodesOf returns the nodes of a superstep's tasks, in order, once each.
+func nodesOf(tasks []string) []string {
+	if !slices.ContainsFunc(tasks, func(t string) bool { return strings.Contains(t, "#") }) {
+		return tasks
+	}
+	nodes := make([]string, len(tasks))
+	for i, t := range tasks {
+		nodes[i] = nodeOf(t)
+	}
+	return slices.Compact(nodes)
+}
+
+// expand turns the nodes of a superstep into its tasks: a Map node becomes
+// one task per item ("tools#0", "tools#1", ...), or itself with no items.
+func (wf *Workflow[S]) expand(next []string, s S) []string {
+	if !wf.fanout {
+		return next
+	}
+	var tasks []string
+	for _, n := range next {
+		m := wf.nodes[n].fanout
+		k := 0
+		if m != nil {
+			k = m.count(s)
+		}
+		if k == 0 {
+			tasks = append(tasks, n)
+			continue
+		}
+		for i := range k {
+			tasks = append(tasks, n+"#"+strconv.Itoa(i))
+		}
+	}
+	return tasks
 }
 
 // breakpoints returns the static interrupts of kind for nodes at checkpoint
@@ -336,7 +430,7 @@ func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S]) []checkpoi
 const metaPassed = "passed_before"
 
 // outputs turns finished tasks into pending writes, so they do not run again.
-func (r *run[S]) outputs(results []taskResult[S], tasks []string) []write[S] {
+func (r *run[S]) outputs(tasks []string, results []taskResult[S]) []write[S] {
 	var ws []write[S]
 	for i := range results {
 		tr := &results[i]
@@ -344,8 +438,27 @@ func (r *run[S]) outputs(results []taskResult[S], tasks []string) []write[S] {
 			continue
 		}
 		ws = append(ws, write[S]{ns: r.ns, cpID: r.head.cp.ID, task: tasks[i], kind: writeOutput, out: tr.out})
+		if len(tr.gotos) > 0 {
+			data, _ := json.Marshal(tr.gotos) // []string always encodes
+			ws = append(ws, write[S]{ns: r.ns, cpID: r.head.cp.ID, task: tasks[i], kind: writeGoto, data: data})
+		}
 	}
 	return ws
+}
+
+// answered returns the questions tasks asked and got answered at once (by
+// up-front answers or resolvers), to keep in the thread's audit trail.
+func answered[S any](results []taskResult[S], recs []checkpoint.InterruptRecord) []checkpoint.InterruptRecord {
+	for i := range results {
+		if t := results[i].t; t != nil {
+			for _, rec := range t.asked {
+				if rec.Status == checkpoint.InterruptAnswered {
+					recs = append(recs, rec)
+				}
+			}
+		}
+	}
+	return recs
 }
 
 // save commits c with the thread's status set to status (a subgraph's run
@@ -386,13 +499,11 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 	return nil
 }
 
-func (r *run[S]) taskNames() []string { return r.head.cp.Next }
-
 // pause commits a pause: new questions, finished outputs, the step log.
-func (r *run[S]) pause(recs []checkpoint.InterruptRecord, results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
+func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
 	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}}
 	if results != nil {
-		c.writes = r.outputs(results, r.taskNames())
+		c.writes = r.outputs(tasks, results)
 	}
 	if err := r.save(c, StatusInterrupted, "", nil); err != nil {
 		return nil, err
@@ -408,15 +519,24 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, results []taskResult[S
 			waiting = append(waiting, rec)
 		}
 	}
+	for i := range results {
+		if t := results[i].t; t != nil {
+			waiting = append(waiting, t.nested...)
+		}
+	}
+	r.waiting = waiting
+	if !r.child && r.observed() {
+		r.emit(Event{Type: EventInterrupted, Checkpoint: r.head.cp.ID, Questions: questionsOf(waiting)})
+	}
 	r.wf.log(r.ctx, "weft: thread paused", r.thread, "questions", len(waiting))
 	return r.result(StatusInterrupted, waiting), nil
 }
 
 // fail commits a failure and returns err.
-func (r *run[S]) fail(results []taskResult[S], steps []checkpoint.Step, err error) error {
+func (r *run[S]) fail(tasks []string, results []taskResult[S], steps []checkpoint.Step, err error) error {
 	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Steps: steps}}
 	if results != nil {
-		c.writes = r.outputs(results, r.taskNames())
+		c.writes = r.outputs(tasks, results)
 		for i := range results {
 			if t := results[i].t; t != nil && results[i].paused() {
 				c.c.Interrupts = append(c.c.Interrupts, t.asked...)
@@ -426,17 +546,23 @@ func (r *run[S]) fail(results []taskResult[S], steps []checkpoint.Step, err erro
 	if serr := r.save(c, StatusFailed, err.Error(), nil); serr != nil {
 		return errors.Join(err, serr)
 	}
+	if !r.child {
+		r.emit(Event{Type: EventFailed, Checkpoint: r.head.cp.ID, Err: err.Error()})
+	}
 	r.wf.log(r.ctx, "weft: thread failed", r.thread, "error", err)
 	return err
 }
 
 // stop commits a stop: the thread keeps its last checkpoint.
-func (r *run[S]) stop(results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
-	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Steps: steps}, writes: r.outputs(results, r.taskNames())}
+func (r *run[S]) stop(tasks []string, results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
+	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Steps: steps}, writes: r.outputs(tasks, results)}
 	if err := r.save(c, StatusStopped, "", nil); err != nil {
 		return nil, err
 	}
 	res := r.result(StatusStopped, nil)
+	if !r.child {
+		r.emit(Event{Type: EventStopped, Checkpoint: r.head.cp.ID})
+	}
 	if cause := context.Cause(r.ctx); !errors.Is(cause, errStopped) {
 		return res, fmt.Errorf("thread %q stopped: %w", r.thread, cause)
 	}
@@ -457,13 +583,21 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 		}
 		m, err := r.wf.state.merge(reflectOf(&h.state), outs)
 		if err != nil {
-			return r.fail(nil, steps, err)
+			return r.fail(nil, nil, steps, err)
 		}
 		merged = m.Interface().(S)
 	}
-	next, err := r.wf.next(tasks, merged)
+	nodes := nodesOf(tasks)
+	next, err := r.wf.next(nodes, merged)
 	if err != nil {
-		return r.fail(nil, steps, err)
+		return r.fail(nil, nil, steps, err)
+	}
+	var gotos []string
+	for i := range results {
+		gotos = append(gotos, results[i].gotos...)
+	}
+	if len(gotos) > 0 {
+		next = r.wf.sortNodes(slices.Concat(next, gotos))
 	}
 	newHead := &snap[S]{state: merged, cp: checkpoint.Checkpoint{
 		ThreadID: r.thread, Namespace: r.ns, ParentID: h.cp.ID,
@@ -475,14 +609,15 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 		status = StatusCompleted
 	}
 	var recs []checkpoint.InterruptRecord
+	done := answered(results, nil)
 	r.c = commit[S]{
 		c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps},
 		state: merged, prev: h, head: newHead,
 	}
 	err = r.save(&r.c, status, "", func(version int64) Status {
 		cp.ID = checkpoint.FormatID(version)
-		recs = r.breakpoints(checkpoint.KindAfter, tasks, newHead)
-		r.c.c.Interrupts = recs
+		recs = r.breakpoints(checkpoint.KindAfter, nodes, newHead)
+		r.c.c.Interrupts = append(done, recs...)
 		if len(recs) > 0 {
 			return StatusInterrupted
 		}
@@ -496,7 +631,32 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 		r.rootCP = cp.ID
 	}
 	r.records = recs
+	if len(recs) > 0 {
+		r.waiting = recs
+	}
+	if r.observed() {
+		r.emit(Event{Type: EventStepCommitted, Node: r.prefix, Checkpoint: cp.ID, Next: next})
+		if len(recs) > 0 && !r.child {
+			r.emit(Event{Type: EventInterrupted, Checkpoint: cp.ID, Questions: questionsOf(recs)})
+		}
+	}
 	return nil
+}
+
+func questionsOf(recs []checkpoint.InterruptRecord) []Question {
+	qs := make([]Question, 0, len(recs))
+	for i := range recs {
+		if recs[i].Status == checkpoint.InterruptPending {
+			qs = append(qs, questionOf(&recs[i]))
+		}
+	}
+	return qs
+}
+
+// answeredEvent reports an answer recorded for rec.
+func (r *run[S]) answeredEvent(rec *checkpoint.InterruptRecord) {
+	r.emit(Event{Type: EventAnswered, Node: rec.Node, Task: rec.Task, Checkpoint: rec.CheckpointID,
+		Answer: &AnswerEvent{ID: rec.ID, Node: rec.Node, Value: rec.Answer, Author: rec.Author, Channel: rec.Channel}})
 }
 
 // result builds the run's result from the head.

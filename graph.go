@@ -42,10 +42,12 @@ type Graph[S any] struct {
 }
 
 type node[S any] struct {
-	name  string
-	index int
-	fn    NodeFunc[S]
-	dests []string
+	name   string
+	index  int
+	fn     NodeFunc[S]
+	dests  []string
+	fanout *Mapper[S] // a Map node: one task per item
+	sub    subgraph   // a Subgraph node: its child workflow
 }
 
 type route[S any] struct {
@@ -111,6 +113,51 @@ func (g *Graph[S]) AddNode(name string, fn NodeFunc[S], opts ...NodeOption) *Gra
 	}
 	g.nodes[name] = &node[S]{name: name, index: len(g.order), fn: fn, dests: o.dests}
 	g.order = append(g.order, name)
+	return g
+}
+
+// Mapper is a fan-out node made by Map; add it with Graph.AddMap.
+type Mapper[S any] struct {
+	count func(S) int
+	run   func(ctx context.Context, s S, i int) (S, error)
+}
+
+// Map makes a fan-out node (LangGraph's Send): in the superstep where it
+// runs, fn runs once per element of items(s), each as its own branch in
+// parallel, with the state and its item. The branches' states are merged
+// like those of parallel nodes, so the fields they change need a reducer
+// (Graph.Reduce, typically Append). With no items, the node passes the
+// state on unchanged.
+//
+// Each branch is its own task, named "node#i" in the step log and in its
+// questions' Task: a branch that calls Interrupt pauses alone, its question
+// has its own ID, and branches that finished are not run again when the
+// thread resumes. items must give the same list for the same state: a
+// resumed branch finds its item again by position.
+func Map[S, I any](items func(S) []I, fn func(ctx context.Context, s S, item I) (S, error)) Mapper[S] {
+	return Mapper[S]{
+		count: func(s S) int { return len(items(s)) },
+		run: func(ctx context.Context, s S, i int) (S, error) {
+			list := items(s)
+			if i >= len(list) {
+				return s, fmt.Errorf("branch %d: the list has %d items now", i, len(list))
+			}
+			return fn(ctx, s, list[i])
+		},
+	}
+}
+
+// AddMap adds a fan-out node made by Map.
+func (g *Graph[S]) AddMap(name string, m Mapper[S], opts ...NodeOption) *Graph[S] {
+	if m.run == nil {
+		g.problem("map node %q is not made by weft.Map", name)
+		return g
+	}
+	before := len(g.order)
+	g.AddNode(name, func(_ context.Context, s S) (S, error) { return s, nil }, opts...)
+	if len(g.order) > before {
+		g.nodes[name].fanout = &m
+	}
 	return g
 }
 
@@ -283,6 +330,9 @@ func (g *Graph[S]) hash() string {
 	var b strings.Builder
 	for _, n := range sortedKeys(g.nodes) {
 		b.WriteString("n:" + n + "\n")
+		if sub := g.nodes[n].sub; sub != nil {
+			b.WriteString("s:" + n + ">" + sub.graphHash() + "\n")
+		}
 	}
 	for _, from := range sortedKeys(g.edges) {
 		tos := slices.Clone(g.edges[from])

@@ -61,17 +61,22 @@ type taskKey struct{}
 type task[S any] struct {
 	context.Context
 	r    *run[S]
-	node string // node name
 	path string // node path ("outer/inner/review")
 	name string // task name within the superstep ("review", "tools#2")
 	cpID string // checkpoint the superstep started from, in its namespace
 
-	mu       sync.Mutex
-	prior    []checkpoint.InterruptRecord // this task's questions at this pause, by index
-	calls    int
-	asked    []checkpoint.InterruptRecord // questions asked by this execution
-	waiting  int                          // questions this execution waits on
-	mismatch error
+	node   string // node name
+	branch int    // item index of a Map branch; -1 for other nodes
+
+	mu      sync.Mutex
+	prior   []checkpoint.InterruptRecord // this task's questions at this pause, by index
+	calls   int
+	asked   []checkpoint.InterruptRecord // questions asked by this execution
+	waiting int                          // questions this execution waits on
+	fatal   error                        // fails the task even if the node swallows it
+	gotos   []string                     // Command.Goto
+	journal map[string][]byte            // Do results of this execution
+	nested  []checkpoint.InterruptRecord // questions pending in a subgraph it runs
 }
 
 func (t *task[S]) Value(key any) any {
@@ -142,9 +147,9 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 	if idx < len(t.prior) {
 		rec := &t.prior[idx]
 		if rec.ID != id {
-			t.mismatch = fmt.Errorf("node %s: call %d asks %s but the thread recorded %s: %w",
+			t.fatal = fmt.Errorf("node %s: call %d asks %s but the thread recorded %s: %w",
 				t.path, idx, describe(cfg.key, idx), describe(rec.Key, rec.Index), ErrInterruptMismatch)
-			return nil, t.mismatch
+			return nil, t.fatal
 		}
 		if rec.Status == checkpoint.InterruptAnswered {
 			return rec.Answer, nil
@@ -181,9 +186,19 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 		}
 		rec.Status, rec.Answer, rec.Author, rec.Channel, rec.AnsweredAt = checkpoint.InterruptAnswered, ans, r.author(), r.channel(), now
 		t.asked = append(t.asked, rec)
+		r.answeredEvent(&rec)
 		return ans, nil
 	}
+	ans, err := t.resolve(&rec)
+	if err != nil {
+		t.fatal = err
+		return nil, err
+	}
 	t.asked = append(t.asked, rec)
+	if ans != nil {
+		r.answeredEvent(&rec)
+		return ans, nil
+	}
 	t.waiting++
 	return nil, &PauseError{ID: id, Node: t.path}
 }

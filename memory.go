@@ -47,6 +47,8 @@ func notFound(what string, args ...any) error {
 	return fmt.Errorf("weft: %s: %w", fmt.Sprintf(what, args...), checkpoint.ErrNotFound)
 }
 
+func (p memPersister[S]) backing() backing { return backing{mem: p.m} }
+
 func (p memPersister[S]) thread(_ context.Context, id string) (*checkpoint.Thread, error) {
 	m := p.m
 	m.mu.Lock()

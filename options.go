@@ -28,6 +28,8 @@ type compileConfig struct {
 	defaults  any
 	logger    *slog.Logger
 	now       func() time.Time
+	resolvers []Resolver
+	observers []Observer
 }
 
 type runConfig struct {
@@ -38,6 +40,8 @@ type runConfig struct {
 	replay    map[string]any
 	author    string
 	channel   string
+	resolvers []Resolver
+	observers []Observer
 }
 
 type compileFunc func(*compileConfig)

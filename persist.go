@@ -23,7 +23,27 @@ type persister[S any] interface {
 	answer(ctx context.Context, as []checkpoint.Answer) error
 	steps(ctx context.Context, thread string) ([]checkpoint.Step, error)
 	deleteThread(ctx context.Context, thread string) error
+	// backing is what the persister keeps state in, for the persisters of
+	// subgraphs, whose state types differ but whose thread is the same.
+	backing() backing
 }
+
+// backing is a Store (with its codec) or a memStore.
+type backing struct {
+	st    checkpoint.Store
+	codec Codec
+	mem   *memStore
+}
+
+// persisterFor returns a persister for state type C over b.
+func persisterFor[C any](b backing, si *stateInfo) persister[C] {
+	if b.mem != nil {
+		return memPersister[C]{m: b.mem}
+	}
+	return &storePersister[C]{st: b.st, si: si, codec: b.codec}
+}
+
+func (p *storePersister[S]) backing() backing { return backing{st: p.st, codec: p.codec} }
 
 // snap is a checkpoint (without blobs) and its state.
 type snap[S any] struct {

@@ -40,6 +40,9 @@ type Question struct {
 	// Node is the path of the node that asked ("review", or
 	// "outer/inner/review" inside subgraphs).
 	Node string
+	// Task is the task that asked: the node's name, or "node#i" for branch
+	// i of a Map node.
+	Task string
 	// Kind is KindDynamic, KindBefore or KindAfter.
 	Kind string
 	// Key is the weft.Key the node gave, if any.
@@ -63,7 +66,7 @@ func (q *Question) DecodeValue(v any) error { return json.Unmarshal(q.Value, v) 
 
 func questionOf(r *checkpoint.InterruptRecord) Question {
 	return Question{
-		ID: r.ID, Thread: r.ThreadID, Node: r.Node, Kind: r.Kind, Key: r.Key,
+		ID: r.ID, Thread: r.ThreadID, Node: r.Node, Task: r.Task, Kind: r.Kind, Key: r.Key,
 		Value: r.Value, Schema: r.Schema, Reason: r.Reason, Assignees: r.Assignees,
 		Deadline: r.Deadline, Created: r.CreatedAt,
 	}
@@ -110,4 +113,7 @@ type Snapshot[S any] struct {
 	Created time.Time
 	// Error is the failure of a failed thread.
 	Error string
+	// Subgraphs are the states of the subgraph runs under way from this
+	// checkpoint (a thread paused inside a subgraph), outermost first.
+	Subgraphs []SubgraphState
 }

@@ -21,7 +21,8 @@ type stateInfo struct {
 
 type fieldInfo struct {
 	name    string
-	index   int // struct field index; -1 for the whole value
+	path    string // for error messages: "Review.Draft"
+	index   int    // struct field index; -1 for the whole value
 	typ     reflect.Type
 	slice   bool
 	reducer Reducer
@@ -47,6 +48,10 @@ func newStateInfo(t reflect.Type) *stateInfo {
 }
 
 func (si *stateInfo) add(f fieldInfo) {
+	f.path = si.name
+	if f.index >= 0 {
+		f.path += "." + f.name
+	}
 	si.byName[f.name] = len(si.fields)
 	if f.slice {
 		si.slices = append(si.slices, len(si.fields))
@@ -63,12 +68,7 @@ func (f *fieldInfo) field(v reflect.Value) reflect.Value {
 }
 
 // path is the field's path for error messages.
-func (si *stateInfo) path(f *fieldInfo) string {
-	if f.index < 0 {
-		return si.name
-	}
-	return si.name + "." + f.name
-}
+func (si *stateInfo) path(f *fieldInfo) string { return f.path }
 
 // clip caps the slice fields of *s at their length, so nodes that append to
 // them in parallel never write into a shared backing array.

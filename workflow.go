@@ -29,10 +29,12 @@ type Workflow[S any] struct {
 	cfg    compileConfig
 	hash   string
 
-	p       persister[S]
-	owner   string
-	succ    map[string][]string // static successors in node order
-	running sync.Map            // thread -> context.CancelCauseFunc
+	p         persister[S]
+	owner     string
+	fanout    bool                // the graph has Map nodes
+	subgraphs bool                // the graph has Subgraph nodes
+	succ      map[string][]string // static successors in node order
+	running   sync.Map            // thread -> context.CancelCauseFunc
 }
 
 // errStopped is the cause of a run's context cancelled by Stop.
@@ -47,6 +49,10 @@ func (wf *Workflow[S]) init() {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	wf.owner = hex.EncodeToString(b[:])
+	for _, n := range wf.nodes {
+		wf.fanout = wf.fanout || n.fanout != nil
+		wf.subgraphs = wf.subgraphs || n.sub != nil
+	}
 	wf.succ = map[string][]string{}
 	for from, tos := range wf.edges {
 		wf.succ[from] = wf.sortNodes(slices.Clone(tos))
@@ -133,7 +139,8 @@ func (wf *Workflow[S]) leased(row *checkpoint.Thread) bool {
 func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
 	r := &run[S]{wf: wf, ctx: ctx, saveCtx: context.WithoutCancel(ctx), p: p, rc: rc, thread: thread,
 		before: wf.cfg.before, after: wf.cfg.after,
-		tr: &threadRun{row: checkpoint.Thread{ID: thread}, owner: wf.owner, lease: wf.cfg.lease, name: wf.name, hash: wf.hash}}
+		tr: &threadRun{row: checkpoint.Thread{ID: thread}, owner: wf.owner, lease: wf.cfg.lease, name: wf.name, hash: wf.hash,
+			ev: newEmitter(wf.cfg.observers, rc.observers)}}
 	if len(rc.before) > 0 {
 		r.before = append(slices.Clone(wf.cfg.before), rc.before...)
 	}
@@ -236,6 +243,7 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	}
 	r.head = &snap[S]{cp: *cp, state: state}
 	r.rootCP = cp.ID
+	r.emit(Event{Type: EventRunStarted, Checkpoint: cp.ID, Next: next})
 	wf.log(ctx, "weft: run started", thread)
 	return r.loop()
 }
@@ -295,11 +303,15 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 			for i := range r.records {
 				if rec := &r.records[i]; rec.ID == a.InterruptID {
 					rec.Status, rec.Answer, rec.Author, rec.Channel, rec.AnsweredAt = checkpoint.InterruptAnswered, a.Value, a.Author, a.Channel, a.At
+					r.answeredEvent(rec)
 				}
 			}
 		}
 	}
 	if slices.ContainsFunc(r.records, func(x checkpoint.InterruptRecord) bool { return x.Status == checkpoint.InterruptPending }) {
+		if r.observed() {
+			r.emit(Event{Type: EventInterrupted, Checkpoint: r.head.cp.ID, Questions: questionsOf(r.records)})
+		}
 		return r.result(StatusInterrupted, r.records), nil
 	}
 	if err := r.save(&commit[S]{c: checkpoint.Commit{At: wf.now()}}, StatusRunning, "", nil); err != nil {
@@ -309,6 +321,7 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		return nil, err
 	}
 	r.resumed = true
+	r.emit(Event{Type: EventResumed, Checkpoint: r.head.cp.ID, Next: r.head.cp.Next})
 	wf.log(ctx, "weft: run resumed", thread, "answers", len(answers))
 	return r.loop()
 }
@@ -391,6 +404,11 @@ func (wf *Workflow[S]) StateAt(ctx context.Context, thread, checkpointID string)
 		return nil, err
 	}
 	snap := wf.snapshotOf(row, s)
+	if wf.subgraphs {
+		if snap.Subgraphs, err = wf.subgraphStates(ctx, wf.p.backing(), thread, "", "", s); err != nil {
+			return nil, err
+		}
+	}
 	page, err := wf.p.interrupts(ctx, &checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: s.cp.ID, Status: checkpoint.InterruptPending, Limit: 1 << 20})
 	if err != nil {
 		return nil, err

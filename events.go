@@ -1,0 +1,264 @@
+package weft
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// EventType says what an Event reports.
+type EventType string
+
+// The types of Event.
+const (
+	// EventRunStarted: Run started a thread (or a new turn of it).
+	EventRunStarted EventType = "run_started"
+	// EventResumed: Resume carries the thread on.
+	EventResumed EventType = "resumed"
+	// EventAnswered: a question got its answer (Answer has it): given to
+	// Resume, up front with Answers, or by a resolver.
+	EventAnswered EventType = "answered"
+	// EventNodeStarted: a node (a task: a Map branch is one) started.
+	EventNodeStarted EventType = "node_started"
+	// EventNodeFinished: a node returned; Update is its new state (the
+	// state type of its graph), or Err says why it failed. A node that
+	// pauses does not finish: see EventInterrupted.
+	EventNodeFinished EventType = "node_finished"
+	// EventStepCommitted: a superstep's checkpoint is saved; Checkpoint is
+	// its ID, Next the nodes of the next superstep.
+	EventStepCommitted EventType = "step_committed"
+	// EventInterrupted: the thread pauses; Questions are what it waits for.
+	EventInterrupted EventType = "interrupted"
+	// EventStopped: the run was stopped (Stop, or its context ended).
+	EventStopped EventType = "stopped"
+	// EventCompleted: the graph reached its end.
+	EventCompleted EventType = "completed"
+	// EventFailed: the run failed; Err says why.
+	EventFailed EventType = "failed"
+	// EventCustom: a node called Emit; Data is the value.
+	EventCustom EventType = "custom"
+)
+
+// Event is one thing that happened in a run. Fields that do not apply to
+// the Type are zero.
+type Event struct {
+	// Seq numbers the events of one Run, Resume or Stream call from 1, with
+	// no gaps.
+	Seq      int64
+	Type     EventType
+	Workflow string
+	Thread   string
+	// Node is the node path ("review", "outer/inner/review"); "" for events
+	// of the whole run. Task is the task within the superstep ("tools#2"
+	// for a Map branch).
+	Node string
+	Task string
+	// Checkpoint is the checkpoint the event belongs to: the one written
+	// (run_started, step_committed) or the one the superstep started from.
+	Checkpoint string
+	Time       time.Time
+	// Update is a finished node's new state.
+	Update any
+	// Next are the nodes of the next superstep (step_committed).
+	Next []string
+	// Questions are the pending questions (interrupted).
+	Questions []Question
+	// Answer is the answer recorded (answered).
+	Answer *AnswerEvent
+	// Data is what a node passed to Emit (custom).
+	Data any
+	// Err is the failure (failed, or node_finished of a failed node).
+	Err string
+}
+
+// AnswerEvent is the answer an EventAnswered reports.
+type AnswerEvent struct {
+	ID      string
+	Node    string
+	Value   []byte // JSON
+	Author  string
+	Channel string
+}
+
+// Observer receives a run's events as they happen, one at a time and in
+// order. A slow observer slows the run: no event is dropped. Observe must
+// not call back into the workflow for the same thread.
+type Observer interface {
+	Observe(ctx context.Context, e Event)
+}
+
+// ObserverFunc is an Observer that is a function.
+type ObserverFunc func(ctx context.Context, e Event)
+
+// Observe calls f.
+func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }
+
+// ObserverOption is the option WithObserver returns.
+type ObserverOption struct{ o Observer }
+
+// WithObserver sends every event of the workflow's runs (at Compile) or of
+// one run (per run) to o.
+func WithObserver(o Observer) ObserverOption { return ObserverOption{o: o} }
+
+func (o ObserverOption) applyCompile(c *compileConfig) { c.observers = append(c.observers, o.o) }
+func (o ObserverOption) applyRun(c *runConfig)         { c.observers = append(c.observers, o.o) }
+
+// LogObserver logs events to l: run-level events and failures at Info (Warn
+// for failures), node events and custom events at Debug.
+func LogObserver(l *slog.Logger) Observer {
+	return ObserverFunc(func(ctx context.Context, e Event) {
+		level := slog.LevelDebug
+		switch e.Type {
+		case EventRunStarted, EventResumed, EventAnswered, EventInterrupted, EventStopped, EventCompleted:
+			level = slog.LevelInfo
+		case EventFailed:
+			level = slog.LevelWarn
+		}
+		if e.Type == EventNodeFinished && e.Err != "" {
+			level = slog.LevelWarn
+		}
+		if !l.Enabled(ctx, level) {
+			return
+		}
+		attrs := []slog.Attr{slog.String("workflow", e.Workflow), slog.String("thread", e.Thread), slog.Int64("seq", e.Seq)}
+		if e.Node != "" {
+			attrs = append(attrs, slog.String("node", e.Node))
+		}
+		if e.Task != "" && e.Task != e.Node {
+			attrs = append(attrs, slog.String("task", e.Task))
+		}
+		if e.Checkpoint != "" {
+			attrs = append(attrs, slog.String("checkpoint", e.Checkpoint))
+		}
+		if len(e.Questions) > 0 {
+			ids := make([]string, len(e.Questions))
+			for i, q := range e.Questions {
+				ids[i] = q.ID
+			}
+			attrs = append(attrs, slog.Any("questions", ids))
+		}
+		if e.Answer != nil {
+			attrs = append(attrs, slog.String("interrupt", e.Answer.ID), slog.String("author", e.Answer.Author), slog.String("channel", e.Answer.Channel))
+		}
+		if e.Data != nil {
+			attrs = append(attrs, slog.Any("data", e.Data))
+		}
+		if e.Err != "" {
+			attrs = append(attrs, slog.String("error", e.Err))
+		}
+		l.LogAttrs(ctx, level, "weft: "+string(e.Type), attrs...)
+	})
+}
+
+// emitter numbers a run's events and hands them to its observers, one at
+// a time (the runs of subgraphs share their parent's).
+type emitter struct {
+	mu        sync.Mutex
+	seq       int64
+	observers []Observer
+}
+
+func newEmitter(a, b []Observer) *emitter {
+	if len(a)+len(b) == 0 {
+		return nil
+	}
+	return &emitter{observers: append(append([]Observer(nil), a...), b...)}
+}
+
+// emit sends e; it is a no-op without observers.
+func (r *run[S]) emit(e Event) {
+	em := r.tr.ev
+	if em == nil {
+		return
+	}
+	e.Workflow, e.Thread = r.tr.name, r.thread
+	if e.Time.IsZero() {
+		e.Time = r.now()
+	}
+	em.mu.Lock()
+	defer em.mu.Unlock()
+	em.seq++
+	e.Seq = em.seq
+	for _, o := range em.observers {
+		o.Observe(r.ctx, e)
+	}
+}
+
+// observed reports whether the run has observers, so callers can skip
+// building events.
+func (r *run[S]) observed() bool { return r.tr.ev != nil }
+
+// emitter of a task, for Emit.
+type emitTarget interface{ emitCustom(v any) }
+
+func (t *task[S]) emitCustom(v any) {
+	t.r.emit(Event{Type: EventCustom, Node: t.path, Task: t.name, Checkpoint: t.cpID, Data: v})
+}
+
+// Emit sends a custom event from inside a node (a model's tokens, progress)
+// to the run's observers and streams. It fails with ErrOutsideNode when ctx
+// is not a node's.
+func Emit(ctx context.Context, v any) error {
+	t, ok := ctx.Value(taskKey{}).(emitTarget)
+	if !ok {
+		return fmt.Errorf("weft.Emit: %w", ErrOutsideNode)
+	}
+	t.emitCustom(v)
+	return nil
+}
+
+// Stream runs the thread like Run and yields its events as they happen,
+// then the run's error, if any, as the last pair. The run waits for the
+// consumer: a slow loop slows it, and no event is dropped. Breaking out of
+// the loop stops the run (the thread's status becomes stopped; Resume
+// carries it on).
+func (wf *Workflow[S]) Stream(ctx context.Context, thread string, input S, opts ...RunOption) iter.Seq2[Event, error] {
+	return wf.stream(ctx, opts, func(ctx context.Context, opts []RunOption) error {
+		_, err := wf.Run(ctx, thread, input, opts...)
+		return err
+	})
+}
+
+// StreamResume resumes the thread like Resume and yields its events as
+// Stream does.
+func (wf *Workflow[S]) StreamResume(ctx context.Context, thread string, opts ...RunOption) iter.Seq2[Event, error] {
+	return wf.stream(ctx, opts, func(ctx context.Context, opts []RunOption) error {
+		_, err := wf.Resume(ctx, thread, opts...)
+		return err
+	})
+}
+
+func (wf *Workflow[S]) stream(ctx context.Context, opts []RunOption, call func(context.Context, []RunOption) error) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		events := make(chan Event)
+		quit := make(chan struct{})
+		var err error
+		go func() {
+			defer close(events)
+			send := ObserverFunc(func(_ context.Context, e Event) {
+				select {
+				case events <- e:
+				case <-quit:
+				}
+			})
+			err = call(ctx, append(opts[:len(opts):len(opts)], WithObserver(send)))
+		}()
+		for e := range events {
+			if !yield(e, nil) {
+				close(quit)
+				cancel(errStopped)
+				for range events { // let the run record the stop
+				}
+				return
+			}
+		}
+		if err != nil {
+			yield(Event{}, err)
+		}
+	}
+}
