@@ -42,6 +42,9 @@ var (
 	ErrStepLimit = errors.New("weft: step limit reached")
 	// ErrGraphChanged: the thread waits in a node the graph no longer has.
 	ErrGraphChanged = errors.New("weft: graph changed")
+	// ErrInvalidInput: a Runner's JSON input does not decode into the
+	// workflow's state type.
+	ErrInvalidInput = errors.New("weft: invalid input")
 	// ErrInvalidGraph: Compile found problems; the error lists them all.
 	ErrInvalidGraph = errors.New("weft: invalid graph")
 	// ErrCorruptCheckpoint: a stored checkpoint (or another stored row)

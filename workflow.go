@@ -308,7 +308,17 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 			}
 		}
 	}
-	if slices.ContainsFunc(r.records, func(x checkpoint.InterruptRecord) bool { return x.Status == checkpoint.InterruptPending }) {
+	pending := func(x checkpoint.InterruptRecord) bool { return x.Status == checkpoint.InterruptPending }
+	if len(answers) > 0 && slices.ContainsFunc(r.records, pending) {
+		// Others may have answered the rest meanwhile (another process, or
+		// a Resume refused as busy here): the store knows.
+		page, err := wf.p.interrupts(ctx, &checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: r.head.cp.ID, Limit: 1 << 20})
+		if err != nil {
+			return nil, err
+		}
+		r.records = page.Interrupts
+	}
+	if slices.ContainsFunc(r.records, pending) {
 		if r.observed() {
 			r.emit(Event{Type: EventInterrupted, Checkpoint: r.head.cp.ID, Questions: questionsOf(r.records)})
 		}
