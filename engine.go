@@ -30,8 +30,11 @@ type run[S any] struct {
 	prefix string
 	// tr is the thread's row, shared with the runs of subgraphs inside
 	// this one; child is true for those.
-	tr     *threadRun
-	child  bool
+	tr    *threadRun
+	child bool
+	// off is true for a run on another goroutine than the root run's (a
+	// subgraph inside a parallel task).
+	off    bool
 	head   *snap[S]
 	rootCP string // the root namespace's head: the pause the questions belong to
 	// records are the questions of the pause at the head (any status),
@@ -277,7 +280,11 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 			results[i] = r.runTask(tasks[i], in, time.Time{})
 		}()
 	}
-	wg.Wait()
+	if r.off {
+		wg.Wait()
+	} else {
+		r.tr.ev.wait(&wg)
+	}
 	return results
 }
 
@@ -285,7 +292,8 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 // tasks); otherwise the superstep times it.
 func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) {
 	nodeName, branch := splitTask(name)
-	t := &task[S]{Context: r.ctx, r: r, node: nodeName, branch: branch, path: r.path(nodeName), name: name, cpID: r.head.cp.ID}
+	t := &task[S]{Context: r.ctx, r: r, node: nodeName, branch: branch, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
+		off: r.off || start.IsZero()}
 	for _, rec := range r.records {
 		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == name {
 			t.prior = append(t.prior, rec)
@@ -306,7 +314,7 @@ func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) 
 		}
 	}()
 	if r.observed() {
-		r.emit(Event{Type: EventNodeStarted, Node: t.path, Task: name, Checkpoint: t.cpID})
+		r.emitFrom(Event{Type: EventNodeStarted, Node: t.path, Task: name, Checkpoint: t.cpID}, t.off)
 		defer func() {
 			if tr.paused() {
 				return
@@ -315,7 +323,7 @@ func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) 
 			if tr.err != nil {
 				e.Update, e.Err = nil, tr.err.Error()
 			}
-			r.emit(e)
+			r.emitFrom(e, t.off)
 		}()
 	}
 	var out S
@@ -654,9 +662,9 @@ func questionsOf(recs []checkpoint.InterruptRecord) []Question {
 }
 
 // answeredEvent reports an answer recorded for rec.
-func (r *run[S]) answeredEvent(rec *checkpoint.InterruptRecord) {
-	r.emit(Event{Type: EventAnswered, Node: rec.Node, Task: rec.Task, Checkpoint: rec.CheckpointID,
-		Answer: &AnswerEvent{ID: rec.ID, Node: rec.Node, Value: rec.Answer, Author: rec.Author, Channel: rec.Channel}})
+func (r *run[S]) answeredEvent(rec *checkpoint.InterruptRecord, off bool) {
+	r.emitFrom(Event{Type: EventAnswered, Node: rec.Node, Task: rec.Task, Checkpoint: rec.CheckpointID,
+		Answer: &AnswerEvent{ID: rec.ID, Node: rec.Node, Value: rec.Answer, Author: rec.Author, Channel: rec.Channel}}, off)
 }
 
 // result builds the run's result from the head.

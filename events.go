@@ -6,6 +6,7 @@ import (
 	"iter"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -155,21 +156,39 @@ func LogObserver(l *slog.Logger) Observer {
 
 // emitter numbers a run's events and hands them to its observers, one at
 // a time (the runs of subgraphs share their parent's).
+//
+// A Stream's consumer, the sink, is special: it is the body of a range
+// loop, so it is called only on the goroutine that runs the root run (the
+// consumer's own). Events that happen on other goroutines (parallel tasks,
+// and everything inside them) are relayed to that goroutine, which waits
+// for its parallel tasks by serving the relay.
 type emitter struct {
 	mu        sync.Mutex
 	seq       int64
 	observers []Observer
+	sink      func(Event) bool
+	relay     chan Event
+	left      atomic.Bool // the sink returned false or panicked
+	panicked  any
+	leave     func() // stops the run when the sink leaves
 }
 
-func newEmitter(a, b []Observer) *emitter {
-	if len(a)+len(b) == 0 {
+func newEmitter(a, b []Observer, sink func(Event) bool, leave func()) *emitter {
+	if len(a)+len(b) == 0 && sink == nil {
 		return nil
 	}
-	return &emitter{observers: append(append([]Observer(nil), a...), b...)}
+	em := &emitter{observers: append(append([]Observer(nil), a...), b...), sink: sink, leave: leave}
+	if sink != nil {
+		em.relay = make(chan Event)
+	}
+	return em
 }
 
 // emit sends e; it is a no-op without observers.
-func (r *run[S]) emit(e Event) {
+func (r *run[S]) emit(e Event) { r.emitFrom(e, r.off) }
+
+// emitFrom sends e from the run's goroutine (off false) or another one.
+func (r *run[S]) emitFrom(e Event, off bool) {
 	em := r.tr.ev
 	if em == nil {
 		return
@@ -185,6 +204,53 @@ func (r *run[S]) emit(e Event) {
 	for _, o := range em.observers {
 		o.Observe(r.ctx, e)
 	}
+	if em.sink == nil || em.left.Load() {
+		return
+	}
+	if off {
+		em.relay <- e
+		return
+	}
+	em.deliver(e)
+}
+
+// deliver hands e to the sink, on the run's own goroutine.
+func (em *emitter) deliver(e Event) {
+	if em.left.Load() {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			em.panicked = p
+			em.left.Store(true)
+			em.leave()
+		}
+	}()
+	if !em.sink(e) {
+		em.left.Store(true)
+		em.leave()
+	}
+}
+
+// wait waits for wg while relaying events to the sink, if there is one.
+func (em *emitter) wait(wg *sync.WaitGroup) {
+	if em == nil || em.sink == nil {
+		wg.Wait()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	for {
+		select {
+		case e := <-em.relay:
+			em.deliver(e)
+		case <-done:
+			return
+		}
+	}
 }
 
 // observed reports whether the run has observers, so callers can skip
@@ -195,7 +261,7 @@ func (r *run[S]) observed() bool { return r.tr.ev != nil }
 type emitTarget interface{ emitCustom(v any) }
 
 func (t *task[S]) emitCustom(v any) {
-	t.r.emit(Event{Type: EventCustom, Node: t.path, Task: t.name, Checkpoint: t.cpID, Data: v})
+	t.r.emitFrom(Event{Type: EventCustom, Node: t.path, Task: t.name, Checkpoint: t.cpID, Data: v}, t.off)
 }
 
 // Emit sends a custom event from inside a node (a model's tokens, progress)
@@ -235,30 +301,20 @@ func (wf *Workflow[S]) stream(ctx context.Context, opts []RunOption, call func(c
 	return func(yield func(Event, error) bool) {
 		ctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
-		events := make(chan Event)
-		quit := make(chan struct{})
-		var err error
-		go func() {
-			defer close(events)
-			send := ObserverFunc(func(_ context.Context, e Event) {
-				select {
-				case events <- e:
-				case <-quit:
-				}
-			})
-			err = call(ctx, append(opts[:len(opts):len(opts)], WithObserver(send)))
-		}()
-		for e := range events {
-			if !yield(e, nil) {
-				close(quit)
-				cancel(errStopped)
-				for range events { // let the run record the stop
-				}
-				return
-			}
+		s := &streamSink{yield: yield, leave: func() { cancel(errStopped) }}
+		err := call(ctx, append(opts[:len(opts):len(opts)], runFunc(func(c *runConfig) { c.sink = s })))
+		if s.em != nil && s.em.panicked != nil {
+			panic(s.em.panicked)
 		}
-		if err != nil {
+		if err != nil && (s.em == nil || !s.em.left.Load()) {
 			yield(Event{}, err)
 		}
 	}
+}
+
+// streamSink is a Stream's consumer as a run option sees it.
+type streamSink struct {
+	yield func(Event, error) bool
+	leave func()
+	em    *emitter
 }

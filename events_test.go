@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,5 +172,41 @@ func TestLogObserver(t *testing.T) {
 	}
 	if strings.Contains(out, "node_started") {
 		t.Errorf("node events logged at Info:\n%s", out)
+	}
+}
+
+func TestStreamParallelBranchesAndSubgraphs(t *testing.T) {
+	eachBackend(t, func(t *testing.T, opts []weft.CompileOption) {
+		var counts sync.Map
+		wf := nested(t, opts, &counts)
+		events := streamed(t, wf.Stream(ctx, "ps", Outer{Topic: "go"}))
+		got := trace(t, "ps", events)
+		for _, want := range []string{"node_started:middle", "node_started:side", "node_finished:side",
+			"node_started:middle/prepare", "node_started:middle/inner/review", "step_committed:middle/inner"} {
+			if !strings.Contains(got+" ", want+" ") {
+				t.Fatalf("events lack %s:\n%s", want, got)
+			}
+		}
+		if last := events[len(events)-1]; last.Type != weft.EventInterrupted || last.Questions[0].Node != "middle/inner/review" {
+			t.Fatalf("last event = %+v", last)
+		}
+	})
+}
+
+func TestStreamLoopPanicPropagates(t *testing.T) {
+	wf := approval(t, nil, nil)
+	defer func() {
+		if p := recover(); p != "consumer bug" {
+			t.Fatalf("recovered %v, want the loop body's panic", p)
+		}
+		snap := must[*weft.Snapshot[Doc]](t)(wf.State(ctx, "panic"))
+		if snap.Status != weft.StatusStopped {
+			t.Fatalf("thread after the consumer panicked: %s", snap.Status)
+		}
+	}()
+	for e := range wf.Stream(ctx, "panic", Doc{}) {
+		if e.Type == weft.EventNodeStarted {
+			panic("consumer bug")
+		}
 	}
 }

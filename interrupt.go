@@ -67,6 +67,7 @@ type task[S any] struct {
 
 	node   string // node name
 	branch int    // item index of a Map branch; -1 for other nodes
+	off    bool   // runs on another goroutine than the root run's
 
 	mu      sync.Mutex
 	prior   []checkpoint.InterruptRecord // this task's questions at this pause, by index
@@ -186,7 +187,7 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 		}
 		rec.Status, rec.Answer, rec.Author, rec.Channel, rec.AnsweredAt = checkpoint.InterruptAnswered, ans, r.author(), r.channel(), now
 		t.asked = append(t.asked, rec)
-		r.answeredEvent(&rec)
+		r.answeredEvent(&rec, t.off)
 		return ans, nil
 	}
 	ans, err := t.resolve(&rec)
@@ -196,7 +197,7 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 	}
 	t.asked = append(t.asked, rec)
 	if ans != nil {
-		r.answeredEvent(&rec)
+		r.answeredEvent(&rec, t.off)
 		return ans, nil
 	}
 	t.waiting++

@@ -42,6 +42,7 @@ type runConfig struct {
 	channel   string
 	resolvers []Resolver
 	observers []Observer
+	sink      *streamSink
 }
 
 type compileFunc func(*compileConfig)

@@ -108,7 +108,7 @@ func (sg *subgraphOf[S, C]) run(ctx context.Context, s S) (S, error) {
 	cr := &run[C]{
 		wf: child, ctx: r.ctx, saveCtx: r.saveCtx, p: persisterFor[C](r.p.backing(), child.state),
 		rc: rc, thread: r.thread, ns: childNamespace(r.ns, t.name, t.cpID), prefix: t.path,
-		tr: r.tr, child: true, rootCP: r.rootCP, records: r.records,
+		tr: r.tr, child: true, off: t.off, rootCP: r.rootCP, records: r.records,
 		before: child.cfg.before, after: child.cfg.after,
 	}
 	head, err := cr.p.snapshot(r.ctx, r.thread, cr.ns, "")

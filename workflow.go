@@ -139,8 +139,13 @@ func (wf *Workflow[S]) leased(row *checkpoint.Thread) bool {
 func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
 	r := &run[S]{wf: wf, ctx: ctx, saveCtx: context.WithoutCancel(ctx), p: p, rc: rc, thread: thread,
 		before: wf.cfg.before, after: wf.cfg.after,
-		tr: &threadRun{row: checkpoint.Thread{ID: thread}, owner: wf.owner, lease: wf.cfg.lease, name: wf.name, hash: wf.hash,
-			ev: newEmitter(wf.cfg.observers, rc.observers)}}
+		tr: &threadRun{row: checkpoint.Thread{ID: thread}, owner: wf.owner, lease: wf.cfg.lease, name: wf.name, hash: wf.hash}}
+	if s := rc.sink; s != nil {
+		r.tr.ev = newEmitter(wf.cfg.observers, rc.observers, func(e Event) bool { return s.yield(e, nil) }, s.leave)
+		s.em = r.tr.ev
+	} else {
+		r.tr.ev = newEmitter(wf.cfg.observers, rc.observers, nil, nil)
+	}
 	if len(rc.before) > 0 {
 		r.before = append(slices.Clone(wf.cfg.before), rc.before...)
 	}
@@ -303,7 +308,7 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 			for i := range r.records {
 				if rec := &r.records[i]; rec.ID == a.InterruptID {
 					rec.Status, rec.Answer, rec.Author, rec.Channel, rec.AnsweredAt = checkpoint.InterruptAnswered, a.Value, a.Author, a.Channel, a.At
-					r.answeredEvent(rec)
+					r.answeredEvent(rec, false)
 				}
 			}
 		}
