@@ -79,6 +79,66 @@
 // one thread cannot both commit (ErrConflict). Stop cancels a running
 // thread; it keeps its last checkpoint and Resume carries it on.
 //
+// # Routing, fan-out and subgraphs
+//
+// Besides edges and routers, a node can choose where to go with a Command:
+//
+//	return weft.Goto(ctx, s, "publish") // or weft.Return(ctx, weft.Command[S]{Update: s, Goto: ...})
+//
+// The destinations must be declared with Destinations when the node is
+// added. A goto chosen from a human's answer survives the pause like the
+// rest of the node's output.
+//
+// Map (added with Graph.AddMap) fans out over the items of a list in the
+// state, LangGraph's Send: each item runs as its own task ("node#i") in the
+// same superstep, and their states are merged with the graph's reducers.
+// A branch that asks a question pauses alone: every branch's question has
+// its own ID, they can be answered one at a time or together, and branches
+// that finished are not run again.
+//
+// Subgraph (added with Graph.AddSubgraph) makes a compiled workflow a node,
+// with functions that map the parent's state in and out. The child's
+// checkpoints live in their own namespace of the parent's thread; a
+// question inside it surfaces with its path ("outer/inner/review"), and the
+// answer resumes the child where it paused. State shows the states of
+// subgraphs under way (Snapshot.Subgraphs). Subgraphs nest to any depth.
+//
+// When several nodes of one superstep ask questions, all are reported
+// together; answering some leaves the thread paused on the rest, and nodes
+// of that superstep that finished are not run again (their outputs are kept
+// as pending writes).
+//
+// # Side effects and resolvers
+//
+// A node runs again from its start after a pause, so code before an
+// Interrupt runs twice. Do runs a side effect once per node execution and
+// journals its result in the store at once: re-runs (after an answer, a
+// stop, a failure, a crash) get the journaled result. EffectID gives the
+// effect an idempotency key for systems outside the store.
+//
+// A Resolver (WithResolver) may answer questions before the thread pauses:
+// an auto-approve policy, a test fixture, a model reviewing a draft. Its
+// answers are validated and recorded with its name as the author; when all
+// resolvers decline, the thread pauses; a resolver's error fails the run.
+//
+// # Events
+//
+// Stream runs a thread and yields its events as they happen (an
+// iter.Seq2[Event, error]): run started, node started and finished (with
+// its update), step committed, questions asked, answers, stopped, completed,
+// failed, and custom events a node sends with Emit (a model's tokens). Each
+// event carries the thread, the node path and a sequence number. The run
+// waits for a slow consumer and no event is dropped; leaving the loop early
+// stops the thread. WithObserver receives the same events from any run;
+// LogObserver logs them with log/slog.
+//
+// # Status
+//
+// A thread is running, interrupted (waiting in a node, or at a breakpoint
+// before or after one: Question.Kind), stopped, completed or failed. A
+// failed thread keeps its error (Snapshot.Error) and its last checkpoint;
+// after a fix, Resume re-runs the failed superstep.
+//
 // # Storage
 //
 // WithStore keeps threads in a checkpoint.Store: memstore (in memory, for
