@@ -168,7 +168,7 @@ func (r *run[S]) loop() (*Result[S], error) {
 		tasks := r.wf.expand(h.cp.Next, h.state)
 		r.pending = r.pending[:0]
 		if r.resumed {
-			ws, err := r.p.writes(r.ctx, r.thread, r.ns, h.cp.ID)
+			ws, err := r.p.writes(r.ctx, r.thread, r.ns, h.cp.ID, &h.state)
 			if err != nil {
 				return nil, err
 			}
@@ -445,7 +445,7 @@ func (r *run[S]) outputs(tasks []string, results []taskResult[S]) []write[S] {
 		if tr.reused || tr.err != nil || tr.paused() {
 			continue
 		}
-		ws = append(ws, write[S]{ns: r.ns, cpID: r.head.cp.ID, task: tasks[i], kind: writeOutput, out: tr.out})
+		ws = append(ws, write[S]{ns: r.ns, cpID: r.head.cp.ID, task: tasks[i], kind: writeOutput, out: tr.out, base: &r.head.state})
 		if len(tr.gotos) > 0 {
 			data, _ := json.Marshal(tr.gotos) // []string always encodes
 			ws = append(ws, write[S]{ns: r.ns, cpID: r.head.cp.ID, task: tasks[i], kind: writeGoto, data: data})

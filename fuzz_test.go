@@ -86,3 +86,37 @@ func FuzzAnswer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeDelta feeds arbitrary bytes to the decoder of stored task
+// outputs: it must return a state or an error, never panic, and must give
+// back exactly what encodeDelta encoded.
+func FuzzDecodeDelta(f *testing.F) {
+	si := newStateInfo(reflect.TypeFor[fuzzState]())
+	base := fuzzState{Title: "t", Items: []fuzzItem{{Name: "a"}}, Flags: []bool{true}}
+	changed := base
+	changed.Count = 3
+	changed.Items = append(changed.Items[:1:1], fuzzItem{Name: "b", Tags: map[string]int{"x": 1}})
+	changed.Ptr = &fuzzItem{Name: "p"}
+	good, err := si.encodeDelta(JSON, reflect.ValueOf(base), reflect.ValueOf(changed))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte{})
+	f.Add([]byte("T\x05Items\x02[]"))
+	f.Add([]byte("T\x05Title\x03\"x\""))
+	f.Add([]byte("F\x05Count\xff\xff\xff\xff\x0f1"))
+	f.Add([]byte("Z"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := si.decodeDelta(JSON, reflect.ValueOf(base), data)
+		if err != nil {
+			return
+		}
+		if v.Type() != si.typ {
+			t.Fatalf("decoded a %s", v.Type())
+		}
+		if string(data) == string(good) && !reflect.DeepEqual(v.Interface(), changed) {
+			t.Fatalf("round trip: got %+v, want %+v", v.Interface(), changed)
+		}
+	})
+}

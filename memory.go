@@ -165,7 +165,7 @@ func (p memPersister[S]) putWrites(_ context.Context, thread string, version int
 	return nil
 }
 
-func (p memPersister[S]) writes(_ context.Context, thread, ns, cpID string) ([]write[S], error) {
+func (p memPersister[S]) writes(_ context.Context, thread, ns, cpID string, _ *S) ([]write[S], error) {
 	m := p.m
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -17,7 +17,9 @@ type persister[S any] interface {
 	snapshot(ctx context.Context, thread, ns, id string) (*snap[S], error)
 	commit(ctx context.Context, c *commit[S]) (int64, error)
 	putWrites(ctx context.Context, thread string, version int64, ws []write[S]) error
-	writes(ctx context.Context, thread, ns, cpID string) ([]write[S], error)
+	// writes loads the pending writes of the superstep from checkpoint
+	// cpID, whose state is base (outputs are stored as changes of it).
+	writes(ctx context.Context, thread, ns, cpID string, base *S) ([]write[S], error)
 	history(ctx context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error)
 	interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error)
 	answer(ctx context.Context, as []checkpoint.Answer) error
@@ -68,6 +70,7 @@ type commit[S any] struct {
 type write[S any] struct {
 	ns, cpID, task, kind, key string
 	out                       S      // kind "output"
+	base                      *S     // kind "output": the state the task started from
 	data                      []byte // other kinds
 }
 
@@ -135,7 +138,7 @@ func (p *storePersister[S]) encodeWrites(ws []write[S]) ([]checkpoint.PendingWri
 	for i, w := range ws {
 		data := w.data
 		if w.kind == writeOutput {
-			b, err := encodeValue(p.codec, reflect.ValueOf(&w.out).Elem(), p.si.name)
+			b, err := p.si.encodeDelta(p.codec, reflect.ValueOf(w.base).Elem(), reflect.ValueOf(&w.out).Elem())
 			if err != nil {
 				return nil, err
 			}
@@ -154,7 +157,7 @@ func (p *storePersister[S]) putWrites(ctx context.Context, thread string, versio
 	return p.st.PutWrites(ctx, &checkpoint.PutWrites{ThreadID: thread, Version: version, Writes: pw})
 }
 
-func (p *storePersister[S]) writes(ctx context.Context, thread, ns, cpID string) ([]write[S], error) {
+func (p *storePersister[S]) writes(ctx context.Context, thread, ns, cpID string, base *S) ([]write[S], error) {
 	pws, err := p.st.PendingWrites(ctx, thread, ns, cpID)
 	if err != nil {
 		return nil, err
@@ -163,10 +166,11 @@ func (p *storePersister[S]) writes(ctx context.Context, thread, ns, cpID string)
 	for i, pw := range pws {
 		w := write[S]{ns: pw.Namespace, cpID: pw.CheckpointID, task: pw.Task, kind: pw.Kind, key: pw.Key, data: pw.Data}
 		if pw.Kind == writeOutput {
-			if err := p.codec.Unmarshal(pw.Data, &w.out); err != nil {
+			v, err := p.si.decodeDelta(p.codec, reflect.ValueOf(base).Elem(), pw.Data)
+			if err != nil {
 				return nil, fmt.Errorf("thread %q checkpoint %s: pending output of %s: %w: %w", thread, cpID, pw.Task, ErrCorruptCheckpoint, err)
 			}
-			w.data = nil
+			w.out, w.data = v.Interface().(S), nil
 		}
 		out[i] = w
 	}
