@@ -47,6 +47,9 @@
 // bytes to them. Interrupt payloads, schemas, fallbacks and answers are JSON
 // (the server and the inbox read them without knowing Go types); state blobs
 // are encoded by the workflow's codec, JSON unless configured otherwise.
+// Stores give every one of them back byte for byte as given: a store must
+// not normalize JSON (as a Postgres jsonb column would: keep it in bytea or
+// json).
 //
 // # Errors
 //

@@ -160,7 +160,8 @@ const (
 // InterruptRecord is a question to a human and, once given, its answer.
 type InterruptRecord struct {
 	// ID is stable: the same question asked again at the same place gets
-	// the same ID, in any process.
+	// the same ID, in any process. It is unique within its thread: stores
+	// identify an interrupt by (ThreadID, ID).
 	ID       string
 	ThreadID string
 	Workflow string
@@ -186,7 +187,7 @@ type InterruptRecord struct {
 	// Schema is the JSON schema that an answer must satisfy.
 	Schema json.RawMessage
 	// Assignees are the principals or roles that may answer; none means
-	// anyone may.
+	// anyone may (but such a question matches no InterruptQuery.Assignees).
 	Assignees []string
 	// Deadline is when the question is due; zero for none. When due, a
 	// question with EscalateTo is reassigned to them, otherwise one with a

@@ -21,24 +21,31 @@
 //
 // # Decisions the contract leaves open
 //
-//   - Commit stores c.Thread as given apart from Version, CreatedAt and
-//     UpdatedAt: in particular Thread.Head is the caller's (the engine sets
-//     it to the ID of each root checkpoint it commits).
-//   - Commit fills in a checkpoint's ThreadID, an empty checkpoint ID
-//     (FormatID of the new version), a zero CreatedAt (c.At), a zero blob
-//     Version (the new version), the ThreadID of steps and interrupts, and
-//     an empty interrupt Status (pending). A checkpoint ID or blob version
-//     that is not the new version is refused with an error.
-//   - Interrupts are identified by (ThreadID, ID). Interrupts are ordered by
-//     CreatedAt, then ID, then ThreadID.
-//   - A commit or PutWrites on a thread that does not exist is a version
-//     mismatch (ErrConflict), except Commit with ExpectedVersion 0, which
-//     creates the thread.
-//   - History, PendingWrites and Steps of a thread that does not exist
-//     return ErrNotFound; of a namespace or checkpoint without entries they
-//     return an empty list.
-//   - An InterruptQuery with Assignees does not match interrupts with no
-//     assignees. Interrupts without a deadline never match DueBefore.
+//   - Commit fills in what a caller left empty: a checkpoint's ThreadID, an
+//     empty checkpoint ID (FormatID of the new version), a zero checkpoint
+//     CreatedAt (c.At), a zero blob Version (the new version), an empty
+//     interrupt Status (pending) and a zero interrupt CreatedAt (c.At). It
+//     sets the ThreadID of steps and interrupts to the commit's thread. A
+//     checkpoint ID or blob version that is not the new version is refused
+//     with an error (not ErrConflict), before the version is checked.
 //   - A blob that a checkpoint names but that was never written is left out
 //     of the checkpoint's Blobs (the engine reports the state as corrupt).
+//   - Cursors are opaque strings: a thread cursor is the ID of the last
+//     thread of the page; an interrupt cursor encodes the CreatedAt, ID and
+//     ThreadID of the last interrupt of the page.
+//   - Commit, PutWrites, History, Prune and Reassign without arguments (a
+//     nil pointer, a Commit without a thread ID) return an error; a nil
+//     ThreadQuery or InterruptQuery is the empty query; Answer of no answers
+//     does nothing.
+//
+// # Cost
+//
+// One lock guards the store: reads share it, writes take it alone, and
+// everything that can be copied before taking it is. Thread, Checkpoint,
+// History, PendingWrites and Steps work on one thread; the step log grows
+// in chunks, so a commit never copies a thread's past steps. Threads scans
+// and sorts the threads that match. Interrupts scans the interrupts of
+// every thread (of one thread with ThreadID) and keeps only the page asked
+// for as it goes, so the first page of 50 out of 10,000 pending interrupts
+// costs one pass over them and no sort.
 package memstore

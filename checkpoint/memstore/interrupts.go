@@ -36,13 +36,24 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	// match keeps the first limit+1 matches in order (one more than the
+	// page tells whether there is a next page), so a page costs one pass
+	// over the interrupts and no sort of all the matches.
 	var match []*checkpoint.InterruptRecord
 	scan := func(t *thread) {
 		for i := range t.interrupts {
 			r := &t.interrupts[i]
-			if matches(q, r) && (after == nil || after.compare(r) < 0) {
-				match = append(match, r)
+			if !matches(q, r) || (after != nil && after.compare(r) >= 0) {
+				continue
 			}
+			if len(match) > limit && compareInterrupts(r, match[limit]) >= 0 {
+				continue
+			}
+			j, _ := slices.BinarySearchFunc(match, r, compareInterrupts)
+			if len(match) > limit {
+				match = match[:limit]
+			}
+			match = slices.Insert(match, j, r)
 		}
 	}
 	if q.ThreadID != "" {
@@ -54,7 +65,6 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 			scan(t)
 		}
 	}
-	slices.SortFunc(match, compareInterrupts)
 	page := &checkpoint.InterruptPage{}
 	if len(match) > limit {
 		match = match[:limit]

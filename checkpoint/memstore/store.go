@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 	"sync"
 
 	"github.com/weftgraph/weft/checkpoint"
@@ -36,8 +37,8 @@ type thread struct {
 	writes []checkpoint.PendingWrite
 	// interrupts are in insertion order.
 	interrupts []checkpoint.InterruptRecord
-	// steps are in commit order, so their versions never decrease.
-	steps []checkpoint.Step
+	// steps is the step log.
+	steps stepLog
 }
 
 // space is one namespace of a thread.
@@ -261,12 +262,9 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 			t.interrupts = append(t.interrupts, recs[i])
 		}
 	}
-	if len(c.Steps) > 0 {
-		t.steps = slices.Grow(t.steps, len(c.Steps))
-		for _, st := range c.Steps {
-			st.ThreadID, st.Version = id, version
-			t.steps = append(t.steps, st)
-		}
+	for _, st := range c.Steps {
+		st.ThreadID, st.Version = id, version
+		t.steps.append(st)
 	}
 	return version, nil
 }
@@ -460,11 +458,47 @@ func (s *Store) Steps(ctx context.Context, threadID string, afterVersion int64) 
 	if t == nil {
 		return nil, notFoundThread(threadID)
 	}
-	i, _ := slices.BinarySearchFunc(t.steps, afterVersion+1, func(st checkpoint.Step, v int64) int { return cmp.Compare(st.Version, v) })
-	if i == len(t.steps) {
-		return nil, nil
+	return t.steps.after(afterVersion), nil
+}
+
+// stepLog holds a thread's steps in commit order (so their versions never
+// decrease) in chunks of stepChunk: appending never copies the steps
+// already logged, however long the log grows, so a commit on a thread with
+// a long history does not hold the lock for a copy of it.
+type stepLog struct {
+	chunks [][]checkpoint.Step
+	n      int
+}
+
+const stepChunk = 256
+
+func (l *stepLog) append(st checkpoint.Step) {
+	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == stepChunk {
+		l.chunks = append(l.chunks, make([]checkpoint.Step, 0, stepChunk))
 	}
-	return slices.Clone(t.steps[i:]), nil
+	last := &l.chunks[len(l.chunks)-1]
+	*last = append(*last, st)
+	l.n++
+}
+
+// after returns a copy of the steps with a version greater than v.
+func (l *stepLog) after(v int64) []checkpoint.Step {
+	// The first chunk whose last step is after v, then the first step
+	// after v in it.
+	c := sort.Search(len(l.chunks), func(i int) bool {
+		ch := l.chunks[i]
+		return ch[len(ch)-1].Version > v
+	})
+	if c == len(l.chunks) {
+		return nil
+	}
+	i, _ := slices.BinarySearchFunc(l.chunks[c], v+1, func(st checkpoint.Step, v int64) int { return cmp.Compare(st.Version, v) })
+	out := make([]checkpoint.Step, 0, l.n-c*stepChunk-i)
+	out = append(out, l.chunks[c][i:]...)
+	for _, ch := range l.chunks[c+1:] {
+		out = append(out, ch...)
+	}
+	return out
 }
 
 // DeleteThread removes the thread and everything stored for it.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,8 @@ type env struct {
 	t   *testing.T
 	s   checkpoint.Store
 	ctx context.Context
+	// newStore makes the stores of subtests that need their own.
+	newStore func(t *testing.T) checkpoint.Store
 }
 
 // fixture tracks one thread the test advances.
@@ -39,7 +42,7 @@ func (e *env) thread(id, workflow string) *fixture {
 	return &fixture{e: e, row: checkpoint.Thread{ID: id, Workflow: workflow, GraphHash: "g1", Status: checkpoint.StatusRunning}}
 }
 
-// id returns the ID the next checkpoint of f gets.
+// nextID returns the ID the next checkpoint of f gets.
 func (f *fixture) nextID() string { return checkpoint.FormatID(f.row.Version + 1) }
 
 // prepare fills in c for the next commit of f: the thread row (f's row,
@@ -158,14 +161,6 @@ func (d differ) time(field string, got, want time.Time) {
 	d.t.Helper()
 	if !sameTime(got, want) {
 		d.errorf(field, "got %v, want %v", got, want)
-	}
-}
-
-// bytes compares byte slices exactly; nil and empty are the same.
-func (d differ) bytes(field string, got, want []byte) {
-	d.t.Helper()
-	if !bytes.Equal(got, want) {
-		d.errorf(field, "got %q, want %q", got, want)
 	}
 }
 
@@ -392,3 +387,14 @@ func ids(rs []checkpoint.InterruptRecord) []string {
 	}
 	return out
 }
+
+// sortWrites sorts writes as PendingWrites returns them: by task, kind and
+// key.
+func sortWrites(ws []checkpoint.PendingWrite) {
+	slices.SortFunc(ws, func(a, b checkpoint.PendingWrite) int {
+		return cmp.Or(strings.Compare(a.Task, b.Task), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Key, b.Key))
+	})
+}
+
+// durationOf returns n milliseconds: distinct times, kept by every store.
+func durationOf(n int64) time.Duration { return time.Duration(n) * time.Millisecond }

@@ -1,0 +1,131 @@
+// Package pgstore is a [checkpoint.Store] on PostgreSQL, through pgx/v5: the
+// production store, and the one that lets any number of weft processes
+// share threads.
+//
+//	store, err := pgstore.Open(ctx, "postgres://weft@db/app", pgstore.Options{Migrate: true})
+//	if err != nil { ... }
+//	defer store.Close()
+//	wf, err := g.Compile(weft.WithStore(store))
+//
+// It passes the conformance suite in checkpoint/storetest, so a workflow
+// behaves on it as on memstore or sqlitestore. It needs PostgreSQL 12 or
+// later (tested on 15).
+//
+// # Opening
+//
+// [Open] connects with a pool of its own, which [Store.Close] closes. [New]
+// takes a *pgxpool.Pool that the application already has (to share its
+// connections, its TLS and tracing setup, or to use the same pool for the
+// application's own tables); Close then leaves the pool alone. The Store
+// holds no lock of its own around the pool: every method is one or two
+// round trips on whichever connection the pool gives, and the database
+// serializes what must be serialized. Size the pool for the number of
+// threads a process advances at once (pgxpool's default is four
+// connections, or the number of CPUs if more).
+//
+//	store, err := pgstore.New(ctx, pool, pgstore.Options{Schema: "weft_billing"})
+//
+// # Schema
+//
+// Every table lives in one PostgreSQL schema, "weft" unless
+// [Options].Schema names another. The name is always quoted (with
+// pgx.Identifier), so it may be any name PostgreSQL accepts and is
+// case-sensitive. Stores on different schemas of one database are fully
+// independent: an application can keep several (one per tenant, or one per
+// test, as this package's tests do) without a database each.
+//
+// The tables are threads, checkpoints, blobs, pending_writes, interrupts
+// (with interrupt_assignees, see below) and steps, keyed by thread ID, plus
+// schema_version. Payloads, answers,
+// blobs and pending writes are bytea, kept byte for byte; times are
+// timestamptz, at the microsecond precision PostgreSQL keeps; a
+// checkpoint's field versions and annotations are jsonb; node lists and
+// assignees are text[]. Keys sort with the "C" collation, byte by byte like
+// Go strings, whatever the database's locale. Text values (IDs, names) must
+// not contain NUL bytes, which PostgreSQL refuses. There are no foreign
+// keys: DeleteThread removes a thread's rows from every table in one
+// transaction, and commits do not pay for per-row checks.
+//
+// # Migrations
+//
+// The schema is created and upgraded by versioned migrations embedded in
+// the binary (migrations/NNNN_name.sql, with the schema name substituted).
+// [Store.Migrate] applies those the database lacks, in one transaction, and
+// records each in schema_version; [Options].Migrate runs it on open. Several
+// processes that start at once are serialized by a transaction-level
+// advisory lock keyed by the schema name, so each migration runs once.
+// Without Migrate, opening checks the version and fails if the schema is
+// missing or older; [Store.Version] reports the version a database holds. A database at a version newer than [SchemaVersion]
+// (written by a newer weft) is refused with an error wrapping
+// checkpoint.ErrSchemaTooNew, with or without Migrate: an old program
+// never writes to a schema it does not understand. Migrate needs the
+// CREATE privilege on the schema (and on the database if the schema does
+// not exist yet); a deployment that runs migrations separately (the weft
+// migrate command) can open its stores without Migrate and with fewer
+// rights.
+//
+// # Concurrency across processes
+//
+// Every guarantee of checkpoint.Store holds for any number of processes on
+// one schema, because the database enforces it:
+//
+//   - A superstep's commit is one transaction, sent as one pgx.Batch (one
+//     round trip). Its first statement is the compare-and-set on the thread
+//     row: UPDATE ... WHERE id = $1 AND version = $2 (INSERT ... ON CONFLICT
+//     DO NOTHING for a new thread), raising an error that aborts the batch
+//     when it matches no row. Of two processes that advance one thread, one
+//     commits; the other waits for its row lock, finds the new version and
+//     gets checkpoint.ErrConflict, and nothing of its commit is kept.
+//   - PutWrites checks the version with SELECT ... FOR SHARE in the same
+//     batch as its writes, so a commit cannot slip in between.
+//   - Answering is a conditional UPDATE ... WHERE status = 'pending': of two
+//     reviewers who answer one question at once, exactly one succeeds, the
+//     other gets checkpoint.ErrAlreadyAnswered. Several answers are one
+//     transaction, all or none, with rows locked in (thread, interrupt)
+//     order so that overlapping calls cannot deadlock.
+//   - Reads of a checkpoint (the row and every blob its state needs, down
+//     Append chains, with a recursive query) are one statement, so one
+//     snapshot: a concurrent Prune cannot leave a checkpoint without blobs.
+//
+// # The inbox
+//
+// Pending interrupts are indexed by partial indexes (WHERE status =
+// 'pending'), which stay as small as the inbox however long the audit trail
+// of answered questions grows: one in (created_at, id, thread_id) order for
+// the whole inbox and its keyset cursor, one per workflow and one per node
+// in the same order, and one on deadlines. Assignees are a text[] column
+// mirrored, for pending interrupts only, into the table
+// interrupt_assignees (one row per assignee, kept in step by a trigger)
+// whose primary key is (assignee, created_at, id, thread_id): the inbox of
+// some assignees reads, for each, the first rows of its range in order and
+// merges them. A GIN index on the array was measured and dropped: it cannot
+// return rows in order, and for an assignee with few questions the planner
+// walked the whole inbox (seconds at a million rows). The first page of 50
+// of a million paused threads is an index scan that stops after 51 rows
+// (see BenchmarkInboxFirstPage). Queries on other statuses across threads
+// scan the table; with a ThreadID they use the primary key.
+//
+// # Decisions the contract leaves open
+//
+// They are memstore's (see its package doc), so that both behave alike:
+// Commit stores c.Thread as given apart from Version, CreatedAt and
+// UpdatedAt, fills in the checkpoint's and interrupts' empty fields the
+// same way, and refuses a checkpoint ID or blob version that is not the
+// new version; interrupts are identified by (ThreadID, ID) and ordered by
+// CreatedAt, ID, ThreadID; a commit or PutWrites on a missing thread is
+// ErrConflict; History, PendingWrites and Steps of a missing thread are
+// ErrNotFound; Assignees never match an interrupt without assignees, and
+// DueBefore never one without a deadline; a blob that a checkpoint names
+// but that was never written is left out. Moreover:
+//
+//   - Interrupt cursors are opaque (base64url of the last row's position)
+//     and only valid for this store.
+//   - A row that cannot be decoded (a versions or meta column that is not
+//     a JSON object of the right values, a NULL inside an array) is
+//     reported with an error that names the thread and the checkpoint or
+//     interrupt and wraps checkpoint.ErrCorrupt.
+//   - Reads return times in UTC.
+//   - Prune with a thread ID that does not exist is ErrNotFound; Prune of
+//     every thread ranks all checkpoints in one statement, which suits a
+//     periodic job rather than a hot path.
+package pgstore

@@ -1,0 +1,353 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+const interruptColumns = "thread_id, id, workflow, checkpoint_id, namespace, node, task, kind, call_key, call_index, reason, " +
+	"value, answer_schema, assignees, deadline, fallback, escalate_to, status, answer, author, channel, answered_at, created_at"
+
+// interruptRow is a row of interruptColumns as read.
+type interruptRow struct {
+	r          checkpoint.InterruptRecord
+	index      int32
+	value      []byte
+	schema     []byte
+	assignees  []pgtype.Text
+	deadline   pgtype.Timestamptz
+	fallback   []byte
+	escalateTo []pgtype.Text
+	status     string
+	answer     []byte
+	answeredAt pgtype.Timestamptz
+}
+
+func (x *interruptRow) scanDest() []any {
+	r := &x.r
+	return []any{&r.ThreadID, &r.ID, &r.Workflow, &r.CheckpointID, &r.Namespace, &r.Node, &r.Task, &r.Kind, &r.Key, &x.index, &r.Reason,
+		&x.value, &x.schema, &x.assignees, &x.deadline, &x.fallback, &x.escalateTo, &x.status, &x.answer, &r.Author, &r.Channel, &x.answeredAt, &r.CreatedAt}
+}
+
+// decode returns the record the row holds.
+func (x *interruptRow) decode() (checkpoint.InterruptRecord, error) {
+	r := x.r
+	var err error
+	if r.Assignees, err = decodeStrings("assignees", x.assignees); err != nil {
+		return r, fmt.Errorf("pgstore: thread %q: interrupt %q: %w", r.ThreadID, r.ID, err)
+	}
+	if r.EscalateTo, err = decodeStrings("escalate_to", x.escalateTo); err != nil {
+		return r, fmt.Errorf("pgstore: thread %q: interrupt %q: %w", r.ThreadID, r.ID, err)
+	}
+	r.Index = int(x.index)
+	r.Value, r.Schema, r.Fallback, r.Answer = x.value, x.schema, x.fallback, x.answer
+	r.Deadline, r.AnsweredAt, r.CreatedAt = timeOf(x.deadline), timeOf(x.answeredAt), r.CreatedAt.UTC()
+	r.Status = checkpoint.InterruptStatus(x.status)
+	return r, nil
+}
+
+// knownStatuses are written into inbox queries as literals, so that the
+// planner can use the partial indexes on status = 'pending'.
+var knownStatuses = []checkpoint.InterruptStatus{checkpoint.InterruptPending, checkpoint.InterruptAnswered, checkpoint.InterruptCancelled}
+
+// qualifiedInterruptColumns are interruptColumns of the table aliased i.
+var qualifiedInterruptColumns = "i." + strings.ReplaceAll(interruptColumns, ", ", ", i.")
+
+// interruptsQuery returns the SQL and arguments of q: the filters that are
+// set, the keyset condition of the cursor, and ORDER BY created_at, id,
+// thread_id with LIMIT limit+1 (one more tells whether there is a next
+// page).
+//
+// The pending inbox of some assignees walks interrupt_assignees: for each
+// assignee, the first limit+1 matching interrupts in inbox order (a range
+// of the primary key, probing interrupts for the other filters), merged
+// and cut to limit+1. Other queries with assignees filter the array.
+func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery, after *cursor, limit int) (string, []any) {
+	args := make([]any, 0, 8)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var conds []string    // on interrupts i
+	var mirrored []string // the same conditions on workflow and node, on x
+	join := false         // conds has conditions that x cannot check
+	if q.Status != "" && slices.Contains(knownStatuses, q.Status) {
+		conds = append(conds, "i.status = '"+string(q.Status)+"'")
+	} else if q.Status != "" {
+		conds = append(conds, "i.status = "+arg(string(q.Status)))
+	}
+	for _, f := range []struct{ col, v string }{
+		{"thread_id", q.ThreadID}, {"id", q.ID}, {"checkpoint_id", q.CheckpointID}, {"workflow", q.Workflow}, {"node", q.Node},
+	} {
+		if f.v == "" {
+			continue
+		}
+		p := arg(f.v)
+		conds = append(conds, "i."+f.col+" = "+p)
+		if f.col == "workflow" || f.col == "node" {
+			mirrored = append(mirrored, "x."+f.col+" = "+p)
+		} else {
+			join = true
+		}
+	}
+	if !q.DueBefore.IsZero() {
+		conds = append(conds, "i.deadline <= "+arg(q.DueBefore))
+		join = true
+	}
+	// The conditions on the inbox order apply to i or to the assignee rows
+	// x, which hold the same values.
+	var order []string
+	if !q.CreatedBefore.IsZero() {
+		order = append(order, "%[1]s.created_at < "+arg(q.CreatedBefore))
+	}
+	if after != nil {
+		order = append(order, "(%[1]s.created_at, %[1]s.id, %[1]s.thread_id) > ("+
+			arg(after.createdAt)+"::timestamptz, "+arg(after.id)+"::text, "+arg(after.threadID)+"::text)")
+	}
+	on := func(alias string) []string {
+		out := make([]string, len(order))
+		for i, c := range order {
+			out[i] = fmt.Sprintf(c, alias)
+		}
+		return out
+	}
+	where := func(cs []string) string {
+		if len(cs) == 0 {
+			return ""
+		}
+		return " WHERE " + strings.Join(cs, " AND ")
+	}
+	lim := strconv.Itoa(limit + 1)
+	const orderBy = " ORDER BY i.created_at, i.id, i.thread_id LIMIT "
+	if len(q.Assignees) == 0 || q.Status != checkpoint.InterruptPending {
+		if len(q.Assignees) > 0 {
+			conds = append(conds, "i.assignees && "+arg(q.Assignees)+"::text[]")
+		}
+		return "SELECT " + qualifiedInterruptColumns + " FROM " + s.ident + ".interrupts i" +
+			where(append(conds, on("i")...)) + orderBy + lim, args
+	}
+	// Each assignee's range is read in order and stops after limit+1 rows:
+	// workflow and node are checked on x itself; other filters probe
+	// interrupts row by row.
+	inner := append([]string{"x.assignee = r.assignee"}, on("x")...)
+	inner = append(inner, mirrored...)
+	from := s.ident + ".interrupt_assignees x"
+	if join {
+		from += " JOIN " + s.ident + ".interrupts i ON i.thread_id = x.thread_id AND i.id = x.id"
+		inner = append(inner, conds...)
+	}
+	return "SELECT " + qualifiedInterruptColumns + " FROM (" +
+		"SELECT DISTINCT k.created_at, k.id, k.thread_id FROM unnest(" + arg(q.Assignees) + "::text[]) AS r (assignee) " +
+		"CROSS JOIN LATERAL (SELECT x.created_at, x.id, x.thread_id FROM " + from + where(inner) +
+		" ORDER BY x.created_at, x.id, x.thread_id LIMIT " + lim + ") k" +
+		") k JOIN " + s.ident + ".interrupts i ON i.thread_id = k.thread_id AND i.id = k.id" +
+		where(conds) + orderBy + lim, args
+}
+
+// Interrupts lists interrupts matching q, ordered by CreatedAt, then ID,
+// then ThreadID (bytewise). The pending inbox is served by partial indexes
+// (see the schema); Next is an opaque keyset cursor.
+func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if q == nil {
+		q = &checkpoint.InterruptQuery{}
+	}
+	var after *cursor
+	if q.After != "" {
+		c, err := parseCursor(q.After)
+		if err != nil {
+			return nil, err
+		}
+		after = &c
+	}
+	limit := pageLimit(q.Limit)
+	sql, args := s.interruptsQuery(q, after, limit)
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: interrupts: %w", err)
+	}
+	defer rows.Close()
+	page := &checkpoint.InterruptPage{}
+	for rows.Next() {
+		var x interruptRow
+		if err := rows.Scan(x.scanDest()...); err != nil {
+			return nil, fmt.Errorf("pgstore: interrupts: %w", err)
+		}
+		r, err := x.decode()
+		if err != nil {
+			return nil, err
+		}
+		page.Interrupts = append(page.Interrupts, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: interrupts: %w", err)
+	}
+	if len(page.Interrupts) > limit {
+		page.Interrupts = page.Interrupts[:limit]
+		page.Next = formatCursor(&page.Interrupts[limit-1])
+	}
+	return page, nil
+}
+
+// cursor is the position of the last interrupt of a page.
+type cursor struct {
+	createdAt    time.Time
+	id, threadID string
+}
+
+// formatCursor encodes r's position as
+// base64url("<unix microseconds>:<len(id)>:<id><thread id>"), at the
+// precision the database keeps.
+func formatCursor(r *checkpoint.InterruptRecord) string {
+	s := strconv.FormatInt(r.CreatedAt.UnixMicro(), 10) + ":" + strconv.Itoa(len(r.ID)) + ":" + r.ID + r.ThreadID
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+// parseCursor decodes a cursor of formatCursor.
+func parseCursor(s string) (cursor, error) {
+	bad := fmt.Errorf("pgstore: malformed interrupt cursor %q", s)
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, bad
+	}
+	parts := strings.SplitN(string(raw), ":", 3)
+	if len(parts) != 3 {
+		return cursor{}, bad
+	}
+	usec, err1 := strconv.ParseInt(parts[0], 10, 64)
+	idLen, err2 := strconv.Atoi(parts[1])
+	rest := parts[2]
+	if err1 != nil || err2 != nil || idLen < 0 || idLen > len(rest) {
+		return cursor{}, bad
+	}
+	return cursor{createdAt: time.UnixMicro(usec).UTC(), id: rest[:idLen], threadID: rest[idLen:]}, nil
+}
+
+// Answer records answers, all or none. One answer is one conditional
+// UPDATE ... WHERE status = 'pending'. Several are a batch of them (sorted
+// by thread and interrupt, so that concurrent callers lock rows in one
+// order and cannot deadlock), each raising an error when it matches no
+// row, in one implicit transaction and one round trip. When an answer is
+// refused, a second query finds out why.
+func (s *Store) Answer(ctx context.Context, answers []checkpoint.Answer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch len(answers) {
+	case 0:
+		return nil
+	case 1:
+		a := &answers[0]
+		tag, err := s.pool.Exec(ctx, s.sql.answer, a.ThreadID, a.InterruptID, []byte(a.Value), a.Author, a.Channel, nullTime(a.At))
+		if err != nil {
+			return fmt.Errorf("pgstore: thread %q: answer interrupt %q: %w", a.ThreadID, a.InterruptID, err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		return s.whyRefused(ctx, answers)
+	}
+	order := make([]int, len(answers))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		a, b := &answers[i], &answers[j]
+		if c := strings.Compare(a.ThreadID, b.ThreadID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.InterruptID, b.InterruptID)
+	})
+	b := &pgx.Batch{}
+	for _, i := range order {
+		a := &answers[i]
+		b.Queue(s.sql.answerChecked, a.ThreadID, a.InterruptID, []byte(a.Value), a.Author, a.Channel, nullTime(a.At),
+			fmt.Sprintf("weft: interrupt %q of thread %q is not pending", a.InterruptID, a.ThreadID))
+	}
+	err := s.pool.SendBatch(ctx, b).Close()
+	if pgCode(err) == codeRefused {
+		return s.whyRefused(ctx, answers)
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: answer %d interrupts: %w", len(answers), err)
+	}
+	return nil
+}
+
+// whyRefused returns the error for answers that were refused: for the
+// first answer (in the caller's order) whose interrupt is missing
+// (ErrNotFound), not pending or answered twice in the call
+// (ErrAlreadyAnswered).
+func (s *Store) whyRefused(ctx context.Context, answers []checkpoint.Answer) error {
+	threads, ids := make([]string, len(answers)), make([]string, len(answers))
+	for i := range answers {
+		threads[i], ids[i] = answers[i].ThreadID, answers[i].InterruptID
+	}
+	type key struct{ thread, id string }
+	status := make(map[key]string, len(answers))
+	rows, err := s.pool.Query(ctx, s.sql.interruptStatuses, threads, ids)
+	if err != nil {
+		return fmt.Errorf("pgstore: answers refused; reading why: %w", err)
+	}
+	for rows.Next() {
+		var k key
+		var st string
+		if err := rows.Scan(&k.thread, &k.id, &st); err != nil {
+			rows.Close()
+			return fmt.Errorf("pgstore: answers refused; reading why: %w", err)
+		}
+		status[k] = st
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("pgstore: answers refused; reading why: %w", err)
+	}
+	seen := make(map[key]bool, len(answers))
+	for _, a := range answers {
+		k := key{a.ThreadID, a.InterruptID}
+		st, ok := status[k]
+		switch {
+		case !ok:
+			return fmt.Errorf("pgstore: thread %q: interrupt %q: %w", a.ThreadID, a.InterruptID, checkpoint.ErrNotFound)
+		case st != string(checkpoint.InterruptPending):
+			return fmt.Errorf("pgstore: thread %q: interrupt %q is %s: %w", a.ThreadID, a.InterruptID, st, checkpoint.ErrAlreadyAnswered)
+		case seen[k]:
+			return fmt.Errorf("pgstore: thread %q: interrupt %q answered twice in one call: %w", a.ThreadID, a.InterruptID, checkpoint.ErrAlreadyAnswered)
+		}
+		seen[k] = true
+	}
+	// Every interrupt is pending now: a concurrent change came and went
+	// (the interrupt was deleted and asked again). Report the race.
+	return fmt.Errorf("pgstore: answers refused by a concurrent change: %w", checkpoint.ErrAlreadyAnswered)
+}
+
+// Reassign changes the assignees, deadline, fallback and escalation of a
+// pending interrupt, with one conditional UPDATE.
+func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r == nil {
+		return errors.New("pgstore: Reassign without arguments")
+	}
+	tag, err := s.pool.Exec(ctx, s.sql.reassign, r.ThreadID, r.InterruptID, r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo)
+	if err != nil {
+		return fmt.Errorf("pgstore: thread %q: reassign interrupt %q: %w", r.ThreadID, r.InterruptID, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	return s.whyRefused(ctx, []checkpoint.Answer{{ThreadID: r.ThreadID, InterruptID: r.InterruptID}})
+}

@@ -1,0 +1,236 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+// DefaultSchema is the schema a Store uses when Options.Schema is empty.
+const DefaultSchema = "weft"
+
+// Options configure a Store.
+type Options struct {
+	// Schema is the PostgreSQL schema that holds the store's tables; ""
+	// means DefaultSchema ("weft"). Any name PostgreSQL accepts works (it
+	// is always quoted, so it is case-sensitive): up to 63 bytes, no NUL
+	// byte. Stores on different schemas of one database are independent.
+	Schema string
+	// Migrate applies the embedded migrations when the store is opened
+	// (see Store.Migrate). Without it, opening checks that the schema is at
+	// SchemaVersion and fails otherwise.
+	Migrate bool
+}
+
+// Store is a checkpoint.Store on PostgreSQL. It is safe for concurrent use
+// by many goroutines, and any number of processes may share one database
+// and schema: every guarantee of checkpoint.Store is enforced by the
+// database, not by the process.
+type Store struct {
+	pool   *pgxpool.Pool
+	owned  bool   // Close closes pool
+	schema string // as given
+	ident  string // quoted
+	sql    statements
+}
+
+var _ checkpoint.Store = (*Store)(nil)
+
+// New returns a Store on pool, which stays the caller's: Close does not
+// close it. With opts.Migrate it applies the migrations first; without, it
+// checks that the schema is at SchemaVersion (an error wrapping
+// checkpoint.ErrSchemaTooNew if it is newer).
+func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("pgstore: New with a nil pool")
+	}
+	schema := opts.Schema
+	if schema == "" {
+		schema = DefaultSchema
+	}
+	if len(schema) > 63 || strings.IndexByte(schema, 0) >= 0 {
+		return nil, fmt.Errorf("pgstore: invalid schema name %q: at most 63 bytes, no NUL", schema)
+	}
+	s := &Store{pool: pool, schema: schema, ident: quote(schema)}
+	s.sql = newStatements(s.ident)
+	var err error
+	if opts.Migrate {
+		err = s.Migrate(ctx)
+	} else {
+		err = s.checkVersion(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open connects to the database at url (a PostgreSQL URL or keyword/value
+// connection string, as pgxpool.ParseConfig takes) with a pool that the
+// Store owns and Close closes, then proceeds as New.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	s, err := New(ctx, pool, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// Close closes the pool if the Store opened it (Open); a Store made by New
+// leaves its pool open. Close returns nil; it exists so that a Store can be
+// closed like any resource.
+func (s *Store) Close() error {
+	if s.owned {
+		s.pool.Close()
+	}
+	return nil
+}
+
+// Pool returns the pool the Store uses.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Schema returns the name of the Store's schema.
+func (s *Store) Schema() string { return s.schema }
+
+// SQLSTATE codes the store's own checks raise (see raise_unless in the
+// schema).
+const (
+	codeConflict = "WF001" // a thread's version is not the expected one
+	codeRefused  = "WF002" // an answer to a missing or answered interrupt
+)
+
+// pgCode returns the SQLSTATE of err, or "".
+func pgCode(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// notFoundThread is the error for a missing thread.
+func notFoundThread(id string) error {
+	return fmt.Errorf("pgstore: thread %q: %w", id, checkpoint.ErrNotFound)
+}
+
+// nullTime maps the zero time to NULL.
+func nullTime(t time.Time) pgtype.Timestamptz {
+	if t.IsZero() {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: t, Valid: true}
+}
+
+// timeOf maps NULL to the zero time, and other times to UTC.
+func timeOf(t pgtype.Timestamptz) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+// pageLimit applies the default page size of the queries.
+func pageLimit(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+const threadColumns = "id, workflow, graph_hash, status, version, head, error, owner, lease_until, created_at, updated_at"
+
+// scanThread reads a row of threadColumns.
+func scanThread(row pgx.Row) (checkpoint.Thread, error) {
+	var t checkpoint.Thread
+	var status string
+	var lease pgtype.Timestamptz
+	err := row.Scan(&t.ID, &t.Workflow, &t.GraphHash, &status, &t.Version, &t.Head, &t.Error, &t.Owner, &lease, &t.CreatedAt, &t.UpdatedAt)
+	t.Status = checkpoint.Status(status)
+	t.LeaseUntil = timeOf(lease)
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t, err
+}
+
+// Thread returns the thread's row.
+func (s *Store) Thread(ctx context.Context, threadID string) (*checkpoint.Thread, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t, err := scanThread(s.pool.QueryRow(ctx, s.sql.thread, threadID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFoundThread(threadID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: thread %q: %w", threadID, err)
+	}
+	return &t, nil
+}
+
+// Threads lists threads ordered by ID (byte order). The cursor is the ID of
+// the last thread of the previous page.
+func (s *Store) Threads(ctx context.Context, q *checkpoint.ThreadQuery) (*checkpoint.ThreadPage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if q == nil {
+		q = &checkpoint.ThreadQuery{}
+	}
+	limit := pageLimit(q.Limit)
+	var sb strings.Builder
+	args := make([]any, 0, 4)
+	sb.WriteString("SELECT " + threadColumns + " FROM " + s.ident + ".threads WHERE true")
+	if q.Workflow != "" {
+		args = append(args, q.Workflow)
+		fmt.Fprintf(&sb, " AND workflow = $%d", len(args))
+	}
+	if q.Status != "" {
+		args = append(args, string(q.Status))
+		fmt.Fprintf(&sb, " AND status = $%d", len(args))
+	}
+	if q.After != "" {
+		args = append(args, q.After)
+		fmt.Fprintf(&sb, " AND id > $%d", len(args))
+	}
+	args = append(args, limit+1)
+	fmt.Fprintf(&sb, " ORDER BY id LIMIT $%d", len(args))
+	rows, err := s.pool.Query(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: threads: %w", err)
+	}
+	page := &checkpoint.ThreadPage{Threads: []checkpoint.Thread{}}
+	for rows.Next() {
+		t, err := scanThread(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("pgstore: threads: %w", err)
+		}
+		page.Threads = append(page.Threads, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: threads: %w", err)
+	}
+	if len(page.Threads) > limit {
+		page.Threads = page.Threads[:limit]
+		page.Next = page.Threads[limit-1].ID
+	}
+	return page, nil
+}

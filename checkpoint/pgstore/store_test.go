@@ -1,0 +1,26 @@
+package pgstore_test
+
+import (
+	"testing"
+
+	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/checkpoint/pgstore"
+	"github.com/weftgraph/weft/checkpoint/storetest"
+	"github.com/weftgraph/weft/internal/pgtest"
+)
+
+// newStore returns a store on a fresh schema of the shared test pool.
+func newStore(t testing.TB) *pgstore.Store {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	s, err := pgstore.New(t.Context(), pool, pgstore.Options{Schema: pgtest.Schema(t), Migrate: true})
+	if err != nil {
+		t.Fatalf("pgstore.New: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) checkpoint.Store { return newStore(t) })
+}
