@@ -1,0 +1,89 @@
+// Package inbox is the human side of weft without HTTP: the questions that
+// paused threads wait for, across every thread of a store, answered by
+// people (or by deadlines) with an audit trail. The server package puts it
+// on the web and the weft command on the command line; a program may use it
+// directly.
+//
+//	ib := inbox.New(store, []weft.Runner{review.Runner(), refund.Runner()})
+//	page, err := ib.List(ctx, inbox.Query{Assignees: []string{"editors"}})
+//	...
+//	res, err := ib.Answer(ctx, it.Thread, it.ID, json.RawMessage(`{"action":"approve"}`),
+//		inbox.Author{Name: "ann", Channel: checkpoint.ChannelUI})
+//
+// # Listing
+//
+// List reads the store's interrupt index (checkpoint.Store.Interrupts): the
+// pending questions of every thread, oldest first, filtered by workflow,
+// node, thread, assignee and age, a page at a time with the store's cursor.
+// It never loads a thread, so it costs the same with ten paused threads or
+// a million on an indexed SQL store, and it shows the questions of every
+// workflow in the store, registered or not. Get shows one question, in any
+// status, with its thread's current state; Audit lists every question a
+// thread asked, with who answered, through which channel and when.
+//
+// # Answering
+//
+// Answer hands the answer to the runner of the thread's workflow
+// (weft.Runner.Resume with weft.Answer and weft.By), so an answer through
+// the inbox is exactly an answer through the API: validated against the
+// question's stored JSON schema (ErrInvalidAnswer, and nothing is recorded),
+// recorded once with a compare-and-set on the question's status
+// (ErrAlreadyAnswered for the second of two reviewers), and the thread
+// carries on in the caller's goroutine until it completes or pauses again.
+// The runners are registered by workflow name (New, Register); a thread
+// whose workflow has no runner here is ErrUnknownWorkflow. A thread that is
+// busy at that instant (resumed by someone else, weft.ErrBusy) is tried
+// again a few times with a doubling backoff (WithBusyRetry) before ErrBusy
+// is returned. AnswerMany records the answers to several questions of one
+// thread all or none, and runs the thread once.
+//
+// Record is the answer for a tool that has the store but not the program:
+// it validates and records the answer in the store without running
+// anything, and the thread carries on when its own program next resumes
+// it (weft's Resume continues a thread whose questions were answered
+// behind its back, as after a crash).
+//
+// # Deadlines
+//
+// Questions asked with weft.Within (a fallback answer) or weft.Escalate
+// (people to reassign to) carry a deadline in the store. FireDue makes one
+// pass over the pending questions that are due (Store.Interrupts with
+// DueBefore now): a question with EscalateTo is reassigned to them and its
+// deadline cleared; otherwise one with a fallback is answered with it, by
+// DeadlineAuthor through checkpoint.ChannelDeadline, through Resume like any
+// answer, so the thread continues; a question with neither is left alone.
+// RunDeadlines runs FireDue on a ticker.
+//
+// Nothing about deadlines is kept in memory: a process that restarts, or
+// another process on the same store, finds the due questions in the store.
+// Any number of processes may run deadlines on one store at once; the
+// answer's compare-and-set makes one of them win, and the others see
+// ErrAlreadyAnswered (or a busy or completed thread) and move on without
+// an error. Escalation re-reads the question before it reassigns it, so
+// it is reassigned once as a rule; two schedulers that do race on it
+// reassign it to the same people.
+//
+// Fallbacks need the thread's workflow (the thread must run); a fallback
+// for a workflow the inbox does not have is left for an inbox that has it
+// (and logged once). Escalation needs only the store. Time comes from
+// WithClock (time.Now by default); give the workflows the same clock
+// (weft.WithClock), since they stamp the questions' creation times and
+// deadlines.
+//
+// # Decisions
+//
+//   - Errors are weft's sentinels, re-exported under the same values
+//     (ErrNotFound is checkpoint.ErrNotFound), plus ErrUnknownWorkflow.
+//   - Query.Assignees keeps questions assigned to one of the names given;
+//     questions assigned to nobody (anyone may answer) are listed without
+//     that filter. Item.MayAnswer is the check for "may this principal,
+//     with these roles, answer".
+//   - The default page is DefaultLimit (50) questions, and no page is
+//     larger than MaxLimit (500). Cursors are the store's; one the store
+//     refuses is ErrInvalidCursor (a client's mistake, not a failure).
+//   - An answer whose thread fails after the answer was recorded returns
+//     the node's error: the answer stands, and Audit shows it.
+//   - Get and State of a thread whose workflow is not registered read the
+//     store alone: Values is then the state's fields as JSON
+//     (map[string]json.RawMessage) when they are stored as JSON.
+package inbox

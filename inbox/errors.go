@@ -1,0 +1,43 @@
+package inbox
+
+import (
+	"errors"
+
+	"github.com/weftgraph/weft"
+)
+
+// Sentinel errors of the inbox. Test them with errors.Is: the errors the
+// inbox returns wrap them with detail. Several are weft's own sentinels,
+// repeated here so that code using the inbox needs no other import to
+// check them; errors.Is matches either name.
+var (
+	// ErrUnknownWorkflow: the thread belongs to a workflow that is not
+	// registered with the inbox (New or Register), so the inbox cannot run
+	// it. Its questions can still be listed, shown and recorded (Record).
+	ErrUnknownWorkflow = errors.New("inbox: unknown workflow")
+
+	// ErrInvalidCursor: Query.After is not a cursor of this inbox's store
+	// (a client's mistake: a cursor made up, cut short, or from another
+	// store).
+	ErrInvalidCursor = errors.New("inbox: invalid cursor")
+
+	// ErrNotFound: no such thread or interrupt. It is weft.ErrNotFound,
+	// which is checkpoint.ErrNotFound.
+	ErrNotFound = weft.ErrNotFound
+
+	// ErrAlreadyAnswered: the question was answered before, or cancelled
+	// because the thread moved on; the earlier answer stands.
+	ErrAlreadyAnswered = weft.ErrAlreadyAnswered
+
+	// ErrInvalidAnswer: the answer does not satisfy the question's schema
+	// (or is not JSON). Nothing was recorded; the thread is unchanged.
+	ErrInvalidAnswer = weft.ErrInvalidAnswer
+
+	// ErrUnknownInterrupt: the thread does not wait on a question with
+	// this ID and never asked one.
+	ErrUnknownInterrupt = weft.ErrUnknownInterrupt
+
+	// ErrBusy: the thread kept running elsewhere through every retry; try
+	// again later.
+	ErrBusy = weft.ErrBusy
+)

@@ -1,0 +1,361 @@
+// Package demo holds the example workflows that `weft demo` serves: small,
+// deterministic stand-ins for real work (no network, no model), each
+// showing one way a workflow pauses for a human.
+//
+//   - demo-approval: a post is drafted and an editor approves, edits or
+//     rejects it (Decision, an enum answer); approved or edited posts are
+//     published once (weft.Do).
+//   - demo-refine: a writer drafts, a reviewer asks for edits, and the loop
+//     goes on until the reviewer approves (or rejects).
+//   - demo-refund: support approves refunds; a small one is approved by
+//     itself after 15 minutes without an answer (weft.Within), a large one
+//     goes to the finance leads after an hour (weft.Escalate).
+//   - demo-agent: an agent plans tool calls and each call, a branch of a
+//     fan-out (weft.Map), waits for the approval of the role that owns the
+//     tool; approved calls run once.
+//
+// Workflow names start with "demo-" so that they never take over the
+// threads of a user's workflows in a store the weft command opens.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+// The names of the demo workflows.
+const (
+	Approval = "demo-approval"
+	Refine   = "demo-refine"
+	Refund   = "demo-refund"
+	Agent    = "demo-agent"
+)
+
+// Roles are the roles the demo's questions are assigned to.
+var Roles = []string{"editors", "writers", "support", "finance-leads", "analysts", "dba", "ops"}
+
+// Deadlines of the refund workflow.
+const (
+	// RefundWithin is how long a small refund waits before it is approved
+	// by itself.
+	RefundWithin = 15 * time.Minute
+	// RefundEscalateAfter is how long a large refund waits for support
+	// before it goes to the finance leads.
+	RefundEscalateAfter = time.Hour
+	// SmallRefund is the amount under which a refund is small.
+	SmallRefund = 100.0
+)
+
+// Decision is an editor's answer: approve, edit (with the new text or the
+// feedback in Text) or reject (with the reason in Text).
+type Decision struct {
+	Action string `json:"action" jsonschema:"enum=approve,enum=edit,enum=reject,description=what to do with the draft"`
+	Text   string `json:"text,omitempty" jsonschema:"description=the new text (edit) or the reason (reject)"`
+}
+
+// Post is the state of demo-approval.
+type Post struct {
+	Title  string
+	Body   string
+	Status string
+	Note   string
+	URL    string
+}
+
+// Essay is the state of demo-refine.
+type Essay struct {
+	Topic    string
+	Draft    string
+	Version  int
+	Feedback []string
+	Status   string
+}
+
+// RefundRequest is the state of demo-refund.
+type RefundRequest struct {
+	Customer  string
+	Amount    float64
+	Reason    string
+	Approved  bool
+	Note      string
+	DecidedBy string
+	Paid      string
+}
+
+// RefundDecision is support's answer to a refund request.
+type RefundDecision struct {
+	Approve bool   `json:"approve" jsonschema:"description=refund the customer"`
+	Note    string `json:"note,omitempty" jsonschema:"description=a note for the customer"`
+}
+
+// ToolCall is a tool call the agent plans.
+type ToolCall struct {
+	Tool string `json:"tool"`
+	Arg  string `json:"arg"`
+}
+
+// Task is the state of demo-agent.
+type Task struct {
+	Goal    string
+	Calls   []ToolCall
+	Results []string
+	Summary string
+}
+
+// ToolApproval is the answer to one tool call.
+type ToolApproval struct {
+	Approve bool   `json:"approve" jsonschema:"description=let the agent run the call"`
+	Note    string `json:"note,omitempty"`
+}
+
+// toolRoles maps each tool to the role that approves its calls.
+var toolRoles = map[string]string{"search": "analysts", "sql": "dba", "deploy": "ops"}
+
+// Workflows compiles the demo workflows on store, with opts after the
+// store (a clock, a logger, observers).
+func Workflows(store checkpoint.Store, opts ...weft.CompileOption) ([]weft.Runner, error) {
+	if store == nil {
+		return nil, errors.New("demo: Workflows needs a store")
+	}
+	opts = append([]weft.CompileOption{weft.WithStore(store)}, opts...)
+	var runners []weft.Runner
+	var errs []error
+	add := func(r weft.Runner, err error) {
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		runners = append(runners, r)
+	}
+	add(compile(approval(), opts))
+	add(compile(refine(), opts))
+	add(compile(refund(), opts))
+	add(compile(agent(), opts))
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return runners, nil
+}
+
+// Withdrawer is what the demo's runners add to weft.Runner: taking a
+// paused thread out of the inbox.
+type Withdrawer interface {
+	// Withdraw cancels the thread's pending questions and leaves it
+	// stopped at its current state (Workflow.UpdateState without a
+	// change); Resume carries it on, and its nodes ask again.
+	Withdraw(ctx context.Context, thread string) error
+}
+
+type runner[S any] struct {
+	weft.Runner
+	wf *weft.Workflow[S]
+}
+
+func (r runner[S]) Withdraw(ctx context.Context, thread string) error {
+	_, err := r.wf.UpdateState(ctx, thread, nil)
+	return err
+}
+
+func compile[S any](g *weft.Graph[S], opts []weft.CompileOption) (weft.Runner, error) {
+	wf, err := g.Compile(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return runner[S]{Runner: wf.Runner(), wf: wf}, nil
+}
+
+func approval() *weft.Graph[Post] {
+	g := weft.NewGraph[Post](Approval)
+	g.AddNode("draft", func(ctx context.Context, p Post) (Post, error) {
+		if p.Body == "" {
+			p.Body = fmt.Sprintf("%s. We are glad to announce %s; read on for what changed and why.", p.Title, strings.ToLower(p.Title))
+		}
+		return p, nil
+	})
+	g.AddNode("review", func(ctx context.Context, p Post) (Post, error) {
+		d, err := weft.Interrupt[Decision](ctx, map[string]string{"title": p.Title, "body": p.Body},
+			weft.Assign("editors"), weft.Reason("approve, edit or reject the post"))
+		if err != nil {
+			return p, err
+		}
+		switch d.Action {
+		case "approve":
+			p.Status = "approved"
+		case "edit":
+			if d.Text != "" {
+				p.Body = d.Text
+			}
+			p.Status = "edited"
+		case "reject":
+			p.Status, p.Note = "rejected", d.Text
+		}
+		return p, nil
+	})
+	g.AddNode("publish", func(ctx context.Context, p Post) (Post, error) {
+		url, err := weft.Do(ctx, "publish", func(ctx context.Context) (string, error) {
+			return "https://blog.example.com/" + slug(p.Title), nil
+		})
+		p.URL = url
+		return p, err
+	})
+	g.AddEdge(weft.Start, "draft").AddEdge("draft", "review")
+	g.AddConditionalEdges("review", func(p Post) string {
+		if p.Status == "rejected" {
+			return weft.End
+		}
+		return "publish"
+	}, "publish", weft.End)
+	g.AddEdge("publish", weft.End)
+	return g
+}
+
+func slug(s string) string {
+	return strings.Trim(strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, s), "-")
+}
+
+func refine() *weft.Graph[Essay] {
+	g := weft.NewGraph[Essay](Refine)
+	g.AddNode("write", func(ctx context.Context, e Essay) (Essay, error) {
+		e.Version++
+		e.Draft = fmt.Sprintf("Draft %d on %q.", e.Version, e.Topic)
+		if len(e.Feedback) > 0 {
+			e.Draft += " Revised for: " + strings.Join(e.Feedback, "; ") + "."
+		}
+		return e, nil
+	})
+	g.AddNode("review", func(ctx context.Context, e Essay) (Essay, error) {
+		d, err := weft.Interrupt[Decision](ctx, map[string]any{"draft": e.Draft, "version": e.Version},
+			weft.Assign("writers"), weft.Reason(fmt.Sprintf("review draft %d; edit sends it back with your feedback", e.Version)))
+		if err != nil {
+			return e, err
+		}
+		switch d.Action {
+		case "approve":
+			e.Status = "approved"
+		case "edit":
+			e.Status = "revising"
+			e.Feedback = append(e.Feedback, cmpOr(d.Text, "make it better"))
+		case "reject":
+			e.Status = "rejected"
+		}
+		return e, nil
+	})
+	g.AddEdge(weft.Start, "write").AddEdge("write", "review")
+	g.AddConditionalEdges("review", func(e Essay) string {
+		if e.Status == "revising" {
+			return "write"
+		}
+		return weft.End
+	}, "write", weft.End)
+	return g
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func refund() *weft.Graph[RefundRequest] {
+	g := weft.NewGraph[RefundRequest](Refund)
+	g.AddNode("check", func(ctx context.Context, r RefundRequest) (RefundRequest, error) {
+		payload := map[string]any{"customer": r.Customer, "amount": r.Amount, "reason": r.Reason}
+		opts := []weft.InterruptOption{weft.Assign("support")}
+		if r.Amount < SmallRefund {
+			opts = append(opts, weft.Reason("small refund: approved by itself if nobody answers in 15 minutes"),
+				weft.Within(RefundWithin, RefundDecision{Approve: true, Note: "approved automatically: no answer within 15 minutes"}))
+		} else {
+			opts = append(opts, weft.Reason("large refund: goes to the finance leads if nobody answers in an hour"),
+				weft.Escalate(RefundEscalateAfter, "finance-leads"))
+		}
+		d, err := weft.Interrupt[RefundDecision](ctx, payload, opts...)
+		if err != nil {
+			return r, err
+		}
+		r.Approved, r.Note = d.Approve, d.Note
+		return r, nil
+	})
+	g.AddNode("pay", func(ctx context.Context, r RefundRequest) (RefundRequest, error) {
+		ref, err := weft.Do(ctx, "pay", func(ctx context.Context) (string, error) {
+			return fmt.Sprintf("refund of %.2f to %s (ref %s)", r.Amount, r.Customer, weft.EffectID(ctx)[:8]), nil
+		})
+		r.Paid = ref
+		return r, err
+	})
+	g.AddEdge(weft.Start, "check")
+	g.AddConditionalEdges("check", func(r RefundRequest) string {
+		if r.Approved {
+			return "pay"
+		}
+		return weft.End
+	}, "pay", weft.End)
+	g.AddEdge("pay", weft.End)
+	return g
+}
+
+func agent() *weft.Graph[Task] {
+	g := weft.NewGraph[Task](Agent)
+	g.AddNode("plan", func(ctx context.Context, t Task) (Task, error) {
+		// A deterministic stand-in for a model that picks tools.
+		t.Calls = []ToolCall{
+			{Tool: "search", Arg: t.Goal},
+			{Tool: "sql", Arg: "SELECT count(*) FROM signups WHERE week = current_week"},
+			{Tool: "deploy", Arg: "staging"},
+		}
+		return t, nil
+	})
+	g.AddMap("call", weft.Map(func(t Task) []ToolCall { return t.Calls },
+		func(ctx context.Context, t Task, c ToolCall) (Task, error) {
+			role := toolRoles[c.Tool]
+			a, err := weft.Interrupt[ToolApproval](ctx, c, weft.Assign(role), weft.Key("approve"),
+				weft.Reason(fmt.Sprintf("the agent wants to run %s; %s approve it", c.Tool, role)))
+			if err != nil {
+				return t, err
+			}
+			if !a.Approve {
+				t.Results = append(t.Results, fmt.Sprintf("%s: refused (%s)", c.Tool, cmpOr(a.Note, "no reason given")))
+				return t, nil
+			}
+			out, err := weft.Do(ctx, "run", func(ctx context.Context) (string, error) { return runTool(c), nil })
+			if err != nil {
+				return t, err
+			}
+			t.Results = append(t.Results, c.Tool+": "+out)
+			return t, nil
+		}))
+	g.AddNode("summarize", func(ctx context.Context, t Task) (Task, error) {
+		t.Summary = fmt.Sprintf("%s: %d tool calls. %s", t.Goal, len(t.Results), strings.Join(t.Results, " | "))
+		return t, nil
+	})
+	g.AddEdge(weft.Start, "plan").AddEdge("plan", "call").AddEdge("call", "summarize").AddEdge("summarize", weft.End)
+	g.Reduce("Results", weft.Append())
+	return g
+}
+
+// runTool is a deterministic stand-in for the tools.
+func runTool(c ToolCall) string {
+	switch c.Tool {
+	case "search":
+		return "3 articles about " + c.Arg
+	case "sql":
+		return "1284 rows"
+	case "deploy":
+		return "deployed to " + c.Arg
+	}
+	return "done"
+}
