@@ -279,10 +279,19 @@ func crash(t *testing.T, spec string) {
 			if !kill {
 				t.Fatalf("child of batch %d did not finish", batch)
 			}
-			if err := cmd.Process.Kill(); err != nil { // SIGKILL
+			err := cmd.Process.Kill() // SIGKILL
+			if errors.Is(err, os.ErrProcessDone) { // it finished first
+				if err := <-done; err != nil {
+					t.Fatalf("child of batch %d: %v\n%s", batch, err, stderr.String())
+				}
+				return false
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
-			<-done
+			if err := <-done; err == nil {
+				return false // it finished before the signal landed
+			}
 			return true
 		}
 	}

@@ -1,0 +1,410 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+const interruptCols = `thread_id, id, workflow, checkpoint_id, namespace, node, task, kind, call_key, call_index,
+	reason, value, answer_schema, assignees, deadline, fallback, escalate_to, status, answer, author, channel,
+	answered_at, created_at`
+
+// The statements of Answer and Reassign: compare-and-sets on the status.
+const (
+	qAnswer = `UPDATE interrupts SET status = 'answered', answer = ?, author = ?, channel = ?, answered_at = ?
+		WHERE thread_id = ? AND id = ? AND status = 'pending'`
+	qReassign = `UPDATE interrupts SET assignees = ?, deadline = ?, fallback = ?, escalate_to = ?
+		WHERE thread_id = ? AND id = ? AND status = 'pending'`
+	qInterruptStatus = `SELECT status FROM interrupts WHERE thread_id = ? AND id = ?`
+)
+
+// interruptColsOf is interruptCols qualified with the alias "i".
+var interruptColsOf = func() string {
+	cols := strings.Split(interruptCols, ",")
+	for i, c := range cols {
+		cols[i] = "i." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// interruptArgs encodes the interrupts a commit of thread id at time at
+// inserts: the arguments of qInsertInterrupt for each.
+func interruptArgs(id string, at time.Time, recs []checkpoint.InterruptRecord) ([][]any, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	out := make([][]any, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		status := r.Status
+		if status == "" {
+			status = checkpoint.InterruptPending
+		}
+		created := r.CreatedAt
+		if created.IsZero() {
+			created = at
+		}
+		assignees, err1 := encodeStrings(r.Assignees)
+		escalate, err2 := encodeStrings(r.EscalateTo)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("sqlitestore: thread %q: interrupt %q: %w", id, r.ID, err)
+		}
+		out[i] = []any{id, r.ID, r.Workflow, r.CheckpointID, r.Namespace, r.Node, r.Task, r.Kind, r.Key, r.Index,
+			r.Reason, bytesArg(r.Value), bytesArg(r.Schema), assignees, encodeOptionalTime(r.Deadline),
+			bytesArg(r.Fallback), escalate, string(status), bytesArg(r.Answer), r.Author, r.Channel,
+			encodeOptionalTime(r.AnsweredAt), encodeTime(created)}
+	}
+	return out, nil
+}
+
+func scanInterrupt(sc scanner) (checkpoint.InterruptRecord, error) {
+	var r checkpoint.InterruptRecord
+	var index, deadline, answeredAt, createdAt intCol
+	var assignees, escalate []byte
+	var status string
+	var value, schema, fallback, answer []byte
+	if err := sc.Scan(&r.ThreadID, &r.ID, &r.Workflow, &r.CheckpointID, &r.Namespace, &r.Node, &r.Task, &r.Kind,
+		&r.Key, &index, &r.Reason, &value, &schema, &assignees, &deadline, &fallback, &escalate, &status,
+		&answer, &r.Author, &r.Channel, &answeredAt, &createdAt); err != nil {
+		return r, err
+	}
+	var d decoder
+	r.Index = int(d.int("call_index", index))
+	r.Value, r.Schema, r.Fallback, r.Answer = value, schema, fallback, answer
+	r.Assignees = d.strings("assignees", assignees)
+	r.Deadline = d.time("deadline", deadline)
+	r.EscalateTo = d.strings("escalate_to", escalate)
+	r.Status = checkpoint.InterruptStatus(status)
+	r.AnsweredAt = d.time("answered_at", answeredAt)
+	r.CreatedAt = d.time("created_at", createdAt)
+	if d.err != nil {
+		return r, corrupt(fmt.Sprintf("thread %q: interrupt %q", r.ThreadID, r.ID), d.err)
+	}
+	return r, nil
+}
+
+// cursor is the position of the last interrupt of a page: its created_at
+// column (unix microseconds), ID and thread.
+type cursor struct {
+	createdAt    int64
+	id, threadID string
+}
+
+// formatCursor encodes a position as
+// base64url("<created_at>:<len(id)>:<id><thread id>").
+func formatCursor(c cursor) string {
+	s := strconv.FormatInt(c.createdAt, 10) + ":" + strconv.Itoa(len(c.id)) + ":" + c.id + c.threadID
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+// parseCursor is the inverse of formatCursor.
+func parseCursor(s string) (cursor, error) {
+	bad := fmt.Errorf("sqlitestore: malformed interrupt cursor %q", s)
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, bad
+	}
+	parts := strings.SplitN(string(raw), ":", 3)
+	if len(parts) != 3 {
+		return cursor{}, bad
+	}
+	at, err1 := strconv.ParseInt(parts[0], 10, 64)
+	n, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil || n < 0 || n > len(parts[2]) {
+		return cursor{}, bad
+	}
+	return cursor{createdAt: at, id: parts[2][:n], threadID: parts[2][n:]}, nil
+}
+
+// maxMergedAssignees bounds the assignees whose inboxes Interrupts merges
+// (one SELECT each in a compound query); with more it filters and sorts.
+const maxMergedAssignees = 50
+
+// sqlBuilder collects the text and arguments of one query.
+type sqlBuilder struct {
+	strings.Builder
+	args []any
+}
+
+func (b *sqlBuilder) add(text string, args ...any) {
+	b.WriteString(text)
+	b.args = append(b.args, args...)
+}
+
+// placeholders returns "?, ?, ?" for n arguments.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// interruptsQuery builds the query of Interrupts: the interrupts matching q
+// after the cursor, ordered by (created_at, id, thread_id), at most limit.
+// Every shape it builds is listed here with the index that serves it;
+// TestInboxQueryPlans checks them with EXPLAIN QUERY PLAN.
+//
+// The inbox (a status; a workflow or a node, an age or a deadline, maybe)
+// reads an index in order and stops after limit rows, however many
+// interrupts are stored:
+//
+//	SELECT i.* FROM interrupts i
+//	WHERE i.status = ? [AND i.workflow = ?] [AND i.node = ?] [AND i.created_at < ?]
+//	  [AND (i.created_at, i.id, i.thread_id) > (?, ?, ?)]
+//	ORDER BY i.created_at, i.id, i.thread_id LIMIT ?
+//
+// uses interrupts_inbox (status, created_at, id, thread_id), or with a
+// workflow interrupts_inbox_workflow (status, workflow, created_at, id,
+// thread_id); no sort. With a deadline (AND i.deadline <= ?) it reads
+// interrupts_due instead and sorts the few due interrupts it finds.
+//
+// The inbox of assignees (one status) merges the ranges of
+// interrupt_assignees (assignee, status, created_at, interrupt_id,
+// thread_id), one per assignee, each already in inbox order; UNION drops an
+// interrupt assigned to two of them the second time:
+//
+//	SELECT i.* FROM (
+//	    SELECT a.created_at, a.interrupt_id, a.thread_id FROM interrupt_assignees a
+//	    [CROSS JOIN interrupts i ON i.thread_id = a.thread_id AND i.id = a.interrupt_id]
+//	    WHERE a.assignee = ? AND a.status = ? [AND a.created_at < ?]
+//	      [AND (a.created_at, a.interrupt_id, a.thread_id) > (?, ?, ?)] [AND i.workflow = ? ...]
+//	  UNION
+//	    ... the same for the next assignee ...
+//	  ORDER BY 1, 2, 3 LIMIT ?
+//	) k CROSS JOIN interrupts i ON i.thread_id = k.thread_id AND i.id = k.interrupt_id
+//	ORDER BY k.created_at, k.interrupt_id, k.thread_id
+//
+// The interrupts of one thread are read from the primary key (thread_id,
+// id) and sorted. Queries without a status, and those with more than
+// maxMergedAssignees assignees, filter and sort.
+func interruptsQuery(q *checkpoint.InterruptQuery, after *cursor, limit int) (string, []any) {
+	assignees := slices.Compact(slices.Sorted(slices.Values(q.Assignees)))
+	b := &sqlBuilder{}
+	if q.ThreadID == "" && q.Status != "" && len(assignees) > 0 && len(assignees) <= maxMergedAssignees {
+		b.add(`SELECT ` + interruptColsOf + ` FROM (`)
+		for n, a := range assignees {
+			if n > 0 {
+				b.add(` UNION `)
+			}
+			b.add(`SELECT a.created_at, a.interrupt_id, a.thread_id FROM interrupt_assignees a`)
+			join := q.Workflow != "" || q.Node != "" || q.CheckpointID != "" || !q.DueBefore.IsZero()
+			if join {
+				b.add(` CROSS JOIN interrupts i ON i.thread_id = a.thread_id AND i.id = a.interrupt_id`)
+			}
+			b.add(` WHERE a.assignee = ? AND a.status = ?`, a, string(q.Status))
+			if q.ID != "" {
+				b.add(` AND a.interrupt_id = ?`, q.ID)
+			}
+			if !q.CreatedBefore.IsZero() {
+				b.add(` AND a.created_at < ?`, encodeTime(q.CreatedBefore))
+			}
+			if after != nil {
+				b.add(` AND (a.created_at, a.interrupt_id, a.thread_id) > (?, ?, ?)`, after.createdAt, after.id, after.threadID)
+			}
+			if join {
+				rowFilters(b, q, false)
+			}
+		}
+		b.add(` ORDER BY 1, 2, 3 LIMIT ?) k CROSS JOIN interrupts i ON i.thread_id = k.thread_id AND i.id = k.interrupt_id
+			ORDER BY k.created_at, k.interrupt_id, k.thread_id`, limit)
+		return b.String(), b.args
+	}
+
+	b.add(`SELECT ` + interruptColsOf + ` FROM interrupts i`)
+	switch {
+	case q.ThreadID != "":
+		// The thread's interrupts from the primary key; the unary + keeps
+		// the planner off the inbox indexes, which would scan every
+		// thread's interrupts to skip a sort of this thread's few.
+		b.add(` WHERE i.thread_id = ?`, q.ThreadID)
+		if q.Status != "" {
+			b.add(` AND +i.status = ?`, string(q.Status))
+		}
+	case q.Status != "" && !q.DueBefore.IsZero():
+		// The due interrupts are few; reading them all and sorting beats
+		// scanning the whole inbox for them.
+		b.add(` INDEXED BY interrupts_due WHERE i.status = ?`, string(q.Status))
+	case q.Status != "":
+		b.add(` WHERE i.status = ?`, string(q.Status))
+	default:
+		b.add(` WHERE 1`)
+	}
+	if q.ID != "" {
+		b.add(` AND i.id = ?`, q.ID)
+	}
+	if !q.CreatedBefore.IsZero() {
+		b.add(` AND i.created_at < ?`, encodeTime(q.CreatedBefore))
+	}
+	rowFilters(b, q, q.ThreadID != "")
+	if len(assignees) > 0 {
+		b.add(` AND EXISTS (SELECT 1 FROM interrupt_assignees a WHERE a.thread_id = i.thread_id
+			AND a.interrupt_id = i.id AND a.assignee IN (`+placeholders(len(assignees))+`))`, toArgs(assignees)...)
+	}
+	if after != nil {
+		b.add(` AND (i.created_at, i.id, i.thread_id) > (?, ?, ?)`, after.createdAt, after.id, after.threadID)
+	}
+	b.add(` ORDER BY i.created_at, i.id, i.thread_id LIMIT ?`, limit)
+	return b.String(), b.args
+}
+
+// rowFilters adds the filters on interrupts i that no index of the query
+// serves (but the workflow, which interrupts_inbox_workflow serves unless
+// noIndex).
+func rowFilters(b *sqlBuilder, q *checkpoint.InterruptQuery, noIndex bool) {
+	if q.Workflow != "" {
+		if noIndex {
+			b.add(` AND +i.workflow = ?`, q.Workflow)
+		} else {
+			b.add(` AND i.workflow = ?`, q.Workflow)
+		}
+	}
+	if q.Node != "" {
+		b.add(` AND i.node = ?`, q.Node)
+	}
+	if q.CheckpointID != "" {
+		b.add(` AND i.checkpoint_id = ?`, q.CheckpointID)
+	}
+	if !q.DueBefore.IsZero() {
+		b.add(` AND i.deadline <= ?`, encodeTime(q.DueBefore))
+	}
+}
+
+func toArgs(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}
+
+// Interrupts lists interrupts matching q, ordered by CreatedAt, then ID,
+// then ThreadID. An inbox page (a status, with or without a workflow, node,
+// age or assignees) is read from an index in that order; see "The inbox" in
+// the package documentation.
+func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if q == nil {
+		q = &checkpoint.InterruptQuery{}
+	}
+	var after *cursor
+	if q.After != "" {
+		c, err := parseCursor(q.After)
+		if err != nil {
+			return nil, err
+		}
+		after = &c
+	}
+	limit := pageLimit(q.Limit)
+	query, args := interruptsQuery(q, after, limit+1)
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: interrupts: %w", err)
+	}
+	defer rows.Close()
+	page := &checkpoint.InterruptPage{}
+	for rows.Next() {
+		r, err := scanInterrupt(rows)
+		if err != nil {
+			if errors.Is(err, checkpoint.ErrCorrupt) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("sqlitestore: interrupts: %w", err)
+		}
+		page.Interrupts = append(page.Interrupts, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: interrupts: %w", err)
+	}
+	if len(page.Interrupts) > limit {
+		page.Interrupts = page.Interrupts[:limit]
+		last := &page.Interrupts[limit-1]
+		page.Next = formatCursor(cursor{createdAt: encodeTime(last.CreatedAt), id: last.ID, threadID: last.ThreadID})
+	}
+	return page, nil
+}
+
+// Answer records answers, all or none, in one transaction: each is an
+// UPDATE ... WHERE status = 'pending', and the first that changes no row
+// rolls back the others.
+func (s *Store) Answer(ctx context.Context, answers []checkpoint.Answer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(answers) == 0 {
+		return nil
+	}
+	return s.writeTx(ctx, func(tx txn) error {
+		for i := range answers {
+			a := &answers[i]
+			res, err := tx.exec(ctx, qAnswer, bytesArg(a.Value), a.Author, a.Channel, encodeOptionalTime(a.At), a.ThreadID, a.InterruptID)
+			if err != nil {
+				return fmt.Errorf("sqlitestore: thread %q: answer interrupt %q: %w", a.ThreadID, a.InterruptID, err)
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 1 {
+				continue
+			}
+			for _, b := range answers[:i] {
+				if b.ThreadID == a.ThreadID && b.InterruptID == a.InterruptID {
+					return fmt.Errorf("sqlitestore: thread %q: interrupt %q answered twice in one call: %w", a.ThreadID, a.InterruptID, checkpoint.ErrAlreadyAnswered)
+				}
+			}
+			return notPending(ctx, tx, a.ThreadID, a.InterruptID)
+		}
+		return nil
+	})
+}
+
+// notPending says why a conditional update of a pending interrupt changed
+// nothing: ErrNotFound or ErrAlreadyAnswered.
+func notPending(ctx context.Context, tx txn, threadID, id string) error {
+	var status string
+	err := tx.QueryRowContext(ctx, qInterruptStatus, threadID, id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		ok, err := threadExists(ctx, tx, threadID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("sqlitestore: interrupt %q: %w", id, notFoundThread(threadID))
+		}
+		return fmt.Errorf("sqlitestore: thread %q: interrupt %q: %w", threadID, id, checkpoint.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: thread %q: interrupt %q: %w", threadID, id, err)
+	}
+	return fmt.Errorf("sqlitestore: thread %q: interrupt %q is %s: %w", threadID, id, status, checkpoint.ErrAlreadyAnswered)
+}
+
+// Reassign changes the assignees, deadline, fallback and escalation of a
+// pending interrupt.
+func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r == nil {
+		return errors.New("sqlitestore: Reassign without arguments")
+	}
+	assignees, err1 := encodeStrings(r.Assignees)
+	escalate, err2 := encodeStrings(r.EscalateTo)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("sqlitestore: thread %q: interrupt %q: %w", r.ThreadID, r.InterruptID, err)
+	}
+	return s.writeTx(ctx, func(tx txn) error {
+		res, err := tx.exec(ctx, qReassign, assignees, encodeOptionalTime(r.Deadline), bytesArg(r.Fallback), escalate, r.ThreadID, r.InterruptID)
+		if err != nil {
+			return fmt.Errorf("sqlitestore: thread %q: reassign interrupt %q: %w", r.ThreadID, r.InterruptID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return notPending(ctx, tx, r.ThreadID, r.InterruptID)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,347 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+// Options configure Open. The zero value is the default for every field.
+type Options struct {
+	// Migrate applies the embedded migrations the database lacks before
+	// Open returns, creating weft's tables in a new file. Default false:
+	// Open refuses a database whose schema is older than this program
+	// with a *SchemaError wrapping ErrNotMigrated, so that schema changes
+	// happen when someone asks for them (this option, Store.Migrate on
+	// another handle, or `weft migrate`), never as a side effect of a
+	// deploy.
+	Migrate bool
+
+	// BusyTimeout is how long a statement waits for a lock that another
+	// connection or process holds (SQLite's busy_timeout) before it fails
+	// with SQLITE_BUSY. Writers take turns on the one write lock of the
+	// file, so this bounds how long a commit waits for the others. 0
+	// means 5 seconds; a negative value means not to wait at all. A
+	// context that ends stops the wait early.
+	BusyTimeout time.Duration
+
+	// MaxReadConns caps the connections that serve reads. 0 means
+	// max(4, GOMAXPROCS). Writes always use one connection of their own.
+	MaxReadConns int
+}
+
+// DefaultBusyTimeout is the BusyTimeout of Options{}.
+const DefaultBusyTimeout = 5 * time.Second
+
+// Store is a checkpoint.Store in one SQLite file. It is safe for
+// concurrent use by many goroutines, and by many processes that open the
+// same file. Create it with Open and release it with Close.
+type Store struct {
+	path string
+	// write has one connection whose transactions begin with BEGIN
+	// IMMEDIATE: writers of this process queue for it in database/sql,
+	// writers of other processes wait for the file's write lock under
+	// busy_timeout.
+	write *sql.DB
+	// read has read-only (query_only) connections; in WAL mode readers
+	// see a consistent snapshot and never wait for the writer.
+	read *sql.DB
+	// wstmts and rstmts are the statements prepared at Open on write and
+	// read, by query text. They are not changed after Open.
+	wstmts, rstmts map[string]*sql.Stmt
+}
+
+// Open opens the database file at path, creating it if it does not exist,
+// and returns a Store over it.
+//
+// Open puts the file in WAL mode and checks its schema version: a database
+// newer than this program is refused with a *SchemaError wrapping
+// checkpoint.ErrSchemaTooNew; one that lacks migrations, a new file among
+// them, is migrated if opts.Migrate is set and refused with a *SchemaError
+// wrapping ErrNotMigrated otherwise. path is a file name, not a URI; ""
+// and ":memory:" are refused (use memstore for a store in memory).
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlitestore: Open(%q): want the path of a database file", path)
+	}
+	if _, err := loadMigrations(); err != nil {
+		return nil, err
+	}
+	uri, err := fileURI(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: Open(%q): %w", path, err)
+	}
+	busy := opts.BusyTimeout
+	switch {
+	case busy == 0:
+		busy = DefaultBusyTimeout
+	case busy < 0:
+		busy = 0
+	}
+	busyMS := strconv.FormatInt(busy.Milliseconds(), 10)
+
+	// The write connection: BEGIN IMMEDIATE takes the write lock at the
+	// start of a transaction, so a transaction never has to upgrade a
+	// read lock (which fails at once with SQLITE_BUSY instead of waiting)
+	// and busy_timeout covers every wait. synchronous=FULL syncs the WAL
+	// at every commit: a commit that returned survives a power cut.
+	wq := url.Values{}
+	wq.Set("_busy_timeout", busyMS)
+	wq.Set("_txlock", "immediate")
+	wq.Set("_foreign_keys", "1")
+	wq.Set("_journal_mode", "WAL")
+	wq.Set("_synchronous", "FULL")
+	write, err := sql.Open("sqlite", uri+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: Open(%q): %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+
+	rq := url.Values{}
+	rq.Set("_busy_timeout", busyMS)
+	rq.Set("_foreign_keys", "1")
+	rq.Set("_query_only", "1")
+	read, err := sql.Open("sqlite", uri+"?"+rq.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlitestore: Open(%q): %w", path, err)
+	}
+	n := opts.MaxReadConns
+	if n <= 0 {
+		n = max(4, runtime.GOMAXPROCS(0))
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+
+	s := &Store{path: path, write: write, read: read}
+	if err := s.open(ctx, opts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// open checks the connections and the schema, and prepares the statements.
+func (s *Store) open(ctx context.Context, opts Options) error {
+	var mode string
+	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("sqlitestore: Open(%q): %w", s.path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("sqlitestore: Open(%q): journal mode is %q, not WAL (is the file on a network file system?)", s.path, mode)
+	}
+	if opts.Migrate {
+		if err := s.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.checkSchema(ctx); err != nil {
+		return err
+	}
+	var err error
+	if s.wstmts, err = prepare(ctx, s.write, writeQueries()); err != nil {
+		return fmt.Errorf("sqlitestore: Open(%q): %w", s.path, err)
+	}
+	if s.rstmts, err = prepare(ctx, s.read, readQueries); err != nil {
+		return fmt.Errorf("sqlitestore: Open(%q): %w", s.path, err)
+	}
+	return nil
+}
+
+// prepare prepares queries on db. The statements of a pool are prepared
+// once per connection and then reused: SQLite compiles a statement in about
+// as much time as it takes to run a small one.
+func prepare(ctx context.Context, db *sql.DB, queries []string) (map[string]*sql.Stmt, error) {
+	m := make(map[string]*sql.Stmt, len(queries))
+	for _, q := range queries {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			for _, st := range m {
+				st.Close()
+			}
+			return nil, fmt.Errorf("prepare %q: %w", q, err)
+		}
+		m[q] = st
+	}
+	return m, nil
+}
+
+// fileURI turns a path into an SQLite file: URI, so that no character of
+// the path is taken for the start of the query.
+func fileURI(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive letter: file:///C:/...
+	}
+	p = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+	return "file://" + p, nil
+}
+
+// Close closes the database. Close waits for the calls in progress; calls
+// after it fail. When the last connection to the file closes, SQLite
+// checkpoints the WAL into the database file and removes it.
+func (s *Store) Close() error {
+	var errs []error
+	for _, m := range []map[string]*sql.Stmt{s.rstmts, s.wstmts} {
+		for _, st := range m {
+			errs = append(errs, st.Close())
+		}
+	}
+	errs = append(errs, s.read.Close(), s.write.Close())
+	return errors.Join(errs...)
+}
+
+// txn is a transaction with the statements prepared on its pool.
+type txn struct {
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+// exec runs a statement in the transaction, prepared if query is one of
+// the pool's.
+func (t txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmts[query]; st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query in the transaction, prepared if it is one of
+// the pool's.
+func (t txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmts[query]; st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext is QueryContext for one row.
+func (t txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmts[query]; st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// writeTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it,
+// or rolls it back if fn fails.
+func (s *Store) writeTx(ctx context.Context, fn func(txn) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: begin: %w", err)
+	}
+	if err := fn(txn{tx, s.wstmts}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: commit: %w", err)
+	}
+	return nil
+}
+
+// readTx runs fn in a read transaction: every query of fn sees the same
+// snapshot of the database.
+func (s *Store) readTx(ctx context.Context, fn func(txn) error) error {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: begin: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(txn{tx, s.rstmts})
+}
+
+// query runs a query outside a transaction on the read pool, prepared if it
+// is one of the pool's.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.rstmts[query]; st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.read.QueryContext(ctx, query, args...)
+}
+
+// queryRow is query for one row.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.rstmts[query]; st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.read.QueryRowContext(ctx, query, args...)
+}
+
+// queryer is a *sql.DB or a txn.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func notFoundThread(id string) error {
+	return fmt.Errorf("sqlitestore: thread %q: %w", id, checkpoint.ErrNotFound)
+}
+
+// corrupt wraps a decoding problem of the row named by what.
+func corrupt(what string, err error) error {
+	return fmt.Errorf("sqlitestore: %s: %w: %w", what, checkpoint.ErrCorrupt, err)
+}
+
+const qThreadExists = `SELECT 1 FROM threads WHERE id = ?`
+
+// threadExists reports whether the thread has a row.
+func threadExists(ctx context.Context, q queryer, id string) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, qThreadExists, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: thread %q: %w", id, err)
+	}
+	return true, nil
+}
+
+// mustExist returns ErrNotFound for a thread without a row: the error of
+// reads that found nothing.
+func mustExist(ctx context.Context, q queryer, id string) error {
+	ok, err := threadExists(ctx, q, id)
+	if err == nil && !ok {
+		err = notFoundThread(id)
+	}
+	return err
+}
+
+// pageLimit applies the default page size of the queries.
+func pageLimit(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+// bytesArg binds an optional byte slice: nil is NULL.
+func bytesArg[T ~[]byte](b T) any {
+	if b == nil {
+		return nil
+	}
+	return []byte(b)
+}
