@@ -470,14 +470,18 @@ func answered[S any](results []taskResult[S], recs []checkpoint.InterruptRecord)
 }
 
 // save commits c with the thread's status set to status (a subgraph's run
-// leaves the status and head to its parent). It fills in the thread row and
-// the expected version under the thread's lock; prepare, if not nil, is
+// leaves the status and head to its parent). It fills in the thread row,
+// the expected version and the ID of a checkpoint without one under the
+// thread's lock; prepare, if not nil, is
 // called there first with the version the commit will have, to name what
 // depends on it, and may return a different status ("" keeps status).
 func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(version int64) Status) error {
 	tr := r.tr
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
+	if cp := c.c.Checkpoint; cp != nil && cp.ID == "" {
+		cp.ID = checkpoint.FormatID(tr.row.Version + 1)
+	}
 	if prepare != nil {
 		if s := prepare(tr.row.Version + 1); s != "" {
 			status = s
@@ -622,15 +626,20 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 		c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps},
 		state: merged, prev: h, head: newHead,
 	}
-	err = r.save(&r.c, status, "", func(version int64) Status {
-		cp.ID = checkpoint.FormatID(version)
-		recs = r.breakpoints(checkpoint.KindAfter, nodes, newHead)
-		r.c.c.Interrupts = append(done, recs...)
-		if len(recs) > 0 {
-			return StatusInterrupted
+	r.c.c.Interrupts = done
+	var prepare func(int64) Status
+	if len(r.after) > 0 { // the questions' IDs depend on the checkpoint's
+		prepare = func(version int64) Status {
+			cp.ID = checkpoint.FormatID(version)
+			recs = r.breakpoints(checkpoint.KindAfter, nodes, newHead)
+			r.c.c.Interrupts = append(done, recs...)
+			if len(recs) > 0 {
+				return StatusInterrupted
+			}
+			return ""
 		}
-		return ""
-	})
+	}
+	err = r.save(&r.c, status, "", prepare)
 	if err != nil {
 		return err
 	}

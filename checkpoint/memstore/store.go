@@ -462,7 +462,7 @@ func (s *Store) Steps(ctx context.Context, threadID string, afterVersion int64) 
 }
 
 // stepLog holds a thread's steps in commit order (so their versions never
-// decrease) in chunks of stepChunk: appending never copies the steps
+// decrease) in chunks of up to stepChunk: appending never copies the steps
 // already logged, however long the log grows, so a commit on a thread with
 // a long history does not hold the lock for a copy of it.
 type stepLog struct {
@@ -473,8 +473,10 @@ type stepLog struct {
 const stepChunk = 256
 
 func (l *stepLog) append(st checkpoint.Step) {
-	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == stepChunk {
-		l.chunks = append(l.chunks, make([]checkpoint.Step, 0, stepChunk))
+	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == cap(l.chunks[k-1]) {
+		// Chunks double from 8 steps up to stepChunk: a short thread
+		// does not pay for a long one's chunk.
+		l.chunks = append(l.chunks, make([]checkpoint.Step, 0, min(stepChunk, max(8, l.n))))
 	}
 	last := &l.chunks[len(l.chunks)-1]
 	*last = append(*last, st)
@@ -493,7 +495,11 @@ func (l *stepLog) after(v int64) []checkpoint.Step {
 		return nil
 	}
 	i, _ := slices.BinarySearchFunc(l.chunks[c], v+1, func(st checkpoint.Step, v int64) int { return cmp.Compare(st.Version, v) })
-	out := make([]checkpoint.Step, 0, l.n-c*stepChunk-i)
+	n := len(l.chunks[c]) - i
+	for _, ch := range l.chunks[c+1:] {
+		n += len(ch)
+	}
+	out := make([]checkpoint.Step, 0, n)
 	out = append(out, l.chunks[c][i:]...)
 	for _, ch := range l.chunks[c+1:] {
 		out = append(out, ch...)
