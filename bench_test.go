@@ -72,6 +72,7 @@ func BenchmarkPauseResume(b *testing.B) {
 		if err != nil || !res.State.Published {
 			b.Fatal(err, res)
 		}
+		forget(b, wf, thread)
 	}
 }
 
@@ -127,6 +128,7 @@ func BenchmarkSubgraph3Interrupt(b *testing.B) {
 		if err != nil || !res.State.OK {
 			b.Fatal(err, res)
 		}
+		forget(b, wf, thread)
 	}
 }
 
@@ -182,6 +184,7 @@ func BenchmarkMap100With10Interrupts(b *testing.B) {
 		if err != nil || len(res.State.Results) != 100 {
 			b.Fatal(err, res)
 		}
+		forget(b, wf, thread)
 	}
 }
 
@@ -220,4 +223,14 @@ func BenchmarkStreamLinear10(b *testing.B) {
 			b.Fatalf("%d events", n)
 		}
 	}
+}
+
+// forget deletes a finished benchmark thread, untimed, so the store does
+// not grow with b.N and the garbage collector's work with it.
+func forget[S any](b *testing.B, wf *weft.Workflow[S], thread string) {
+	b.StopTimer()
+	if err := wf.Delete(context.Background(), thread); err != nil {
+		b.Fatal(err)
+	}
+	b.StartTimer()
 }
