@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/inbox"
+	"github.com/weftgraph/weft/internal/demo"
+	"github.com/weftgraph/weft/server"
+)
+
+// serveOpts are the flags demo and serve share.
+type serveOpts struct {
+	addr      string
+	deadlines time.Duration
+}
+
+func (o *serveOpts) declare(c *cli, fs *flag.FlagSet, addr string) {
+	fs.StringVar(&o.addr, "addr", addr, "the `address` to listen on (host:port; port 0 picks a free one)")
+	fs.DurationVar(&o.deadlines, "deadlines", 10*time.Second, "how often to look for questions whose deadline passed")
+	fs.BoolVar(&c.verbose, "verbose", false, "log every request and run")
+}
+
+var demoCmd = &command{
+	name:    "demo",
+	nargs:   [2]int{0, 0},
+	noJSON:  true,
+	summary: "serve the web inbox with example workflows (start here)",
+	help: `Demo serves weft's HTTP API and web inbox with four example workflows, on
+a SQLite file it creates (or reuses) and migrates, and starts a few threads
+so that the inbox has questions in it:
+
+  demo-approval  an editor approves, edits or rejects a post
+  demo-refine    a writer's draft goes back and forth until approved
+  demo-refund    a small refund approves itself after 15 minutes without an
+                 answer; a large one goes to the finance leads after an hour
+  demo-agent     an agent's tool calls each wait for the approval of the role
+                 that owns the tool (analysts, dba, ops)
+
+It prints the URL and a token: open the URL, log in with the token, and
+answer. The token stands for the principal "demo" with the admin role (and
+every role the demo assigns questions to). Deadlines are fired while it runs.
+The same threads can be answered from another terminal:
+
+  weft inbox
+  weft answer THREAD ID '{"action":"approve"}'
+
+Run it again on the same file to carry on where you were; new threads are
+started where the old ones were answered. Stop it with Ctrl-C. Delete the
+file (and its -wal and -shm files) to start over.`,
+	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
+		var o serveOpts
+		o.declare(c, fs, "localhost:8080")
+		var token string
+		var seed bool
+		fs.StringVar(&token, "token", "", "the login token (default: a new random one)")
+		fs.BoolVar(&seed, "seed", true, "start demo threads when the inbox has none of a kind")
+		return func([]string) error { return runDemo(c, o, token, seed) }
+	},
+}
+
+func runDemo(c *cli, o serveOpts, token string, seed bool) error {
+	store, err := c.openStore(true)
+	if err != nil {
+		return err
+	}
+	log := c.logger(slog.LevelInfo)
+	runners, err := demo.Workflows(store, weft.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	if token == "" {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		token = hex.EncodeToString(b)
+	}
+	principal := server.Principal{Name: "demo", Roles: append([]string{server.RoleAdmin}, demo.Roles...)}
+	feed := server.NewFeed()
+	ib := inbox.New(store, runners, inbox.WithLogger(log), inbox.WithRunOptions(weft.WithObserver(feed)))
+	srv, err := server.New(ib, server.WithTokens(map[string]server.Principal{token: principal}),
+		server.WithFeed(feed), server.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	var started []string
+	if seed {
+		if started, err = demo.Seed(c.ctx, runners, weft.WithObserver(feed)); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	page, err := ib.List(c.ctx, inbox.Query{Limit: inbox.MaxLimit})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	url := baseURL(ln.Addr())
+	fmt.Fprintf(c.stdout, "weft demo: %d workflows on %s; started %d threads; %d questions waiting.\n\n",
+		len(runners), c.store, len(started), len(page.Items))
+	fmt.Fprintf(c.stdout, "  open   %s\n  token  %s\n\n", url, token)
+	fmt.Fprintf(c.stdout, "  API    curl -H 'Authorization: Bearer %s' %sv1/inbox\n", token, url)
+	fmt.Fprintf(c.stdout, "  CLI    weft inbox --store %s\n\nStop with Ctrl-C.\n", shellQuote(c.store))
+	return serveHTTP(c, ln, srv, ib, o)
+}
+
+var serveCmd = &command{
+	name:    "serve",
+	nargs:   [2]int{0, 0},
+	noJSON:  true,
+	summary: "serve the HTTP API and web inbox over a store",
+	help: `Serve serves weft's HTTP API (/v1/...) and web inbox over your store, with
+the tokens of --tokens, a JSON file that maps each token to its principal:
+
+  {
+    "3f9c...e1": {"name": "ann", "roles": ["reviewer", "editors"]},
+    "a7d0...42": {"name": "ops", "roles": ["admin"]}
+  }
+
+Roles viewer, reviewer, operator and admin grant permissions (read; answer;
+start, resume and stop threads; everything); any role, and the name, can be
+what a question is assigned to.
+
+The weft command has no workflows of yours: your workflows' code lives in
+your program. So serve shows everything the store holds (the inbox of every
+workflow, threads, their state as stored, history, steps, the audit trail)
+and escalates questions whose deadline passed (weft.Escalate needs only the
+store). But it cannot run your threads: answers, starts and resumes of your
+workflows' threads are refused (unknown_workflow), and fallback deadlines
+(weft.Within) are left for a process that has the workflow. To answer in the
+browser and have threads carry on, serve the inbox from your own program:
+server.New(inbox.New(store, []weft.Runner{wf.Runner(), ...}), ...). 'weft
+answer' records answers for any workflow.
+
+--demo adds the demo workflows, to serve a store made by 'weft demo' with
+real tokens. Serve does not migrate the store: run 'weft migrate' first.
+
+  weft serve --store postgres://weft@db/app --tokens tokens.json --addr :8080`,
+	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
+		var o serveOpts
+		o.declare(c, fs, ":8080")
+		var tokens string
+		var withDemo bool
+		fs.StringVar(&tokens, "tokens", "", "the JSON `file` of tokens and their principals (required)")
+		fs.BoolVar(&withDemo, "demo", false, "also run the demo workflows")
+		return func([]string) error { return runServe(c, o, tokens, withDemo) }
+	},
+}
+
+func runServe(c *cli, o serveOpts, tokensFile string, withDemo bool) error {
+	if tokensFile == "" {
+		return usagef("--tokens FILE is required")
+	}
+	tokens, err := server.LoadTokens(tokensFile)
+	if err != nil {
+		return err
+	}
+	store, err := c.openStore(false)
+	if err != nil {
+		return err
+	}
+	log := c.logger(slog.LevelInfo)
+	var runners []weft.Runner
+	if withDemo {
+		if runners, err = demo.Workflows(store, weft.WithLogger(log)); err != nil {
+			return err
+		}
+	}
+	feed := server.NewFeed()
+	ib := inbox.New(store, runners, inbox.WithLogger(log), inbox.WithRunOptions(weft.WithObserver(feed)))
+	srv, err := server.New(ib, server.WithTokens(tokens), server.WithFeed(feed), server.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "weft serve: %s on %s with %d token(s) and workflows %v.\nStop with Ctrl-C.\n",
+		redact(c.store), baseURL(ln.Addr()), len(tokens), ib.Workflows())
+	return serveHTTP(c, ln, srv, ib, o)
+}
+
+// baseURL is the URL a browser on this machine opens for addr.
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String() + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// serveHTTP serves h on ln and runs the inbox's deadlines until the
+// command's context ends (Ctrl-C), then shuts the server down.
+func serveHTTP(c *cli, ln net.Listener, h http.Handler, ib *inbox.Inbox, o serveOpts) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	deadlines := make(chan error, 1)
+	go func() { deadlines <- ib.RunDeadlines(ctx, o.deadlines) }()
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	cancel()
+	shutdown, done := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
+	defer done()
+	if serr := hs.Shutdown(shutdown); serr != nil {
+		hs.Close() // event streams do not end by themselves
+	}
+	<-deadlines
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	fmt.Fprintln(c.stderr, "weft: stopped")
+	return err
+}

@@ -1,0 +1,393 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/inbox"
+)
+
+// routeTable lists every route of the server. The openapi.json document
+// describes the /v1 routes; a test keeps the two in step.
+func (s *Server) routeTable() []route {
+	return []route{
+		// JSON API.
+		{pattern: "GET /v1/openapi.json", perm: permRead, h: s.openAPI},
+		{pattern: "GET /v1/workflows", perm: permRead, h: s.listWorkflows},
+		{pattern: "POST /v1/workflows/{name}/threads", perm: permOperate, h: s.startThread},
+		{pattern: "GET /v1/threads/{id}", perm: permRead, h: s.getThread},
+		{pattern: "GET /v1/threads/{id}/history", perm: permRead, h: s.getHistory},
+		{pattern: "GET /v1/threads/{id}/steps", perm: permRead, h: s.getSteps},
+		{pattern: "GET /v1/threads/{id}/audit", perm: permRead, h: s.getAudit},
+		{pattern: "GET /v1/threads/{id}/interrupts/{interrupt}", perm: permRead, h: s.getInterrupt},
+		{pattern: "POST /v1/threads/{id}/answers", perm: permAnswer, h: s.postAnswers},
+		{pattern: "POST /v1/threads/{id}/resume", perm: permOperate, h: s.resumeThread},
+		{pattern: "POST /v1/threads/{id}/stop", perm: permOperate, h: s.stopThread},
+		{pattern: "GET /v1/threads/{id}/events", perm: permRead, h: s.threadEvents},
+		{pattern: "GET /v1/events", perm: permRead, h: s.allEvents},
+		{pattern: "GET /v1/inbox", perm: permRead, h: s.listInbox},
+		{pattern: "/v1/", perm: permPublic, h: s.apiNotFound},
+
+		// Web inbox.
+		{pattern: "GET /{$}", perm: permPublic, web: true, h: s.home},
+		{pattern: "GET /login", perm: permPublic, web: true, h: s.loginPage},
+		{pattern: "POST /login", perm: permPublic, web: true, h: s.login},
+		{pattern: "POST /logout", perm: permRead, web: true, h: s.logout},
+		{pattern: "GET /inbox", perm: permRead, web: true, page: true, h: s.inboxPage},
+		{pattern: "GET /inbox/rows", perm: permRead, web: true, h: s.inboxRows},
+		{pattern: "GET /inbox/events", perm: permRead, web: true, h: s.pageEvents},
+		{pattern: "GET /inbox/{thread}/{interrupt}", perm: permRead, web: true, page: true, h: s.questionPage},
+		{pattern: "POST /inbox/{thread}/{interrupt}", perm: permRead, web: true, h: s.answerForm},
+		{pattern: "GET /assets/", perm: permPublic, web: true, h: s.assets},
+	}
+}
+
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	return &apiError{http.StatusNotFound, CodeNotFound, "no such route: " + r.Method + " " + r.URL.Path}
+}
+
+// runContext is the context of the runs a request makes: a run does not
+// stop when its client goes away (POST /v1/threads/{id}/stop does that).
+func runContext(r *http.Request) context.Context { return context.WithoutCancel(r.Context()) }
+
+func (s *Server) runOptions(p Principal, channel string) []weft.RunOption {
+	return []weft.RunOption{weft.By(p.Name, channel), weft.WithObserver(s.feed)}
+}
+
+// threadRunner returns the runner of the thread's workflow.
+func (s *Server) threadRunner(ctx context.Context, thread string) (weft.Runner, error) {
+	row, err := s.ib.Store().Thread(ctx, thread)
+	if err != nil {
+		return nil, fmt.Errorf("thread %q: %w", thread, err)
+	}
+	r, ok := s.ib.Runner(row.Workflow)
+	if !ok {
+		return nil, fmt.Errorf("thread %q belongs to workflow %q, which this server does not run: %w",
+			thread, row.Workflow, inbox.ErrUnknownWorkflow)
+	}
+	return r, nil
+}
+
+// writeRun reports the outcome of a run. A run that failed in a node is
+// reported as a result with status "failed" and the error: the request
+// itself (an answer, say) was carried out.
+func (s *Server) writeRun(w http.ResponseWriter, r *http.Request, thread string, res *weft.Result[any], err error) error {
+	if err == nil {
+		writeJSON(w, http.StatusOK, resultOf(res))
+		return nil
+	}
+	if _, _, ok := classify(err); ok {
+		return err
+	}
+	ctx := context.WithoutCancel(r.Context())
+	row, rerr := s.ib.Store().Thread(ctx, thread)
+	if rerr != nil || row.Status != weft.StatusFailed {
+		return err
+	}
+	out := resultJSON{Thread: thread, Status: weft.StatusFailed, Interrupts: []questionJSON{}, Checkpoint: row.Head, Error: err.Error()}
+	if snap, serr := s.ib.State(ctx, thread); serr == nil {
+		out.State, out.Interrupts = snap.Values, questionsOf(snap.Interrupts)
+	}
+	s.log.InfoContext(ctx, "weft server: run failed", "thread", thread, "error", err)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	out := []workflowJSON{}
+	for _, name := range s.ib.Workflows() {
+		if rn, ok := s.ib.Runner(name); ok {
+			out = append(out, workflowJSON{Name: name, InputSchema: rawOrNull(rn.InputSchema())})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// maxThreadID caps the length of thread IDs the API accepts.
+const maxThreadID = 256
+
+func checkThreadID(id string) error {
+	if len(id) > maxThreadID {
+		return errBadRequest(fmt.Sprintf("thread ID longer than %d bytes", maxThreadID))
+	}
+	if strings.ContainsFunc(id, unicode.IsControl) {
+		return errBadRequest("thread ID contains control characters")
+	}
+	return nil
+}
+
+func newThreadID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "t-" + hex.EncodeToString(b)
+}
+
+func (s *Server) startThread(w http.ResponseWriter, r *http.Request, p Principal) error {
+	name := r.PathValue("name")
+	rn, ok := s.ib.Runner(name)
+	if !ok {
+		return &apiError{http.StatusNotFound, CodeUnknownWorkflow, fmt.Sprintf("no workflow %q", name)}
+	}
+	var req startRequest
+	if err := s.readJSON(w, r, &req, true); err != nil {
+		return err
+	}
+	if req.Thread == "" {
+		req.Thread = newThreadID()
+	}
+	if err := checkThreadID(req.Thread); err != nil {
+		return err
+	}
+	res, err := rn.Run(runContext(r), req.Thread, req.Input, s.runOptions(p, checkpoint.ChannelAPI)...)
+	return s.writeRun(w, r, req.Thread, res, err)
+}
+
+func (s *Server) getThread(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	thread := r.PathValue("id")
+	var snap *weft.Snapshot[any]
+	var err error
+	if cp := r.URL.Query().Get("checkpoint"); cp != "" {
+		var rn weft.Runner
+		if rn, err = s.threadRunner(r.Context(), thread); err != nil {
+			return err
+		}
+		snap, err = rn.StateAt(r.Context(), thread, cp)
+	} else {
+		snap, err = s.ib.State(r.Context(), thread)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, snapshotOf(snap))
+	return nil
+}
+
+// queryInt reads an integer query parameter in [lo, hi]; def when absent.
+func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, errBadRequest(fmt.Sprintf("%s=%q: want an integer from %d to %d", name, v, lo, hi))
+	}
+	return n, nil
+}
+
+func (s *Server) getHistory(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	thread := r.PathValue("id")
+	limit, err := queryInt(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	rn, err := s.threadRunner(r.Context(), thread)
+	if err != nil {
+		return err
+	}
+	out := []*snapshotJSON{}
+	for snap, err := range rn.History(r.Context(), thread) {
+		if err != nil {
+			return err
+		}
+		out = append(out, snapshotOf(snap))
+		if len(out) == limit {
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getSteps(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	thread := r.PathValue("id")
+	steps, err := s.ib.Store().Steps(r.Context(), thread, 0)
+	if err == nil && len(steps) == 0 {
+		_, err = s.ib.Store().Thread(r.Context(), thread) // no steps, or no thread?
+	}
+	if err != nil {
+		return fmt.Errorf("steps of thread %q: %w", thread, err)
+	}
+	out := make([]stepJSON, len(steps))
+	for i, st := range steps {
+		out[i] = stepOf(st)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getAudit(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	entries, err := s.ib.Audit(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]entryJSON, len(entries))
+	for i, e := range entries {
+		out[i] = entryOf(e)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getInterrupt(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	d, err := s.ib.Get(r.Context(), r.PathValue("id"), r.PathValue("interrupt"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, detailJSON{itemJSON: itemOf(&d.Item), State: snapshotOf(d.State)})
+	return nil
+}
+
+// checkAnswerable finds the question and checks that p may answer it.
+func (s *Server) checkAnswerable(ctx context.Context, thread, id string, p Principal) (*inbox.Detail, error) {
+	d, err := s.ib.Get(ctx, thread, id)
+	if err != nil {
+		if errors.Is(err, weft.ErrNotFound) {
+			if _, terr := s.ib.Store().Thread(ctx, thread); terr == nil {
+				return nil, fmt.Errorf("thread %q never asked %q: %w", thread, id, weft.ErrUnknownInterrupt)
+			}
+		}
+		return nil, err
+	}
+	if !p.mayAnswer(d.Assignees) {
+		return nil, errNotAssignee(p, d.Assignees)
+	}
+	if d.Status != checkpoint.InterruptPending {
+		by := ""
+		if d.Author != "" {
+			by = " by " + d.Author
+		}
+		return nil, fmt.Errorf("question %s is %s%s: %w", id, d.Status, by, weft.ErrAlreadyAnswered)
+	}
+	return d, nil
+}
+
+func (s *Server) postAnswers(w http.ResponseWriter, r *http.Request, p Principal) error {
+	thread := r.PathValue("id")
+	var req answersRequest
+	if err := s.readJSON(w, r, &req, false); err != nil {
+		return err
+	}
+	if len(req.Answers) == 0 {
+		return errBadRequest(`no answers: want {"answers": {"<interrupt id>": <value>}}`)
+	}
+	for id := range req.Answers {
+		if _, err := s.checkAnswerable(r.Context(), thread, id, p); err != nil {
+			return err
+		}
+	}
+	by := inbox.Author{Name: p.Name, Channel: checkpoint.ChannelAPI}
+	var res *weft.Result[any]
+	var err error
+	if len(req.Answers) == 1 {
+		for id, v := range req.Answers {
+			res, err = s.ib.Answer(runContext(r), thread, id, rawOrNull(v), by)
+		}
+	} else {
+		res, err = s.ib.AnswerMany(runContext(r), thread, req.Answers, by)
+	}
+	return s.writeRun(w, r, thread, res, err)
+}
+
+func (s *Server) resumeThread(w http.ResponseWriter, r *http.Request, p Principal) error {
+	thread := r.PathValue("id")
+	var req struct{}
+	if err := s.readJSON(w, r, &req, true); err != nil {
+		return err
+	}
+	rn, err := s.threadRunner(r.Context(), thread)
+	if err != nil {
+		return err
+	}
+	res, err := rn.Resume(runContext(r), thread, s.runOptions(p, checkpoint.ChannelAPI)...)
+	return s.writeRun(w, r, thread, res, err)
+}
+
+func (s *Server) stopThread(w http.ResponseWriter, r *http.Request, p Principal) error {
+	thread := r.PathValue("id")
+	rn, err := s.threadRunner(r.Context(), thread)
+	if err != nil {
+		return err
+	}
+	if err := rn.Stop(r.Context(), thread); err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "weft server: stop requested", "thread", thread, "by", p.Name)
+	writeJSON(w, http.StatusAccepted, map[string]string{"thread": thread, "status": "stopping"})
+	return nil
+}
+
+// inboxQuery reads the query parameters of an inbox listing.
+func inboxQuery(r *http.Request) (inbox.Query, error) {
+	v := r.URL.Query()
+	q := inbox.Query{
+		Workflow: v.Get("workflow"), Node: v.Get("node"), Thread: v.Get("thread"),
+		After: v.Get("after"),
+	}
+	for _, a := range v["assignee"] {
+		if a != "" {
+			q.Assignees = append(q.Assignees, a)
+		}
+	}
+	if ot := v.Get("older_than"); ot != "" {
+		d, err := time.ParseDuration(ot)
+		if err != nil || d < 0 {
+			return q, errBadRequest(fmt.Sprintf("older_than=%q: want a duration such as 90s, 30m or 24h", ot))
+		}
+		q.OlderThan = d
+	}
+	limit, err := queryInt(r, "limit", inbox.DefaultLimit, 1, inbox.MaxLimit)
+	if err != nil {
+		return q, err
+	}
+	q.Limit = limit
+	return q, nil
+}
+
+func (s *Server) listInbox(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	q, err := inboxQuery(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.ib.List(r.Context(), q)
+	if err != nil {
+		return listError(err)
+	}
+	out := pageJSON{Items: make([]itemJSON, len(page.Items)), Next: page.Next}
+	for i := range page.Items {
+		out.Items[i] = itemOf(&page.Items[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// listError reports a malformed cursor as the client's error: stores
+// refuse one they did not make with an error that is none of weft's
+// sentinels.
+func listError(err error) error {
+	if _, _, ok := classify(err); ok || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if strings.Contains(err.Error(), "cursor") {
+		return errBadRequest("invalid after cursor: " + err.Error())
+	}
+	return err
+}
+
+func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request, _ Principal) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(openAPIDoc)
+	return nil
+}

@@ -1,0 +1,150 @@
+// Package server is the HTTP face of a weft inbox: a JSON API under /v1, a
+// Server-Sent Events stream of what threads do, and a web inbox where
+// people read the questions paused threads ask and answer them through
+// forms generated from the answers' JSON schemas.
+//
+// A Server is an http.Handler over an *inbox.Inbox. Serve it with any
+// http.Server; put TLS in front of it (the tokens travel in headers and
+// cookies).
+//
+// # Wiring
+//
+// The server streams events it sees through a Feed, a weft.Observer. The
+// server attaches it to the runs it makes itself (start, resume), but the
+// runs that answers start are made by the inbox, which is created first.
+// So create the feed first and give it to both:
+//
+//	store, _ := sqlitestore.Open(ctx, "weft.db", sqlitestore.Options{Migrate: true})
+//	review, _ := reviewGraph.Compile(weft.WithStore(store))
+//
+//	feed := server.NewFeed()
+//	ib := inbox.New(store, []weft.Runner{review.Runner()},
+//		inbox.WithRunOptions(weft.WithObserver(feed)))
+//	tokens, _ := server.LoadTokens("tokens.json")
+//	srv, err := server.New(ib, server.WithFeed(feed), server.WithTokens(tokens),
+//		server.WithSessionKey(key), server.WithLogger(logger))
+//	...
+//	hs := &http.Server{Addr: ":8080", Handler: srv}
+//	hs.RegisterOnShutdown(srv.CloseStreams)
+//
+// To stream the runs that other code of the same process makes (a deadline
+// runner, a worker), give them the feed too: weft.WithObserver(feed) per
+// run, or at Compile for every run of a workflow. A feed that receives an
+// event twice (attached at Compile and per run) keeps it once. Runs made by
+// other processes are not seen: their questions show in the inbox (it
+// reads the store), but their events are not streamed. The web inbox
+// reloads its list every 30 seconds for that reason.
+//
+// # Authentication and roles
+//
+// Every API request carries a bearer token ("Authorization: Bearer
+// <token>"); WithTokens or LoadTokens map tokens to principals. A request
+// without a known token gets 401 with a "WWW-Authenticate: Bearer"
+// header. The server keeps only the SHA-256 of each token.
+//
+// A Principal has a name and roles. Four built-in roles grant permissions,
+// each including the one before:
+//
+//	viewer    read: workflows, threads, history, steps, audit, inbox, events
+//	reviewer  also answer questions
+//	operator  also start, resume and stop threads
+//	admin     everything, and answer questions assigned to others
+//
+// A principal without a built-in role may do nothing (403). Other roles
+// ("editors", "legal") are groups: a question asked with
+// weft.Assign("editors") may be answered only by a principal named
+// "editors" or with the role "editors" (and the answer permission), or by
+// an admin; anyone else gets 403 (code not_assignee). A question assigned
+// to nobody may be answered by any reviewer. Every answer is recorded with
+// the principal's name as its author and the channel "api" (JSON API) or
+// "ui" (web inbox); GET /v1/threads/{id}/audit shows them.
+//
+// # The API
+//
+// All bodies are JSON, at most WithMaxBody bytes (1 MiB by default; more is
+// 413). openapi.json, served at GET /v1/openapi.json and kept next to this
+// file, documents every route, body and error:
+//
+//	GET  /v1/openapi.json                        this API's OpenAPI 3.1 document
+//	GET  /v1/workflows                           workflows, with their input schemas
+//	POST /v1/workflows/{name}/threads            start a thread: {"thread": id, "input": {...}}
+//	GET  /v1/threads/{id}                        state (?checkpoint= for a past one)
+//	GET  /v1/threads/{id}/history                checkpoints, newest first (?limit=)
+//	GET  /v1/threads/{id}/steps                  the superstep log
+//	GET  /v1/threads/{id}/audit                  every question, answer, author, channel
+//	GET  /v1/threads/{id}/interrupts/{interrupt} one question, with the thread's state
+//	POST /v1/threads/{id}/answers                {"answers": {"<interrupt id>": <value>, ...}}
+//	POST /v1/threads/{id}/resume                 carry on a stopped, failed or breakpointed thread
+//	POST /v1/threads/{id}/stop                   stop a thread running in this process (202)
+//	GET  /v1/threads/{id}/events                 the thread's events (SSE)
+//	GET  /v1/events                              every thread's events (SSE; ?workflow=, ?thread=)
+//	GET  /v1/inbox                               pending questions: ?workflow= &node= &assignee= (repeatable)
+//	                                             &thread= &older_than=1h &after=<cursor> &limit=
+//
+// Starting, answering and resuming run the thread until it pauses,
+// completes or stops, and return the result ({"thread", "status", "state",
+// "interrupts", "checkpoint"}). The run belongs to the server, not to the
+// request: a client that disconnects does not stop it (POST .../stop
+// does). When a node fails after an answer was recorded the response is
+// 200 with status "failed" and the error: the answer stands, and the
+// thread carries on with resume.
+//
+// Errors are {"error": "...", "code": "..."}: 400 for malformed JSON or
+// parameters (bad_request), input that does not fit the workflow's state
+// (invalid_input) and answers that do not fit their schema
+// (invalid_answer, with the schema's reason; nothing is recorded and the
+// question stays pending); 401 and 403 (unauthorized, forbidden,
+// not_assignee); 404 (not_found, unknown_workflow, unknown_interrupt,
+// and unknown /v1 routes); 409 (already_answered, busy, conflict,
+// thread_paused, thread_completed, not_running, graph_changed); 413
+// (too_large); 500 (internal, logged with details, reported without).
+//
+// # Events
+//
+// GET /v1/threads/{id}/events and GET /v1/events stream the events of
+// weft.Observer as Server-Sent Events: "id: <epoch>-<n>", "event: <type>"
+// (run_started, resumed, answered, node_started, node_finished,
+// step_committed, interrupted, stopped, completed, failed, custom) and one
+// "data:" line of JSON, flushed per event. n grows by one with each event
+// the feed receives, across threads; epoch changes when the server
+// restarts. An idle stream gets a ": keepalive" comment every
+// WithHeartbeat (15 s by default).
+//
+// A stream starts with the next event. A client that reconnects with
+// Last-Event-ID (EventSource does so by itself), or passes ?since=<id>,
+// gets every event after that ID first, from a bounded buffer: the newest
+// DefaultFeedPerThread events of each of the DefaultFeedThreads most
+// recently active threads, and the newest DefaultFeedGlobal events of all
+// (FeedBuffer, FeedThreads). ?since=0 starts at the oldest buffered event.
+// When the server cannot know that nothing was missed (an ID from before a
+// restart, or older than the buffer) it sends a "reset" event first: the
+// client should reload the state it shows, then carry on with the stream.
+// Events are buffered in memory only, in the process that observed them.
+//
+// # The web inbox
+//
+// GET /inbox lists the pending questions (workflow, node, age, assignees,
+// deadline; the same filters as the API) and keeps the list current
+// without reloading: a script follows GET /inbox/events and reloads the
+// rows (GET /inbox/rows) when a thread pauses, is answered or moves on. A
+// question's page (GET /inbox/{thread}/{interrupt}) shows the payload as
+// indented JSON and, to a principal who may answer it, a form built from
+// the answer's JSON schema: an enum is a row of buttons (when it is the
+// form's only one) or a select, a string a textarea, a boolean a checkbox,
+// a number or integer a number input, an object a fieldset of its
+// properties (recursively), anything else a textarea for JSON. The posted
+// form is turned back into JSON of the schema's shape and answered as
+// through the API, with channel "ui". A principal who may not answer sees
+// the question and why there is no form.
+//
+// The pages are html/template, with a stylesheet and a small script
+// embedded in the binary; there is no build step. The browser logs in at
+// /login with a token; the session is a signed cookie (HMAC-SHA256 under
+// WithSessionKey, random per process by default) that is HttpOnly,
+// SameSite=Strict, Secure over TLS (or always, WithSecureCookies), and
+// expires after WithSessionTTL. It holds no token, only the token's hash,
+// so removing a token from the server's list ends its sessions. Every form
+// carries a CSRF token bound to the session (the login form one bound to
+// a cookie of its own); a POST without it is refused with 403. Cookies are
+// no credential for /v1, and bearer tokens none for the pages.
+package server

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/weftgraph/weft"
+)
+
+// schemaOf returns the answer schema weft stores for Interrupt[T], by
+// asking a question in a throwaway workflow.
+func schemaOf[T any](t *testing.T) json.RawMessage {
+	t.Helper()
+	g := weft.NewGraph[struct{ X int }]("s")
+	g.AddNode("ask", func(ctx context.Context, s struct{ X int }) (struct{ X int }, error) {
+		_, err := weft.Interrupt[T](ctx, nil)
+		return s, err
+	})
+	g.AddEdge(weft.Start, "ask")
+	g.AddEdge("ask", weft.End)
+	wf, err := g.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := wf.Run(t.Context(), "t", struct{ X int }{})
+	if err != nil || len(res.Interrupts) != 1 {
+		t.Fatalf("run: %v %+v", err, res)
+	}
+	return res.Interrupts[0].Schema
+}
+
+func kinds(f *formField) string {
+	var out []string
+	f.walk(func(x *formField) { out = append(out, x.Name+"="+x.Kind) })
+	return strings.Join(out, " ")
+}
+
+func TestFormFromObjectSchema(t *testing.T) {
+	f, err := buildForm(weft.Question{ID: "q", Kind: weft.KindDynamic, Schema: schemaOf[Approval](t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "answer=fieldset answer.amount=number answer.approve=checkbox answer.category=select " +
+		"answer.details=fieldset answer.details.approver=textarea answer.details.tags=json " +
+		"answer.note=textarea answer.priority=number answer.urgency=select"
+	if got := kinds(f.Root); got != want {
+		t.Errorf("fields\n got %s\nwant %s", got, want)
+	}
+	if f.Buttons || f.Continue {
+		t.Errorf("form %+v", f)
+	}
+	var prio, amount *formField
+	f.Root.walk(func(x *formField) {
+		switch x.Name {
+		case "answer.priority":
+			prio = x
+		case "answer.amount":
+			amount = x
+		}
+	})
+	if prio.Step != "1" || prio.Min != "1" || prio.Max != "5" || !prio.Required {
+		t.Errorf("priority %+v", prio)
+	}
+	if amount.Step != "any" || amount.Description != "amount to reimburse" {
+		t.Errorf("amount %+v", amount)
+	}
+
+	form := url.Values{
+		"answer.approve": {"true"}, "answer.amount": {"12.5"}, "answer.priority": {"3"},
+		"answer.category": {`"food"`}, "answer.urgency": {`"high"`}, "answer.note": {"line 1\r\nline 2"},
+		"answer.details.approver": {"ann"}, "answer.details.tags": {`["a", "b"]`},
+	}
+	got, err := f.decode(form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a Approval
+	dec := json.NewDecoder(strings.NewReader(string(got)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		t.Fatalf("%s: %v", got, err)
+	}
+	wantA := Approval{Approve: true, Amount: 12.5, Priority: 3, Category: "food", Urgency: "high",
+		Note: "line 1\nline 2", Details: Details{Approver: "ann", Tags: []string{"a", "b"}}}
+	if !reflect.DeepEqual(a, wantA) {
+		t.Errorf("decoded %+v\nwant %+v", a, wantA)
+	}
+
+	// Optional fields left empty are left out; unchecked is false.
+	form = url.Values{"answer.amount": {"1"}, "answer.priority": {"1"}, "answer.category": {`"travel"`},
+		"answer.urgency": {`"low"`}, "answer.note": {""}, "answer.details.approver": {""}, "answer.details.tags": {""}}
+	got, err = f.decode(form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"amount":1,"approve":false,"category":"travel","details":{"approver":""},"priority":1,"urgency":"low"}`; string(got) != want {
+		t.Errorf("decoded %s\nwant %s", got, want)
+	}
+
+	// Values that do not fit their field.
+	for name, bad := range map[string]url.Values{
+		"not a choice": {"answer.category": {`"cars"`}},
+		"not a number": {"answer.amount": {"lots"}},
+		"not whole":    {"answer.priority": {"2.5"}},
+		"not JSON":     {"answer.details.tags": {"[a"}},
+		"infinite":     {"answer.amount": {"Inf"}},
+	} {
+		if _, err := f.decode(bad); !errors.Is(err, weft.ErrInvalidAnswer) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestFormEnumButtons(t *testing.T) {
+	f, err := buildForm(weft.Question{ID: "q", Kind: weft.KindDynamic, Schema: schemaOf[Verdict](t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Buttons || kinds(f.Root) != "answer=fieldset answer.action=buttons" {
+		t.Fatalf("form %s buttons %v", kinds(f.Root), f.Buttons)
+	}
+	var labels []string
+	for _, o := range f.Root.Fields[0].Options {
+		labels = append(labels, o.Label+"="+o.Value)
+	}
+	if got := strings.Join(labels, " "); got != `approve="approve" edit="edit" reject="reject"` {
+		t.Errorf("options %s", got)
+	}
+	got, err := f.decode(url.Values{"answer.action": {`"reject"`}})
+	if err != nil || string(got) != `{"action":"reject"}` {
+		t.Errorf("decoded %s %v", got, err)
+	}
+}
+
+func TestFormScalarsAndOthers(t *testing.T) {
+	cases := []struct {
+		schema json.RawMessage
+		kind   string
+		form   url.Values
+		want   string
+	}{
+		{schemaOf[string](t), "answer=textarea", url.Values{"answer": {"hi"}}, `"hi"`},
+		{schemaOf[string](t), "answer=textarea", url.Values{"answer": {""}}, `""`},
+		{schemaOf[bool](t), "answer=checkbox", url.Values{}, `false`},
+		{schemaOf[int](t), "answer=number", url.Values{"answer": {"-4"}}, `-4`},
+		{schemaOf[float64](t), "answer=number", url.Values{"answer": {"1e3"}}, `1000`},
+		{schemaOf[*int](t), "answer=number", url.Values{"answer": {""}}, `null`},
+		{schemaOf[[]int](t), "answer=json", url.Values{"answer": {"[1,2]"}}, `[1,2]`},
+		{schemaOf[map[string]int](t), "answer=json", url.Values{"answer": {`{"a":1}`}}, `{"a":1}`},
+		{schemaOf[any](t), "answer=json", url.Values{"answer": {""}}, `null`},
+		{json.RawMessage(`{"enum": [1, 2, true, null]}`), "answer=buttons", url.Values{"answer": {"2"}}, `2`},
+		{json.RawMessage(`{"const": "only"}`), "answer=buttons", url.Values{"answer": {`"only"`}}, `"only"`},
+	}
+	for _, c := range cases {
+		f, err := buildForm(weft.Question{Kind: weft.KindDynamic, Schema: c.schema})
+		if err != nil {
+			t.Fatalf("%s: %v", c.schema, err)
+		}
+		if got := kinds(f.Root); got != c.kind {
+			t.Errorf("%s: %s, want %s", c.schema, got, c.kind)
+		}
+		got, err := f.decode(c.form)
+		if err != nil || string(got) != c.want {
+			t.Errorf("%s with %v: %s %v, want %s", c.schema, c.form, got, err, c.want)
+		}
+	}
+	// A breakpoint is answered by a button alone, with null.
+	f, err := buildForm(weft.Question{Kind: weft.KindBefore})
+	if err != nil || !f.Continue {
+		t.Fatalf("breakpoint form %+v %v", f, err)
+	}
+	if got, _ := f.decode(nil); string(got) != "null" {
+		t.Errorf("breakpoint answer %s", got)
+	}
+	if _, err := buildForm(weft.Question{Kind: weft.KindDynamic, Schema: json.RawMessage(`[`)}); err == nil {
+		t.Error("broken schema: no error")
+	}
+	// Deep schemas end in a JSON field.
+	deep := `{"type":"string"}`
+	for range maxDepth + 2 {
+		deep = `{"type":"object","properties":{"x":` + deep + `}}`
+	}
+	f, err = buildForm(weft.Question{Kind: weft.KindDynamic, Schema: json.RawMessage(deep)})
+	if err != nil || !strings.HasSuffix(kinds(f.Root), "=json") {
+		t.Errorf("deep schema: %s %v", kinds(f.Root), err)
+	}
+}

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestOpenAPIMatchesRoutes checks that openapi.json documents every /v1
+// route of the mux and nothing else, and that every route outside /v1 is
+// a known web route.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi %q", doc.OpenAPI)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method == "parameters" {
+				continue
+			}
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	e := newEnv(t)
+	served := map[string]bool{}
+	web := []string{}
+	for _, rt := range e.srv.routes {
+		method, path, ok := strings.Cut(rt.pattern, " ")
+		if !ok || !strings.HasPrefix(path, "/v1/") {
+			web = append(web, rt.pattern)
+			continue
+		}
+		if path == "/v1/" {
+			continue // the JSON 404 for unknown API paths
+		}
+		served[method+" "+path] = true
+		if !documented[method+" "+path] {
+			t.Errorf("route %s is not in openapi.json", rt.pattern)
+		}
+	}
+	for op := range documented {
+		if !served[op] {
+			t.Errorf("openapi.json documents %s, which the server does not serve", op)
+		}
+	}
+	slices.Sort(web)
+	want := []string{"/v1/", "GET /assets/", "GET /inbox", "GET /inbox/events", "GET /inbox/rows",
+		"GET /inbox/{thread}/{interrupt}", "GET /login", "GET /{$}", "POST /inbox/{thread}/{interrupt}",
+		"POST /login", "POST /logout"}
+	if !slices.Equal(web, want) {
+		t.Errorf("routes outside the documented API:\n got %v\nwant %v", web, want)
+	}
+}
+
+// TestOpenAPIRefs checks that every $ref of the document resolves.
+func TestOpenAPIRefs(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ref, ok := x["$ref"].(string); ok {
+				var node any = doc
+				for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+					m, _ := node.(map[string]any)
+					node = m[part]
+				}
+				if node == nil {
+					t.Errorf("unresolved $ref %s", ref)
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(doc)
+}
+
+func TestOpenAPIServed(t *testing.T) {
+	e := newEnv(t)
+	res, body := e.do("GET", "/v1/openapi.json", "vera-token", nil)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("status %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	file, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(body) != string(file) {
+		t.Error("served document differs from server/openapi.json")
+	}
+}

@@ -1,0 +1,410 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/inbox"
+)
+
+//go:embed web/templates/*.html
+var templateFS embed.FS
+
+//go:embed web/assets
+var assetFS embed.FS
+
+// pageFiles are the templates that are whole pages; the others are
+// partials every page may use.
+var pageFiles = []string{"login", "inbox", "question", "error"}
+
+// parsePages parses the page templates once: they are embedded, the same
+// for every Server, and only read after.
+var parsePages = sync.OnceValues(func() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{"join": strings.Join}
+	base, err := template.New("").Funcs(funcs).ParseFS(templateFS, "web/templates/_*.html")
+	if err != nil {
+		return nil, fmt.Errorf("server: templates: %w", err)
+	}
+	// Each page defines "content": give each its own copy of the partials.
+	sets := map[string]*template.Template{}
+	for _, name := range pageFiles {
+		t, err := base.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("server: templates: %w", err)
+		}
+		if t, err = t.ParseFS(templateFS, "web/templates/"+name+".html"); err != nil {
+			return nil, fmt.Errorf("server: templates: %w", err)
+		}
+		sets[name] = t
+	}
+	return sets, nil
+})
+
+// pageData is what every page template gets.
+type pageData struct {
+	Title     string
+	LoggedIn  bool
+	Principal Principal
+	CSRF      string
+	Body      any
+}
+
+// render executes a page (or, with a partial name, a fragment) into a
+// buffer and writes it with status.
+func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, data any) error {
+	set := s.pages[page]
+	if set == nil {
+		return fmt.Errorf("server: no page %q", page)
+	}
+	var b bytes.Buffer
+	if err := set.ExecuteTemplate(&b, tmpl, data); err != nil {
+		return fmt.Errorf("server: render %s: %w", page, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+	return nil
+}
+
+// page fills the common page data of a logged-in request.
+func (s *Server) page(r *http.Request, p Principal, title string, body any) pageData {
+	d := pageData{Title: title, Principal: p, Body: body}
+	if sess, _, ok := s.session(r); ok {
+		d.LoggedIn, d.CSRF = true, s.csrfToken(sess)
+	}
+	return d
+}
+
+// webError shows err as an HTML page.
+func (s *Server) webError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, ok := classify(err)
+	msg := err.Error()
+	if !ok {
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return
+		}
+		s.log.ErrorContext(r.Context(), "weft server: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		msg = "internal error"
+	}
+	p, _ := PrincipalFrom(r.Context())
+	body := struct{ Status, Code, Message string }{fmt.Sprintf("%d %s", status, http.StatusText(status)), code, msg}
+	if rerr := s.render(w, status, "error", "layout", s.page(r, p, http.StatusText(status), body)); rerr != nil {
+		http.Error(w, msg, status)
+	}
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) assets(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	sub, err := fs.Sub(assetFS, "web/assets")
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	http.StripPrefix("/assets/", http.FileServerFS(sub)).ServeHTTP(w, r)
+	return nil
+}
+
+type loginView struct {
+	CSRF  string
+	Next  string
+	Error string
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/inbox"
+	}
+	return next
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	if _, _, ok := s.session(r); ok {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return nil
+	}
+	return s.showLogin(w, r, http.StatusOK, "")
+}
+
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, msg string) error {
+	tok, err := s.loginCSRF(w, r)
+	if err != nil {
+		return err
+	}
+	next := r.URL.Query().Get("next")
+	if r.Method == http.MethodPost {
+		next = r.PostForm.Get("next")
+	}
+	return s.render(w, status, "login", "layout", pageData{Title: "Log in",
+		Body: loginView{CSRF: tok, Next: safeNext(next), Error: msg}})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	if err := s.parseForm(w, r); err != nil {
+		return err
+	}
+	if !s.validLoginCSRF(r) {
+		return s.showLogin(w, r, http.StatusForbidden, "The form expired. Try again.")
+	}
+	token := strings.TrimSpace(r.PostForm.Get("token"))
+	p, ok := s.principal(token)
+	if !ok {
+		s.log.InfoContext(r.Context(), "weft server: login refused", "remote", r.RemoteAddr)
+		return s.showLogin(w, r, http.StatusUnauthorized, "Unknown token.")
+	}
+	if err := s.setSession(w, r, token); err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "weft server: login", "principal", p.Name)
+	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	s.clearSession(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// rowView is one question in the inbox list.
+type rowView struct {
+	URL, Thread, ID, Workflow, Node, Reason, Kind string
+	Assignees                                     []string
+	Age, Created                                  string
+	Deadline, DeadlineAt                          string
+	Overdue                                       bool
+	CanAnswer                                     bool
+}
+
+func questionURL(thread, id string) string {
+	return "/inbox/" + url.PathEscape(thread) + "/" + url.PathEscape(id)
+}
+
+func (s *Server) rowOf(it *inbox.Item, p Principal, now time.Time) rowView {
+	v := rowView{
+		URL: questionURL(it.Thread, it.ID), Thread: it.Thread, ID: it.ID, Workflow: it.Workflow,
+		Node: it.Node, Reason: it.Reason, Kind: it.Kind, Assignees: it.Assignees,
+		Age: humanDuration(now.Sub(it.Created)), Created: it.Created.Format(time.RFC3339),
+		CanAnswer: p.mayAnswer(it.Assignees),
+	}
+	if !it.Deadline.IsZero() {
+		v.DeadlineAt = it.Deadline.Format(time.RFC3339)
+		if d := it.Deadline.Sub(now); d >= 0 {
+			v.Deadline = "in " + humanDuration(d)
+		} else {
+			v.Deadline, v.Overdue = humanDuration(-d)+" overdue", true
+		}
+	}
+	return v
+}
+
+// humanDuration formats d coarsely: "40s", "12m", "3h", "5d".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", max(int(d/time.Second), 0))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
+// inboxView is the inbox list page.
+type inboxView struct {
+	Rows      []rowView
+	Next      string // URL of the next page
+	RowsURL   string // URL of the rows fragment, for live updates
+	Workflows []string
+	Filter    struct{ Workflow, Node, Assignee, Thread, OlderThan string }
+}
+
+func (s *Server) inboxData(r *http.Request, p Principal) (*inboxView, error) {
+	q, err := inboxQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.ib.List(r.Context(), q)
+	if err != nil {
+		return nil, listError(err)
+	}
+	now := s.now()
+	v := &inboxView{Rows: make([]rowView, len(page.Items)), Workflows: s.ib.Workflows()}
+	for i := range page.Items {
+		v.Rows[i] = s.rowOf(&page.Items[i], p, now)
+	}
+	params := r.URL.Query()
+	v.Filter.Workflow, v.Filter.Node, v.Filter.Thread = params.Get("workflow"), params.Get("node"), params.Get("thread")
+	v.Filter.Assignee, v.Filter.OlderThan = params.Get("assignee"), params.Get("older_than")
+	if page.Next != "" {
+		next := url.Values{}
+		for k, vs := range params {
+			next[k] = vs
+		}
+		next.Set("after", page.Next)
+		v.Next = "/inbox?" + next.Encode()
+	}
+	v.RowsURL = "/inbox/rows"
+	if enc := params.Encode(); enc != "" {
+		v.RowsURL += "?" + enc
+	}
+	return v, nil
+}
+
+func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, p Principal) error {
+	v, err := s.inboxData(r, p)
+	if err != nil {
+		return err
+	}
+	return s.render(w, http.StatusOK, "inbox", "layout", s.page(r, p, "Inbox", v))
+}
+
+func (s *Server) inboxRows(w http.ResponseWriter, r *http.Request, p Principal) error {
+	v, err := s.inboxData(r, p)
+	if err != nil {
+		return err
+	}
+	return s.render(w, http.StatusOK, "inbox", "rows", v)
+}
+
+// questionView is the page of one question.
+type questionView struct {
+	Row          rowView
+	Item         *inbox.Item
+	Title        string
+	Payload      string
+	State        string
+	ThreadStatus string
+	Action       string
+	Form         *answerForm
+	NoFormReason string
+	Error        string
+	Answered     bool
+	Answer       string
+	AnsweredAt   string
+}
+
+func prettyJSON(raw []byte) string {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return "null"
+	}
+	var b bytes.Buffer
+	if json.Indent(&b, raw, "", "  ") != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+func (s *Server) questionData(ctx context.Context, thread, id string, p Principal) (*questionView, error) {
+	d, err := s.ib.Get(ctx, thread, id)
+	if err != nil {
+		return nil, err
+	}
+	v := &questionView{
+		Row: s.rowOf(&d.Item, p, s.now()), Item: &d.Item, Payload: prettyJSON(d.Value),
+		Action: questionURL(thread, id), Title: d.Reason,
+	}
+	if v.Title == "" {
+		v.Title = "Question from " + d.Node
+	}
+	if d.State != nil {
+		v.ThreadStatus = string(d.State.Status)
+		if st, err := json.MarshalIndent(d.State.Values, "", "  "); err == nil {
+			v.State = string(st)
+		}
+	}
+	switch {
+	case d.Status != checkpoint.InterruptPending:
+		v.Answered = true
+		v.Answer = prettyJSON(d.Answer)
+		if !d.AnsweredAt.IsZero() {
+			v.AnsweredAt = d.AnsweredAt.Format(time.RFC3339)
+		}
+	case !p.can(permAnswer):
+		v.NoFormReason = fmt.Sprintf("You (%s) may only read questions.", p.Name)
+	case !p.mayAnswer(d.Assignees):
+		v.NoFormReason = fmt.Sprintf("This question is assigned to %s; you (%s) cannot answer it.", strings.Join(d.Assignees, ", "), p.Name)
+	default:
+		if v.Form, err = buildForm(d.Question); err != nil {
+			v.NoFormReason = "This question's answer schema cannot be shown as a form; answer it through the API."
+			s.log.Warn("weft server: no form for question", "thread", thread, "interrupt", id, "error", err)
+		}
+	}
+	return v, nil
+}
+
+func (s *Server) questionPage(w http.ResponseWriter, r *http.Request, p Principal) error {
+	v, err := s.questionData(r.Context(), r.PathValue("thread"), r.PathValue("interrupt"), p)
+	if err != nil {
+		return err
+	}
+	return s.render(w, http.StatusOK, "question", "layout", s.page(r, p, v.Title, v))
+}
+
+func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal) error {
+	thread, id := r.PathValue("thread"), r.PathValue("interrupt")
+	if !p.can(permAnswer) {
+		return forbidden(p, permAnswer)
+	}
+	d, err := s.checkAnswerable(r.Context(), thread, id, p)
+	if err != nil {
+		if !errors.Is(err, weft.ErrAlreadyAnswered) {
+			return err
+		}
+		return s.showQuestion(w, r, p, http.StatusConflict, err.Error())
+	}
+	form, err := buildForm(d.Question)
+	if err != nil {
+		return err
+	}
+	value, err := form.decode(r.PostForm)
+	if err == nil {
+		_, err = s.ib.Answer(runContext(r), thread, id, value, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelUI})
+	}
+	if err != nil {
+		if status, _, ok := classify(err); ok {
+			return s.showQuestion(w, r, p, status, err.Error())
+		}
+		// The answer is recorded; running the thread after it failed. The
+		// page shows the thread's status.
+		row, rerr := s.ib.Store().Thread(context.WithoutCancel(r.Context()), thread)
+		if rerr != nil || row.Status != weft.StatusFailed {
+			return err
+		}
+	}
+	http.Redirect(w, r, questionURL(thread, id), http.StatusSeeOther)
+	return nil
+}
+
+// showQuestion shows the question page again with a message (a refused
+// answer).
+func (s *Server) showQuestion(w http.ResponseWriter, r *http.Request, p Principal, status int, msg string) error {
+	v, err := s.questionData(r.Context(), r.PathValue("thread"), r.PathValue("interrupt"), p)
+	if err != nil {
+		return err
+	}
+	v.Error = msg
+	return s.render(w, status, "question", "layout", s.page(r, p, v.Title, v))
+}
