@@ -279,7 +279,7 @@ func crash(t *testing.T, spec string) {
 			if !kill {
 				t.Fatalf("child of batch %d did not finish", batch)
 			}
-			err := cmd.Process.Kill() // SIGKILL
+			err := cmd.Process.Kill()              // SIGKILL
 			if errors.Is(err, os.ErrProcessDone) { // it finished first
 				if err := <-done; err != nil {
 					t.Fatalf("child of batch %d: %v\n%s", batch, err, stderr.String())
