@@ -314,7 +314,7 @@ func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) 
 		}
 	}()
 	if r.observed() {
-		r.emitFrom(Event{Type: EventNodeStarted, Node: t.path, Task: name, Checkpoint: t.cpID}, t.off)
+		r.emitFrom(Event{Type: EventNodeStarted, Node: t.path, Task: name, Checkpoint: t.cpID, Time: tr.started}, t.off)
 		defer func() {
 			if tr.paused() {
 				return
@@ -652,7 +652,7 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 		r.waiting = recs
 	}
 	if r.observed() {
-		r.emit(Event{Type: EventStepCommitted, Node: r.prefix, Checkpoint: cp.ID, Next: next})
+		r.emit(Event{Type: EventStepCommitted, Node: r.prefix, Checkpoint: cp.ID, Next: next, Time: cp.CreatedAt})
 		if len(recs) > 0 && !r.child {
 			r.emit(Event{Type: EventInterrupted, Checkpoint: cp.ID, Questions: questionsOf(recs)})
 		}
