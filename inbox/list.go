@@ -161,6 +161,17 @@ func (ib *Inbox) Get(ctx context.Context, thread, id string) (*Detail, error) {
 	return &Detail{Item: itemOf(rec), State: state}, nil
 }
 
+// Question returns one question of a thread, in any status, without the
+// thread's state (see Get); ErrNotFound if the thread never asked it.
+func (ib *Inbox) Question(ctx context.Context, thread, id string) (*Item, error) {
+	rec, err := ib.interrupt(ctx, thread, id)
+	if err != nil {
+		return nil, err
+	}
+	it := itemOf(rec)
+	return &it, nil
+}
+
 // interrupt loads one interrupt record; ErrNotFound if it does not exist.
 func (ib *Inbox) interrupt(ctx context.Context, thread, id string) (*checkpoint.InterruptRecord, error) {
 	if thread == "" || id == "" {

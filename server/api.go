@@ -250,8 +250,8 @@ func (s *Server) getInterrupt(w http.ResponseWriter, r *http.Request, _ Principa
 }
 
 // checkAnswerable finds the question and checks that p may answer it.
-func (s *Server) checkAnswerable(ctx context.Context, thread, id string, p Principal) (*inbox.Detail, error) {
-	d, err := s.ib.Get(ctx, thread, id)
+func (s *Server) checkAnswerable(ctx context.Context, thread, id string, p Principal) (*inbox.Item, error) {
+	d, err := s.ib.Question(ctx, thread, id)
 	if err != nil {
 		if errors.Is(err, weft.ErrNotFound) {
 			if _, terr := s.ib.Store().Thread(ctx, thread); terr == nil {

@@ -12,7 +12,9 @@ import (
 
 	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/memstore"
+	"github.com/weftgraph/weft/checkpoint/pgstore"
 	"github.com/weftgraph/weft/checkpoint/sqlitestore"
+	"github.com/weftgraph/weft/internal/pgtest"
 )
 
 // BenchmarkAnswerToRunning measures how long after a client sends an
@@ -26,6 +28,14 @@ func BenchmarkAnswerToRunning(b *testing.B) {
 	b.Run("memstore", func(b *testing.B) { benchAnswer(b, memstore.New()) })
 	b.Run("sqlite", func(b *testing.B) {
 		st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "weft.db"), sqlitestore.Options{Migrate: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		benchAnswer(b, st)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		st, err := pgstore.Open(context.Background(), pgtest.URL(b), pgstore.Options{Schema: pgtest.Schema(b), Migrate: true})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,6 +73,7 @@ func benchAnswer(b *testing.B, store checkpoint.Store) {
 		sum += d
 	}
 	b.ReportMetric(float64(sum.Nanoseconds())/float64(len(lat)), "ns/answer-to-running")
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "median-ns/answer-to-running")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns/answer-to-running")
 }
 
