@@ -32,11 +32,14 @@ func (si *stateInfo) encodeDelta(c Codec, base, v reflect.Value) ([]byte, error)
 			continue
 		}
 		kind := byte(deltaFull)
-		val := fv
+		var data []byte
+		var err error
 		if f.slice && grew(old, fv) {
-			kind, val = deltaTail, fv.Slice(old.Len(), fv.Len())
+			kind = deltaTail
+			data, err = encodeTail(c, fv, old.Len(), f.path)
+		} else {
+			data, err = encodeValue(c, fv, f.path)
 		}
-		data, err := encodeValue(c, val, f.path)
 		if err != nil {
 			return nil, err
 		}

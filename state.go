@@ -221,7 +221,7 @@ func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVe
 				continue
 			}
 			if f.slice && grew(old, fv) {
-				data, err := encodeValue(c, fv.Slice(old.Len(), fv.Len()), si.path(f))
+				data, err := encodeTail(c, fv, old.Len(), f.path)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -238,6 +238,18 @@ func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVe
 		blobs = append(blobs, checkpoint.Blob{Field: f.name, Version: version, Data: data})
 	}
 	return versions, blobs, nil
+}
+
+// encodeTail encodes the elements of slice v from index from; an error
+// names the element by its index in v.
+func encodeTail(c Codec, v reflect.Value, from int, path string) ([]byte, error) {
+	data, err := encodeValue(c, v.Slice(from, v.Len()), path)
+	if err != nil {
+		if _, ferr := encodeValue(c, v, path); ferr != nil {
+			return nil, ferr
+		}
+	}
+	return data, err
 }
 
 type blobKey struct {
