@@ -54,6 +54,7 @@ type run[S any] struct {
 	after  []string
 
 	// Buffers reused from one superstep to the next.
+	spare   *snap[S] // the head before last, unless the persister keeps it
 	c       commit[S]
 	stepBuf []checkpoint.Step
 	resBuf  []taskResult[S]
@@ -611,7 +612,12 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	if len(gotos) > 0 {
 		next = r.wf.sortNodes(slices.Concat(next, gotos))
 	}
-	newHead := &snap[S]{state: merged, cp: checkpoint.Checkpoint{
+	newHead := r.spare
+	if newHead == nil {
+		newHead = new(snap[S])
+	}
+	r.spare = nil
+	*newHead = snap[S]{state: merged, cp: checkpoint.Checkpoint{
 		ThreadID: r.thread, Namespace: r.ns, ParentID: h.cp.ID,
 		Step: h.cp.Step + 1, Source: checkpoint.SourceLoop, Next: next, CreatedAt: r.stamp(),
 	}}
@@ -644,6 +650,9 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 		return err
 	}
 	r.head = newHead
+	if !r.p.keeps() {
+		r.spare = h // nothing holds on to it: the next superstep's head
+	}
 	if r.ns == "" {
 		r.rootCP = cp.ID
 	}

@@ -48,6 +48,7 @@ func notFound(what string, args ...any) error {
 }
 
 func (p memPersister[S]) backing() backing { return backing{mem: p.m} }
+func (p memPersister[S]) keeps() bool      { return true }
 
 func (p memPersister[S]) thread(_ context.Context, id string) (*checkpoint.Thread, error) {
 	m := p.m
@@ -294,3 +295,43 @@ func (p memPersister[S]) deleteThread(_ context.Context, thread string) error {
 	delete(m.threads, thread)
 	return nil
 }
+
+// nopPersister keeps nothing: the persister of ephemeral runs (thread ""),
+// which are never resumed nor looked at after they return. Commits only
+// count versions.
+type nopPersister[S any] struct{}
+
+func (nopPersister[S]) backing() backing { return backing{nop: true} }
+func (nopPersister[S]) keeps() bool      { return false }
+
+func (nopPersister[S]) thread(_ context.Context, id string) (*checkpoint.Thread, error) {
+	return nil, notFound("thread %q", id)
+}
+
+func (nopPersister[S]) snapshot(_ context.Context, thread, ns, id string) (*snap[S], error) {
+	return nil, notFound("thread %q: checkpoint %q in namespace %q", thread, id, ns)
+}
+
+func (nopPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error) {
+	return c.c.ExpectedVersion + 1, nil
+}
+
+func (nopPersister[S]) putWrites(context.Context, string, int64, []write[S]) error { return nil }
+
+func (nopPersister[S]) writes(context.Context, string, string, string, *S) ([]write[S], error) {
+	return nil, nil
+}
+
+func (nopPersister[S]) history(context.Context, *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error) {
+	return nil, nil
+}
+
+func (nopPersister[S]) interrupts(context.Context, *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error) {
+	return &checkpoint.InterruptPage{}, nil
+}
+
+func (nopPersister[S]) answer(context.Context, []checkpoint.Answer) error { return nil }
+
+func (nopPersister[S]) steps(context.Context, string) ([]checkpoint.Step, error) { return nil, nil }
+
+func (nopPersister[S]) deleteThread(context.Context, string) error { return nil }

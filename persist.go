@@ -25,25 +25,34 @@ type persister[S any] interface {
 	answer(ctx context.Context, as []checkpoint.Answer) error
 	steps(ctx context.Context, thread string) ([]checkpoint.Step, error)
 	deleteThread(ctx context.Context, thread string) error
+	// keeps reports whether commit keeps the snapshot it is given (as
+	// the memStore does), so the engine must not reuse it.
+	keeps() bool
 	// backing is what the persister keeps state in, for the persisters of
 	// subgraphs, whose state types differ but whose thread is the same.
 	backing() backing
 }
 
-// backing is a Store (with its codec) or a memStore.
+// backing is a Store (with its codec), a memStore, or nothing (nop).
 type backing struct {
 	st    checkpoint.Store
 	codec Codec
 	mem   *memStore
+	nop   bool
 }
 
 // persisterFor returns a persister for state type C over b.
 func persisterFor[C any](b backing, si *stateInfo) persister[C] {
+	if b.nop {
+		return nopPersister[C]{}
+	}
 	if b.mem != nil {
 		return memPersister[C]{m: b.mem}
 	}
 	return &storePersister[C]{st: b.st, si: si, codec: b.codec}
 }
+
+func (p *storePersister[S]) keeps() bool { return false }
 
 func (p *storePersister[S]) backing() backing { return backing{st: p.st, codec: p.codec} }
 

@@ -193,7 +193,7 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	p := wf.p
 	ephemeral := thread == ""
 	if ephemeral {
-		p = memPersister[S]{m: newMemStore()}
+		p = nopPersister[S]{}
 	} else {
 		var release func()
 		if ctx, release, err = wf.acquire(ctx, thread); err != nil {
