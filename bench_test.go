@@ -59,6 +59,7 @@ func BenchmarkPauseResume(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
+	jan := &janitor[pauseState]{wf: wf}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -72,7 +73,7 @@ func BenchmarkPauseResume(b *testing.B) {
 		if err != nil || !res.State.Published {
 			b.Fatal(err, res)
 		}
-		forget(b, wf, thread)
+		jan.done(b, thread)
 	}
 }
 
@@ -115,6 +116,7 @@ func BenchmarkSubgraph3Interrupt(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
+	jan := &janitor[level]{wf: wf}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -128,7 +130,7 @@ func BenchmarkSubgraph3Interrupt(b *testing.B) {
 		if err != nil || !res.State.OK {
 			b.Fatal(err, res)
 		}
-		forget(b, wf, thread)
+		jan.done(b, thread)
 	}
 }
 
@@ -167,6 +169,7 @@ func BenchmarkMap100With10Interrupts(b *testing.B) {
 		items[i] = i
 	}
 	ctx := context.Background()
+	jan := &janitor[fan]{wf: wf}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -184,7 +187,7 @@ func BenchmarkMap100With10Interrupts(b *testing.B) {
 		if err != nil || len(res.State.Results) != 100 {
 			b.Fatal(err, res)
 		}
-		forget(b, wf, thread)
+		jan.done(b, thread)
 	}
 }
 
@@ -225,12 +228,25 @@ func BenchmarkStreamLinear10(b *testing.B) {
 	}
 }
 
-// forget deletes a finished benchmark thread, untimed, so the store does
-// not grow with b.N and the garbage collector's work with it.
-func forget[S any](b *testing.B, wf *weft.Workflow[S], thread string) {
-	b.StopTimer()
-	if err := wf.Delete(context.Background(), thread); err != nil {
-		b.Fatal(err)
+// janitor deletes finished benchmark threads, untimed and in batches, so
+// the store does not grow with b.N (and the garbage collector's work with
+// it) while stopping the timer only once per batch.
+type janitor[S any] struct {
+	wf      *weft.Workflow[S]
+	threads []string
+}
+
+func (j *janitor[S]) done(b *testing.B, thread string) {
+	j.threads = append(j.threads, thread)
+	if len(j.threads) < 512 {
+		return
 	}
+	b.StopTimer()
+	for _, t := range j.threads {
+		if err := j.wf.Delete(context.Background(), t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	j.threads = j.threads[:0]
 	b.StartTimer()
 }

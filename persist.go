@@ -114,9 +114,8 @@ func (p *storePersister[S]) snapshot(ctx context.Context, thread, ns, id string)
 }
 
 func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, error) {
-	sc := c.c
-	if sc.Checkpoint != nil {
-		cp := *sc.Checkpoint
+	sc := &c.c
+	if cp := sc.Checkpoint; cp != nil {
 		var prev reflect.Value
 		var prevVersions map[string]int64
 		if c.prev != nil {
@@ -127,10 +126,10 @@ func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, er
 		if err != nil {
 			return 0, err
 		}
+		// The engine keeps the versions to diff the next checkpoint; the
+		// blobs go to the store only.
 		cp.Versions, cp.Blobs = versions, blobs
-		sc.Checkpoint = &cp
-		// The engine keeps the versions to diff the next checkpoint.
-		c.c.Checkpoint.Versions = versions
+		defer func() { cp.Blobs = nil }()
 	}
 	if len(c.writes) > 0 {
 		ws, err := p.encodeWrites(c.writes)
@@ -139,7 +138,7 @@ func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, er
 		}
 		sc.Writes = append(sc.Writes, ws...)
 	}
-	return p.st.Commit(ctx, &sc)
+	return p.st.Commit(ctx, sc)
 }
 
 func (p *storePersister[S]) encodeWrites(ws []write[S]) ([]checkpoint.PendingWrite, error) {

@@ -209,7 +209,7 @@ func (si *stateInfo) withDefaults(in, d reflect.Value) reflect.Value {
 // that only grew writes its new tail.
 func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVersions map[string]int64, version int64) (map[string]int64, []checkpoint.Blob, error) {
 	versions := make(map[string]int64, len(si.fields))
-	var blobs []checkpoint.Blob
+	blobs := make([]checkpoint.Blob, 0, len(si.fields))
 	for i := range si.fields {
 		f := &si.fields[i]
 		fv := f.field(v)

@@ -101,9 +101,17 @@ func (sp *space) newest() *entry {
 	return nil
 }
 
-func notFoundThread(id string) error {
-	return fmt.Errorf("memstore: thread %q: %w", id, checkpoint.ErrNotFound)
+func notFoundThread(id string) error { return threadNotFound(id) }
+
+// threadNotFound is the error for a missing thread, formatted only when
+// read: a new thread is a missing one first, on every Run.
+type threadNotFound string
+
+func (e threadNotFound) Error() string {
+	return fmt.Sprintf("memstore: thread %q: %v", string(e), checkpoint.ErrNotFound)
 }
+
+func (e threadNotFound) Unwrap() error { return checkpoint.ErrNotFound }
 
 // Thread returns the thread's row.
 func (s *Store) Thread(ctx context.Context, threadID string) (*checkpoint.Thread, error) {
