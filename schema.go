@@ -2,6 +2,7 @@ package weft
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -227,9 +228,17 @@ func enumValue(t reflect.Type, v string) (any, error) {
 
 var resolved sync.Map // string(schema) -> *jsonschema.Resolved or error
 
+// ValidateAnswer checks a JSON answer against a question's JSON schema
+// (Question.Schema) as Resume does before it records an answer; the error
+// says what does not fit. An empty schema accepts any JSON value.
+func ValidateAnswer(schema, answer json.RawMessage) error { return validate(schema, answer) }
+
 // validate checks the JSON answer against the JSON schema.
 func validate(schema, answer json.RawMessage) error {
 	if len(schema) == 0 {
+		if !json.Valid(answer) {
+			return errors.New("answer is not JSON")
+		}
 		return nil
 	}
 	var rs *jsonschema.Resolved

@@ -16,6 +16,9 @@ var (
 	// ErrSchemaTooNew: the database holds a schema version newer than this
 	// store knows; upgrade the program instead of writing to it.
 	ErrSchemaTooNew = errors.New("database schema is newer than this program knows")
+	// ErrBadCursor: a page cursor (InterruptQuery.After, ThreadQuery.After)
+	// that the store did not make.
+	ErrBadCursor = errors.New("malformed cursor")
 	// ErrCorrupt: a stored row could not be decoded.
 	ErrCorrupt = errors.New("corrupt stored data")
 )

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
-
-	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
@@ -153,7 +150,7 @@ func (ib *Inbox) Record(ctx context.Context, thread, id string, value json.RawMe
 	if value == nil {
 		value = json.RawMessage("null")
 	}
-	if err := validate(rec.Schema, value); err != nil {
+	if err := weft.ValidateAnswer(rec.Schema, value); err != nil {
 		return fmt.Errorf("inbox: answer to %s (node %s): %w: %w", id, rec.Node, ErrInvalidAnswer, err)
 	}
 	channel := by.Channel
@@ -172,39 +169,4 @@ func (ib *Inbox) Record(ctx context.Context, thread, id string, value json.RawMe
 	}
 	ib.log.InfoContext(ctx, "inbox: answer recorded", "thread", thread, "question", id, "author", by.Name, "channel", channel)
 	return nil
-}
-
-// resolvedSchemas caches compiled answer schemas by their JSON text.
-var resolvedSchemas sync.Map // string -> *jsonschema.Resolved or error
-
-// validate checks a JSON answer against a question's JSON schema, as weft
-// does before it records an answer.
-func validate(schema, answer json.RawMessage) error {
-	var instance any
-	if err := json.Unmarshal(answer, &instance); err != nil {
-		return fmt.Errorf("answer is not JSON: %w", err)
-	}
-	if len(schema) == 0 {
-		return nil
-	}
-	var rs *jsonschema.Resolved
-	if v, ok := resolvedSchemas.Load(string(schema)); ok {
-		if err, isErr := v.(error); isErr {
-			return err
-		}
-		rs = v.(*jsonschema.Resolved)
-	} else {
-		var s jsonschema.Schema
-		err := json.Unmarshal(schema, &s)
-		if err == nil {
-			rs, err = s.Resolve(nil)
-		}
-		if err != nil {
-			err = fmt.Errorf("unusable answer schema: %w", err)
-			resolvedSchemas.Store(string(schema), err)
-			return err
-		}
-		resolvedSchemas.Store(string(schema), rs)
-	}
-	return rs.Validate(instance)
 }

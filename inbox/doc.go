@@ -80,7 +80,8 @@
 //     with these roles, answer".
 //   - The default page is DefaultLimit (50) questions, and no page is
 //     larger than MaxLimit (500). Cursors are the store's; one the store
-//     refuses is ErrInvalidCursor (a client's mistake, not a failure).
+//     refuses is ErrInvalidCursor (checkpoint.ErrBadCursor: a client's
+//     mistake, not a failure).
 //   - An answer whose thread fails after the answer was recorded returns
 //     the node's error: the answer stands, and Audit shows it.
 //   - Get and State of a thread whose workflow is not registered read the

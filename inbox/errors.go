@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"errors"
+	"github.com/weftgraph/weft/checkpoint"
 
 	"github.com/weftgraph/weft"
 )
@@ -17,9 +18,9 @@ var (
 	ErrUnknownWorkflow = errors.New("inbox: unknown workflow")
 
 	// ErrInvalidCursor: Query.After is not a cursor of this inbox's store
-	// (a client's mistake: a cursor made up, cut short, or from another
-	// store).
-	ErrInvalidCursor = errors.New("inbox: invalid cursor")
+	// (a client's mistake: a cursor made up or cut short). It is
+	// checkpoint.ErrBadCursor, which stores return.
+	ErrInvalidCursor = checkpoint.ErrBadCursor
 
 	// ErrNotFound: no such thread or interrupt. It is weft.ErrNotFound,
 	// which is checkpoint.ErrNotFound.

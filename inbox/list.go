@@ -128,16 +128,6 @@ func (ib *Inbox) List(ctx context.Context, q Query) (*Page, error) {
 	}
 	sp, err := ib.store.Interrupts(ctx, sq)
 	if err != nil {
-		if sq.After != "" && ctx.Err() == nil {
-			// Stores refuse a cursor they did not make with an error of
-			// their own: the same query without it tells whether the
-			// cursor was the problem.
-			probe := *sq
-			probe.After, probe.Limit = "", 1
-			if _, perr := ib.store.Interrupts(ctx, &probe); perr == nil {
-				return nil, fmt.Errorf("inbox: list: cursor %q: %w: %w", sq.After, ErrInvalidCursor, err)
-			}
-		}
 		return nil, fmt.Errorf("inbox: list: %w", err)
 	}
 	page := &Page{Items: make([]Item, len(sp.Interrupts)), Next: sp.Next}

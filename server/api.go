@@ -372,14 +372,9 @@ func (s *Server) listInbox(w http.ResponseWriter, r *http.Request, _ Principal) 
 	return nil
 }
 
-// listError reports a malformed cursor as the client's error: stores
-// refuse one they did not make with an error that is none of weft's
-// sentinels.
+// listError reports a malformed cursor as the client's error.
 func listError(err error) error {
-	if _, _, ok := classify(err); ok || errors.Is(err, context.Canceled) {
-		return err
-	}
-	if strings.Contains(err.Error(), "cursor") {
+	if errors.Is(err, checkpoint.ErrBadCursor) {
 		return errBadRequest("invalid after cursor: " + err.Error())
 	}
 	return err

@@ -3,13 +3,10 @@ package memstore
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
@@ -115,32 +112,14 @@ func (c *cursor) compare(r *checkpoint.InterruptRecord) int {
 	return cmp.Or(c.createdAt.Compare(r.CreatedAt), cmp.Compare(c.id, r.ID), cmp.Compare(c.threadID, r.ThreadID))
 }
 
-// formatCursor encodes r's position as
-// base64url("<unix seconds>:<nanoseconds>:<len(id)>:<id><thread id>").
-func formatCursor(r *checkpoint.InterruptRecord) string {
-	s := strconv.FormatInt(r.CreatedAt.Unix(), 10) + ":" + strconv.Itoa(r.CreatedAt.Nanosecond()) + ":" +
-		strconv.Itoa(len(r.ID)) + ":" + r.ID + r.ThreadID
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
-}
+func formatCursor(r *checkpoint.InterruptRecord) string { return checkpoint.CursorAfter(r).String() }
 
 func parseCursor(s string) (cursor, error) {
-	bad := fmt.Errorf("memstore: malformed interrupt cursor %q", s)
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	c, err := checkpoint.ParseInterruptCursor(s)
 	if err != nil {
-		return cursor{}, bad
+		return cursor{}, fmt.Errorf("memstore: %w", err)
 	}
-	parts := strings.SplitN(string(raw), ":", 4)
-	if len(parts) != 4 {
-		return cursor{}, bad
-	}
-	sec, err1 := strconv.ParseInt(parts[0], 10, 64)
-	nsec, err2 := strconv.ParseInt(parts[1], 10, 64)
-	idLen, err3 := strconv.Atoi(parts[2])
-	rest := parts[3]
-	if err1 != nil || err2 != nil || err3 != nil || idLen < 0 || idLen > len(rest) {
-		return cursor{}, bad
-	}
-	return cursor{createdAt: time.Unix(sec, nsec), id: rest[:idLen], threadID: rest[idLen:]}, nil
+	return cursor{createdAt: c.CreatedAt, id: c.ID, threadID: c.ThreadID}, nil
 }
 
 // Answer records answers, all or none.

@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -208,32 +207,17 @@ type cursor struct {
 	id, threadID string
 }
 
-// formatCursor encodes r's position as
-// base64url("<unix microseconds>:<len(id)>:<id><thread id>"), at the
-// precision the database keeps.
-func formatCursor(r *checkpoint.InterruptRecord) string {
-	s := strconv.FormatInt(r.CreatedAt.UnixMicro(), 10) + ":" + strconv.Itoa(len(r.ID)) + ":" + r.ID + r.ThreadID
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
-}
+// formatCursor encodes r's position (see checkpoint.InterruptCursor).
+func formatCursor(r *checkpoint.InterruptRecord) string { return checkpoint.CursorAfter(r).String() }
 
-// parseCursor decodes a cursor of formatCursor.
+// parseCursor decodes a cursor of formatCursor, at the precision the
+// database keeps.
 func parseCursor(s string) (cursor, error) {
-	bad := fmt.Errorf("pgstore: malformed interrupt cursor %q", s)
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	c, err := checkpoint.ParseInterruptCursor(s)
 	if err != nil {
-		return cursor{}, bad
+		return cursor{}, fmt.Errorf("pgstore: %w", err)
 	}
-	parts := strings.SplitN(string(raw), ":", 3)
-	if len(parts) != 3 {
-		return cursor{}, bad
-	}
-	usec, err1 := strconv.ParseInt(parts[0], 10, 64)
-	idLen, err2 := strconv.Atoi(parts[1])
-	rest := parts[2]
-	if err1 != nil || err2 != nil || idLen < 0 || idLen > len(rest) {
-		return cursor{}, bad
-	}
-	return cursor{createdAt: time.UnixMicro(usec).UTC(), id: rest[:idLen], threadID: rest[idLen:]}, nil
+	return cursor{createdAt: c.CreatedAt.Truncate(time.Microsecond), id: c.ID, threadID: c.ThreadID}, nil
 }
 
 // Answer records answers, all or none. One answer is one conditional

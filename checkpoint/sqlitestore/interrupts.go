@@ -3,11 +3,9 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -99,30 +97,18 @@ type cursor struct {
 	id, threadID string
 }
 
-// formatCursor encodes a position as
-// base64url("<created_at>:<len(id)>:<id><thread id>").
+// formatCursor encodes a position (see checkpoint.InterruptCursor).
 func formatCursor(c cursor) string {
-	s := strconv.FormatInt(c.createdAt, 10) + ":" + strconv.Itoa(len(c.id)) + ":" + c.id + c.threadID
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
+	return checkpoint.InterruptCursor{CreatedAt: time.UnixMicro(c.createdAt), ID: c.id, ThreadID: c.threadID}.String()
 }
 
 // parseCursor is the inverse of formatCursor.
 func parseCursor(s string) (cursor, error) {
-	bad := fmt.Errorf("sqlitestore: malformed interrupt cursor %q", s)
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	c, err := checkpoint.ParseInterruptCursor(s)
 	if err != nil {
-		return cursor{}, bad
+		return cursor{}, fmt.Errorf("sqlitestore: %w", err)
 	}
-	parts := strings.SplitN(string(raw), ":", 3)
-	if len(parts) != 3 {
-		return cursor{}, bad
-	}
-	at, err1 := strconv.ParseInt(parts[0], 10, 64)
-	n, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil || n < 0 || n > len(parts[2]) {
-		return cursor{}, bad
-	}
-	return cursor{createdAt: at, id: parts[2][:n], threadID: parts[2][n:]}, nil
+	return cursor{createdAt: c.CreatedAt.UnixMicro(), id: c.ID, threadID: c.ThreadID}, nil
 }
 
 // maxMergedAssignees bounds the assignees whose inboxes Interrupts merges

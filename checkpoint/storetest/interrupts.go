@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -348,12 +349,17 @@ func testInterruptsDefaultLimit(e *env) {
 	}
 }
 
-// testInterruptsBadCursor: a cursor the store did not make is an error.
+// testInterruptsBadCursor: a cursor the store did not make is an error
+// wrapping checkpoint.ErrBadCursor.
 func testInterruptsBadCursor(e *env) {
 	e.manyInterrupts(3, 1)
 	for _, c := range []string{"not a cursor!", "%%%", "\x00\xff", "{}"} {
-		if page, err := e.s.Interrupts(e.ctx, &checkpoint.InterruptQuery{After: c}); err == nil {
-			e.t.Errorf("Interrupts(After %q) = %d records, no error; want an error", c, len(page.Interrupts))
+		if page, err := e.s.Interrupts(e.ctx, &checkpoint.InterruptQuery{After: c}); !errors.Is(err, checkpoint.ErrBadCursor) {
+			n := 0
+			if page != nil {
+				n = len(page.Interrupts)
+			}
+			e.t.Errorf("Interrupts(After %q) = %d records, %v; want an error wrapping ErrBadCursor", c, n, err)
 		}
 	}
 }

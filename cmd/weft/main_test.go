@@ -296,7 +296,7 @@ func TestInbox(t *testing.T) {
 	if len(everything.Items) != 9 {
 		t.Errorf("--all: %d items", len(everything.Items))
 	}
-	weftIn(t, dir, "", "inbox", "--after", "garbage").want(t, exitError, "invalid cursor")
+	weftIn(t, dir, "", "inbox", "--after", "garbage").want(t, exitError, "malformed cursor")
 }
 
 func TestShow(t *testing.T) {
