@@ -2,8 +2,6 @@ package weft
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -148,13 +146,7 @@ func (t *task[S]) record(key string, data []byte) error {
 }
 
 func (t *task[S]) effectID(key string) string {
-	r := t.r
-	h := sha256.New()
-	for _, s := range []string{r.thread, r.ns, t.cpID, t.name, key} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	return stableID(16, t.r.thread, t.r.ns, t.cpID, t.name, key)
 }
 
 // Resolver answers questions without a human, or declines: an auto-approve

@@ -293,7 +293,7 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 // tasks); otherwise the superstep times it.
 func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) {
 	nodeName, branch := splitTask(name)
-	t := &task[S]{Context: r.ctx, r: r, node: nodeName, branch: branch, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
+	t := &task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
 		off: r.off || start.IsZero()}
 	for _, rec := range r.records {
 		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == name {
@@ -363,7 +363,7 @@ func splitTask(task string) (string, int) {
 }
 
 func nodeOf(task string) string {
-	node, _, _ := strings.Cut(task, "#")
+	node, _ := splitTask(task)
 	return node
 }
 
@@ -457,7 +457,8 @@ func (r *run[S]) outputs(tasks []string, results []taskResult[S]) []write[S] {
 
 // answered returns the questions tasks asked and got answered at once (by
 // up-front answers or resolvers), to keep in the thread's audit trail.
-func answered[S any](results []taskResult[S], recs []checkpoint.InterruptRecord) []checkpoint.InterruptRecord {
+func answered[S any](results []taskResult[S]) []checkpoint.InterruptRecord {
+	var recs []checkpoint.InterruptRecord
 	for i := range results {
 		if t := results[i].t; t != nil {
 			for _, rec := range t.asked {
@@ -627,7 +628,7 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 		status = StatusCompleted
 	}
 	var recs []checkpoint.InterruptRecord
-	done := answered(results, nil)
+	done := answered(results)
 	r.c = commit[S]{
 		c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps},
 		state: merged, prev: h, head: newHead,
@@ -669,8 +670,9 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	return nil
 }
 
+// questionsOf returns the pending ones of recs as questions (nil for none).
 func questionsOf(recs []checkpoint.InterruptRecord) []Question {
-	qs := make([]Question, 0, len(recs))
+	var qs []Question
 	for i := range recs {
 		if recs[i].Status == checkpoint.InterruptPending {
 			qs = append(qs, questionOf(&recs[i]))
@@ -691,10 +693,6 @@ func (r *run[S]) result(status Status, waiting []checkpoint.InterruptRecord) *Re
 	if status == StatusInterrupted && waiting == nil {
 		waiting = r.records
 	}
-	for i := range waiting {
-		if waiting[i].Status == checkpoint.InterruptPending {
-			res.Interrupts = append(res.Interrupts, questionOf(&waiting[i]))
-		}
-	}
+	res.Interrupts = questionsOf(waiting)
 	return res
 }

@@ -65,9 +65,8 @@ type task[S any] struct {
 	name string // task name within the superstep ("review", "tools#2")
 	cpID string // checkpoint the superstep started from, in its namespace
 
-	node   string // node name
-	branch int    // item index of a Map branch; -1 for other nodes
-	off    bool   // runs on another goroutine than the root run's
+	node string // node name
+	off  bool   // runs on another goroutine than the root run's
 
 	mu      sync.Mutex
 	prior   []checkpoint.InterruptRecord // this task's questions at this pause, by index
@@ -125,13 +124,19 @@ func Interrupt[T any](ctx context.Context, payload any, opts ...InterruptOption)
 
 // interruptID derives a question's ID from where it is asked.
 func interruptID(thread, ns, cpID, task, which string) string {
+	return stableID(12, thread, ns, cpID, task, which)
+}
+
+// stableID is the hex of the first size bytes of the SHA-256 of parts,
+// each followed by a zero byte: the same in every process.
+func stableID(size int, parts ...string) string {
 	h := sha256.New()
-	for _, s := range []string{thread, ns, cpID, task, which} {
+	for _, s := range parts {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
 	var sum [32]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:12])
+	return hex.EncodeToString(h.Sum(sum[:0])[:size])
 }
 
 func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMessage, error) {

@@ -67,9 +67,6 @@ func (f *fieldInfo) field(v reflect.Value) reflect.Value {
 	return v.Field(f.index)
 }
 
-// path is the field's path for error messages.
-func (si *stateInfo) path(f *fieldInfo) string { return f.path }
-
 // clip caps the slice fields of *s at their length, so nodes that append to
 // them in parallel never write into a shared backing array.
 func (si *stateInfo) clip(v reflect.Value) {
@@ -151,11 +148,11 @@ func (si *stateInfo) merge(base reflect.Value, outs []output) (reflect.Value, er
 				continue
 			}
 			if f.reducer == nil {
-				return reflect.Value{}, &MergeError{Field: si.path(f), Nodes: []string{changedBy[i], o.task}}
+				return reflect.Value{}, &MergeError{Field: f.path, Nodes: []string{changedBy[i], o.task}}
 			}
 			r, err := f.reducer.merge(bv, mv, ov)
 			if err != nil {
-				return reflect.Value{}, fmt.Errorf("weft: reducer of %s: %w", si.path(f), err)
+				return reflect.Value{}, fmt.Errorf("weft: reducer of %s: %w", f.path, err)
 			}
 			mv.Set(r)
 			changedBy[i] += " and " + o.task
@@ -180,7 +177,7 @@ func (si *stateInfo) fold(cur, in reflect.Value) (reflect.Value, error) {
 		if f.reducer != nil {
 			r, err := f.reducer.merge(reflect.Zero(f.typ), ov, iv)
 			if err != nil {
-				return reflect.Value{}, fmt.Errorf("weft: reducer of %s: %w", si.path(f), err)
+				return reflect.Value{}, fmt.Errorf("weft: reducer of %s: %w", f.path, err)
 			}
 			ov.Set(r)
 			continue
@@ -230,7 +227,7 @@ func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVe
 				continue
 			}
 		}
-		data, err := encodeValue(c, fv, si.path(f))
+		data, err := encodeValue(c, fv, f.path)
 		if err != nil {
 			return nil, nil, err
 		}

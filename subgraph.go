@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -124,7 +123,7 @@ func (sg *subgraphOf[S, C]) run(ctx context.Context, s S) (S, error) {
 			Meta: map[string]string{"workflow": child.name}, CreatedAt: r.now(),
 		}
 		c := &commit[C]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state}
-		if err := cr.save(c, StatusRunning, "", func(v int64) Status { cp.ID = checkpoint.FormatID(v); return "" }); err != nil {
+		if err := cr.save(c, StatusRunning, "", nil); err != nil {
 			return s, err
 		}
 		cr.head = &snap[C]{cp: *cp, state: state}
@@ -188,14 +187,4 @@ func (wf *Workflow[S]) subgraphStates(ctx context.Context, b backing, thread, ns
 		out = append(out, st...)
 	}
 	return out, nil
-}
-
-// displayPath turns a namespace into a node path: "outer:0003/inner:0007"
-// is "outer/inner".
-func displayPath(ns string) string {
-	parts := strings.Split(ns, "/")
-	for i, p := range parts {
-		parts[i], _, _ = strings.Cut(p, ":")
-	}
-	return strings.Join(parts, "/")
 }

@@ -240,11 +240,8 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 		cp.ParentID, cp.Step = parent.cp.ID, parent.cp.Step+1
 	}
 	c := &commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent}
-	if err := r.save(c, StatusRunning, "", func(v int64) Status { cp.ID = checkpoint.FormatID(v); return "" }); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return nil, fmt.Errorf("%w (%w)", ErrBusy, err)
-		}
-		return nil, err
+	if err := r.save(c, StatusRunning, "", nil); err != nil {
+		return nil, claimError(err)
 	}
 	r.head = &snap[S]{cp: *cp, state: state}
 	r.rootCP = cp.ID
@@ -288,11 +285,9 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		return nil, err
 	}
 	r.rootCP = r.head.cp.ID
-	page, err := wf.p.interrupts(ctx, &checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: r.head.cp.ID, Limit: 1 << 20})
-	if err != nil {
+	if r.records, err = wf.questionsAt(ctx, thread, r.head.cp.ID, ""); err != nil {
 		return nil, err
 	}
-	r.records = page.Interrupts
 	if err := wf.checkGraph(row, r.head, r.records); err != nil {
 		return nil, err
 	}
@@ -317,11 +312,9 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 	if len(answers) > 0 && slices.ContainsFunc(r.records, pending) {
 		// Others may have answered the rest meanwhile (another process, or
 		// a Resume refused as busy here): the store knows.
-		page, err := wf.p.interrupts(ctx, &checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: r.head.cp.ID, Limit: 1 << 20})
-		if err != nil {
+		if r.records, err = wf.questionsAt(ctx, thread, r.head.cp.ID, ""); err != nil {
 			return nil, err
 		}
-		r.records = page.Interrupts
 	}
 	if slices.ContainsFunc(r.records, pending) {
 		if r.observed() {
@@ -330,15 +323,39 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		return r.result(StatusInterrupted, r.records), nil
 	}
 	if err := r.save(&commit[S]{c: checkpoint.Commit{At: wf.now()}}, StatusRunning, "", nil); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return nil, fmt.Errorf("%w (%w)", ErrBusy, err)
-		}
-		return nil, err
+		return nil, claimError(err)
 	}
 	r.resumed = true
 	r.emit(Event{Type: EventResumed, Checkpoint: r.head.cp.ID, Next: r.head.cp.Next})
 	wf.log(ctx, "weft: run resumed", thread, "answers", len(answers))
 	return r.loop()
+}
+
+// questionsAt returns the thread's questions of the pause at checkpoint
+// cpID (of status, if not ""), every page of them.
+func (wf *Workflow[S]) questionsAt(ctx context.Context, thread, cpID string, status checkpoint.InterruptStatus) ([]checkpoint.InterruptRecord, error) {
+	q := &checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: cpID, Status: status, Limit: 1000}
+	var recs []checkpoint.InterruptRecord
+	for {
+		page, err := wf.p.interrupts(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, page.Interrupts...)
+		if page.Next == "" {
+			return recs, nil
+		}
+		q.After = page.Next
+	}
+}
+
+// claimError is the error of a run that could not claim a thread: another
+// run's commit came first, so the thread is busy.
+func claimError(err error) error {
+	if errors.Is(err, ErrConflict) {
+		return fmt.Errorf("%w (%w)", ErrBusy, err)
+	}
+	return err
 }
 
 // collectAnswers checks the answers of a Resume against the questions at
@@ -424,13 +441,11 @@ func (wf *Workflow[S]) StateAt(ctx context.Context, thread, checkpointID string)
 			return nil, err
 		}
 	}
-	page, err := wf.p.interrupts(ctx, &checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: s.cp.ID, Status: checkpoint.InterruptPending, Limit: 1 << 20})
+	recs, err := wf.questionsAt(ctx, thread, s.cp.ID, checkpoint.InterruptPending)
 	if err != nil {
 		return nil, err
 	}
-	for i := range page.Interrupts {
-		snap.Interrupts = append(snap.Interrupts, questionOf(&page.Interrupts[i]))
-	}
+	snap.Interrupts = questionsOf(recs)
 	return snap, nil
 }
 
@@ -510,12 +525,12 @@ func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func
 		meta["as_node"] = cfg.asNode
 	}
 	if baseID == "" && row.Status == StatusInterrupted {
-		page, err := wf.p.interrupts(ctx, &checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: base.cp.ID, Limit: 1 << 20})
+		recs, err := wf.questionsAt(ctx, thread, base.cp.ID, "")
 		if err != nil {
 			return nil, err
 		}
 		var passed []string
-		for _, rec := range page.Interrupts {
+		for _, rec := range recs {
 			if rec.Kind == checkpoint.KindBefore && slices.Contains(next, rec.Task) {
 				passed = append(passed, rec.Task)
 			}
@@ -535,7 +550,7 @@ func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func
 		status = StatusCompleted
 	}
 	c := &commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, CancelPending: true, Checkpoint: cp}, state: state, prev: base}
-	if err := r.save(c, status, "", func(v int64) Status { cp.ID = checkpoint.FormatID(v); return "" }); err != nil {
+	if err := r.save(c, status, "", nil); err != nil {
 		return nil, err
 	}
 	return wf.snapshotOf(&r.tr.row, &snap[S]{cp: *cp, state: state}), nil
