@@ -33,21 +33,23 @@ func (c InterruptCursor) String() string {
 // ParseInterruptCursor decodes a cursor made by InterruptCursor.String. A
 // cursor it did not make is an error wrapping ErrBadCursor.
 func ParseInterruptCursor(s string) (InterruptCursor, error) {
-	bad := fmt.Errorf("interrupt cursor %q: %w", s, ErrBadCursor)
+	bad := func() (InterruptCursor, error) {
+		return InterruptCursor{}, fmt.Errorf("interrupt cursor %q: %w", s, ErrBadCursor)
+	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return InterruptCursor{}, bad
+		return bad()
 	}
 	parts := strings.SplitN(string(raw), ":", 4)
 	if len(parts) != 4 {
-		return InterruptCursor{}, bad
+		return bad()
 	}
 	sec, err1 := strconv.ParseInt(parts[0], 10, 64)
 	nsec, err2 := strconv.ParseInt(parts[1], 10, 64)
 	idLen, err3 := strconv.Atoi(parts[2])
 	rest := parts[3]
 	if err1 != nil || err2 != nil || err3 != nil || nsec < 0 || nsec >= 1e9 || idLen < 0 || idLen > len(rest) {
-		return InterruptCursor{}, bad
+		return bad()
 	}
 	return InterruptCursor{CreatedAt: time.Unix(sec, nsec).UTC(), ID: rest[:idLen], ThreadID: rest[idLen:]}, nil
 }

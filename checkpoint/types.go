@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -242,21 +243,23 @@ const (
 // FormatID formats a commit version as a checkpoint ID. IDs of one thread
 // sort in commit order.
 func FormatID(version int64) string {
-	if version >= 0 && version < int64(len(smallIDs)) {
-		return smallIDs[version]
+	if version >= 0 && version < smallIDCount {
+		return smallIDs()[version]
 	}
 	return formatID(version)
 }
 
-// smallIDs are the IDs of the first versions, formatted once: every
-// superstep names its checkpoint.
-var smallIDs = func() []string {
-	ids := make([]string, 4096)
+// smallIDs are the IDs of the first versions, formatted once, on first
+// use: every superstep names its checkpoint.
+const smallIDCount = 4096
+
+var smallIDs = sync.OnceValue(func() []string {
+	ids := make([]string, smallIDCount)
 	for i := range ids {
 		ids[i] = formatID(int64(i))
 	}
 	return ids
-}()
+})
 
 func formatID(version int64) string {
 	s := strconv.FormatInt(version, 10)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -21,13 +20,14 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	if q == nil {
 		q = &checkpoint.InterruptQuery{}
 	}
-	var after *cursor
+	// after is the position of the cursor, as the record it names.
+	var after *checkpoint.InterruptRecord
 	if q.After != "" {
-		c, err := parseCursor(q.After)
+		c, err := checkpoint.ParseInterruptCursor(q.After)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("memstore: %w", err)
 		}
-		after = &c
+		after = &checkpoint.InterruptRecord{CreatedAt: c.CreatedAt, ID: c.ID, ThreadID: c.ThreadID}
 	}
 	limit := pageLimit(q.Limit)
 
@@ -40,7 +40,7 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	scan := func(t *thread) {
 		for i := range t.interrupts {
 			r := &t.interrupts[i]
-			if !matches(q, r) || (after != nil && after.compare(r) >= 0) {
+			if !matches(q, r) || (after != nil && compareInterrupts(r, after) <= 0) {
 				continue
 			}
 			if len(match) > limit && compareInterrupts(r, match[limit]) >= 0 {
@@ -65,7 +65,7 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	page := &checkpoint.InterruptPage{}
 	if len(match) > limit {
 		match = match[:limit]
-		page.Next = formatCursor(match[limit-1])
+		page.Next = checkpoint.CursorAfter(match[limit-1]).String()
 	}
 	if len(match) > 0 {
 		page.Interrupts = make([]checkpoint.InterruptRecord, len(match))
@@ -100,26 +100,6 @@ func matches(q *checkpoint.InterruptQuery, r *checkpoint.InterruptRecord) bool {
 
 func compareInterrupts(a, b *checkpoint.InterruptRecord) int {
 	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID), cmp.Compare(a.ThreadID, b.ThreadID))
-}
-
-// cursor is the position of the last interrupt of a page.
-type cursor struct {
-	createdAt    time.Time
-	id, threadID string
-}
-
-func (c *cursor) compare(r *checkpoint.InterruptRecord) int {
-	return cmp.Or(c.createdAt.Compare(r.CreatedAt), cmp.Compare(c.id, r.ID), cmp.Compare(c.threadID, r.ThreadID))
-}
-
-func formatCursor(r *checkpoint.InterruptRecord) string { return checkpoint.CursorAfter(r).String() }
-
-func parseCursor(s string) (cursor, error) {
-	c, err := checkpoint.ParseInterruptCursor(s)
-	if err != nil {
-		return cursor{}, fmt.Errorf("memstore: %w", err)
-	}
-	return cursor{createdAt: c.CreatedAt, id: c.ID, threadID: c.ThreadID}, nil
 }
 
 // Answer records answers, all or none.
@@ -169,7 +149,7 @@ func (s *Store) Answer(ctx context.Context, answers []checkpoint.Answer) error {
 func (s *Store) pending(threadID, id string) (*checkpoint.InterruptRecord, error) {
 	t := s.threads[threadID]
 	if t == nil {
-		return nil, fmt.Errorf("memstore: interrupt %q: %w", id, notFoundThread(threadID))
+		return nil, fmt.Errorf("memstore: interrupt %q: %w", id, threadNotFound(threadID))
 	}
 	r := t.interrupt(id)
 	if r == nil {
@@ -206,31 +186,14 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 // and its string lists one new string array.
 func cloneInterrupt(r *checkpoint.InterruptRecord) checkpoint.InterruptRecord {
 	out := *r
-	if n := len(r.Value) + len(r.Schema) + len(r.Fallback) + len(r.Answer); n > 0 {
-		buf := make([]byte, 0, n)
-		out.Value, buf = carve(buf, r.Value)
-		out.Schema, buf = carve(buf, r.Schema)
-		out.Fallback, buf = carve(buf, r.Fallback)
-		out.Answer, _ = carve(buf, r.Answer)
-	} else {
-		out.Value, out.Schema, out.Fallback, out.Answer = r.Value[:0:0], r.Schema[:0:0], r.Fallback[:0:0], r.Answer[:0:0]
-	}
-	if n := len(r.Assignees) + len(r.EscalateTo); n > 0 {
-		buf := make([]string, 0, n)
-		out.Assignees, buf = carveStrings(buf, r.Assignees)
-		out.EscalateTo, _ = carveStrings(buf, r.EscalateTo)
-	} else {
-		out.Assignees, out.EscalateTo = r.Assignees[:0:0], r.EscalateTo[:0:0]
-	}
+	// make of no room allocates nothing.
+	buf := make([]byte, 0, len(r.Value)+len(r.Schema)+len(r.Fallback)+len(r.Answer))
+	out.Value, buf = carve(buf, r.Value)
+	out.Schema, buf = carve(buf, r.Schema)
+	out.Fallback, buf = carve(buf, r.Fallback)
+	out.Answer, _ = carve(buf, r.Answer)
+	strs := make([]string, 0, len(r.Assignees)+len(r.EscalateTo))
+	out.Assignees, strs = carve(strs, r.Assignees)
+	out.EscalateTo, _ = carve(strs, r.EscalateTo)
 	return out
-}
-
-// carveStrings is carve for string slices.
-func carveStrings(buf, s []string) ([]string, []string) {
-	if len(s) == 0 {
-		return s[:0:0], buf
-	}
-	start := len(buf)
-	buf = append(buf, s...)
-	return buf[start:len(buf):len(buf)], buf
 }

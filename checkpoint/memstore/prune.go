@@ -23,7 +23,7 @@ func (s *Store) Prune(ctx context.Context, p *checkpoint.Prune) (int, error) {
 	if p.ThreadID != "" {
 		t := s.threads[p.ThreadID]
 		if t == nil {
-			return 0, notFoundThread(p.ThreadID)
+			return 0, threadNotFound(p.ThreadID)
 		}
 		return t.prune(p), nil
 	}
@@ -89,12 +89,8 @@ func (sp *space) collect() {
 			continue
 		}
 		for field, v := range e.cp.Versions {
-			for b := sp.blob(field, v); b != nil && !need[blobKey{field, b.Version}]; {
+			for b := sp.blob(field, v); b != nil && !need[blobKey{field, b.Version}]; b = sp.base(b) {
 				need[blobKey{field, b.Version}] = true
-				if b.Base == 0 || b.Base >= b.Version {
-					break
-				}
-				b = sp.blob(field, b.Base)
 			}
 		}
 	}
@@ -122,7 +118,7 @@ func (sp *space) collect() {
 		}
 		if len(keep) < len(e.cp.Blobs) {
 			// Copy the blobs kept so the dropped ones' bytes are freed.
-			keep = cloneCheckpoint(&checkpoint.Checkpoint{}, keep).Blobs
+			keep = cloneBlobs(keep)
 		}
 		// Only the blobs matter now.
 		e.cp = checkpoint.Checkpoint{ID: e.cp.ID, Blobs: keep}

@@ -91,6 +91,15 @@ func (sp *space) blob(field string, v int64) *checkpoint.Blob {
 	return nil
 }
 
+// base returns the blob that b appends to, or nil for a full value (or a
+// base that was never written).
+func (sp *space) base(b *checkpoint.Blob) *checkpoint.Blob {
+	if b.Base == 0 || b.Base >= b.Version {
+		return nil
+	}
+	return sp.blob(b.Field, b.Base)
+}
+
 // newest returns the newest checkpoint of sp that Prune left, or nil.
 func (sp *space) newest() *entry {
 	for i := len(sp.entries) - 1; i >= 0; i-- {
@@ -100,8 +109,6 @@ func (sp *space) newest() *entry {
 	}
 	return nil
 }
-
-func notFoundThread(id string) error { return threadNotFound(id) }
 
 // threadNotFound is the error for a missing thread, formatted only when
 // read: a new thread is a missing one first, on every Run.
@@ -122,7 +129,7 @@ func (s *Store) Thread(ctx context.Context, threadID string) (*checkpoint.Thread
 	defer s.mu.RUnlock()
 	t := s.threads[threadID]
 	if t == nil {
-		return nil, notFoundThread(threadID)
+		return nil, threadNotFound(threadID)
 	}
 	row := t.row
 	return &row, nil
@@ -195,7 +202,8 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 				return 0, fmt.Errorf("memstore: thread %q: blob %s of version %d in a commit at version %d", id, b.Field, b.Version, version)
 			}
 		}
-		cp = cloneCheckpoint(c.Checkpoint, c.Checkpoint.Blobs)
+		cp = cloneCheckpoint(c.Checkpoint)
+		cp.Blobs = cloneBlobs(c.Checkpoint.Blobs)
 		cp.ThreadID, cp.ID = id, want
 		if cp.CreatedAt.IsZero() {
 			cp.CreatedAt = c.At
@@ -334,7 +342,7 @@ func (s *Store) Checkpoint(ctx context.Context, threadID, namespace, id string) 
 	defer s.mu.RUnlock()
 	t := s.threads[threadID]
 	if t == nil {
-		return nil, notFoundThread(threadID)
+		return nil, threadNotFound(threadID)
 	}
 	if id == "" && namespace == "" {
 		id = t.row.Head
@@ -361,18 +369,14 @@ func (s *Store) Checkpoint(ctx context.Context, threadID, namespace, id string) 
 	}
 
 	// Gather the blob at each field's version and down its Base chain.
-	var stack [16]*checkpoint.Blob
+	var stack [16]checkpoint.Blob
 	need := stack[:0]
 	for field, v := range e.cp.Versions {
-		for b := sp.blob(field, v); b != nil; {
-			need = append(need, b)
-			if b.Base == 0 || b.Base >= b.Version {
-				break
-			}
-			b = sp.blob(field, b.Base)
+		for b := sp.blob(field, v); b != nil; b = sp.base(b) {
+			need = append(need, *b)
 		}
 	}
-	out := cloneCheckpoint(&e.cp, nil)
+	out := cloneCheckpoint(&e.cp)
 	out.Blobs = cloneBlobs(need)
 	return &out, nil
 }
@@ -397,7 +401,7 @@ func (s *Store) History(ctx context.Context, q *checkpoint.HistoryQuery) ([]chec
 	defer s.mu.RUnlock()
 	t := s.threads[q.ThreadID]
 	if t == nil {
-		return nil, notFoundThread(q.ThreadID)
+		return nil, threadNotFound(q.ThreadID)
 	}
 	sp := t.space(q.Namespace)
 	if sp == nil {
@@ -417,7 +421,7 @@ func (s *Store) History(ctx context.Context, q *checkpoint.HistoryQuery) ([]chec
 	for i := len(sp.entries) - 1; i >= 0 && len(out) < n; i-- {
 		e := &sp.entries[i]
 		if !e.pruned && (before == 0 || e.version < before) {
-			out = append(out, cloneCheckpoint(&e.cp, nil))
+			out = append(out, cloneCheckpoint(&e.cp))
 		}
 	}
 	return out, nil
@@ -433,7 +437,7 @@ func (s *Store) PendingWrites(ctx context.Context, threadID, namespace, checkpoi
 	defer s.mu.RUnlock()
 	t := s.threads[threadID]
 	if t == nil {
-		return nil, notFoundThread(threadID)
+		return nil, threadNotFound(threadID)
 	}
 	var out []checkpoint.PendingWrite
 	size := 0
@@ -464,7 +468,7 @@ func (s *Store) Steps(ctx context.Context, threadID string, afterVersion int64) 
 	defer s.mu.RUnlock()
 	t := s.threads[threadID]
 	if t == nil {
-		return nil, notFoundThread(threadID)
+		return nil, threadNotFound(threadID)
 	}
 	return t.steps.after(afterVersion), nil
 }
@@ -523,48 +527,36 @@ func (s *Store) DeleteThread(ctx context.Context, threadID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.threads[threadID] == nil {
-		return notFoundThread(threadID)
+		return threadNotFound(threadID)
 	}
 	delete(s.threads, threadID)
 	return nil
 }
 
-// cloneCheckpoint copies cp with blobs instead of cp.Blobs.
-func cloneCheckpoint(cp *checkpoint.Checkpoint, blobs []checkpoint.Blob) checkpoint.Checkpoint {
+// cloneCheckpoint copies cp without its blobs.
+func cloneCheckpoint(cp *checkpoint.Checkpoint) checkpoint.Checkpoint {
 	out := *cp
 	out.Next = slices.Clone(cp.Next)
 	out.Versions = maps.Clone(cp.Versions)
 	out.Meta = maps.Clone(cp.Meta)
 	out.Blobs = nil
-	if len(blobs) > 0 {
-		size := 0
-		for i := range blobs {
-			size += len(blobs[i].Data)
-		}
-		buf := make([]byte, 0, size)
-		out.Blobs = make([]checkpoint.Blob, len(blobs))
-		for i, b := range blobs {
-			b.Data, buf = carve(buf, b.Data)
-			out.Blobs[i] = b
-		}
-	}
 	return out
 }
 
-// cloneBlobs copies the blobs bs point at, their Data in one array.
-func cloneBlobs(bs []*checkpoint.Blob) []checkpoint.Blob {
+// cloneBlobs copies bs, their Data in one array.
+func cloneBlobs(bs []checkpoint.Blob) []checkpoint.Blob {
 	if len(bs) == 0 {
 		return nil
 	}
 	size := 0
-	for _, b := range bs {
-		size += len(b.Data)
+	for i := range bs {
+		size += len(bs[i].Data)
 	}
 	buf := make([]byte, 0, size)
 	out := make([]checkpoint.Blob, len(bs))
 	for i, b := range bs {
-		out[i] = *b
-		out[i].Data, buf = carve(buf, b.Data)
+		b.Data, buf = carve(buf, b.Data)
+		out[i] = b
 	}
 	return out
 }
@@ -587,14 +579,14 @@ func cloneWrites(ws []checkpoint.PendingWrite) []checkpoint.PendingWrite {
 	return out
 }
 
-// carve appends b to buf, which must have room for it, and returns the copy
+// carve appends s to buf, which must have room for it, and returns the copy
 // (capped at its length, so appending to it reallocates) and the grown buf.
-// A nil b stays nil and an empty one empty.
-func carve[T ~[]byte](buf []byte, b T) (T, []byte) {
-	if len(b) == 0 {
-		return b[:0:0], buf
+// A nil s stays nil and an empty one empty.
+func carve[S ~[]E, E any](buf []E, s S) (S, []E) {
+	if len(s) == 0 {
+		return s[:0:0], buf
 	}
 	start := len(buf)
-	buf = append(buf, b...)
-	return T(buf[start:len(buf):len(buf)]), buf
+	buf = append(buf, s...)
+	return S(buf[start:len(buf):len(buf)]), buf
 }

@@ -172,10 +172,7 @@ func testCheckpointBlobs(e *env) {
 	f := e.thread("t1", "w")
 	ids, want := f.blobChain("")
 	for _, id := range ids {
-		got := e.getCheckpoint("t1", "", id)
-		if g, w := blobSet(got.Blobs), blobSet(want[id]); g != w {
-			e.t.Errorf("Checkpoint(%s).Blobs:\ngot\n\t%s\nwant\n\t%s", id, g, w)
-		}
+		checkBlobs(e.t, fmt.Sprintf("Checkpoint(%s)", id), e.getCheckpoint("t1", "", id).Blobs, want[id])
 	}
 }
 
@@ -191,10 +188,7 @@ func testCheckpointBlobsPerNamespace(e *env) {
 		want map[string][]checkpoint.Blob
 	}{{"", rootIDs, rootWant}, {"outer:1", subIDs, subWant}} {
 		for _, id := range tc.ids {
-			got := e.getCheckpoint("t1", tc.ns, id)
-			if g, w := blobSet(got.Blobs), blobSet(tc.want[id]); g != w {
-				e.t.Errorf("Checkpoint(%q, %s).Blobs:\ngot\n\t%s\nwant\n\t%s", tc.ns, id, g, w)
-			}
+			checkBlobs(e.t, fmt.Sprintf("Checkpoint(%q, %s)", tc.ns, id), e.getCheckpoint("t1", tc.ns, id).Blobs, tc.want[id])
 		}
 	}
 }

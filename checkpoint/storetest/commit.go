@@ -55,8 +55,8 @@ func (e *env) richThread(id string) (*fixture, []string) {
 			Blobs:    []checkpoint.Blob{full("x", `1`), full("list", `[1,2]`)},
 		},
 		Interrupts: []checkpoint.InterruptRecord{
-			e.question(id, "q1", c1, 1),
-			e.question(id, "q2", c1, 1),
+			question(id, "q1", c1, 1),
+			question(id, "q2", c1, 1),
 		},
 		Steps: []checkpoint.Step{{ThreadID: id, Superstep: 0, Node: "start", Status: checkpoint.StepCompleted, StartedAt: at(1)}},
 	})
@@ -77,7 +77,7 @@ func (e *env) richThread(id string) (*fixture, []string) {
 
 // question returns a pending interrupt of thread asked at checkpoint cpID
 // at minute min.
-func (e *env) question(thread, id, cpID string, min int) checkpoint.InterruptRecord {
+func question(thread, id, cpID string, min int) checkpoint.InterruptRecord {
 	return checkpoint.InterruptRecord{
 		ID: id, ThreadID: thread, Workflow: "w", CheckpointID: cpID, Node: "review", Task: "review",
 		Kind: checkpoint.KindDynamic, Reason: "check " + id, Value: json.RawMessage(`{"q":"` + id + `"}`),
@@ -105,7 +105,7 @@ func (f *fixture) conflicting(expected int64) checkpoint.Commit {
 			{Namespace: "", CheckpointID: parent, Task: "new", Kind: "output", Data: []byte(`new`)},
 		},
 		Interrupts: []checkpoint.InterruptRecord{
-			f.e.question(f.row.ID, "q-new", checkpoint.FormatID(expected+1), 9),
+			question(f.row.ID, "q-new", checkpoint.FormatID(expected+1), 9),
 		},
 		Steps: []checkpoint.Step{{ThreadID: f.row.ID, Superstep: 9, Node: "late", Status: checkpoint.StepCompleted, StartedAt: at(9)}},
 		At:    at(9),
@@ -154,7 +154,7 @@ func testCommitWithoutCheckpoint(e *env) {
 	head := f.row.Head
 	f.row.Status = checkpoint.StatusInterrupted
 	f.commit(checkpoint.Commit{
-		Interrupts: []checkpoint.InterruptRecord{e.question("t1", "q3", head, 3)},
+		Interrupts: []checkpoint.InterruptRecord{question("t1", "q3", head, 3)},
 		Steps:      []checkpoint.Step{{ThreadID: "t1", Node: "n", Status: checkpoint.StepInterrupted, StartedAt: at(3)}},
 	})
 	th := e.getThread("t1")
@@ -182,9 +182,9 @@ func testCommitCancelPending(e *env) {
 	fa := e.thread("a", "w")
 	fb := e.thread("b", "w")
 	fa.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{
-		e.question("a", "p1", "", 1), e.question("a", "p2", "", 1), e.question("a", "p3", "", 1),
+		question("a", "p1", "", 1), question("a", "p2", "", 1), question("a", "p3", "", 1),
 	}})
-	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{e.question("b", "p1", "", 1)}})
+	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("b", "p1", "", 1)}})
 	ans := checkpoint.Answer{ThreadID: "a", InterruptID: "p2", Value: json.RawMessage(`1`), Author: "ann", Channel: checkpoint.ChannelAPI, At: at(2)}
 	noErr(e.t, "Answer(a/p2)", e.s.Answer(e.ctx, []checkpoint.Answer{ans}))
 	answered := *e.interrupt("a", "p2")
@@ -197,7 +197,7 @@ func testCommitCancelPending(e *env) {
 		}
 	}
 
-	fa.commit(checkpoint.Commit{CancelPending: true, Interrupts: []checkpoint.InterruptRecord{e.question("a", "n1", "", 3)}})
+	fa.commit(checkpoint.Commit{CancelPending: true, Interrupts: []checkpoint.InterruptRecord{question("a", "n1", "", 3)}})
 	for _, tc := range []struct {
 		thread, id string
 		want       checkpoint.InterruptStatus
@@ -213,7 +213,7 @@ func testCommitCancelPending(e *env) {
 		}
 	}
 	checkInterrupt(e.t, "answered a/p2 after CancelPending", e.interrupt("a", "p2"), &answered)
-	cancelled := e.question("a", "p1", "", 1)
+	cancelled := question("a", "p1", "", 1)
 	cancelled.Status = checkpoint.InterruptCancelled
 	checkInterrupt(e.t, "cancelled a/p1", e.interrupt("a", "p1"), &cancelled)
 }
@@ -296,18 +296,18 @@ func testWritesReplace(e *env, put bool) {
 // interrupt.
 func testCommitInterruptsInsertIfAbsent(e *env) {
 	fa, fb := e.thread("a", "w"), e.thread("b", "w")
-	q := e.question("a", "q", "c", 1)
+	q := question("a", "q", "c", 1)
 	q.Assignees = []string{"ann"}
 	fa.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{q}})
 	noErr(e.t, "Answer(a/q)", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "a", InterruptID: "q", Value: json.RawMessage(`true`), Author: "ann", Channel: checkpoint.ChannelCLI, At: at(2)}}))
 	stored := *e.interrupt("a", "q")
 
-	again := e.question("a", "q", "c2", 3)
+	again := question("a", "q", "c2", 3)
 	again.Reason, again.Value, again.Assignees = "asked again", json.RawMessage(`{"other":1}`), []string{"bob"}
 	fa.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{again}})
 	checkInterrupt(e.t, "a/q asked again", e.interrupt("a", "q"), &stored)
 
-	other := e.question("b", "q", "c", 1)
+	other := question("b", "q", "c", 1)
 	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{other}})
 	checkInterrupt(e.t, "b/q", e.interrupt("b", "q"), &other)
 	checkInterrupt(e.t, "a/q after b/q", e.interrupt("a", "q"), &stored)

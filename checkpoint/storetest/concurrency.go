@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"testing"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -40,6 +41,29 @@ func race(n int, f func(i int) error) []error {
 	return errs
 }
 
+// oneWinner returns the index of the one call of a race that succeeded. It
+// fails the test unless exactly one did and every other call (a what)
+// returned an error wrapping lost.
+func oneWinner(t *testing.T, what string, errs []error, lost error) int {
+	t.Helper()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Errorf("%ss %d and %d both succeeded", what, winner, i)
+			}
+			winner = i
+		case !errors.Is(err, lost):
+			t.Errorf("%s %d: error %v, want nil or one wrapping %q", what, i, err, lost)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no %s succeeded", what)
+	}
+	return winner
+}
+
 // testCommitRace: of 20 commits that expect the same version, exactly one
 // wins, the others get ErrConflict, and the thread holds only the winner's
 // commit.
@@ -56,7 +80,7 @@ func testCommitRace(e *env) {
 				Versions: map[string]int64{"x": 3, "list": 3}, Meta: map[string]string{"by": g.row.Owner},
 				Blobs: []checkpoint.Blob{full("x", g.row.Owner), appends("list", 1, `["`+g.row.Owner+`"]`)}},
 			Writes:     []checkpoint.PendingWrite{{CheckpointID: checkpoint.FormatID(3), Task: "t", Kind: "output", Data: []byte(g.row.Owner)}},
-			Interrupts: []checkpoint.InterruptRecord{e.question("t1", "q-"+g.row.Owner, checkpoint.FormatID(3), 3)},
+			Interrupts: []checkpoint.InterruptRecord{question("t1", "q-"+g.row.Owner, checkpoint.FormatID(3), 3)},
 			Steps:      []checkpoint.Step{{ThreadID: "t1", Superstep: 1, Node: g.row.Owner, Status: checkpoint.StepCompleted, StartedAt: at(3)}},
 		}
 		g.prepare(&c)
@@ -66,21 +90,7 @@ func testCommitRace(e *env) {
 		_, err := e.s.Commit(e.ctx, &commits[i])
 		return err
 	})
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			if winner >= 0 {
-				e.t.Errorf("commits %d and %d both won", winner, i)
-			}
-			winner = i
-		case !errors.Is(err, checkpoint.ErrConflict):
-			e.t.Errorf("commit %d: error %v, want nil or ErrConflict", i, err)
-		}
-	}
-	if winner < 0 {
-		e.t.Fatal("no commit won")
-	}
+	winner := oneWinner(e.t, "commit", errs, checkpoint.ErrConflict)
 
 	// The store holds what the winner alone would have left: replay it on
 	// a fresh store and compare.
@@ -98,26 +108,12 @@ func testCommitRace(e *env) {
 func testAnswerRace(e *env) {
 	const n = 50
 	f := e.thread("t1", "w")
-	f.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{e.question("t1", "q", "", 1), e.question("t1", "other", "", 1)}})
+	f.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("t1", "q", "", 1), question("t1", "other", "", 1)}})
 	errs := race(n, func(i int) error {
 		return e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "t1", InterruptID: "q",
 			Value: json.RawMessage(fmt.Sprint(i)), Author: fmt.Sprintf("user%02d", i), Channel: checkpoint.ChannelAPI, At: at(2 + i)}})
 	})
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			if winner >= 0 {
-				e.t.Errorf("answers %d and %d both succeeded", winner, i)
-			}
-			winner = i
-		case !errors.Is(err, checkpoint.ErrAlreadyAnswered):
-			e.t.Errorf("answer %d: error %v, want nil or ErrAlreadyAnswered", i, err)
-		}
-	}
-	if winner < 0 {
-		e.t.Fatal("no answer succeeded")
-	}
+	winner := oneWinner(e.t, "answer", errs, checkpoint.ErrAlreadyAnswered)
 	r := e.interrupt("t1", "q")
 	d := differ{e.t, "the raced interrupt"}
 	eq(d, "Status", r.Status, checkpoint.InterruptAnswered)
@@ -143,7 +139,7 @@ func testCommitsOnDifferentThreads(e *env) {
 				ExpectedVersion: v - 1, At: at(int(v)),
 				Checkpoint: &checkpoint.Checkpoint{ThreadID: id, ID: cpID, ParentID: parent, Step: int(v), CreatedAt: at(int(v)),
 					Versions: map[string]int64{"x": v}, Blobs: []checkpoint.Blob{{Field: "x", Version: v, Data: []byte(id)}}},
-				Interrupts: []checkpoint.InterruptRecord{e.question(id, fmt.Sprintf("q%d", v), cpID, int(v))},
+				Interrupts: []checkpoint.InterruptRecord{question(id, fmt.Sprintf("q%d", v), cpID, int(v))},
 				Steps:      []checkpoint.Step{{ThreadID: id, Superstep: int(v), Node: "n", Status: checkpoint.StepCompleted, StartedAt: at(int(v))}},
 			})
 			if err != nil {
@@ -185,7 +181,7 @@ func testAnswersVersusCancel(e *env) {
 	f := e.thread("t1", "w")
 	var qs []checkpoint.InterruptRecord
 	for i := range n {
-		qs = append(qs, e.question("t1", fmt.Sprintf("q%d", i), "", 1))
+		qs = append(qs, question("t1", fmt.Sprintf("q%d", i), "", 1))
 	}
 	f.commit(checkpoint.Commit{Interrupts: qs})
 	c := checkpoint.Commit{CancelPending: true}

@@ -168,10 +168,6 @@ func (d differ) time(field string, got, want time.Time) {
 // (absent) and empty are the same, and differ from "null".
 func (d differ) json(field string, got, want []byte) {
 	d.t.Helper()
-	if (got == nil) != (want == nil) && (len(got) != 0 || len(want) != 0) {
-		d.errorf(field, "got %s, want %s", show(got), show(want))
-		return
-	}
 	if !bytes.Equal(got, want) {
 		d.errorf(field, "got %s, want %s", show(got), show(want))
 	}
@@ -233,8 +229,14 @@ func checkCheckpoint(t *testing.T, label string, got *checkpoint.Checkpoint, wan
 		}
 		return
 	}
-	if g, w := blobSet(got.Blobs), blobSet(want.Blobs); g != w {
-		d.errorf("Blobs", "got\n\t%s\nwant\n\t%s", g, w)
+	checkBlobs(t, label, got.Blobs, want.Blobs)
+}
+
+// checkBlobs compares blobs as sets.
+func checkBlobs(t *testing.T, label string, got, want []checkpoint.Blob) {
+	t.Helper()
+	if g, w := blobSet(got), blobSet(want); g != w {
+		t.Errorf("%s.Blobs:\ngot\n\t%s\nwant\n\t%s", label, g, w)
 	}
 }
 
@@ -296,8 +298,8 @@ func checkWrites(t *testing.T, label string, got, want []checkpoint.PendingWrite
 	t.Helper()
 	render := func(ws []checkpoint.PendingWrite) string {
 		s := make([]string, len(ws))
-		for i, w := range ws {
-			s[i] = fmt.Sprintf("%q/%s %s %s %s = %q", w.Namespace, w.CheckpointID, w.Task, w.Kind, w.Key, w.Data)
+		for i := range ws {
+			s[i] = renderWrite(&ws[i])
 		}
 		return strings.Join(s, "\n\t")
 	}

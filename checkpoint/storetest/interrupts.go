@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,13 +123,7 @@ func (e *env) inbox() []checkpoint.InterruptRecord {
 // sortInterrupts sorts as Interrupts does: CreatedAt, ID, ThreadID.
 func sortInterrupts(rs []checkpoint.InterruptRecord) {
 	slices.SortFunc(rs, func(a, b checkpoint.InterruptRecord) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.ID, b.ID); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ThreadID, b.ThreadID)
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID), strings.Compare(a.ThreadID, b.ThreadID))
 	})
 }
 
@@ -194,7 +189,7 @@ func testInterruptsOrder(e *env) {
 		f := e.thread(th, "w")
 		var rs []checkpoint.InterruptRecord
 		for j, id := range []string{"b", "a", "B", "c10", "c9"} {
-			r := e.question(th, id, "", (i+j)%3)
+			r := question(th, id, "", (i+j)%3)
 			r.CreatedAt = r.CreatedAt.Add(time.Duration(j%2) * time.Microsecond)
 			rs = append(rs, r)
 		}
@@ -230,7 +225,7 @@ func (e *env) manyInterrupts(n, threads int) []checkpoint.InterruptRecord {
 			if len(all)+len(rs) == n {
 				break
 			}
-			r := e.question(th, fmt.Sprintf("q%03d", (i*37)%per), "", i%5)
+			r := question(th, fmt.Sprintf("q%03d", (i*37)%per), "", i%5)
 			r.Assignees = []string{fmt.Sprintf("u%d", i%3)}
 			rs = append(rs, r)
 		}
@@ -401,7 +396,7 @@ func testAnswerRecords(e *env) {
 // testAnswerNull: "null" is a valid answer, kept as given.
 func testAnswerNull(e *env) {
 	f := e.thread("a", "w")
-	f.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{e.question("a", "q", "", 1)}})
+	f.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("a", "q", "", 1)}})
 	noErr(e.t, "Answer(null)", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "a", InterruptID: "q", Value: json.RawMessage(`null`), Channel: checkpoint.ChannelDeadline, At: at(2)}}))
 	r := e.interrupt("a", "q")
 	if r.Status != checkpoint.InterruptAnswered || string(r.Answer) != "null" || r.Channel != checkpoint.ChannelDeadline {
@@ -414,12 +409,12 @@ func testAnswerNull(e *env) {
 func testAnswerRefused(e *env, bad string, target error) {
 	fa, fb := e.thread("a", "w"), e.thread("b", "w")
 	fa.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{
-		e.question("a", "ok1", "", 1), e.question("a", "done", "", 1), e.question("a", "dup", "", 1),
+		question("a", "ok1", "", 1), question("a", "done", "", 1), question("a", "dup", "", 1),
 	}})
-	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{e.question("b", "ok2", "", 1), e.question("b", "gone", "", 1)}})
+	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("b", "ok2", "", 1), question("b", "gone", "", 1)}})
 	noErr(e.t, "Answer(a/done)", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "a", InterruptID: "done", Value: json.RawMessage(`"first"`), Author: "first", At: at(2)}}))
 	fb.commit(checkpoint.Commit{CancelPending: true})
-	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{e.question("b", "ok2b", "", 3)}})
+	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("b", "ok2b", "", 3)}})
 	before := e.snapshot("a") + e.snapshot("b")
 
 	ans := func(thread, id string) checkpoint.Answer {
@@ -510,7 +505,7 @@ func testReassign(e *env) {
 // reassigned, and stays as it was.
 func testReassignNotPending(e *env) {
 	f := e.thread("a", "w")
-	f.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{e.question("a", "answered", "", 1), e.question("a", "cancelled", "", 1)}})
+	f.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("a", "answered", "", 1), question("a", "cancelled", "", 1)}})
 	noErr(e.t, "Answer", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "a", InterruptID: "answered", Value: json.RawMessage(`1`), At: at(2)}}))
 	f.commit(checkpoint.Commit{CancelPending: true})
 	before := e.snapshot("a")

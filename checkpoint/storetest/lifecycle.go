@@ -87,8 +87,7 @@ func testDeleteThread(e *env) {
 	}
 	for _, r := range e.interrupts(checkpoint.InterruptQuery{}) {
 		if r.ThreadID == "gone" {
-			t := r
-			e.t.Errorf("Interrupts() after DeleteThread lists %s", renderInterrupt(&t))
+			e.t.Errorf("Interrupts() after DeleteThread lists %s", renderInterrupt(&r))
 		}
 	}
 	err = e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "gone", InterruptID: "q1", Value: json.RawMessage(`1`), At: at(9)}})
@@ -260,21 +259,15 @@ func testPruneKeepsBlobs(e *env) {
 					e.t.Errorf("Prune(%+v) kept no checkpoint of %q", tc.p, sp.ns)
 				}
 				for _, id := range kept {
-					got := e.getCheckpoint("t1", sp.ns, id)
-					if g, w := blobSet(got.Blobs), blobSet(sp.want[id]); g != w {
-						e.t.Errorf("Checkpoint(%q, %s).Blobs after Prune:\ngot\n\t%s\nwant\n\t%s", sp.ns, id, g, w)
-					}
+					checkBlobs(e.t, fmt.Sprintf("after Prune, Checkpoint(%q, %s)", sp.ns, id), e.getCheckpoint("t1", sp.ns, id).Blobs, sp.want[id])
 				}
 			}
 			// Keep appending to the list of the head (the fork c7).
 			head := e.getCheckpoint("t1", "", "")
 			v := f.nextID()
 			f.cp("", head.ID, 9, map[string]int64{"list": 0, "x": head.Versions["x"]}, appends("list", head.Versions["list"], "[11]"))
-			got := e.getCheckpoint("t1", "", v)
 			wantBlobs := append(slices.Clone(want[head.ID]), checkpoint.Blob{Field: "list", Version: f.row.Version, Base: head.Versions["list"], Data: []byte("[11]")})
-			if g, w := blobSet(got.Blobs), blobSet(wantBlobs); g != w {
-				e.t.Errorf("Checkpoint after appending past Prune:\ngot\n\t%s\nwant\n\t%s", g, w)
-			}
+			checkBlobs(e.t, "Checkpoint after appending past Prune", e.getCheckpoint("t1", "", v).Blobs, wantBlobs)
 		})
 	}
 }
@@ -318,7 +311,7 @@ func testPruneKeepsAudit(e *env) {
 	for i := range 4 {
 		f.commit(checkpoint.Commit{
 			Checkpoint: &checkpoint.Checkpoint{ParentID: f.row.Head, Step: i + 1, Versions: map[string]int64{"x": 1, "list": 1}},
-			Interrupts: []checkpoint.InterruptRecord{e.question("t1", fmt.Sprintf("p%d", i), f.row.Head, 3+i)},
+			Interrupts: []checkpoint.InterruptRecord{question("t1", fmt.Sprintf("p%d", i), f.row.Head, 3+i)},
 			Steps:      []checkpoint.Step{{ThreadID: "t1", Superstep: i + 1, CheckpointID: f.row.Head, Node: "n", Status: checkpoint.StepCompleted, StartedAt: at(3 + i)}},
 		})
 	}
