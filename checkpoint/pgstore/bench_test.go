@@ -72,11 +72,7 @@ func (x *superstep) commit() *checkpoint.Commit {
 }
 
 func (x *superstep) next(ctx context.Context) error {
-	c := x.commit()
-	if x.version == 0 {
-		c.ExpectedVersion = 0
-	}
-	if _, err := x.s.Commit(ctx, c); err != nil {
+	if _, err := x.s.Commit(ctx, x.commit()); err != nil {
 		return err
 	}
 	x.version++

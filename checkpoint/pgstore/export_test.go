@@ -11,16 +11,8 @@ import (
 
 // InterruptsSQL returns the SQL and arguments that Interrupts sends for q.
 func InterruptsSQL(s *Store, q *checkpoint.InterruptQuery) (string, []any, error) {
-	var after *cursor
-	if q.After != "" {
-		c, err := parseCursor(q.After)
-		if err != nil {
-			return "", nil, err
-		}
-		after = &c
-	}
-	sql, args := s.interruptsQuery(q, after, pageLimit(q.Limit))
-	return sql, args, nil
+	sql, args, _, err := s.interruptsQuery(q)
+	return sql, args, err
 }
 
 // CopyInterrupts loads rows of the interrupts table with COPY. Each row

@@ -137,8 +137,11 @@ func TestInboxUsesIndex(t *testing.T) {
 			q := c.q
 			if i == len(qs)-1 {
 				page, err := s.Interrupts(t.Context(), &q)
-				if err != nil || page.Next == "" {
-					t.Fatalf("first page: %v, next %q", err, page.Next)
+				if err != nil {
+					t.Fatalf("first page: %v", err)
+				}
+				if page.Next == "" {
+					t.Fatal("first page: no next page")
 				}
 				q.After = page.Next
 			}

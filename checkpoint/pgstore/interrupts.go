@@ -63,17 +63,26 @@ var knownStatuses = []checkpoint.InterruptStatus{checkpoint.InterruptPending, ch
 // qualifiedInterruptColumns are interruptColumns of the table aliased i.
 var qualifiedInterruptColumns = "i." + strings.ReplaceAll(interruptColumns, ", ", ", i.")
 
-// interruptsQuery returns the SQL and arguments of q: the filters that are
-// set, the keyset condition of the cursor, and ORDER BY created_at, id,
-// thread_id with LIMIT limit+1 (one more tells whether there is a next
-// page).
+// interruptsQuery returns the SQL and arguments of q, and the size of its
+// page: the filters that are set, the keyset condition of the cursor
+// q.After, and ORDER BY created_at, id, thread_id with LIMIT limit+1 (one
+// more tells whether there is a next page).
 //
 // The pending inbox of some assignees walks interrupt_assignees: for each
 // assignee, the first limit+1 matching interrupts in inbox order (a range
 // of the primary key, probing interrupts for the other filters), merged
 // and cut to limit+1. Other queries with assignees filter the array.
-func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery, after *cursor, limit int) (string, []any) {
-	args := make([]any, 0, 8)
+func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery) (sql string, args []any, limit int, err error) {
+	var after *checkpoint.InterruptCursor
+	if q.After != "" {
+		c, err := parseCursor(q.After)
+		if err != nil {
+			return "", nil, 0, err
+		}
+		after = &c
+	}
+	limit = pageLimit(q.Limit)
+	args = make([]any, 0, 8)
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
@@ -112,7 +121,7 @@ func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery, after *cursor, lim
 	}
 	if after != nil {
 		order = append(order, "(%[1]s.created_at, %[1]s.id, %[1]s.thread_id) > ("+
-			arg(after.createdAt)+"::timestamptz, "+arg(after.id)+"::text, "+arg(after.threadID)+"::text)")
+			arg(after.CreatedAt)+"::timestamptz, "+arg(after.ID)+"::text, "+arg(after.ThreadID)+"::text)")
 	}
 	on := func(alias string) []string {
 		out := make([]string, len(order))
@@ -134,7 +143,7 @@ func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery, after *cursor, lim
 			conds = append(conds, "i.assignees && "+arg(q.Assignees)+"::text[]")
 		}
 		return "SELECT " + qualifiedInterruptColumns + " FROM " + s.ident + ".interrupts i" +
-			where(append(conds, on("i")...)) + orderBy + lim, args
+			where(append(conds, on("i")...)) + orderBy + lim, args, limit, nil
 	}
 	// Each assignee's range is read in order and stops after limit+1 rows:
 	// workflow and node are checked on x itself; other filters probe
@@ -151,7 +160,7 @@ func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery, after *cursor, lim
 		"CROSS JOIN LATERAL (SELECT x.created_at, x.id, x.thread_id FROM " + from + where(inner) +
 		" ORDER BY x.created_at, x.id, x.thread_id LIMIT " + lim + ") k" +
 		") k JOIN " + s.ident + ".interrupts i ON i.thread_id = k.thread_id AND i.id = k.id" +
-		where(conds) + orderBy + lim, args
+		where(conds) + orderBy + lim, args, limit, nil
 }
 
 // Interrupts lists interrupts matching q, ordered by CreatedAt, then ID,
@@ -164,16 +173,10 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	if q == nil {
 		q = &checkpoint.InterruptQuery{}
 	}
-	var after *cursor
-	if q.After != "" {
-		c, err := parseCursor(q.After)
-		if err != nil {
-			return nil, err
-		}
-		after = &c
+	sql, args, limit, err := s.interruptsQuery(q)
+	if err != nil {
+		return nil, err
 	}
-	limit := pageLimit(q.Limit)
-	sql, args := s.interruptsQuery(q, after, limit)
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: interrupts: %w", err)
@@ -196,28 +199,20 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	}
 	if len(page.Interrupts) > limit {
 		page.Interrupts = page.Interrupts[:limit]
-		page.Next = formatCursor(&page.Interrupts[limit-1])
+		page.Next = checkpoint.CursorAfter(&page.Interrupts[limit-1]).String()
 	}
 	return page, nil
 }
 
-// cursor is the position of the last interrupt of a page.
-type cursor struct {
-	createdAt    time.Time
-	id, threadID string
-}
-
-// formatCursor encodes r's position (see checkpoint.InterruptCursor).
-func formatCursor(r *checkpoint.InterruptRecord) string { return checkpoint.CursorAfter(r).String() }
-
-// parseCursor decodes a cursor of formatCursor, at the precision the
-// database keeps.
-func parseCursor(s string) (cursor, error) {
+// parseCursor decodes q.After (see checkpoint.InterruptCursor), at the
+// precision the database keeps.
+func parseCursor(s string) (checkpoint.InterruptCursor, error) {
 	c, err := checkpoint.ParseInterruptCursor(s)
 	if err != nil {
-		return cursor{}, fmt.Errorf("pgstore: %w", err)
+		return c, fmt.Errorf("pgstore: %w", err)
 	}
-	return cursor{createdAt: c.CreatedAt.Truncate(time.Microsecond), id: c.ID, threadID: c.ThreadID}, nil
+	c.CreatedAt = c.CreatedAt.Truncate(time.Microsecond)
+	return c, nil
 }
 
 // Answer records answers, all or none. One answer is one conditional

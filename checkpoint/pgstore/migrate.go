@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -12,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -130,8 +128,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 func (s *Store) Version(ctx context.Context) (int, error) {
 	var v int
 	err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+s.ident+".schema_version").Scan(&v)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000") { // undefined_table, invalid_schema_name
+	switch pgCode(err) {
+	case "42P01", "3F000": // undefined_table, invalid_schema_name
 		return 0, nil
 	}
 	if err != nil {

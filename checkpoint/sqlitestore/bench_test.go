@@ -53,7 +53,6 @@ func BenchmarkCommit(b *testing.B) {
 	}
 	data := payload(size, 7)
 	b.ReportAllocs()
-	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		next := v + 1
 		at := t0.Add(time.Duration(next) * time.Millisecond)
@@ -88,7 +87,6 @@ func BenchmarkBareInsert(b *testing.B) {
 	}
 	data := payload(256, 7)
 	b.ReportAllocs()
-	b.ResetTimer()
 	for b.Loop() {
 		tx, err := s.write.BeginTx(ctx, nil)
 		if err != nil {

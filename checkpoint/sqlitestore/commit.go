@@ -44,13 +44,14 @@ func qUpdateThread(workflow, status bool) string {
 }
 
 // writeQueries lists the statements prepared on the write connection.
-func writeQueries() []string {
-	return []string{
-		qThreadVersion, qInsertThread, qAdvanceThread, qCancelPending, qInsertCP, qInsertBlob, qDeleteWrites, qPutWrite,
-		qInsertInterrupt, qInsertStep, qDeleteThread,
-		qUpdateThread(false, false), qUpdateThread(true, false), qUpdateThread(false, true), qUpdateThread(true, true),
-		qAnswer, qReassign, qInterruptStatus, qThreadExists,
-	}
+// qUpdateThread(false, false) is left out: a commit that changes neither
+// workflow nor status is done by qAdvanceThread, so writeThread does not
+// run it (and exec would run it unprepared if it did).
+var writeQueries = []string{
+	qThreadVersion, qInsertThread, qAdvanceThread, qCancelPending, qInsertCP, qInsertBlob, qDeleteWrites, qPutWrite,
+	qInsertInterrupt, qInsertStep, qDeleteThread,
+	qUpdateThread(true, false), qUpdateThread(false, true), qUpdateThread(true, true),
+	qAnswer, qReassign, qInterruptStatus, qThreadExists,
 }
 
 // encodedCheckpoint is a checkpoint's columns, encoded before the write

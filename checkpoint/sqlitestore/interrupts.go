@@ -90,25 +90,13 @@ func scanInterrupt(sc scanner) (checkpoint.InterruptRecord, error) {
 	return r, nil
 }
 
-// cursor is the position of the last interrupt of a page: its created_at
-// column (unix microseconds), ID and thread.
-type cursor struct {
-	createdAt    int64
-	id, threadID string
-}
-
-// formatCursor encodes a position (see checkpoint.InterruptCursor).
-func formatCursor(c cursor) string {
-	return checkpoint.InterruptCursor{CreatedAt: time.UnixMicro(c.createdAt), ID: c.id, ThreadID: c.threadID}.String()
-}
-
-// parseCursor is the inverse of formatCursor.
-func parseCursor(s string) (cursor, error) {
+// parseCursor decodes q.After (see checkpoint.InterruptCursor).
+func parseCursor(s string) (checkpoint.InterruptCursor, error) {
 	c, err := checkpoint.ParseInterruptCursor(s)
 	if err != nil {
-		return cursor{}, fmt.Errorf("sqlitestore: %w", err)
+		return c, fmt.Errorf("sqlitestore: %w", err)
 	}
-	return cursor{createdAt: c.CreatedAt.UnixMicro(), id: c.ID, threadID: c.ThreadID}, nil
+	return c, nil
 }
 
 // maxMergedAssignees bounds the assignees whose inboxes Interrupts merges
@@ -169,17 +157,18 @@ func placeholders(n int) string {
 // The interrupts of one thread are read from the primary key (thread_id,
 // id) and sorted. Queries without a status, and those with more than
 // maxMergedAssignees assignees, filter and sort.
-func interruptsQuery(q *checkpoint.InterruptQuery, after *cursor, limit int) (string, []any) {
+func interruptsQuery(q *checkpoint.InterruptQuery, after *checkpoint.InterruptCursor, limit int) (string, []any) {
 	assignees := slices.Compact(slices.Sorted(slices.Values(q.Assignees)))
 	b := &sqlBuilder{}
 	if q.ThreadID == "" && q.Status != "" && len(assignees) > 0 && len(assignees) <= maxMergedAssignees {
+		// join: filters that only the interrupts row can check.
+		join := q.Workflow != "" || q.Node != "" || q.CheckpointID != "" || !q.DueBefore.IsZero()
 		b.add(`SELECT ` + interruptColsOf + ` FROM (`)
 		for n, a := range assignees {
 			if n > 0 {
 				b.add(` UNION `)
 			}
 			b.add(`SELECT a.created_at, a.interrupt_id, a.thread_id FROM interrupt_assignees a`)
-			join := q.Workflow != "" || q.Node != "" || q.CheckpointID != "" || !q.DueBefore.IsZero()
 			if join {
 				b.add(` CROSS JOIN interrupts i ON i.thread_id = a.thread_id AND i.id = a.interrupt_id`)
 			}
@@ -191,7 +180,7 @@ func interruptsQuery(q *checkpoint.InterruptQuery, after *cursor, limit int) (st
 				b.add(` AND a.created_at < ?`, encodeTime(q.CreatedBefore))
 			}
 			if after != nil {
-				b.add(` AND (a.created_at, a.interrupt_id, a.thread_id) > (?, ?, ?)`, after.createdAt, after.id, after.threadID)
+				b.add(` AND (a.created_at, a.interrupt_id, a.thread_id) > (?, ?, ?)`, encodeTime(after.CreatedAt), after.ID, after.ThreadID)
 			}
 			if join {
 				rowFilters(b, q, false)
@@ -233,7 +222,7 @@ func interruptsQuery(q *checkpoint.InterruptQuery, after *cursor, limit int) (st
 			AND a.interrupt_id = i.id AND a.assignee IN (`+placeholders(len(assignees))+`))`, toArgs(assignees)...)
 	}
 	if after != nil {
-		b.add(` AND (i.created_at, i.id, i.thread_id) > (?, ?, ?)`, after.createdAt, after.id, after.threadID)
+		b.add(` AND (i.created_at, i.id, i.thread_id) > (?, ?, ?)`, encodeTime(after.CreatedAt), after.ID, after.ThreadID)
 	}
 	b.add(` ORDER BY i.created_at, i.id, i.thread_id LIMIT ?`, limit)
 	return b.String(), b.args
@@ -280,7 +269,7 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	if q == nil {
 		q = &checkpoint.InterruptQuery{}
 	}
-	var after *cursor
+	var after *checkpoint.InterruptCursor
 	if q.After != "" {
 		c, err := parseCursor(q.After)
 		if err != nil {
@@ -311,8 +300,7 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	}
 	if len(page.Interrupts) > limit {
 		page.Interrupts = page.Interrupts[:limit]
-		last := &page.Interrupts[limit-1]
-		page.Next = formatCursor(cursor{createdAt: encodeTime(last.CreatedAt), id: last.ID, threadID: last.ThreadID})
+		page.Next = checkpoint.CursorAfter(&page.Interrupts[limit-1]).String()
 	}
 	return page, nil
 }

@@ -57,9 +57,9 @@ func TestInboxQueryPlans(t *testing.T) {
 	for _, c := range cases {
 		for _, page := range []string{"First", "Next"} {
 			t.Run(c.name+"/"+page, func(t *testing.T) {
-				var after *cursor
+				var after *checkpoint.InterruptCursor
 				if page == "Next" {
-					after = &cursor{createdAt: 1, id: "q", threadID: "t"}
+					after = &checkpoint.InterruptCursor{CreatedAt: decodeTime(1), ID: "q", ThreadID: "t"}
 				}
 				query, args := interruptsQuery(&c.q, after, 101)
 				plan := explain(t, s, query, args)

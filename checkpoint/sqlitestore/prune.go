@@ -97,7 +97,7 @@ func (s *Store) threadIDs(ctx context.Context, after string, n int) ([]string, e
 // the newest p.KeepLast or were created before p.Before.
 func pruneThread(ctx context.Context, tx txn, id string, p *checkpoint.Prune) (int, error) {
 	var head string
-	if err := tx.QueryRowContext(ctx, `SELECT head FROM threads WHERE id = ?`, id).Scan(&head); err != nil {
+	if err := tx.QueryRowContext(ctx, qHead, id).Scan(&head); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, err
 		}

@@ -273,35 +273,8 @@ func (s *Store) History(ctx context.Context, q *checkpoint.HistoryQuery) ([]chec
 	if q.Limit > 0 {
 		limit = q.Limit
 	}
-	var out []checkpoint.Checkpoint
-	err := s.readTx(ctx, func(tx txn) error {
-		rows, err := tx.QueryContext(ctx, qHistory, q.ThreadID, q.Namespace, before, limit)
-		if err != nil {
-			return fmt.Errorf("sqlitestore: thread %q: history: %w", q.ThreadID, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			cp, err := scanCheckpoint(rows, q.ThreadID)
-			if err != nil {
-				if errors.Is(err, checkpoint.ErrCorrupt) {
-					return err
-				}
-				return fmt.Errorf("sqlitestore: thread %q: history: %w", q.ThreadID, err)
-			}
-			out = append(out, cp)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlitestore: thread %q: history: %w", q.ThreadID, err)
-		}
-		if len(out) == 0 {
-			return mustExist(ctx, tx, q.ThreadID)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return threadRows(ctx, s, q.ThreadID, "history", qHistory, []any{q.ThreadID, q.Namespace, before, limit},
+		func(rows *sql.Rows) (checkpoint.Checkpoint, error) { return scanCheckpoint(rows, q.ThreadID) })
 }
 
 // PendingWrites returns the pending writes of the superstep that starts
@@ -310,32 +283,12 @@ func (s *Store) PendingWrites(ctx context.Context, threadID, namespace, checkpoi
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var out []checkpoint.PendingWrite
-	err := s.readTx(ctx, func(tx txn) error {
-		rows, err := tx.QueryContext(ctx, qPendingWrites, threadID, namespace, checkpointID)
-		if err != nil {
-			return fmt.Errorf("sqlitestore: thread %q: pending writes: %w", threadID, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+	return threadRows(ctx, s, threadID, "pending writes", qPendingWrites, []any{threadID, namespace, checkpointID},
+		func(rows *sql.Rows) (checkpoint.PendingWrite, error) {
 			w := checkpoint.PendingWrite{Namespace: namespace, CheckpointID: checkpointID}
-			if err := rows.Scan(&w.Task, &w.Kind, &w.Key, &w.Data); err != nil {
-				return fmt.Errorf("sqlitestore: thread %q: pending writes: %w", threadID, err)
-			}
-			out = append(out, w)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlitestore: thread %q: pending writes: %w", threadID, err)
-		}
-		if len(out) == 0 {
-			return mustExist(ctx, tx, threadID)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+			err := rows.Scan(&w.Task, &w.Kind, &w.Key, &w.Data)
+			return w, err
+		})
 }
 
 // Steps returns the step log of commits after version afterVersion.
@@ -343,20 +296,14 @@ func (s *Store) Steps(ctx context.Context, threadID string, afterVersion int64) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var out []checkpoint.Step
-	err := s.readTx(ctx, func(tx txn) error {
-		rows, err := tx.QueryContext(ctx, qSteps, threadID, afterVersion)
-		if err != nil {
-			return fmt.Errorf("sqlitestore: thread %q: steps: %w", threadID, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+	return threadRows(ctx, s, threadID, "steps", qSteps, []any{threadID, afterVersion},
+		func(rows *sql.Rows) (checkpoint.Step, error) {
 			st := checkpoint.Step{ThreadID: threadID}
 			var version, superstep, started, duration intCol
 			var status string
 			if err := rows.Scan(&version, &st.Namespace, &superstep, &st.CheckpointID, &st.Node, &st.Task, &status,
 				&started, &duration, &st.Error); err != nil {
-				return fmt.Errorf("sqlitestore: thread %q: steps: %w", threadID, err)
+				return st, err
 			}
 			var d decoder
 			st.Version = d.int("version", version)
@@ -365,12 +312,39 @@ func (s *Store) Steps(ctx context.Context, threadID string, afterVersion int64) 
 			st.StartedAt = d.time("started_at", started)
 			st.Duration = time.Duration(d.int("duration", duration))
 			if d.err != nil {
-				return corrupt(fmt.Sprintf("thread %q: step of version %d, node %q", threadID, st.Version, st.Node), d.err)
+				return st, corrupt(fmt.Sprintf("thread %q: step of version %d, node %q", threadID, st.Version, st.Node), d.err)
 			}
-			out = append(out, st)
+			return st, nil
+		})
+}
+
+// threadRows reads the rows of one thread that query returns, each turned
+// into a T by scan, in a read transaction: the shared body of History,
+// PendingWrites and Steps. No rows is an empty result if the thread exists
+// and ErrNotFound if it does not (checked in the same snapshot). what names
+// the read in errors; an error of scan that wraps ErrCorrupt names its row
+// already and is returned as it is.
+func threadRows[T any](ctx context.Context, s *Store, threadID, what, query string, args []any,
+	scan func(*sql.Rows) (T, error)) ([]T, error) {
+	var out []T
+	err := s.readTx(ctx, func(tx txn) error {
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("sqlitestore: thread %q: %s: %w", threadID, what, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scan(rows)
+			if errors.Is(err, checkpoint.ErrCorrupt) {
+				return err
+			}
+			if err != nil {
+				return fmt.Errorf("sqlitestore: thread %q: %s: %w", threadID, what, err)
+			}
+			out = append(out, v)
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlitestore: thread %q: steps: %w", threadID, err)
+			return fmt.Errorf("sqlitestore: thread %q: %s: %w", threadID, what, err)
 		}
 		if len(out) == 0 {
 			return mustExist(ctx, tx, threadID)

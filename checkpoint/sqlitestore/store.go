@@ -153,7 +153,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 		return err
 	}
 	var err error
-	if s.wstmts, err = prepare(ctx, s.write, writeQueries()); err != nil {
+	if s.wstmts, err = prepare(ctx, s.write, writeQueries); err != nil {
 		return fmt.Errorf("sqlitestore: Open(%q): %w", s.path, err)
 	}
 	if s.rstmts, err = prepare(ctx, s.read, readQueries); err != nil {
