@@ -22,14 +22,14 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	}
 	// after is the position of the cursor, as the record it names.
 	var after *checkpoint.InterruptRecord
-	if q.After != "" {
-		c, err := checkpoint.ParseInterruptCursor(q.After)
-		if err != nil {
-			return nil, fmt.Errorf("memstore: %w", err)
-		}
+	c, err := q.Cursor()
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
+	}
+	if c != nil {
 		after = &checkpoint.InterruptRecord{CreatedAt: c.CreatedAt, ID: c.ID, ThreadID: c.ThreadID}
 	}
-	limit := pageLimit(q.Limit)
+	limit := checkpoint.PageLimit(q.Limit)
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -144,7 +144,7 @@ func (s *Store) Threads(ctx context.Context, q *checkpoint.ThreadQuery) (*checkp
 	if q == nil {
 		q = &checkpoint.ThreadQuery{}
 	}
-	limit := pageLimit(q.Limit)
+	limit := checkpoint.PageLimit(q.Limit)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var match []*checkpoint.Thread
@@ -169,22 +169,14 @@ func (s *Store) Threads(ctx context.Context, q *checkpoint.ThreadQuery) (*checkp
 	return page, nil
 }
 
-// pageLimit applies the default page size of the queries.
-func pageLimit(n int) int {
-	if n <= 0 {
-		return 100
-	}
-	return n
-}
-
 // Commit applies c atomically and returns the thread's new version; see
 // checkpoint.Store.
 func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if c == nil || c.Thread.ID == "" {
-		return 0, errors.New("memstore: commit without a thread ID")
+	if err := c.Check(); err != nil {
+		return 0, fmt.Errorf("memstore: %w", err)
 	}
 	id := c.Thread.ID
 	version := c.ExpectedVersion + 1
@@ -193,18 +185,9 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	// only its own time.
 	var cp checkpoint.Checkpoint
 	if c.Checkpoint != nil {
-		want := checkpoint.FormatID(version)
-		if c.Checkpoint.ID != "" && c.Checkpoint.ID != want {
-			return 0, fmt.Errorf("memstore: thread %q: checkpoint ID %q of a commit at version %d, want %q", id, c.Checkpoint.ID, version, want)
-		}
-		for _, b := range c.Checkpoint.Blobs {
-			if b.Version != 0 && b.Version != version {
-				return 0, fmt.Errorf("memstore: thread %q: blob %s of version %d in a commit at version %d", id, b.Field, b.Version, version)
-			}
-		}
 		cp = cloneCheckpoint(c.Checkpoint)
 		cp.Blobs = cloneBlobs(c.Checkpoint.Blobs)
-		cp.ThreadID, cp.ID = id, want
+		cp.ThreadID, cp.ID = id, checkpoint.FormatID(version)
 		if cp.CreatedAt.IsZero() {
 			cp.CreatedAt = c.At
 		}

@@ -30,8 +30,8 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if c == nil || c.Thread.ID == "" {
-		return 0, errors.New("pgstore: commit without a thread ID")
+	if err := c.Check(); err != nil {
+		return 0, fmt.Errorf("pgstore: %w", err)
 	}
 	if c.ExpectedVersion < 0 {
 		return 0, fmt.Errorf("pgstore: thread %q: commit expects negative version %d", c.Thread.ID, c.ExpectedVersion)
@@ -100,14 +100,6 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 // partCheckpoint and partBlobs parts.
 func checkpointArgs(flags int, args []any, id string, version int64, at time.Time, cp *checkpoint.Checkpoint) (int, []any, error) {
 	want := checkpoint.FormatID(version)
-	if cp.ID != "" && cp.ID != want {
-		return 0, nil, fmt.Errorf("pgstore: thread %q: checkpoint ID %q of a commit at version %d, want %q", id, cp.ID, version, want)
-	}
-	for _, bl := range cp.Blobs {
-		if bl.Version != 0 && bl.Version != version {
-			return 0, nil, fmt.Errorf("pgstore: thread %q: blob %s of version %d in a commit at version %d", id, bl.Field, bl.Version, version)
-		}
-	}
 	versions, err := encodeVersions(cp.Versions)
 	if err != nil {
 		return 0, nil, fmt.Errorf("pgstore: thread %q: checkpoint %s: %w", id, want, err)

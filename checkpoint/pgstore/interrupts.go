@@ -81,7 +81,7 @@ func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery) (sql string, args 
 		}
 		after = &c
 	}
-	limit = pageLimit(q.Limit)
+	limit = checkpoint.PageLimit(q.Limit)
 	args = make([]any, 0, 8)
 	arg := func(v any) string {
 		args = append(args, v)

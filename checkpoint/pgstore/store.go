@@ -148,14 +148,6 @@ func timeOf(t pgtype.Timestamptz) time.Time {
 	return t.Time.UTC()
 }
 
-// pageLimit applies the default page size of the queries.
-func pageLimit(n int) int {
-	if n <= 0 {
-		return 100
-	}
-	return n
-}
-
 const threadColumns = "id, workflow, graph_hash, status, version, head, error, owner, lease_until, created_at, updated_at"
 
 // scanThread reads a row of threadColumns.
@@ -194,7 +186,7 @@ func (s *Store) Threads(ctx context.Context, q *checkpoint.ThreadQuery) (*checkp
 	if q == nil {
 		q = &checkpoint.ThreadQuery{}
 	}
-	limit := pageLimit(q.Limit)
+	limit := checkpoint.PageLimit(q.Limit)
 	var sb strings.Builder
 	args := make([]any, 0, 4)
 	sb.WriteString("SELECT " + threadColumns + " FROM " + s.ident + ".threads WHERE true")

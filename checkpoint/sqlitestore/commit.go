@@ -73,8 +73,8 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if c == nil || c.Thread.ID == "" {
-		return 0, errors.New("sqlitestore: commit without a thread ID")
+	if err := c.Check(); err != nil {
+		return 0, fmt.Errorf("sqlitestore: %w", err)
 	}
 	id := c.Thread.ID
 	version := c.ExpectedVersion + 1
@@ -83,14 +83,6 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	var enc encodedCheckpoint
 	if c.Checkpoint != nil {
 		want := checkpoint.FormatID(version)
-		if c.Checkpoint.ID != "" && c.Checkpoint.ID != want {
-			return 0, fmt.Errorf("sqlitestore: thread %q: checkpoint ID %q of a commit at version %d, want %q", id, c.Checkpoint.ID, version, want)
-		}
-		for _, b := range c.Checkpoint.Blobs {
-			if b.Version != 0 && b.Version != version {
-				return 0, fmt.Errorf("sqlitestore: thread %q: blob %s of version %d in a commit at version %d", id, b.Field, b.Version, version)
-			}
-		}
 		cp = *c.Checkpoint
 		if cp.CreatedAt.IsZero() {
 			cp.CreatedAt = c.At

@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -97,7 +98,7 @@ func FuzzDecodeMeta(f *testing.F) {
 func FuzzIntCol(f *testing.F) {
 	f.Add(int64(0), "", 0.0, []byte(nil), uint8(0))
 	f.Add(int64(-62135596800000000), "x", 1.5, []byte("1"), uint8(1))
-	f.Add(int64(1<<62), "12", -0.0, []byte{0}, uint8(2))
+	f.Add(int64(1<<62), "12", math.Copysign(0, -1), []byte{0}, uint8(2))
 	f.Fuzz(func(t *testing.T, i int64, s string, fl float64, b []byte, kind uint8) {
 		srcs := []any{i, s, fl, b, nil, true, time.Unix(0, i)}
 		src := srcs[int(kind)%len(srcs)]
@@ -130,11 +131,11 @@ func FuzzParseCursor(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		c, err := parseCursor(s)
-		if err != nil {
+		c, err := (&checkpoint.InterruptQuery{After: s}).Cursor()
+		if err != nil || c == nil {
 			return
 		}
-		again, err := parseCursor(c.String())
+		again, err := (&checkpoint.InterruptQuery{After: c.String()}).Cursor()
 		if err != nil || !again.CreatedAt.Equal(c.CreatedAt) || encodeTime(again.CreatedAt) != encodeTime(c.CreatedAt) ||
 			again.ID != c.ID || again.ThreadID != c.ThreadID {
 			t.Fatalf("round trip of %+v: %+v, %v", c, again, err)

@@ -90,15 +90,6 @@ func scanInterrupt(sc scanner) (checkpoint.InterruptRecord, error) {
 	return r, nil
 }
 
-// parseCursor decodes q.After (see checkpoint.InterruptCursor).
-func parseCursor(s string) (checkpoint.InterruptCursor, error) {
-	c, err := checkpoint.ParseInterruptCursor(s)
-	if err != nil {
-		return c, fmt.Errorf("sqlitestore: %w", err)
-	}
-	return c, nil
-}
-
 // maxMergedAssignees bounds the assignees whose inboxes Interrupts merges
 // (one SELECT each in a compound query); with more it filters and sorts.
 const maxMergedAssignees = 50
@@ -269,15 +260,11 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	if q == nil {
 		q = &checkpoint.InterruptQuery{}
 	}
-	var after *checkpoint.InterruptCursor
-	if q.After != "" {
-		c, err := parseCursor(q.After)
-		if err != nil {
-			return nil, err
-		}
-		after = &c
+	after, err := q.Cursor()
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	limit := pageLimit(q.Limit)
+	limit := checkpoint.PageLimit(q.Limit)
 	query, args := interruptsQuery(q, after, limit+1)
 	rows, err := s.query(ctx, query, args...)
 	if err != nil {

@@ -99,7 +99,7 @@ func (s *Store) Threads(ctx context.Context, q *checkpoint.ThreadQuery) (*checkp
 	if q == nil {
 		q = &checkpoint.ThreadQuery{}
 	}
-	limit := pageLimit(q.Limit)
+	limit := checkpoint.PageLimit(q.Limit)
 	query := `SELECT ` + threadCols + ` FROM threads WHERE id > ?`
 	args := []any{q.After}
 	if q.Workflow != "" {

@@ -330,14 +330,6 @@ func mustExist(ctx context.Context, q queryer, id string) error {
 	return err
 }
 
-// pageLimit applies the default page size of the queries.
-func pageLimit(n int) int {
-	if n <= 0 {
-		return 100
-	}
-	return n
-}
-
 // bytesArg binds an optional byte slice: nil is NULL.
 func bytesArg[T ~[]byte](b T) any {
 	if b == nil {
