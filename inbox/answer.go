@@ -20,6 +20,14 @@ type Author struct {
 	Channel string
 }
 
+// channel is the channel recorded with the answer.
+func (a Author) channel() string {
+	if a.Channel == "" {
+		return checkpoint.ChannelAPI
+	}
+	return a.Channel
+}
+
 // Answer answers the question id of thread with value (JSON; nil is JSON
 // null) and carries the thread on, as its workflow's Resume does: the
 // answer is validated against the question's stored schema, recorded
@@ -65,10 +73,7 @@ func (ib *Inbox) resume(ctx context.Context, thread string, ids []string, values
 	if err != nil {
 		return nil, err
 	}
-	channel := by.Channel
-	if channel == "" {
-		channel = checkpoint.ChannelAPI
-	}
+	channel := by.channel()
 	opts := make([]weft.RunOption, 0, len(ids)+1+len(ib.runOpts))
 	for i, id := range ids {
 		opts = append(opts, weft.Answer(id, values[i]))
@@ -153,10 +158,7 @@ func (ib *Inbox) Record(ctx context.Context, thread, id string, value json.RawMe
 	if err := weft.ValidateAnswer(rec.Schema, value); err != nil {
 		return fmt.Errorf("inbox: answer to %s (node %s): %w: %w", id, rec.Node, ErrInvalidAnswer, err)
 	}
-	channel := by.Channel
-	if channel == "" {
-		channel = checkpoint.ChannelAPI
-	}
+	channel := by.channel()
 	var compact json.RawMessage
 	if compact, err = json.Marshal(value); err != nil {
 		return fmt.Errorf("inbox: answer to %s: %w: %w", id, ErrInvalidAnswer, err)

@@ -2,9 +2,9 @@ package inbox
 
 import (
 	"errors"
-	"github.com/weftgraph/weft/checkpoint"
 
 	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
 )
 
 // Sentinel errors of the inbox. Test them with errors.Is: the errors the

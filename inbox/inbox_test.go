@@ -1,6 +1,7 @@
 package inbox_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -363,7 +364,7 @@ func TestAnswer(t *testing.T) {
 			if tt.inbox != nil {
 				ib = tt.inbox(e)
 			}
-			thread, id := cmpOr(tt.thread, q.Thread), cmpOr(tt.id, q.ID)
+			thread, id := cmp.Or(tt.thread, q.Thread), cmp.Or(tt.id, q.ID)
 			res, err := ib.Answer(ctx, thread, id, raw(tt.value), inbox.Author{Name: "ann", Channel: checkpoint.ChannelCLI})
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("err %v, want %v", err, tt.wantErr)
@@ -373,13 +374,6 @@ func TestAnswer(t *testing.T) {
 			}
 		})
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func TestAnswerDefaultsToAPIChannel(t *testing.T) {

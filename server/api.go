@@ -45,7 +45,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "POST /logout", perm: permRead, web: true, h: s.logout},
 		{pattern: "GET /inbox", perm: permRead, web: true, page: true, h: s.inboxPage},
 		{pattern: "GET /inbox/rows", perm: permRead, web: true, h: s.inboxRows},
-		{pattern: "GET /inbox/events", perm: permRead, web: true, h: s.pageEvents},
+		{pattern: "GET /inbox/events", perm: permRead, web: true, h: s.allEvents}, // session auth: an EventSource cannot send a bearer token
 		{pattern: "GET /inbox/{thread}/{interrupt}", perm: permRead, web: true, page: true, h: s.questionPage},
 		{pattern: "POST /inbox/{thread}/{interrupt}", perm: permRead, web: true, h: s.answerForm},
 		{pattern: "GET /assets/", perm: permPublic, web: true, h: s.assets},
@@ -89,11 +89,11 @@ func (s *Server) writeRun(w http.ResponseWriter, r *http.Request, thread string,
 	if _, _, ok := classify(err); ok {
 		return err
 	}
-	ctx := context.WithoutCancel(r.Context())
-	row, rerr := s.ib.Store().Thread(ctx, thread)
-	if rerr != nil || row.Status != weft.StatusFailed {
+	row, failed := s.failedRun(r, thread)
+	if !failed {
 		return err
 	}
+	ctx := context.WithoutCancel(r.Context())
 	out := resultJSON{Thread: thread, Status: weft.StatusFailed, Interrupts: []questionJSON{}, Checkpoint: row.Head, Error: err.Error()}
 	if snap, serr := s.ib.State(ctx, thread); serr == nil {
 		out.State, out.Interrupts = snap.Values, questionsOf(snap.Interrupts)
@@ -101,6 +101,17 @@ func (s *Server) writeRun(w http.ResponseWriter, r *http.Request, thread string,
 	s.log.InfoContext(ctx, "weft server: run failed", "thread", thread, "error", err)
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// failedRun reports whether the thread failed, with its row: whether an
+// error that classify does not know came from running the thread after
+// the request was carried out.
+func (s *Server) failedRun(r *http.Request, thread string) (*checkpoint.Thread, bool) {
+	row, err := s.ib.Store().Thread(context.WithoutCancel(r.Context()), thread)
+	if err != nil || row.Status != weft.StatusFailed {
+		return nil, false
+	}
+	return row, true
 }
 
 func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request, _ Principal) error {
@@ -287,16 +298,7 @@ func (s *Server) postAnswers(w http.ResponseWriter, r *http.Request, p Principal
 			return err
 		}
 	}
-	by := inbox.Author{Name: p.Name, Channel: checkpoint.ChannelAPI}
-	var res *weft.Result[any]
-	var err error
-	if len(req.Answers) == 1 {
-		for id, v := range req.Answers {
-			res, err = s.ib.Answer(runContext(r), thread, id, rawOrNull(v), by)
-		}
-	} else {
-		res, err = s.ib.AnswerMany(runContext(r), thread, req.Answers, by)
-	}
+	res, err := s.ib.AnswerMany(runContext(r), thread, req.Answers, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelAPI})
 	return s.writeRun(w, r, thread, res, err)
 }
 

@@ -182,6 +182,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.webError(w, r, &apiError{http.StatusUnauthorized, CodeUnauthorized, "not logged in"})
 			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess))
 		if r.Method == http.MethodPost {
 			if err := s.parseForm(w, r); err != nil {
 				s.webError(w, r, err)
@@ -239,6 +240,10 @@ type sessionData struct {
 type session struct {
 	raw string // the cookie's payload, what the CSRF token is bound to
 }
+
+// sessionKey holds the session of a web request in its context, once
+// verified.
+type sessionKey struct{}
 
 func (s *Server) mac(purpose, data string) string {
 	m := hmac.New(sha256.New, s.key)

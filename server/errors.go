@@ -81,18 +81,27 @@ func classify(err error) (status int, code string, ok bool) {
 	return http.StatusInternalServerError, CodeInternal, false
 }
 
-// writeError reports err as JSON. Errors that are not the client's are
-// logged and reported without detail.
+// report classifies err for its response. Errors that are not the
+// client's are logged and reported without detail. ok is false when the
+// client went away, and nothing is to be written.
+func (s *Server) report(r *http.Request, err error) (status int, code, msg string, ok bool) {
+	status, code, clients := classify(err)
+	if clients {
+		return status, code, err.Error(), true
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return 0, "", "", false
+	}
+	s.log.ErrorContext(r.Context(), "weft server: request failed",
+		"method", r.Method, "path", r.URL.Path, "error", err)
+	return status, code, "internal error", true
+}
+
+// writeError reports err as JSON (see report).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, ok := classify(err)
-	msg := err.Error()
+	status, code, msg, ok := s.report(r, err)
 	if !ok {
-		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-			return // the client went away
-		}
-		s.log.ErrorContext(r.Context(), "weft server: request failed",
-			"method", r.Method, "path", r.URL.Path, "error", err)
-		msg = "internal error"
+		return
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="weft"`)

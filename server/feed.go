@@ -114,11 +114,16 @@ type ring struct {
 	floor  int64
 }
 
+// add appends e, dropping the oldest event when the ring is full. The
+// events slide along their array, which append moves to a new one only
+// once its spare capacity is used up: a full ring does not copy all its
+// events for every event it receives.
 func (r *ring) add(e feedEvent) {
 	if len(r.events) >= r.max {
 		n := len(r.events) - r.max + 1
 		r.floor = r.events[n-1].id
-		r.events = append(r.events[:0], r.events[n:]...)
+		clear(r.events[:n]) // let the dropped events' data go
+		r.events = r.events[n:]
 	}
 	r.events = append(r.events, e)
 }
@@ -149,6 +154,11 @@ type dedupKey struct {
 	at   time.Time
 }
 
+// is reports whether k and o identify the same event.
+func (k dedupKey) is(o dedupKey) bool {
+	return k.seq == o.seq && k.typ == o.typ && k.task == o.task && k.at.Equal(o.at)
+}
+
 // Observe records e. It implements weft.Observer.
 func (f *Feed) Observe(_ context.Context, e weft.Event) {
 	key := dedupKey{seq: e.Seq, typ: e.Type, task: e.Task, at: e.Time}
@@ -156,7 +166,7 @@ func (f *Feed) Observe(_ context.Context, e weft.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	tr := f.threads[e.Thread]
-	if tr != nil && tr.last.seq == key.seq && tr.last.typ == key.typ && tr.last.task == key.task && tr.last.at.Equal(key.at) {
+	if tr != nil && tr.last.is(key) {
 		return
 	}
 	if tr == nil {

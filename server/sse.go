@@ -17,15 +17,8 @@ func (s *Server) threadEvents(w http.ResponseWriter, r *http.Request, _ Principa
 	return nil
 }
 
+// allEvents serves GET /v1/events and the web inbox's GET /inbox/events.
 func (s *Server) allEvents(w http.ResponseWriter, r *http.Request, _ Principal) error {
-	q := r.URL.Query()
-	s.stream(w, r, filter{thread: q.Get("thread"), workflow: q.Get("workflow")})
-	return nil
-}
-
-// pageEvents is the web inbox's stream (session authentication: an
-// EventSource cannot send a bearer token).
-func (s *Server) pageEvents(w http.ResponseWriter, r *http.Request, _ Principal) error {
 	q := r.URL.Query()
 	s.stream(w, r, filter{thread: q.Get("thread"), workflow: q.Get("workflow")})
 	return nil

@@ -86,22 +86,21 @@ func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, da
 // page fills the common page data of a logged-in request.
 func (s *Server) page(r *http.Request, p Principal, title string, body any) pageData {
 	d := pageData{Title: title, Principal: p, Body: body}
-	if sess, _, ok := s.session(r); ok {
+	sess, ok := r.Context().Value(sessionKey{}).(session)
+	if !ok { // a public route: verify the cookie here
+		sess, _, ok = s.session(r)
+	}
+	if ok {
 		d.LoggedIn, d.CSRF = true, s.csrfToken(sess)
 	}
 	return d
 }
 
-// webError shows err as an HTML page.
+// webError shows err as an HTML page (see report).
 func (s *Server) webError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, ok := classify(err)
-	msg := err.Error()
+	status, code, msg, ok := s.report(r, err)
 	if !ok {
-		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-			return
-		}
-		s.log.ErrorContext(r.Context(), "weft server: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-		msg = "internal error"
+		return
 	}
 	p, _ := PrincipalFrom(r.Context())
 	body := struct{ Status, Code, Message string }{fmt.Sprintf("%d %s", status, http.StatusText(status)), code, msg}
@@ -389,8 +388,7 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 		}
 		// The answer is recorded; running the thread after it failed. The
 		// page shows the thread's status.
-		row, rerr := s.ib.Store().Thread(context.WithoutCancel(r.Context()), thread)
-		if rerr != nil || row.Status != weft.StatusFailed {
+		if _, failed := s.failedRun(r, thread); !failed {
 			return err
 		}
 	}

@@ -70,11 +70,7 @@ func runAnswer(c *cli, args []string, as string) error {
 		return fmt.Errorf("the answer is not JSON: %s (quote it for the shell: '{\"action\":\"approve\"}'): %w",
 			compact(value, 80), weft.ErrInvalidAnswer)
 	}
-	ib, err := c.openInbox(false)
-	if err != nil {
-		return err
-	}
-	row, err := thread(c.ctx, ib.Store(), tid)
+	ib, row, err := c.openThread(tid)
 	if err != nil {
 		return err
 	}
@@ -93,8 +89,8 @@ func runAnswer(c *cli, args []string, as string) error {
 	res, err := ib.Answer(c.ctx, tid, id, value, by)
 	if err != nil {
 		if !isRefusal(err) {
-			if d, gerr := ib.Get(c.ctx, tid, id); gerr == nil && d.Status == checkpoint.InterruptAnswered &&
-				d.Author == as && d.Channel == checkpoint.ChannelCLI {
+			if q, qerr := ib.Question(c.ctx, tid, id); qerr == nil && q.Status == checkpoint.InterruptAnswered &&
+				q.Author == as && q.Channel == checkpoint.ChannelCLI {
 				return fmt.Errorf("the answer was recorded, but the thread failed after it: %w", err)
 			}
 		}
@@ -158,11 +154,7 @@ as it is (exit code 0); a completed one cannot be stopped (exit code 4).
 }
 
 func runStop(c *cli, id string) error {
-	ib, err := c.openInbox(false)
-	if err != nil {
-		return err
-	}
-	row, err := thread(c.ctx, ib.Store(), id)
+	ib, row, err := c.openThread(id)
 	if err != nil {
 		return err
 	}
@@ -225,11 +217,7 @@ their programs.
 }
 
 func runResume(c *cli, id string) error {
-	ib, err := c.openInbox(false)
-	if err != nil {
-		return err
-	}
-	row, err := thread(c.ctx, ib.Store(), id)
+	ib, row, err := c.openThread(id)
 	if err != nil {
 		return err
 	}

@@ -331,11 +331,16 @@ func (c *cli) openInbox(migrate bool) (*inbox.Inbox, error) {
 	return inbox.New(store, runners, inbox.WithLogger(c.logger(slog.LevelWarn))), nil
 }
 
-// thread loads a thread's row, with an error that says what is missing.
-func thread(ctx context.Context, store checkpoint.Store, id string) (*checkpoint.Thread, error) {
-	row, err := store.Thread(ctx, id)
+// openThread opens the inbox (as openInbox, without migrating) and loads
+// the row of thread id, with an error that says what is missing.
+func (c *cli) openThread(id string) (*inbox.Inbox, *checkpoint.Thread, error) {
+	ib, err := c.openInbox(false)
 	if err != nil {
-		return nil, fmt.Errorf("thread %q: %w", id, err)
+		return nil, nil, err
 	}
-	return row, nil
+	row, err := ib.Store().Thread(c.ctx, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("thread %q: %w", id, err)
+	}
+	return ib, row, nil
 }

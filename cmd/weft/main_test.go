@@ -565,7 +565,7 @@ func TestDemo(t *testing.T) {
 	}
 
 	// Again on the same store: nothing new while the seeded threads wait.
-	url, stop = startServer(t, dir, "demo", "--addr", "127.0.0.1:0", "--store", "sqlite:demo.db")
+	_, stop = startServer(t, dir, "demo", "--addr", "127.0.0.1:0", "--store", "sqlite:demo.db")
 	code, out = stop()
 	if code != 0 || !strings.Contains(out, "started 0 threads; 8 questions waiting") || !strings.Contains(out, "token  ") {
 		t.Errorf("second run: exit %d, output:\n%s", code, out)

@@ -207,10 +207,11 @@ func baseURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
-// serveHTTP serves h on ln and runs the inbox's deadlines until the
+// serveHTTP serves srv on ln and runs the inbox's deadlines until the
 // command's context ends (Ctrl-C), then shuts the server down.
-func serveHTTP(c *cli, ln net.Listener, h http.Handler, ib *inbox.Inbox, o serveOpts) error {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+func serveHTTP(c *cli, ln net.Listener, srv *server.Server, ib *inbox.Inbox, o serveOpts) error {
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs.RegisterOnShutdown(srv.CloseStreams) // event streams do not end by themselves
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
 	deadlines := make(chan error, 1)
@@ -227,7 +228,7 @@ func serveHTTP(c *cli, ln net.Listener, h http.Handler, ib *inbox.Inbox, o serve
 	shutdown, done := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
 	defer done()
 	if serr := hs.Shutdown(shutdown); serr != nil {
-		hs.Close() // event streams do not end by themselves
+		hs.Close()
 	}
 	<-deadlines
 	if errors.Is(err, http.ErrServerClosed) {

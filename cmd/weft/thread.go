@@ -159,15 +159,11 @@ type stepJSON struct {
 }
 
 func runHistory(c *cli, args []string) error {
-	ib, err := c.openInbox(false)
+	ib, row, err := c.openThread(args[0])
 	if err != nil {
 		return err
 	}
 	store := ib.Store()
-	row, err := thread(c.ctx, store, args[0])
-	if err != nil {
-		return err
-	}
 	var cps []checkpointJSON
 	if r, ok := ib.Runner(row.Workflow); ok {
 		for s, err := range r.History(c.ctx, row.ID) {

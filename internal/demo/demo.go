@@ -19,6 +19,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -248,7 +249,7 @@ func refine() *weft.Graph[Essay] {
 			e.Status = "approved"
 		case "edit":
 			e.Status = "revising"
-			e.Feedback = append(e.Feedback, cmpOr(d.Text, "make it better"))
+			e.Feedback = append(e.Feedback, cmp.Or(d.Text, "make it better"))
 		case "reject":
 			e.Status = "rejected"
 		}
@@ -262,13 +263,6 @@ func refine() *weft.Graph[Essay] {
 		return weft.End
 	}, "write", weft.End)
 	return g
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func refund() *weft.Graph[RefundRequest] {
@@ -328,7 +322,7 @@ func agent() *weft.Graph[Task] {
 				return t, err
 			}
 			if !a.Approve {
-				t.Results = append(t.Results, fmt.Sprintf("%s: refused (%s)", c.Tool, cmpOr(a.Note, "no reason given")))
+				t.Results = append(t.Results, fmt.Sprintf("%s: refused (%s)", c.Tool, cmp.Or(a.Note, "no reason given")))
 				return t, nil
 			}
 			out, err := weft.Do(ctx, "run", func(ctx context.Context) (string, error) { return runTool(c), nil })
