@@ -26,8 +26,26 @@ type serveOpts struct {
 
 func (o *serveOpts) declare(c *cli, fs *flag.FlagSet, addr string) {
 	fs.StringVar(&o.addr, "addr", addr, "the `address` to listen on (host:port; port 0 picks a free one)")
-	fs.DurationVar(&o.deadlines, "deadlines", 10*time.Second, "how often to look for questions whose deadline passed")
+	o.deadlines = 10 * time.Second
+	fs.Var((*positiveDuration)(&o.deadlines), "deadlines", "the `interval` at which to look for questions whose deadline passed (more than 0)")
 	fs.BoolVar(&c.verbose, "verbose", false, "log every request and run")
+}
+
+// positiveDuration is a duration flag that refuses 0 and less.
+type positiveDuration time.Duration
+
+func (d *positiveDuration) String() string { return time.Duration(*d).String() }
+
+func (d *positiveDuration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v <= 0 {
+		return fmt.Errorf("%s is not more than 0", s)
+	}
+	*d = positiveDuration(v)
+	return nil
 }
 
 var demoCmd = &command{
