@@ -40,6 +40,9 @@ func (c *Commit) Check() error {
 	}
 	cp := c.Checkpoint
 	if cp == nil {
+		if c.Carry != nil {
+			return fmt.Errorf("thread %q: a commit that carries writes needs a checkpoint", c.Thread.ID)
+		}
 		return nil
 	}
 	version := c.ExpectedVersion + 1

@@ -16,6 +16,11 @@ const (
 	// StatusRunning: a run is advancing the thread now (see Thread.Owner and
 	// Thread.LeaseUntil for who and until when).
 	StatusRunning Status = "running"
+	// StatusReady: the thread can run and waits for someone to claim it:
+	// its questions were answered, a run was submitted without waiting for
+	// it, or a stopped thread was asked to resume. Workers take such
+	// threads; Resume carries one on too.
+	StatusReady Status = "ready"
 	// StatusInterrupted: the thread waits for answers to its questions (or
 	// for Resume past a breakpoint).
 	StatusInterrupted Status = "interrupted"
@@ -27,6 +32,10 @@ const (
 	// StatusFailed: a node failed; Thread.Error says why. Resuming re-runs
 	// the failed superstep.
 	StatusFailed Status = "failed"
+	// StatusCancelled: the thread was cancelled while it waited: its
+	// questions were withdrawn (with who did it and why). It keeps its
+	// history; it does not run again unless forked.
+	StatusCancelled Status = "cancelled"
 )
 
 // Thread is the row of one durable workflow instance.
@@ -49,9 +58,23 @@ type Thread struct {
 	// Error is the failure that put the thread in StatusFailed.
 	Error string
 	// Owner names the process running the thread while it is
-	// StatusRunning; LeaseUntil is when that claim lapses if not renewed.
+	// StatusRunning; LeaseUntil is when that claim lapses if not renewed
+	// (by a commit, a Heartbeat or a new Claim). A running thread whose
+	// lease has lapsed may be claimed by anyone: its owner is presumed
+	// dead.
 	Owner      string
 	LeaseUntil time.Time
+	// Epoch counts the claims of the thread: every claim (Claim,
+	// ClaimReady, an Answer that claims, a commit that starts a run)
+	// increments it. A claimant's pending writes carry the epoch of its
+	// claim, so a process that lost its claim (it froze, and another took
+	// the thread over) writes nothing more.
+	Epoch int64
+	// StopRequested is when someone asked the running thread to stop
+	// (RequestStop); zero if nobody did. The owner sees it at its next
+	// Heartbeat and stops at its last checkpoint. A commit that leaves the
+	// thread not running clears it.
+	StopRequested time.Time
 	// CreatedAt is the time of the first commit, UpdatedAt of the last.
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -190,19 +213,27 @@ type InterruptRecord struct {
 	// Assignees are the principals or roles that may answer; none means
 	// anyone may (but such a question matches no InterruptQuery.Assignees).
 	Assignees []string
-	// Deadline is when the question is due; zero for none. When due, a
-	// question with EscalateTo is reassigned to them, otherwise one with a
-	// Fallback is answered with it.
-	Deadline   time.Time
+	// Deadline is when the next deadline action of the question is due;
+	// zero for none. When it is due, a question whose FallbackAt has come
+	// is answered with Fallback; otherwise one with EscalateTo is
+	// reassigned to them (and its Deadline becomes FallbackAt).
+	Deadline time.Time
+	// Fallback is the answer a deadline gives (weft.Within), at FallbackAt
+	// (zero: at Deadline).
 	Fallback   json.RawMessage
+	FallbackAt time.Time
+	// EscalateTo are the assignees the question passes to at Deadline
+	// (weft.Escalate) unless its fallback is due first.
 	EscalateTo []string
 	// Status, and the answer with who gave it, through which channel and
-	// when.
+	// when. For a cancelled question, Author, Channel and AnsweredAt say
+	// who cancelled it, how and when, and Note why.
 	Status     InterruptStatus
 	Answer     json.RawMessage
 	Author     string
 	Channel    string
 	AnsweredAt time.Time
+	Note       string
 	CreatedAt  time.Time
 }
 

@@ -102,46 +102,69 @@ func compareInterrupts(a, b *checkpoint.InterruptRecord) int {
 	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID), cmp.Compare(a.ThreadID, b.ThreadID))
 }
 
-// Answer records answers, all or none.
-func (s *Store) Answer(ctx context.Context, answers []checkpoint.Answer) error {
+// Answer records answers to one thread's questions, all or none, and
+// makes the thread ready (or claims it).
+func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*checkpoint.AnswerResult, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	if len(answers) == 0 {
-		return nil
+	if a == nil {
+		return nil, errors.New("memstore: Answer without arguments")
 	}
 	// Copy the values before taking the lock, in one array.
 	size := 0
-	for i := range answers {
-		size += len(answers[i].Value)
+	for i := range a.Answers {
+		size += len(a.Answers[i].Value)
 	}
 	buf := make([]byte, 0, size)
-	values := make([]json.RawMessage, len(answers))
-	for i := range answers {
-		values[i], buf = carve(buf, answers[i].Value)
+	values := make([]json.RawMessage, len(a.Answers))
+	for i := range a.Answers {
+		values[i], buf = carve(buf, a.Answers[i].Value)
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	t := s.threads[a.ThreadID]
+	if t == nil {
+		return nil, threadNotFound(a.ThreadID)
+	}
 	var stack [8]*checkpoint.InterruptRecord
 	recs := stack[:0]
-	for _, a := range answers {
-		r, err := s.pending(a.ThreadID, a.InterruptID)
+	for _, ans := range a.Answers {
+		if ans.ThreadID != "" && ans.ThreadID != a.ThreadID {
+			return nil, fmt.Errorf("memstore: answer to interrupt %q of thread %q in a request for thread %q", ans.InterruptID, ans.ThreadID, a.ThreadID)
+		}
+		r, err := s.pending(a.ThreadID, ans.InterruptID)
 		if err != nil {
-			return err
+			return nil, err
+		}
+		if r.CheckpointID != t.row.Head {
+			return nil, fmt.Errorf("memstore: thread %q: interrupt %q belongs to checkpoint %s, the thread is at %s: %w",
+				a.ThreadID, ans.InterruptID, r.CheckpointID, t.row.Head, checkpoint.ErrAlreadyAnswered)
 		}
 		if slices.Contains(recs, r) {
-			return fmt.Errorf("memstore: thread %q: interrupt %q answered twice in one call: %w", a.ThreadID, a.InterruptID, checkpoint.ErrAlreadyAnswered)
+			return nil, fmt.Errorf("memstore: thread %q: interrupt %q answered twice in one call: %w", a.ThreadID, ans.InterruptID, checkpoint.ErrAlreadyAnswered)
 		}
 		recs = append(recs, r)
 	}
 	for i, r := range recs {
-		a := &answers[i]
+		ans := &a.Answers[i]
 		r.Status = checkpoint.InterruptAnswered
 		r.Answer = values[i]
-		r.Author, r.Channel, r.AnsweredAt = a.Author, a.Channel, a.At
+		r.Author, r.Channel, r.AnsweredAt = ans.Author, ans.Channel, ans.At
 	}
-	return nil
+	res := &checkpoint.AnswerResult{}
+	switch {
+	case a.Claim != nil && s.claimable(t):
+		s.claim(t, a.Claim.Owner, a.Claim.Lease)
+		res.Claimed = true
+	case len(recs) > 0 && t.row.Status == checkpoint.StatusInterrupted:
+		t.row.Status = checkpoint.StatusReady
+		t.row.Version++
+		t.row.UpdatedAt = s.now()
+	}
+	res.Thread = t.row
+	return res, nil
 }
 
 // pending returns the stored interrupt, which must exist and be pending.
@@ -178,7 +201,11 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 	if err != nil {
 		return err
 	}
-	rec.Assignees, rec.Deadline, rec.Fallback, rec.EscalateTo = scratch.Assignees, r.Deadline, scratch.Fallback, scratch.EscalateTo
+	if !rec.Deadline.Equal(r.ExpectedDeadline) {
+		return fmt.Errorf("memstore: thread %q: interrupt %q has deadline %v, not %v: %w",
+			r.ThreadID, r.InterruptID, rec.Deadline, r.ExpectedDeadline, checkpoint.ErrConflict)
+	}
+	rec.Assignees, rec.Deadline, rec.Fallback, rec.FallbackAt, rec.EscalateTo = scratch.Assignees, r.Deadline, scratch.Fallback, r.FallbackAt, scratch.EscalateTo
 	return nil
 }
 

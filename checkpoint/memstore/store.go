@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -18,13 +19,39 @@ import (
 type Store struct {
 	mu      sync.RWMutex
 	threads map[string]*thread
+	leases  map[string]lease
+	now     func() time.Time
+}
+
+type lease struct {
+	owner string
+	until time.Time
 }
 
 var _ checkpoint.Store = (*Store)(nil)
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock makes the store read the time from now instead of time.Now: the
+// clock of leases and claims (Claim, Heartbeat, Lease, and the lease of a
+// commit that leaves a thread running). Tests of takeovers give it a fake
+// clock, or run under testing/synctest.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
 // New returns an empty Store.
-func New() *Store {
-	return &Store{threads: make(map[string]*thread)}
+func New(opts ...Option) *Store {
+	s := &Store{threads: make(map[string]*thread), leases: map[string]lease{}, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // thread is everything stored for one thread.
@@ -224,6 +251,11 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 		}
 		return 0, fmt.Errorf("memstore: thread %q is at version %d, commit expected %d: %w", id, current, c.ExpectedVersion, checkpoint.ErrConflict)
 	}
+	if c.VerifyBlobs && c.Checkpoint != nil {
+		if err := t.verifyBlobs(&cp, version); err != nil {
+			return 0, err
+		}
+	}
 	row := c.Thread
 	row.Version = version
 	row.UpdatedAt = c.At
@@ -234,14 +266,34 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	} else {
 		row.CreatedAt = t.row.CreatedAt
 	}
+	row.StopRequested = time.Time{}
+	if row.Status == checkpoint.StatusRunning {
+		row.LeaseUntil = s.now().Add(c.Lease)
+		if t.row.Status == checkpoint.StatusRunning {
+			row.StopRequested = t.row.StopRequested
+		}
+	} else {
+		row.Owner, row.LeaseUntil, row.StopRequested = "", time.Time{}, time.Time{}
+	}
 	t.row = row
 
-	if c.CancelPending {
+	if x := c.Cancel; x != nil {
 		for i := range t.interrupts {
-			if t.interrupts[i].Status == checkpoint.InterruptPending {
-				t.interrupts[i].Status = checkpoint.InterruptCancelled
+			if r := &t.interrupts[i]; r.Status == checkpoint.InterruptPending {
+				r.Status = checkpoint.InterruptCancelled
+				r.Author, r.Channel, r.AnsweredAt, r.Note = x.Author, x.Channel, x.At, x.Note
 			}
 		}
+	}
+	if x := c.Carry; x != nil {
+		var carried []checkpoint.PendingWrite
+		for _, w := range t.writes {
+			if w.Namespace == cp.Namespace && w.CheckpointID == x.From && slices.Contains(x.Kinds, w.Kind) {
+				w.CheckpointID = cp.ID
+				carried = append(carried, w)
+			}
+		}
+		t.putWrites(carried)
 	}
 	if c.Checkpoint != nil {
 		sp := t.space(cp.Namespace)
@@ -283,6 +335,25 @@ next:
 	}
 }
 
+// verifyBlobs checks that the blobs cp names at versions before version
+// exist.
+func (t *thread) verifyBlobs(cp *checkpoint.Checkpoint, version int64) error {
+	var sp *space
+	if t != nil {
+		sp = t.space(cp.Namespace)
+	}
+	for field, v := range cp.Versions {
+		if v >= version {
+			continue
+		}
+		if sp == nil || sp.blob(field, v) == nil {
+			return fmt.Errorf("memstore: thread %q: checkpoint %s names blob %q of version %d, which is gone: %w",
+				cp.ThreadID, cp.ID, field, v, checkpoint.ErrNotFound)
+		}
+	}
+	return nil
+}
+
 // interrupt returns the thread's interrupt id, or nil.
 func (t *thread) interrupt(id string) *checkpoint.InterruptRecord {
 	for i := range t.interrupts {
@@ -293,7 +364,8 @@ func (t *thread) interrupt(id string) *checkpoint.InterruptRecord {
 	return nil
 }
 
-// PutWrites records pending writes if the thread is still at p.Version.
+// PutWrites records pending writes if the thread is still claimed by
+// p.Owner at p.Epoch.
 func (s *Store) PutWrites(ctx context.Context, p *checkpoint.PutWrites) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -306,13 +378,19 @@ func (s *Store) PutWrites(ctx context.Context, p *checkpoint.PutWrites) error {
 	defer s.mu.Unlock()
 	t := s.threads[p.ThreadID]
 	if t == nil {
-		return fmt.Errorf("memstore: thread %q does not exist, writes expected version %d: %w", p.ThreadID, p.Version, checkpoint.ErrConflict)
+		return fmt.Errorf("memstore: thread %q does not exist, writes expected a claim: %w", p.ThreadID, checkpoint.ErrConflict)
 	}
-	if t.row.Version != p.Version {
-		return fmt.Errorf("memstore: thread %q is at version %d, writes expected %d: %w", p.ThreadID, t.row.Version, p.Version, checkpoint.ErrConflict)
+	if !t.claimedBy(p.Owner, p.Epoch) {
+		return fmt.Errorf("memstore: thread %q is not claimed by %q at epoch %d (it is %s, by %q at epoch %d): %w",
+			p.ThreadID, p.Owner, p.Epoch, t.row.Status, t.row.Owner, t.row.Epoch, checkpoint.ErrConflict)
 	}
 	t.putWrites(writes)
 	return nil
+}
+
+// claimedBy reports whether owner holds the thread's claim of epoch.
+func (t *thread) claimedBy(owner string, epoch int64) bool {
+	return t.row.Status == checkpoint.StatusRunning && t.row.Owner == owner && t.row.Epoch == epoch
 }
 
 // Checkpoint returns one checkpoint with every blob needed to rebuild its
