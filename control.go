@@ -3,6 +3,7 @@ package weft
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -43,6 +44,9 @@ func Goto[S any](ctx context.Context, update S, nodes ...string) (S, error) {
 }
 
 func (t *task[S]) jump(nodes []string) error {
+	if t.ended.Load() {
+		return t.errReturned("weft.Return")
+	}
 	n := t.r.wf.nodes[t.node]
 	for _, to := range nodes {
 		if to != End && !slices.Contains(n.dests, to) {
@@ -66,8 +70,10 @@ type effectKey struct{}
 
 // EffectID returns, inside the function given to Do, an ID for the effect
 // that is the same every time Do is asked for it in this thread, superstep,
-// task and key, in any process: an idempotency key to pass to the system
-// the effect changes. It returns "" outside Do.
+// task and key, in any process, and after an edit of the paused thread
+// that keeps what runs next (UpdateState without AsNode): an idempotency
+// key to pass to the system the effect changes. A thread deleted and
+// created again gets new IDs. It returns "" outside Do.
 func EffectID(ctx context.Context) string {
 	id, _ := ctx.Value(effectKey{}).(string)
 	return id
@@ -84,6 +90,15 @@ func EffectID(ctx context.Context) string {
 // journaled: the next execution calls fn again. Between fn's return and
 // the journal write a crash can still happen; for effects on other systems
 // that must never repeat, pass EffectID(ctx) to them as an idempotency key.
+//
+// What edits do to journals: UpdateState (without AsNode) on a thread
+// paused or stopped in a superstep keeps the superstep's journals, so its
+// effects do not run again, under the same EffectID. UpdateState with
+// AsNode, and Fork from an earlier checkpoint, change what runs next: the
+// effects of what runs then run again, as new executions with new
+// EffectIDs. A retried node (Retry) keeps the journal of its failed
+// attempts. A run that lost its claim on the thread (another process took
+// it over) journals nothing: Do returns an error wrapping ErrClaimLost.
 func Do[T any](ctx context.Context, key string, fn func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
 	j, ok := ctx.Value(taskKey{}).(journaler)
@@ -126,13 +141,20 @@ func (t *task[S]) recall(key string) ([]byte, bool) {
 	return nil, false
 }
 
+// record journals a Do result, fenced by the run's claim: a run that lost
+// its claim journals nothing (ErrClaimLost). No lock is held across the
+// write, so the branches of a Map journal at once.
 func (t *task[S]) record(key string, data []byte) error {
+	if t.ended.Load() {
+		return t.errReturned("weft.Do")
+	}
 	r := t.r
+	owner, epoch := r.tr.claim()
 	w := write[S]{ns: r.ns, cpID: t.cpID, task: t.name, kind: writeDo, key: key, data: data}
-	tr := r.tr
-	tr.mu.Lock()
-	err := r.p.putWrites(r.saveCtx, r.thread, tr.row.Version, []write[S]{w})
-	tr.mu.Unlock()
+	err := r.p.putWrites(r.saveCtx, checkpoint.PutWrites{ThreadID: r.thread, Owner: owner, Epoch: epoch}, []write[S]{w})
+	if errors.Is(err, ErrConflict) {
+		err = fmt.Errorf("%w: %w", ErrClaimLost, err)
+	}
 	if err != nil {
 		return fmt.Errorf("thread %q: %w", r.thread, err)
 	}
@@ -145,8 +167,10 @@ func (t *task[S]) record(key string, data []byte) error {
 	return nil
 }
 
+// effectID derives from where the effect's superstep first ran (an edit
+// that keeps what runs next keeps it), not from the current checkpoint.
 func (t *task[S]) effectID(key string) string {
-	return stableID(16, t.r.thread, t.r.ns, t.cpID, t.name, key)
+	return stableID(16, t.r.thread, t.r.tr.incarnation(), t.r.ns, t.origin, t.name, key)
 }
 
 // Resolver answers questions without a human, or declines: an auto-approve

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -52,9 +53,14 @@ type run[S any] struct {
 	at     time.Time
 	before []string
 	after  []string
+	// recorded are the IDs of the answers this Resume recorded.
+	recorded []string
+	// release ends the run's mark in this process (root runs only), so
+	// that its final event can start another run of the thread.
+	release func()
 
 	// Buffers reused from one superstep to the next.
-	spare   *snap[S] // the head before last, unless the persister keeps it
+	spare   *snap[S] // the head before last
 	c       commit[S]
 	stepBuf []checkpoint.Step
 	resBuf  []taskResult[S]
@@ -86,19 +92,44 @@ func (r *run[S]) channel() string {
 	return checkpoint.ChannelAPI
 }
 
-// replayed finds an up-front answer (Answers) by ID, key or node path.
-func (r *run[S]) replayed(id, key, path string) (json.RawMessage, bool) {
+// register makes the run the thread's active run in this process, whose
+// claim the heartbeat renews.
+func (r *run[S]) register(a *activeRun, release func()) {
+	a.joined, r.release = true, release
+	a.tr.Store(r.tr)
+	r.wf.beat.join()
+}
+
+// finish ends the run's mark in this process before its final event.
+func (r *run[S]) finish() {
+	if !r.child && r.release != nil {
+		r.release()
+	}
+}
+
+// replayed finds an up-front answer (Answers given to Run) by ID, resume
+// key or node path, each usable once per run.
+func (r *run[S]) replayed(rec *checkpoint.InterruptRecord) (json.RawMessage, bool) {
 	if len(r.rc.replay) == 0 {
 		return nil, false
 	}
-	for _, k := range []string{id, key, path} {
-		if v, ok := r.rc.replay[k]; ok && k != "" {
-			b, err := json.Marshal(v)
-			if err != nil {
-				return nil, false
-			}
-			return b, true
+	tr := r.tr
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, k := range []string{rec.ID, resumeKey(rec), rec.Node} {
+		v, ok := r.rc.replay[k]
+		if !ok || k == "" || tr.replayUsed[k] {
+			continue
 		}
+		b, err := answerJSON(v)
+		if err != nil {
+			return nil, false
+		}
+		if tr.replayUsed == nil {
+			tr.replayUsed = map[string]bool{}
+		}
+		tr.replayUsed[k] = true
+		return b, true
 	}
 	return nil, false
 }
@@ -107,13 +138,29 @@ func (r *run[S]) replayed(id, key, path string) (json.RawMessage, bool) {
 // that orders their commits (a graph and its subgraphs commit to one
 // thread, subgraphs of parallel nodes at once).
 type threadRun struct {
-	mu    sync.Mutex
-	row   checkpoint.Thread
-	owner string
-	lease time.Duration
-	name  string // the root workflow's name and graph hash
-	hash  string
-	ev    *emitter // nil without observers
+	mu         sync.Mutex
+	row        checkpoint.Thread
+	owner      string
+	lease      time.Duration
+	name       string // the root workflow's name and graph hash
+	hash       string
+	ev         *emitter        // nil without observers
+	replayUsed map[string]bool // up-front answers used
+}
+
+// claim is the claim the run holds, for fenced writes.
+func (tr *threadRun) claim() (owner string, epoch int64) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.row.Owner, tr.row.Epoch
+}
+
+// incarnation tells apart the threads that had one ID one after another
+// (deleted and created again): the time the thread was created.
+func (tr *threadRun) incarnation() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return strconv.FormatInt(tr.row.CreatedAt.UnixMicro(), 36)
 }
 
 // status is the thread's status as this run last saw it.
@@ -121,6 +168,16 @@ func (r *run[S]) status() Status {
 	r.tr.mu.Lock()
 	defer r.tr.mu.Unlock()
 	return r.tr.row.Status
+}
+
+// originOf is the checkpoint a superstep from cp first ran from: an edit
+// that keeps the nodes that run next carries their journals over, and
+// their effect and question IDs with them.
+func originOf(cp *checkpoint.Checkpoint) string {
+	if o := cp.Meta[metaOrigin]; o != "" {
+		return o
+	}
+	return cp.ID
 }
 
 // taskResult is what one task of a superstep ended with.
@@ -132,6 +189,8 @@ type taskResult[S any] struct {
 	reused  bool
 	started time.Time
 	dur     time.Duration
+	// retries are the failed attempts before the last, for the step log.
+	retries []checkpoint.Step
 }
 
 func (tr *taskResult[S]) paused() bool {
@@ -148,29 +207,26 @@ func (r *run[S]) loop() (*Result[S], error) {
 	for {
 		h := r.head
 		if len(h.cp.Next) == 0 {
-			if !r.child && r.status() != StatusCompleted {
-				// Reached without a commit of its own (a resume of a
-				// thread whose head has nothing next): record the end.
-				if err := r.save(&commit[S]{c: checkpoint.Commit{At: r.now()}}, StatusCompleted, "", nil); err != nil {
-					return nil, err
-				}
-			}
-			if !r.child {
-				r.emit(Event{Type: EventCompleted, Checkpoint: h.cp.ID})
-			}
-			return r.result(StatusCompleted, nil), nil
+			return r.complete()
 		}
 		if r.steps >= limit {
 			return nil, r.fail(nil, nil, nil, fmt.Errorf("thread %q: %d supersteps: %w", r.thread, r.steps, ErrStepLimit))
 		}
-		if recs := r.breakpoints(checkpoint.KindBefore, h.cp.Next, h); len(recs) > 0 {
-			return r.pause(recs, nil, nil, nil)
+		if recs := r.breakpoints(checkpoint.KindBefore, h.cp.Next, h, r.idBase()); len(recs) > 0 {
+			res, again, err := r.pause(recs, nil, nil, nil)
+			if again {
+				continue
+			}
+			return res, err
 		}
 		tasks := r.wf.expand(h.cp.Next, h.state)
 		r.pending = r.pending[:0]
 		if r.resumed {
 			ws, err := r.p.writes(r.ctx, r.thread, r.ns, h.cp.ID, &h.state)
 			if err != nil {
+				return nil, err
+			}
+			if err := r.checkWrites(ws); err != nil {
 				return nil, err
 			}
 			r.pending = ws
@@ -181,13 +237,17 @@ func (r *run[S]) loop() (*Result[S], error) {
 		r.at = end
 		r.steps++
 		r.resumed = false
-		r.records = nil
 
 		steps := r.stepBuf[:0]
 		var failed error
 		var paused bool
 		for i := range results {
 			tr := &results[i]
+			if tr.t == nil && !tr.reused {
+				paused = true // waits for its answers: it did not run
+				continue
+			}
+			steps = append(steps, tr.retries...)
 			st := checkpoint.Step{
 				ThreadID: r.thread, Namespace: r.ns, Superstep: h.cp.Step + 1, CheckpointID: h.cp.ID,
 				Node: r.path(nodeOf(tasks[i])), Task: tasks[i], Status: checkpoint.StepCompleted,
@@ -198,15 +258,14 @@ func (r *run[S]) loop() (*Result[S], error) {
 			}
 			switch {
 			case tr.reused:
-				st.Status = checkpoint.StepReused
+				st.Status, st.Duration = checkpoint.StepReused, 0
 			case tr.paused():
 				st.Status = checkpoint.StepInterrupted
 				paused = true
+			case tr.err != nil && r.ctx.Err() != nil:
+				st.Status, st.Error = checkpoint.StepStopped, tr.err.Error()
 			case tr.err != nil:
 				st.Status, st.Error = checkpoint.StepFailed, tr.err.Error()
-				if r.ctx.Err() != nil {
-					st.Status = checkpoint.StepStopped
-				}
 				if failed == nil {
 					failed = tr.err
 				}
@@ -227,15 +286,38 @@ func (r *run[S]) loop() (*Result[S], error) {
 					recs = append(recs, t.asked...)
 				}
 			}
-			return r.pause(recs, tasks, results, steps)
+			res, again, err := r.pause(recs, tasks, results, steps)
+			if again {
+				continue
+			}
+			return res, err
 		}
 		if err := r.advance(tasks, results, steps); err != nil {
 			return nil, err
 		}
-		if len(r.records) > 0 {
-			return r.result(StatusInterrupted, nil), nil
+		if len(r.waiting) > 0 {
+			return r.paused(nil), nil
 		}
 	}
+}
+
+// checkWrites refuses pending writes that name nodes the graph lacks.
+func (r *run[S]) checkWrites(ws []write[S]) error {
+	for _, w := range ws {
+		if err := r.wf.knows(r.thread, []string{w.task}); err != nil {
+			return err
+		}
+		if w.kind == writeGoto {
+			var to []string
+			if err := json.Unmarshal(w.data, &to); err != nil {
+				return fmt.Errorf("thread %q checkpoint %s: goto of %s: %w: %w", r.thread, r.head.cp.ID, w.task, ErrCorruptCheckpoint, err)
+			}
+			if err := r.wf.knows(r.thread, to); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (r *run[S]) path(node string) string {
@@ -245,8 +327,23 @@ func (r *run[S]) path(node string) string {
 	return r.prefix + "/" + node
 }
 
+// priors returns the questions of the pause that task asked when it ran
+// before (pending or answered; cancelled ones are gone), in call order.
+func (r *run[S]) priors(task string) []checkpoint.InterruptRecord {
+	var out []checkpoint.InterruptRecord
+	for _, rec := range r.records {
+		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == task && rec.Status != checkpoint.InterruptCancelled {
+			out = append(out, rec)
+		}
+	}
+	slices.SortFunc(out, func(a, b checkpoint.InterruptRecord) int { return a.Index - b.Index })
+	return out
+}
+
 // runTasks runs the superstep's tasks: one inline, several in parallel.
-// A task with a pending output from an earlier attempt is not run again.
+// A task with a pending output from an earlier attempt is not run again,
+// nor one whose questions all still wait for answers (its result has no
+// task: it is paused as it was).
 func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 	results := slices.Grow(r.resBuf[:0], len(tasks))[:len(tasks)]
 	clear(results)
@@ -256,57 +353,128 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 		if j := slices.IndexFunc(r.pending, func(w write[S]) bool { return w.task == name && w.kind == writeOutput }); j >= 0 {
 			results[i] = taskResult[S]{out: r.pending[j].out, reused: true, started: start}
 			if k := slices.IndexFunc(r.pending, func(w write[S]) bool { return w.task == name && w.kind == writeGoto }); k >= 0 {
-				if err := json.Unmarshal(r.pending[k].data, &results[i].gotos); err != nil {
-					results[i].err = fmt.Errorf("thread %q checkpoint %s: goto of %s: %w: %w", r.thread, r.head.cp.ID, name, ErrCorruptCheckpoint, err)
-				}
+				_ = json.Unmarshal(r.pending[k].data, &results[i].gotos) // checked by checkWrites
 			}
+			continue
+		}
+		if r.waitsStill(name) {
 			continue
 		}
 		todo = append(todo, i)
 	}
+	keep := r.p.store() != nil // the head must stay as it is: nodes get copies
 	if len(todo) == 1 {
 		i := todo[0]
-		results[i] = r.runTask(tasks[i], r.head.state, start)
+		in := r.head.state
+		if keep {
+			in = r.wf.state.clone(reflectOf(&in)).Interface().(S)
+		}
+		results[i] = r.runTask(tasks[i], in, start)
 		return results
 	}
+	sv := newSaver(r, len(todo))
 	var wg sync.WaitGroup
 	for _, i := range todo {
-		// Each parallel node gets a copy whose slices are capped, so
-		// appends in one branch never write into another's array.
-		in := r.head.state
-		r.wf.state.clip(reflectOf(&in))
+		in := r.wf.state.clone(reflectOf(&r.head.state)).Interface().(S)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			results[i] = r.runTask(tasks[i], in, time.Time{})
+			sv.finished(tasks[i], &results[i])
 		}()
 	}
-	if r.off {
-		wg.Wait()
-	} else {
-		r.tr.ev.wait(&wg)
-	}
+	r.tr.ev.wait(r.ctx, &wg, r.off)
+	sv.close()
 	return results
 }
 
-// runTask runs one node. A zero start makes it time itself (parallel
-// tasks); otherwise the superstep times it.
-func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) {
-	nodeName, branch := splitTask(name)
-	t := &task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
-		off: r.off || start.IsZero()}
-	for _, rec := range r.records {
-		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == name {
-			t.prior = append(t.prior, rec)
+// waitsStill reports whether a task of a resumed superstep asked questions
+// that all still wait: it need not run again until one is answered.
+func (r *run[S]) waitsStill(task string) bool {
+	if r.wf.nodes[nodeOf(task)].sub != nil {
+		return false // a subgraph finds out inside
+	}
+	priors := r.priors(task)
+	if len(priors) == 0 {
+		return false
+	}
+	for _, p := range priors {
+		if p.Status != checkpoint.InterruptPending {
+			return false
 		}
 	}
-	slices.SortFunc(t.prior, func(a, b checkpoint.InterruptRecord) int { return a.Index - b.Index })
+	r.waiting = append(r.waiting, priors...)
+	return true
+}
+
+// runTask runs one node, again as its retry policy allows. A zero start
+// makes it time itself (parallel tasks); otherwise the superstep times it.
+func (r *run[S]) runTask(name string, in S, start time.Time) taskResult[S] {
+	nodeName, _ := splitTask(name)
+	n := r.wf.nodes[nodeName]
+	var retries []checkpoint.Step
+	var journal map[string][]byte
+	for attempt := 1; ; attempt++ {
+		tr := r.attempt(name, in, start, journal)
+		policy := n.retry
+		if tr.err == nil || tr.paused() || policy == nil || attempt >= policy.attempts() || r.ctx.Err() != nil ||
+			(policy.Retryable != nil && !policy.Retryable(unwrapNode(tr.err))) {
+			tr.retries = retries
+			return tr
+		}
+		st := checkpoint.Step{
+			ThreadID: r.thread, Namespace: r.ns, Superstep: r.head.cp.Step + 1, CheckpointID: r.head.cp.ID,
+			Node: r.path(nodeName), Task: name, Status: checkpoint.StepRetried, StartedAt: tr.started,
+			Duration: r.now().Sub(tr.started), Error: tr.err.Error(),
+		}
+		retries = append(retries, st)
+		journal = tr.t.journal // effects of the failed attempt are not repeated
+		r.wf.log(r.ctx, "weft: retrying node", r.thread, "node", r.path(nodeName), "attempt", attempt, "error", tr.err)
+		if err := sleep(r.ctx, policy.backoff(attempt)); err != nil {
+			tr.retries = retries
+			return tr
+		}
+		if start.IsZero() {
+			continue
+		}
+		start = r.now()
+	}
+}
+
+func unwrapNode(err error) error {
+	var ne *NodeError
+	if errors.As(err, &ne) && ne.Err != nil {
+		return ne.Err
+	}
+	return err
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// attempt runs one node once.
+func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string][]byte) (tr taskResult[S]) {
+	nodeName, branch := splitTask(name)
+	t := &task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
+		origin: originOf(&r.head.cp), off: r.off || start.IsZero(), prior: r.priors(name), journal: journal}
 	tr.t = t
 	tr.started, tr.dur = start, -1
 	if start.IsZero() {
 		tr.started = r.now()
 	}
 	defer func() {
+		t.end()
 		if start.IsZero() {
 			tr.dur = r.now().Sub(tr.started)
 		}
@@ -342,8 +510,9 @@ func (r *run[S]) runTask(name string, in S, start time.Time) (tr taskResult[S]) 
 		tr.err = &NodeError{Node: t.path, Err: err}
 	case t.waiting == 0 && err != nil:
 		tr.err = &NodeError{Node: t.path, Err: fmt.Errorf("returned a pause that is not its own: %w", err)}
-	case t.waiting == 0 && t.calls < len(t.prior):
-		tr.err = fmt.Errorf("node %s: asked %d questions, the thread recorded %d: %w", t.path, t.calls, len(t.prior), ErrInterruptMismatch)
+	}
+	if tr.err == nil {
+		tr.err = t.mismatch()
 	}
 	return tr
 }
@@ -405,7 +574,9 @@ func (wf *Workflow[S]) expand(next []string, s S) []string {
 
 // breakpoints returns the static interrupts of kind for nodes at checkpoint
 // h that are not passed yet (answered, or passed by UpdateState).
-func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S]) []checkpoint.InterruptRecord {
+// idBase is r.idBase() (the commit of after-breakpoints holds the lock it
+// takes, so it is read before).
+func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S], idBase string) []checkpoint.InterruptRecord {
 	set := r.before
 	if kind == checkpoint.KindAfter {
 		set = r.after
@@ -413,44 +584,66 @@ func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S]) []checkpoi
 	if len(set) == 0 {
 		return nil
 	}
+	all := slices.Contains(set, "*")
 	var recs []checkpoint.InterruptRecord
 	passed := strings.Split(h.cp.Meta[metaPassed], ",")
 	for _, n := range nodes {
-		if !slices.Contains(set, n) || (kind == checkpoint.KindBefore && slices.Contains(passed, n)) {
-			continue
-		}
-		id := interruptID(r.thread, r.ns, h.cp.ID, n, kind)
-		if slices.ContainsFunc(r.records, func(x checkpoint.InterruptRecord) bool { return x.ID == id }) {
+		if !(all || slices.Contains(set, n)) || (kind == checkpoint.KindBefore && slices.Contains(passed, n)) {
 			continue
 		}
 		root := r.rootCP
 		if kind == checkpoint.KindAfter && r.ns == "" {
 			root = h.cp.ID
 		}
+		if slices.ContainsFunc(r.records, func(x checkpoint.InterruptRecord) bool {
+			return x.Kind == kind && x.Task == n && x.Namespace == r.ns && x.CheckpointID == root
+		}) {
+			continue // asked at this pause already (and answered, since it runs)
+		}
+		id := interruptID(idBase, r.ns, h.cp.ID, n, kind)
 		recs = append(recs, checkpoint.InterruptRecord{
 			ID: id, ThreadID: r.thread, Workflow: r.wf.name, CheckpointID: root, Namespace: r.ns,
-			Node: r.path(n), Task: n, Kind: kind, Value: json.RawMessage("null"),
+			Node: r.path(n), Task: n, Kind: kind, Value: json.RawMessage("null"), Reason: breakpointReason(kind, r.path(n)),
 			Status: checkpoint.InterruptPending, CreatedAt: r.now(),
 		})
 	}
 	return recs
 }
 
-const metaPassed = "passed_before"
+func breakpointReason(kind, node string) string {
+	if kind == checkpoint.KindBefore {
+		return "breakpoint before " + node
+	}
+	return "breakpoint after " + node
+}
+
+// Meta keys of checkpoints.
+const (
+	metaPassed = "passed_before" // breakpoints passed by UpdateState
+	metaOrigin = "origin"        // the checkpoint a carried superstep first ran from
+	metaAsNode = "as_node"       // the node UpdateState wrote as
+	metaBy     = "updated_by"    // who gave an update with answers (Update)
+)
 
 // outputs turns finished tasks into pending writes, so they do not run again.
 func (r *run[S]) outputs(tasks []string, results []taskResult[S]) []write[S] {
 	var ws []write[S]
 	for i := range results {
-		tr := &results[i]
-		if tr.reused || tr.err != nil || tr.paused() {
-			continue
-		}
-		ws = append(ws, write[S]{ns: r.ns, cpID: r.head.cp.ID, task: tasks[i], kind: writeOutput, out: tr.out, base: &r.head.state})
-		if len(tr.gotos) > 0 {
-			data, _ := json.Marshal(tr.gotos) // []string always encodes
-			ws = append(ws, write[S]{ns: r.ns, cpID: r.head.cp.ID, task: tasks[i], kind: writeGoto, data: data})
-		}
+		ws = append(ws, r.outputOf(tasks[i], &results[i])...)
+	}
+	return ws
+}
+
+// outputOf is the pending writes of one finished task: none for a task
+// that did not finish (or whose output is stored already).
+func (r *run[S]) outputOf(task string, tr *taskResult[S]) []write[S] {
+	if tr.t == nil || tr.reused || tr.err != nil || tr.paused() {
+		return nil
+	}
+	ws := []write[S]{{ns: r.ns, cpID: r.head.cp.ID, task: task, kind: writeOutput, out: tr.out, base: &r.head.state}}
+	if len(tr.gotos) > 0 {
+		data, _ := json.Marshal(tr.gotos) // []string always encodes
+		ws = append(ws, write[S]{ns: r.ns, cpID: r.head.cp.ID, task: task, kind: writeGoto, data: data})
 	}
 	return ws
 }
@@ -474,9 +667,10 @@ func answered[S any](results []taskResult[S]) []checkpoint.InterruptRecord {
 // save commits c with the thread's status set to status (a subgraph's run
 // leaves the status and head to its parent). It fills in the thread row,
 // the expected version and the ID of a checkpoint without one under the
-// thread's lock; prepare, if not nil, is
-// called there first with the version the commit will have, to name what
-// depends on it, and may return a different status ("" keeps status).
+// thread's lock; prepare, if not nil, is called there first with the
+// version the commit will have, to name what depends on it, and may return
+// a different status ("" keeps status). A run that held the thread's claim
+// and finds the thread changed lost the claim: ErrClaimLost.
 func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(version int64) Status) error {
 	tr := r.tr
 	tr.mu.Lock()
@@ -490,6 +684,7 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 		}
 	}
 	row := tr.row
+	claimed := row.Status == StatusRunning
 	if !r.child {
 		row.Status, row.Error = status, errText
 		row.Workflow, row.GraphHash = tr.name, tr.hash
@@ -498,14 +693,21 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 		}
 	}
 	if row.Status == StatusRunning {
-		row.Owner, row.LeaseUntil = tr.owner, c.c.At.Add(tr.lease)
+		row.Owner = tr.owner
+		c.c.Lease = tr.lease
 	} else {
 		row.Owner, row.LeaseUntil = "", time.Time{}
 	}
 	row.UpdatedAt = c.c.At
+	if row.CreatedAt.IsZero() {
+		row.CreatedAt = c.c.At
+	}
 	c.c.Thread, c.c.ExpectedVersion = row, tr.row.Version
 	v, err := r.p.commit(r.saveCtx, c)
 	if err != nil {
+		if claimed && errors.Is(err, ErrConflict) {
+			return fmt.Errorf("thread %q: %w: %w", r.thread, ErrClaimLost, err)
+		}
 		return fmt.Errorf("thread %q: %w", r.thread, err)
 	}
 	row.Version = v
@@ -514,20 +716,24 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 }
 
 // pause commits a pause: new questions, finished outputs, the step log.
-func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
+// Questions of the pause that the superstep made moot (a node that ran
+// again finished without asking them) are cancelled. If an answer arrived
+// while the superstep ran, the thread is claimed again and again is true:
+// the loop runs the superstep once more.
+func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, results []taskResult[S], steps []checkpoint.Step) (res *Result[S], again bool, err error) {
 	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}}
 	if results != nil {
 		c.writes = r.outputs(tasks, results)
 	}
+	if moot := r.moot(results); len(moot) > 0 {
+		c.c.Cancel = &checkpoint.Cancellation{IDs: moot, Author: "weft", Channel: checkpoint.ChannelEngine, At: c.c.At,
+			Note: "not asked again: the node ran again without it"}
+	}
 	if err := r.save(c, StatusInterrupted, "", nil); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	waiting := make([]checkpoint.InterruptRecord, 0, len(recs))
-	for _, rec := range r.records {
-		if rec.Status == checkpoint.InterruptPending {
-			waiting = append(waiting, rec)
-		}
-	}
+	waiting := make([]checkpoint.InterruptRecord, 0, len(recs)+len(r.waiting))
+	waiting = append(waiting, r.waiting...)
 	for _, rec := range recs {
 		if rec.Status == checkpoint.InterruptPending {
 			waiting = append(waiting, rec)
@@ -536,14 +742,87 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, result
 	for i := range results {
 		if t := results[i].t; t != nil {
 			waiting = append(waiting, t.nested...)
+			waiting = append(waiting, t.still...)
 		}
 	}
 	r.waiting = waiting
-	if !r.child && r.observed() {
-		r.emit(Event{Type: EventInterrupted, Checkpoint: r.head.cp.ID, Questions: questionsOf(waiting)})
+	if !r.child {
+		if again, err := r.answeredMeanwhile(); again || err != nil {
+			return nil, again, err
+		}
 	}
 	r.wf.log(r.ctx, "weft: thread paused", r.thread, "questions", len(waiting))
-	return r.result(StatusInterrupted, waiting), nil
+	return r.paused(waiting), false, nil
+}
+
+// paused ends a root run with its pause: the result, and the event.
+func (r *run[S]) paused(waiting []checkpoint.InterruptRecord) *Result[S] {
+	if waiting == nil {
+		waiting = r.waiting
+	}
+	res := r.result(StatusInterrupted, waiting)
+	if !r.child {
+		r.finish()
+		if r.observed() {
+			r.emit(Event{Type: EventInterrupted, Checkpoint: r.head.cp.ID, Questions: questionsOf(waiting)})
+		}
+	}
+	return res
+}
+
+// moot returns the IDs of the questions of the pause that nodes which ran
+// again left unasked.
+func (r *run[S]) moot(results []taskResult[S]) []string {
+	var ids []string
+	for i := range results {
+		if t := results[i].t; t != nil {
+			ids = append(ids, t.unasked...)
+		}
+	}
+	return ids
+}
+
+// answeredMeanwhile looks, after a pause is committed, for answers that
+// arrived while the superstep ran (and so could not make the thread
+// ready): if one of the questions the thread waits for is answered, it
+// claims the thread again and the superstep runs once more.
+func (r *run[S]) answeredMeanwhile() (bool, error) {
+	if r.p.store() == nil || len(r.waiting) == 0 {
+		return false, nil
+	}
+	recs, err := r.wf.questionsAt(r.ctx, r.thread, r.rootCP, "")
+	if err != nil {
+		return false, err
+	}
+	answered := false
+	for _, w := range r.waiting {
+		if i := slices.IndexFunc(recs, func(x checkpoint.InterruptRecord) bool { return x.ID == w.ID }); i >= 0 && recs[i].Status == checkpoint.InterruptAnswered {
+			answered = true
+		}
+	}
+	if !answered {
+		return false, nil
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		row, err := r.wf.st.Claim(r.ctx, &checkpoint.Claim{ThreadID: r.thread, ExpectedVersion: r.tr.row.Version, Owner: r.wf.owner, Lease: r.wf.cfg.lease})
+		if err == nil {
+			r.tr.row, r.records, r.waiting, r.resumed = *row, recs, nil, true
+			return true, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return false, err
+		}
+		// The answer made the thread ready (a new version): claim that.
+		cur, err := r.wf.st.Thread(r.ctx, r.thread)
+		if err != nil {
+			return false, err
+		}
+		if cur.Status != StatusReady || cur.Head != r.rootCP {
+			return false, nil // someone else carries it on
+		}
+		r.tr.row = *cur
+	}
+	return false, nil
 }
 
 // fail commits a failure and returns err.
@@ -561,6 +840,7 @@ func (r *run[S]) fail(tasks []string, results []taskResult[S], steps []checkpoin
 		return errors.Join(err, serr)
 	}
 	if !r.child {
+		r.finish()
 		r.emit(Event{Type: EventFailed, Checkpoint: r.head.cp.ID, Err: err.Error()})
 	}
 	r.wf.log(r.ctx, "weft: thread failed", r.thread, "error", err)
@@ -574,13 +854,31 @@ func (r *run[S]) stop(tasks []string, results []taskResult[S], steps []checkpoin
 		return nil, err
 	}
 	res := r.result(StatusStopped, nil)
+	cause := context.Cause(r.ctx)
 	if !r.child {
-		r.emit(Event{Type: EventStopped, Checkpoint: r.head.cp.ID})
+		r.finish()
+		r.emit(Event{Type: EventStopped, Checkpoint: res.Checkpoint})
 	}
-	if cause := context.Cause(r.ctx); !errors.Is(cause, errStopped) {
+	if cause != nil && !errors.Is(cause, errStopped) {
 		return res, fmt.Errorf("thread %q stopped: %w", r.thread, cause)
 	}
 	return res, nil
+}
+
+// complete ends a run whose graph reached its end.
+func (r *run[S]) complete() (*Result[S], error) {
+	if !r.child && r.status() != StatusCompleted {
+		// Reached without a commit of its own (a resume of a thread
+		// whose head has nothing next): record the end.
+		if err := r.save(&commit[S]{c: checkpoint.Commit{At: r.now()}}, StatusCompleted, "", nil); err != nil {
+			return nil, err
+		}
+	}
+	if !r.child {
+		r.finish()
+		r.emit(Event{Type: EventCompleted, Checkpoint: r.head.cp.ID})
+	}
+	return r.result(StatusCompleted, nil), nil
 }
 
 // advance merges the superstep's outputs, picks the next nodes and commits
@@ -601,12 +899,21 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 		}
 		merged = m.Interface().(S)
 	}
+	var gotos []string
+	meta := map[string]string(nil)
+	if cmd := r.resumeCommand(); cmd != nil {
+		var err error
+		if merged, err = r.applyCommand(cmd, merged); err != nil {
+			return r.fail(nil, nil, steps, err)
+		}
+		gotos = append(gotos, cmd.Goto...)
+		meta = map[string]string{metaBy: cmd.By}
+	}
 	nodes := nodesOf(tasks)
 	next, err := r.wf.next(nodes, merged)
 	if err != nil {
 		return r.fail(nil, nil, steps, err)
 	}
-	var gotos []string
 	for i := range results {
 		gotos = append(gotos, results[i].gotos...)
 	}
@@ -619,7 +926,7 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	}
 	r.spare = nil
 	*newHead = snap[S]{state: merged, cp: checkpoint.Checkpoint{
-		ThreadID: r.thread, Namespace: r.ns, ParentID: h.cp.ID,
+		ThreadID: r.thread, Namespace: r.ns, ParentID: h.cp.ID, Meta: meta,
 		Step: h.cp.Step + 1, Source: checkpoint.SourceLoop, Next: next, CreatedAt: r.stamp(),
 	}}
 	cp := &newHead.cp
@@ -631,14 +938,20 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	done := answered(results)
 	r.c = commit[S]{
 		c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps},
-		state: merged, prev: h, head: newHead,
+		state: merged, prev: h,
 	}
 	r.c.c.Interrupts = done
+	if r.ns == "" && slices.ContainsFunc(r.records, isPending) {
+		// Questions of the pause that the superstep finished without.
+		r.c.c.Cancel = &checkpoint.Cancellation{Author: "weft", Channel: checkpoint.ChannelEngine, At: cp.CreatedAt,
+			Note: "not asked again: the node ran again without it"}
+	}
 	var prepare func(int64) Status
 	if len(r.after) > 0 { // the questions' IDs depend on the checkpoint's
+		idBase := r.idBase()
 		prepare = func(version int64) Status {
 			cp.ID = checkpoint.FormatID(version)
-			recs = r.breakpoints(checkpoint.KindAfter, nodes, newHead)
+			recs = r.breakpoints(checkpoint.KindAfter, nodes, newHead, idBase)
 			r.c.c.Interrupts = append(done, recs...)
 			if len(recs) > 0 {
 				return StatusInterrupted
@@ -646,26 +959,18 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 			return ""
 		}
 	}
-	err = r.save(&r.c, status, "", prepare)
-	if err != nil {
+	if err := r.save(&r.c, status, "", prepare); err != nil {
 		return err
 	}
 	r.head = newHead
-	if !r.p.keeps() {
-		r.spare = h // nothing holds on to it: the next superstep's head
-	}
+	r.spare = h
 	if r.ns == "" {
 		r.rootCP = cp.ID
 	}
 	r.records = recs
-	if len(recs) > 0 {
-		r.waiting = recs
-	}
+	r.waiting = recs
 	if r.observed() {
 		r.emit(Event{Type: EventStepCommitted, Node: r.prefix, Checkpoint: cp.ID, Next: next, Time: cp.CreatedAt})
-		if len(recs) > 0 && !r.child {
-			r.emit(Event{Type: EventInterrupted, Checkpoint: cp.ID, Questions: questionsOf(recs)})
-		}
 	}
 	return nil
 }
@@ -689,10 +994,102 @@ func (r *run[S]) answeredEvent(rec *checkpoint.InterruptRecord, off bool) {
 
 // result builds the run's result from the head.
 func (r *run[S]) result(status Status, waiting []checkpoint.InterruptRecord) *Result[S] {
-	res := &Result[S]{Thread: r.thread, Status: status, State: r.head.state, Checkpoint: r.head.cp.ID}
+	res := &Result[S]{Thread: r.thread, Status: status}
+	if r.head != nil {
+		res.State, res.Checkpoint = r.head.state, r.head.cp.ID
+	}
 	if status == StatusInterrupted && waiting == nil {
 		waiting = r.records
 	}
 	res.Interrupts = questionsOf(waiting)
 	return res
+}
+
+// saveDelay is how long the finished tasks of a superstep wait before
+// their outputs are saved while others still run: a superstep of quick
+// tasks commits them all at once, and a crash in a long one does not run
+// again the tasks that finished.
+const saveDelay = 50 * time.Millisecond
+
+// saver saves the outputs of parallel tasks that finish while others still
+// run (PutWrites, fenced by the run's claim), in batches.
+type saver[S any] struct {
+	r       *run[S]
+	mu      sync.Mutex
+	left    int // tasks still running
+	queue   []write[S]
+	timer   *time.Timer
+	closed  bool
+	running sync.WaitGroup
+}
+
+func newSaver[S any](r *run[S], n int) *saver[S] {
+	if r.p.store() == nil {
+		return nil
+	}
+	return &saver[S]{r: r, left: n}
+}
+
+// finished hands over the result of a task that returned.
+func (sv *saver[S]) finished(task string, tr *taskResult[S]) {
+	if sv == nil {
+		return
+	}
+	ws := sv.r.outputOf(task, tr)
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	sv.left--
+	if sv.closed || sv.left == 0 || len(ws) == 0 {
+		return
+	}
+	sv.queue = append(sv.queue, ws...)
+	if sv.timer == nil {
+		sv.running.Add(1)
+		sv.timer = time.AfterFunc(saveDelay, sv.flush)
+	}
+}
+
+// flush writes what is queued, and again while more comes.
+func (sv *saver[S]) flush() {
+	defer sv.running.Done()
+	r := sv.r
+	for {
+		sv.mu.Lock()
+		batch := sv.queue
+		sv.queue = nil
+		if len(batch) == 0 || sv.closed {
+			sv.timer = nil
+			sv.mu.Unlock()
+			return
+		}
+		sv.mu.Unlock()
+		owner, epoch := r.tr.claim()
+		if err := r.p.putWrites(r.saveCtx, checkpoint.PutWrites{ThreadID: r.thread, Owner: owner, Epoch: epoch}, batch); err != nil {
+			r.wf.log(r.ctx, "weft: saving finished outputs", r.thread, "error", err)
+		}
+	}
+}
+
+// close stops saving and waits for a write in flight: the superstep's
+// commit follows.
+func (sv *saver[S]) close() {
+	if sv == nil {
+		return
+	}
+	sv.mu.Lock()
+	sv.closed = true
+	if sv.timer != nil && sv.timer.Stop() {
+		sv.running.Done() // never ran
+		sv.timer = nil
+	}
+	sv.mu.Unlock()
+	sv.running.Wait()
+}
+
+// jitter returns d changed by up to ±frac of it, at random.
+func jitter(d time.Duration, frac float64) time.Duration {
+	if frac <= 0 || d <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * (1 + frac*(2*rand.Float64()-1)))
 }

@@ -22,28 +22,44 @@ var (
 	// ErrThreadCompleted: Resume of a thread whose graph has ended. Run
 	// starts a new turn on it instead.
 	ErrThreadCompleted = errors.New("weft: thread already completed")
-	// ErrThreadPaused: Run of a thread that waits for answers; use Resume.
+	// ErrThreadCancelled: Resume of a thread that was cancelled. Run starts
+	// a new turn on it instead; Fork rewinds it.
+	ErrThreadCancelled = errors.New("weft: thread cancelled")
+	// ErrThreadPaused: Run of a thread that waits for answers, or is
+	// stopped, failed or ready; use Resume.
 	ErrThreadPaused = errors.New("weft: thread is paused")
 	// ErrBusy: the thread is already running, here or in another process.
 	ErrBusy = errors.New("weft: thread is busy")
-	// ErrNotRunning: Stop of a thread that is not running in this process.
+	// ErrNotRunning: Stop or Cancel of a thread that has ended (or Stop of
+	// one that neither runs nor waits).
 	ErrNotRunning = errors.New("weft: thread is not running")
+	// ErrWrongWorkflow: the thread belongs to another workflow.
+	ErrWrongWorkflow = errors.New("weft: thread of another workflow")
+	// ErrClaimLost: the run lost its claim on the thread: another process
+	// took the thread over (this one froze, or its heartbeats did not get
+	// through), so nothing this run did after its last commit was kept.
+	ErrClaimLost = errors.New("weft: claim on the thread lost")
 	// ErrUnknownInterrupt: an answer names a question the thread is not
 	// waiting on.
 	ErrUnknownInterrupt = errors.New("weft: unknown interrupt")
+	// ErrAmbiguousAnswer: an answer by key, node path or Reply matches
+	// several questions the thread waits for; answer them by ID.
+	ErrAmbiguousAnswer = errors.New("weft: answer matches several questions")
 	// ErrInvalidAnswer: an answer does not satisfy the question's schema (or
 	// does not decode into its Go type). Nothing was recorded.
 	ErrInvalidAnswer = errors.New("weft: invalid answer")
-	// ErrInterruptMismatch: a node re-run after a pause asked different
-	// questions than before (another key, or fewer or more calls), so the
-	// recorded answers cannot be trusted to belong to them.
+	// ErrInterruptMismatch: a node run again after a pause did not ask the
+	// questions the thread recorded for it (a key answered for another
+	// payload, an answered question it did not ask again), so the recorded
+	// answers cannot be trusted to belong to its calls.
 	ErrInterruptMismatch = errors.New("weft: interrupt mismatch on replay")
 	// ErrStepLimit: a run took more supersteps than its limit.
 	ErrStepLimit = errors.New("weft: step limit reached")
 	// ErrGraphChanged: the thread waits in a node the graph no longer has.
 	ErrGraphChanged = errors.New("weft: graph changed")
 	// ErrInvalidInput: a Runner's JSON input does not decode into the
-	// workflow's state type.
+	// workflow's state type, or an argument is not one weft can use (a
+	// reserved thread ID, an Update of the wrong type).
 	ErrInvalidInput = errors.New("weft: invalid input")
 	// ErrInvalidGraph: Compile found problems; the error lists them all.
 	ErrInvalidGraph = errors.New("weft: invalid graph")
@@ -126,3 +142,21 @@ func (e *EncodeError) Error() string {
 }
 
 func (e *EncodeError) Unwrap() error { return e.Err }
+
+// AnsweredError is the error of a Resume (or an answer through the inbox)
+// that recorded its answers and then could not carry the thread on: the
+// answers stand, and Err says what happened after (a node that failed, the
+// thread running in another process, which carries on with them:
+// ErrBusy). A refusal, which records nothing, is never an AnsweredError.
+type AnsweredError struct {
+	Thread string
+	// Answered are the IDs of the questions answered.
+	Answered []string
+	Err      error
+}
+
+func (e *AnsweredError) Error() string {
+	return fmt.Sprintf("weft: thread %q: answers to %s recorded; then: %v", e.Thread, strings.Join(e.Answered, ", "), e.Err)
+}
+
+func (e *AnsweredError) Unwrap() error { return e.Err }

@@ -155,29 +155,38 @@ func LogObserver(l *slog.Logger) Observer {
 }
 
 // emitter numbers a run's events and hands them to its observers, one at
-// a time (the runs of subgraphs share their parent's).
+// a time and in order (the runs of subgraphs share their parent's). No
+// lock is held while an observer or the stream's loop body runs: events
+// emitted meanwhile queue up (up to maxQueued, then their emitters wait).
 //
 // A Stream's consumer, the sink, is special: it is the body of a range
-// loop, so it is called only on the goroutine that runs the root run (the
-// consumer's own). Events that happen on other goroutines (parallel tasks,
-// and everything inside them) are relayed to that goroutine, which waits
-// for its parallel tasks by serving the relay.
+// loop, so it is called on the goroutine that runs the root run (the
+// consumer's own) whenever it can be. Events that happen on other
+// goroutines (parallel tasks, and everything inside them) are relayed to
+// that goroutine, which waits for its parallel tasks by serving the relay.
 type emitter struct {
-	mu        sync.Mutex
-	seq       int64
-	observers []Observer
-	sink      func(Event) bool
-	relay     chan Event
-	left      atomic.Bool // the sink returned false or panicked
-	panicked  any
-	leave     func() // stops the run when the sink leaves
+	mu         sync.Mutex
+	cond       sync.Cond
+	seq        int64
+	queue      []Event
+	delivering bool
+	observers  []Observer
+	sink       func(Event) bool
+	relay      chan Event
+	left       atomic.Bool // the sink returned false or panicked
+	panicked   any
+	leave      func() // stops the run when the sink leaves
 }
+
+// maxQueued bounds the events waiting for a slow observer or consumer.
+const maxQueued = 1024
 
 func newEmitter(a, b []Observer, sink func(Event) bool, leave func()) *emitter {
 	if len(a)+len(b) == 0 && sink == nil {
 		return nil
 	}
 	em := &emitter{observers: append(append([]Observer(nil), a...), b...), sink: sink, leave: leave}
+	em.cond.L = &em.mu
 	if sink != nil {
 		em.relay = make(chan Event)
 	}
@@ -188,7 +197,11 @@ func newEmitter(a, b []Observer, sink func(Event) bool, leave func()) *emitter {
 func (r *run[S]) emit(e Event) { r.emitFrom(e, r.off) }
 
 // emitFrom sends e from the run's goroutine (off false) or another one.
-func (r *run[S]) emitFrom(e Event, off bool) {
+func (r *run[S]) emitFrom(e Event, off bool) { r.emitVia(e, off, nil) }
+
+// emitVia sends e; an event relayed from another goroutine is dropped if
+// done closes first (the node that emits it returned).
+func (r *run[S]) emitVia(e Event, off bool, done <-chan struct{}) {
 	em := r.tr.ev
 	if em == nil {
 		return
@@ -197,26 +210,51 @@ func (r *run[S]) emitFrom(e Event, off bool) {
 	if e.Time.IsZero() {
 		e.Time = r.now()
 	}
-	em.mu.Lock()
-	defer em.mu.Unlock()
-	em.seq++
-	e.Seq = em.seq
-	for _, o := range em.observers {
-		o.Observe(r.ctx, e)
-	}
-	if em.sink == nil || em.left.Load() {
+	if off && em.sink != nil && !em.left.Load() {
+		select {
+		case em.relay <- e:
+		case <-done:
+		}
 		return
 	}
-	if off {
-		em.relay <- e
-		return
-	}
-	em.deliver(e)
+	em.dispatch(r.ctx, e)
 }
 
-// deliver hands e to the sink, on the run's own goroutine.
-func (em *emitter) deliver(e Event) {
-	if em.left.Load() {
+// dispatch numbers e and delivers it, or queues it for the goroutine that
+// is delivering already.
+func (em *emitter) dispatch(ctx context.Context, e Event) {
+	em.mu.Lock()
+	for em.delivering && len(em.queue) >= maxQueued {
+		em.cond.Wait()
+	}
+	em.seq++
+	e.Seq = em.seq
+	em.queue = append(em.queue, e)
+	if em.delivering {
+		em.mu.Unlock()
+		return
+	}
+	em.delivering = true
+	for len(em.queue) > 0 {
+		next := em.queue[0]
+		em.queue = em.queue[1:]
+		em.cond.Broadcast()
+		em.mu.Unlock()
+		em.deliver(ctx, next)
+		em.mu.Lock()
+	}
+	em.queue = em.queue[:0:0]
+	em.delivering = false
+	em.cond.Broadcast()
+	em.mu.Unlock()
+}
+
+// deliver hands e to the observers and the sink.
+func (em *emitter) deliver(ctx context.Context, e Event) {
+	for _, o := range em.observers {
+		o.Observe(ctx, e)
+	}
+	if em.sink == nil || em.left.Load() {
 		return
 	}
 	defer func() {
@@ -232,9 +270,10 @@ func (em *emitter) deliver(e Event) {
 	}
 }
 
-// wait waits for wg while relaying events to the sink, if there is one.
-func (em *emitter) wait(wg *sync.WaitGroup) {
-	if em == nil || em.sink == nil {
+// wait waits for wg while relaying events to the sink, if there is one and
+// the run is the root's (off false).
+func (em *emitter) wait(ctx context.Context, wg *sync.WaitGroup, off bool) {
+	if em == nil || em.sink == nil || off {
 		wg.Wait()
 		return
 	}
@@ -246,7 +285,7 @@ func (em *emitter) wait(wg *sync.WaitGroup) {
 	for {
 		select {
 		case e := <-em.relay:
-			em.deliver(e)
+			em.dispatch(ctx, e)
 		case <-done:
 			return
 		}
@@ -258,22 +297,25 @@ func (em *emitter) wait(wg *sync.WaitGroup) {
 func (r *run[S]) observed() bool { return r.tr.ev != nil }
 
 // emitter of a task, for Emit.
-type emitTarget interface{ emitCustom(v any) }
+type emitTarget interface{ emitCustom(v any) error }
 
-func (t *task[S]) emitCustom(v any) {
-	t.r.emitFrom(Event{Type: EventCustom, Node: t.path, Task: t.name, Checkpoint: t.cpID, Data: v}, t.off)
+func (t *task[S]) emitCustom(v any) error {
+	if t.ended.Load() {
+		return t.errReturned("weft.Emit")
+	}
+	t.r.emitVia(Event{Type: EventCustom, Node: t.path, Task: t.name, Checkpoint: t.cpID, Data: v}, t.off, t.done())
+	return nil
 }
 
 // Emit sends a custom event from inside a node (a model's tokens, progress)
 // to the run's observers and streams. It fails with ErrOutsideNode when ctx
-// is not a node's.
+// is not a node's, or the node has returned (a goroutine it left running).
 func Emit(ctx context.Context, v any) error {
 	t, ok := ctx.Value(taskKey{}).(emitTarget)
 	if !ok {
 		return fmt.Errorf("weft.Emit: %w", ErrOutsideNode)
 	}
-	t.emitCustom(v)
-	return nil
+	return t.emitCustom(v)
 }
 
 // Stream runs the thread like Run and yields its events as they happen,

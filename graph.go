@@ -46,6 +46,7 @@ type node[S any] struct {
 	index  int
 	fn     NodeFunc[S]
 	dests  []string
+	retry  *RetryPolicy
 	fanout *Mapper[S] // a Map node: one task per item
 	sub    subgraph   // a Subgraph node: its child workflow
 }
@@ -78,7 +79,10 @@ func (g *Graph[S]) problem(format string, args ...any) {
 // NodeOption configures a node.
 type NodeOption func(*nodeOptions)
 
-type nodeOptions struct{ dests []string }
+type nodeOptions struct {
+	dests []string
+	retry *RetryPolicy
+}
 
 // Destinations declares the nodes a node may jump to with Goto, so Compile
 // can check them and count them as reachable.
@@ -111,7 +115,12 @@ func (g *Graph[S]) AddNode(name string, fn NodeFunc[S], opts ...NodeOption) *Gra
 		g.problem("node %q is added twice", name)
 		return g
 	}
-	g.nodes[name] = &node[S]{name: name, index: len(g.order), fn: fn, dests: o.dests}
+	if o.retry != nil {
+		if err := o.retry.check(); err != nil {
+			g.problem("node %q: %v", name, err)
+		}
+	}
+	g.nodes[name] = &node[S]{name: name, index: len(g.order), fn: fn, dests: o.dests, retry: o.retry}
 	g.order = append(g.order, name)
 	return g
 }
@@ -215,7 +224,7 @@ func (g *Graph[S]) Reduce(field string, r Reducer) *Graph[S] {
 // Compile checks the graph and returns a Workflow. It reports every problem
 // at once in a *CompileError (errors.Is(err, ErrInvalidGraph)).
 func (g *Graph[S]) Compile(opts ...CompileOption) (*Workflow[S], error) {
-	cfg := compileConfig{stepLimit: defaultStepLimit, lease: defaultLease, codec: JSON}
+	cfg := compileConfig{stepLimit: defaultStepLimit, lease: DefaultLease, beat: DefaultHeartbeat, codec: JSON}
 	for _, o := range opts {
 		o.applyCompile(&cfg)
 	}
@@ -269,14 +278,17 @@ func (g *Graph[S]) Compile(opts ...CompileOption) (*Workflow[S], error) {
 		add("no entry point: add an edge from weft.Start")
 	}
 	for _, n := range cfg.before {
-		if g.nodes[n] == nil {
+		if n != "*" && g.nodes[n] == nil {
 			add("InterruptBefore names unknown node %q", n)
 		}
 	}
 	for _, n := range cfg.after {
-		if g.nodes[n] == nil {
+		if n != "*" && g.nodes[n] == nil {
 			add("InterruptAfter names unknown node %q", n)
 		}
+	}
+	if cfg.beat >= cfg.lease {
+		add("the heartbeat (%v) must be shorter than the lease (%v)", cfg.beat, cfg.lease)
 	}
 	if cfg.defaults != nil {
 		if _, ok := cfg.defaults.(S); !ok {
@@ -325,13 +337,19 @@ func (g *Graph[S]) Compile(opts ...CompileOption) (*Workflow[S], error) {
 	return wf, nil
 }
 
-// hash fingerprints the graph's shape: node names, edges and route targets.
+// hash fingerprints the graph's shape: node names, edges, route targets
+// and Goto destinations.
 func (g *Graph[S]) hash() string {
 	var b strings.Builder
 	for _, n := range sortedKeys(g.nodes) {
 		b.WriteString("n:" + n + "\n")
 		if sub := g.nodes[n].sub; sub != nil {
 			b.WriteString("s:" + n + ">" + sub.graphHash() + "\n")
+		}
+		if d := g.nodes[n].dests; len(d) > 0 {
+			d = slices.Clone(d)
+			sort.Strings(d)
+			b.WriteString("d:" + n + ">" + strings.Join(d, ",") + "\n")
 		}
 	}
 	for _, from := range sortedKeys(g.edges) {

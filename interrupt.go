@@ -1,6 +1,7 @@
 package weft
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,7 +9,9 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
@@ -18,19 +21,20 @@ import (
 type InterruptOption func(*askConfig)
 
 type askConfig struct {
-	key       string
-	reason    string
-	assignees []string
-	deadline  time.Duration
-	fallback  any
-	hasFB     bool
-	escalate  []string
+	key        string
+	reason     string
+	assignees  []string
+	within     time.Duration // fallback deadline
+	fallback   any
+	hasFB      bool
+	escalateIn time.Duration
+	escalate   []string
 }
 
-// Key names the question. Its ID then derives from the key instead of the
-// call's position in the node, so reordering calls is detected as a
-// mismatch rather than answered with another question's answer. Keys also
-// match the up-front answers of Answers.
+// Key names the question within its node. A keyed question is matched to
+// its recorded answer by key, whatever the order of the node's calls; the
+// key also names it in Answers (qualified by the subgraphs it is asked in:
+// "decision", "inner.decision"). A key may be asked once per run of a node.
 func Key(k string) InterruptOption { return func(c *askConfig) { c.key = k } }
 
 // Reason says why the node asks; it is shown with the question.
@@ -44,14 +48,17 @@ func Assign(who ...string) InterruptOption {
 
 // Within gives the question a deadline: if nobody answered after d, the
 // inbox's deadline runner answers it with fallback (author "deadline").
+// With Escalate too, whichever deadline comes first acts first: an
+// escalation before d reassigns the question and the fallback still comes
+// at d; a fallback before the escalation answers it.
 func Within(d time.Duration, fallback any) InterruptOption {
-	return func(c *askConfig) { c.deadline, c.fallback, c.hasFB = d, fallback, true }
+	return func(c *askConfig) { c.within, c.fallback, c.hasFB = d, fallback, true }
 }
 
-// Escalate gives the question a deadline after which the inbox's deadline
-// runner reassigns it to others instead of answering it.
+// Escalate reassigns the question to others if nobody answered after d
+// (the inbox's deadline runner does it). See Within for both together.
 func Escalate(d time.Duration, to ...string) InterruptOption {
-	return func(c *askConfig) { c.deadline, c.escalate = d, to }
+	return func(c *askConfig) { c.escalateIn, c.escalate = d, to }
 }
 
 // taskKey finds the running task in a node's context.
@@ -60,23 +67,34 @@ type taskKey struct{}
 // task is one node execution within a superstep. It is the node's context.
 type task[S any] struct {
 	context.Context
-	r    *run[S]
-	path string // node path ("outer/inner/review")
-	name string // task name within the superstep ("review", "tools#2")
-	cpID string // checkpoint the superstep started from, in its namespace
+	r      *run[S]
+	path   string // node path ("outer/inner/review")
+	name   string // task name within the superstep ("review", "tools#2")
+	cpID   string // checkpoint the superstep started from, in its namespace
+	origin string // the checkpoint the superstep first ran from (originOf)
 
 	node string // node name
 	off  bool   // runs on another goroutine than the root run's
 
-	mu      sync.Mutex
-	prior   []checkpoint.InterruptRecord // this task's questions at this pause, by index
-	calls   int
-	asked   []checkpoint.InterruptRecord // questions asked by this execution
-	waiting int                          // questions this execution waits on
-	fatal   error                        // fails the task even if the node swallows it
-	gotos   []string                     // Command.Goto
-	journal map[string][]byte            // Do results of this execution
-	nested  []checkpoint.InterruptRecord // questions pending in a subgraph it runs
+	mu sync.Mutex
+	// prior are this task's questions at this pause, in call order; used
+	// marks those a call of this execution matched.
+	prior    []checkpoint.InterruptRecord
+	used     []bool
+	calls    int
+	keys     map[string]bool // keys asked by this execution
+	digests  map[string]int  // unkeyed questions asked, by digest
+	firstNew string          // the first call that matched no prior question
+	asked    []checkpoint.InterruptRecord // new questions of this execution
+	still    []checkpoint.InterruptRecord // prior questions it waits on again
+	unasked  []string                     // prior questions it finished without
+	waiting  int                          // questions this execution waits on
+	fatal    error                        // fails the task even if the node swallows it
+	gotos    []string                     // Command.Goto
+	journal  map[string][]byte            // Do results of this execution
+	nested   []checkpoint.InterruptRecord // questions pending in a subgraph it runs
+	ended    atomic.Bool                  // the node returned
+	doneCh   chan struct{}                // closed when the node returns (made on demand)
 }
 
 func (t *task[S]) Value(key any) any {
@@ -84,6 +102,35 @@ func (t *task[S]) Value(key any) any {
 		return t
 	}
 	return t.Context.Value(key)
+}
+
+// end marks the node as returned: what it left running (a goroutine that
+// emits, asks or journals) is refused from now on.
+func (t *task[S]) end() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ended.Store(true)
+	if t.doneCh != nil {
+		close(t.doneCh)
+	}
+}
+
+// done returns a channel closed when the node returns.
+func (t *task[S]) done() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.doneCh == nil {
+		t.doneCh = make(chan struct{})
+		if t.ended.Load() {
+			close(t.doneCh)
+		}
+	}
+	return t.doneCh
+}
+
+// errReturned refuses calls made after the node returned.
+func (t *task[S]) errReturned(what string) error {
+	return fmt.Errorf("%s after node %s returned: %w", what, t.path, ErrOutsideNode)
 }
 
 // asker is what Interrupt needs of a task, whatever the state type.
@@ -98,9 +145,19 @@ type asker interface {
 // payload (any JSON-encodable value) is shown to the human with the JSON
 // schema of T; the answer must satisfy it. When the thread is resumed with an
 // answer the node runs again from its start, and this call returns the
-// answer. Several calls in one node each have their own question; answers go
-// to calls by position (or by Key). Code before an Interrupt runs again on
-// resume: wrap side effects in weft.Do.
+// answer. Code before an Interrupt runs again on resume: wrap side effects
+// in weft.Do.
+//
+// An answer reaches only the call that asked its question. A call with a
+// Key gets the answer recorded for that key; a call without one gets the
+// answer of the recorded question with the same payload and schema. So
+// the node may ask in another order when it runs again (ranging over a
+// map, from several goroutines at once: each call gets its own answer),
+// but it must ask the same questions: a call whose key was answered for
+// another payload, or an answer that no call of the new run asks for,
+// fails the node with ErrInterruptMismatch rather than hand an answer to
+// a question nobody saw. The payload must therefore be the same when the
+// node runs again: keep what varies (times, random IDs) in the state.
 func Interrupt[T any](ctx context.Context, payload any, opts ...InterruptOption) (T, error) {
 	var zero T
 	a, ok := ctx.Value(taskKey{}).(asker)
@@ -122,9 +179,12 @@ func Interrupt[T any](ctx context.Context, payload any, opts ...InterruptOption)
 	return v, nil
 }
 
-// interruptID derives a question's ID from where it is asked.
-func interruptID(thread, ns, cpID, task, which string) string {
-	return stableID(12, thread, ns, cpID, task, which)
+// interruptID derives a question's ID from where it is asked and by which
+// claim of the thread: the same in every process, different for a thread
+// deleted and created again (base holds the thread's creation time), and
+// different for a question asked again after it was cancelled.
+func interruptID(base, ns, cpID, task, which string) string {
+	return stableID(16, base, ns, cpID, task, which)
 }
 
 // stableID is the hex of the first size bytes of the SHA-256 of parts,
@@ -139,30 +199,25 @@ func stableID(size int, parts ...string) string {
 	return hex.EncodeToString(h.Sum(sum[:0])[:size])
 }
 
+// idBase is what a question's ID derives from besides where it is asked:
+// the thread, its incarnation and the claim that asks.
+func (r *run[S]) idBase() string {
+	tr := r.tr
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return r.thread + "\x00" + strconv.FormatInt(tr.row.CreatedAt.UnixMicro(), 36) + "\x00" + strconv.FormatInt(tr.row.Epoch, 10)
+}
+
+// digest fingerprints an unkeyed question: its payload and schema.
+func digest(value, schema []byte) string {
+	return stableID(8, string(value), string(schema))
+}
+
 func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMessage, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	if t.ended.Load() {
+		return nil, t.errReturned("weft.Interrupt")
+	}
 	r := t.r
-	idx := t.calls
-	t.calls++
-	which := "#" + strconv.Itoa(idx)
-	if cfg.key != "" {
-		which = "k:" + cfg.key
-	}
-	id := interruptID(r.thread, r.ns, t.cpID, t.name, which)
-	if idx < len(t.prior) {
-		rec := &t.prior[idx]
-		if rec.ID != id {
-			t.fatal = fmt.Errorf("node %s: call %d asks %s but the thread recorded %s: %w",
-				t.path, idx, describe(cfg.key, idx), describe(rec.Key, rec.Index), ErrInterruptMismatch)
-			return nil, t.fatal
-		}
-		if rec.Status == checkpoint.InterruptAnswered {
-			return rec.Answer, nil
-		}
-		t.waiting++
-		return nil, &PauseError{ID: id, Node: t.path}
-	}
 	value, err := json.Marshal(payload)
 	if err != nil {
 		return nil, fmt.Errorf("weft.Interrupt: payload of node %s: %w", t.path, err)
@@ -171,31 +226,95 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 	if err != nil {
 		return nil, err
 	}
-	now := r.now()
-	rec := checkpoint.InterruptRecord{
-		ID: id, ThreadID: r.thread, Workflow: r.wf.name, CheckpointID: r.rootCP, Namespace: r.ns,
-		Node: t.path, Task: t.name, Kind: checkpoint.KindDynamic, Key: cfg.key, Index: idx,
-		Reason: cfg.reason, Value: value, Schema: schema, Assignees: cfg.assignees,
-		EscalateTo: cfg.escalate, Status: checkpoint.InterruptPending, CreatedAt: now,
+	t.mu.Lock()
+	if t.used == nil {
+		t.used = make([]bool, len(t.prior))
 	}
-	if cfg.deadline > 0 {
-		rec.Deadline = now.Add(cfg.deadline)
-	}
-	if cfg.hasFB {
-		if rec.Fallback, err = json.Marshal(cfg.fallback); err != nil {
-			return nil, fmt.Errorf("weft.Within: fallback of node %s: %w", t.path, err)
+	idx := t.calls
+	t.calls++
+	var which string
+	i := -1
+	if cfg.key != "" {
+		if t.keys[cfg.key] {
+			t.fatal = fmt.Errorf("node %s: Key %q is asked twice in one run of the node: %w", t.path, cfg.key, ErrInterruptMismatch)
+			t.mu.Unlock()
+			return nil, t.fatal
+		}
+		if t.keys == nil {
+			t.keys = map[string]bool{}
+		}
+		t.keys[cfg.key] = true
+		which = "k:" + cfg.key
+		qk := qualifiedKey(r.prefix, cfg.key)
+		for j := range t.prior {
+			if t.prior[j].Key == qk {
+				i = j
+				break
+			}
+		}
+		if i >= 0 && (!bytes.Equal(t.prior[i].Value, value) || !bytes.Equal(t.prior[i].Schema, schema)) {
+			t.fatal = fmt.Errorf("node %s: call #%d with key %q asks %s, but the thread recorded %s for that key: %w",
+				t.path, idx, cfg.key, clip(value), clip(t.prior[i].Value), ErrInterruptMismatch)
+			t.mu.Unlock()
+			return nil, t.fatal
+		}
+	} else {
+		d := digest(value, schema)
+		k := t.digests[d]
+		if t.digests == nil {
+			t.digests = map[string]int{}
+		}
+		t.digests[d]++
+		which = "d:" + d + "#" + strconv.Itoa(k)
+		for j := range t.prior {
+			p := &t.prior[j]
+			if !t.used[j] && p.Key == "" && bytes.Equal(p.Value, value) && bytes.Equal(p.Schema, schema) {
+				i = j
+				break
+			}
 		}
 	}
-	if ans, ok := r.replayed(id, cfg.key, t.path); ok {
+	if i >= 0 {
+		t.used[i] = true
+		p := t.prior[i]
+		if p.Status == checkpoint.InterruptAnswered {
+			t.mu.Unlock()
+			return p.Answer, nil
+		}
+		t.still = append(t.still, p)
+		t.waiting++
+		t.mu.Unlock()
+		return nil, &PauseError{ID: p.ID, Node: t.path}
+	}
+	if t.firstNew == "" {
+		t.firstNew = describeCall(idx, cfg.key, value)
+	}
+	t.mu.Unlock()
+
+	now := r.now()
+	rec := checkpoint.InterruptRecord{
+		ID: interruptID(r.idBase(), r.ns, t.cpID, t.name, which), ThreadID: r.thread, Workflow: r.wf.name,
+		CheckpointID: r.rootCP, Namespace: r.ns, Node: t.path, Task: t.name, Kind: checkpoint.KindDynamic,
+		Key: qualifiedKey(r.prefix, cfg.key), Index: idx, Reason: cfg.reason, Value: value, Schema: schema,
+		Assignees: cfg.assignees, EscalateTo: cfg.escalate, Status: checkpoint.InterruptPending, CreatedAt: now,
+	}
+	if err := deadlines(&rec, cfg, now, t.path); err != nil {
+		return nil, err
+	}
+	if ans, ok := r.replayed(&rec); ok {
 		if err := validate(schema, ans); err != nil {
 			return nil, fmt.Errorf("up-front answer for node %s: %w: %w", t.path, ErrInvalidAnswer, err)
 		}
 		rec.Status, rec.Answer, rec.Author, rec.Channel, rec.AnsweredAt = checkpoint.InterruptAnswered, ans, r.author(), r.channel(), now
+		t.mu.Lock()
 		t.asked = append(t.asked, rec)
+		t.mu.Unlock()
 		r.answeredEvent(&rec, t.off)
 		return ans, nil
 	}
-	ans, err := t.resolve(&rec)
+	ans, err := t.resolve(&rec) // no lock held: resolvers may use Do
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err != nil {
 		t.fatal = err
 		return nil, err
@@ -206,12 +325,107 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 		return ans, nil
 	}
 	t.waiting++
-	return nil, &PauseError{ID: id, Node: t.path}
+	return nil, &PauseError{ID: rec.ID, Node: t.path}
 }
 
-func describe(key string, idx int) string {
-	if key != "" {
-		return fmt.Sprintf("key %q", key)
+// deadlines sets the deadline fields of a new question from cfg.
+func deadlines(rec *checkpoint.InterruptRecord, cfg *askConfig, now time.Time, path string) error {
+	if cfg.hasFB {
+		fb, err := json.Marshal(cfg.fallback)
+		if err != nil {
+			return fmt.Errorf("weft.Within: fallback of node %s: %w", path, err)
+		}
+		rec.Fallback = fb
+		if cfg.within > 0 {
+			rec.FallbackAt = now.Add(cfg.within)
+		}
 	}
-	return fmt.Sprintf("question #%d", idx)
+	var escalate time.Time
+	if len(cfg.escalate) > 0 && cfg.escalateIn > 0 {
+		escalate = now.Add(cfg.escalateIn)
+	} else {
+		rec.EscalateTo = nil
+	}
+	switch {
+	case !escalate.IsZero() && (rec.FallbackAt.IsZero() || escalate.Before(rec.FallbackAt)):
+		rec.Deadline = escalate
+	default:
+		rec.Deadline = rec.FallbackAt
+	}
+	return nil
 }
+
+// mismatch checks, once the node returned, that it asked what the thread
+// recorded for it: every answered question of the pause must have been
+// asked again, and a node that asked something new must have asked all
+// the old questions too. Questions it finished without asking (it did not
+// pause) are moot and will be cancelled.
+func (t *task[S]) mismatch() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var answered, pending []*checkpoint.InterruptRecord
+	for i := range t.prior {
+		if i < len(t.used) && t.used[i] {
+			continue
+		}
+		if p := &t.prior[i]; p.Status == checkpoint.InterruptAnswered {
+			answered = append(answered, p)
+		} else {
+			pending = append(pending, p)
+		}
+	}
+	differs := ""
+	if t.firstNew != "" {
+		differs = "; its first call that differs is " + t.firstNew
+	}
+	switch {
+	case len(answered) > 0:
+		return fmt.Errorf("node %s: the thread recorded an answer to %s, which this run of the node did not ask%s: %w",
+			t.path, describeRecord(answered[0]), differs, ErrInterruptMismatch)
+	case len(pending) > 0 && t.firstNew != "":
+		return fmt.Errorf("node %s asks new questions while %s, which it asked before, waits unasked%s: %w",
+			t.path, describeRecord(pending[0]), differs, ErrInterruptMismatch)
+	case len(pending) > 0 && t.waiting == 0:
+		for _, p := range pending {
+			t.unasked = append(t.unasked, p.ID)
+		}
+	}
+	return nil
+}
+
+func describeCall(idx int, key string, value []byte) string {
+	if key != "" {
+		return fmt.Sprintf("call #%d (key %q)", idx, key)
+	}
+	return fmt.Sprintf("call #%d (payload %s)", idx, clip(value))
+}
+
+func describeRecord(rec *checkpoint.InterruptRecord) string {
+	if rec.Key != "" {
+		return fmt.Sprintf("question %s (call #%d, key %q)", rec.ID, rec.Index, rec.Key)
+	}
+	return fmt.Sprintf("question %s (call #%d, payload %s)", rec.ID, rec.Index, clip(rec.Value))
+}
+
+// clip shortens JSON for a message.
+func clip(b []byte) string {
+	const n = 80
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…"
+}
+
+// qualifiedKey is a key as Answers names it: qualified by the subgraph
+// nodes it is asked in ("inner.decision" for key decision asked in
+// subgraph node inner), "" for no key.
+func qualifiedKey(prefix, key string) string {
+	if key == "" || prefix == "" {
+		return key
+	}
+	return strings.ReplaceAll(prefix, "/", ".") + "." + key
+}
+
+// resumeKey is the name Answers accepts for a question besides its ID and
+// node path: its qualified key.
+func resumeKey(rec *checkpoint.InterruptRecord) string { return rec.Key }

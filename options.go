@@ -9,7 +9,12 @@ import (
 
 const (
 	defaultStepLimit = 100
-	defaultLease     = 5 * time.Minute
+	// DefaultLease is how long a run's claim on a thread lasts without a
+	// heartbeat before another process may take the thread over.
+	DefaultLease = 30 * time.Second
+	// DefaultHeartbeat is how often a process renews the claims of the
+	// threads it runs.
+	DefaultHeartbeat = 5 * time.Second
 )
 
 // CompileOption configures a Workflow at Compile.
@@ -25,6 +30,7 @@ type compileConfig struct {
 	after     []string
 	stepLimit int
 	lease     time.Duration
+	beat      time.Duration
 	defaults  any
 	logger    *slog.Logger
 	now       func() time.Time
@@ -37,7 +43,13 @@ type runConfig struct {
 	after     []string
 	stepLimit int
 	answers   []answerArg
-	replay    map[string]any
+	keyed     map[string]any // Answers
+	replay    map[string]any // Answers given to Run: for questions not asked yet
+	byKey     map[string]any // Answers given to Resume: for questions asked
+	reply     *answerArg
+	update    any // func(S) S
+	gotos     []string
+	zero      []string
 	author    string
 	channel   string
 	resolvers []Resolver
@@ -74,10 +86,31 @@ func WithDefaults[S any](defaults S) CompileOption {
 }
 
 // WithLease sets how long a run's claim on a thread lasts in the store
-// before another process may take the thread over (default 5 minutes).
-// Within one process a thread never runs twice at once, whatever the lease.
+// without a heartbeat before another process may take the thread over
+// (DefaultLease, 30 seconds). A shorter lease moves a dead process's
+// threads on sooner; it must stay well above the heartbeat (WithHeartbeat)
+// so that a slow store or a pause of the process does not give a live
+// run's thread away. Within one process a thread never runs twice at once,
+// whatever the lease.
 func WithLease(d time.Duration) CompileOption {
-	return compileFunc(func(c *compileConfig) { c.lease = d })
+	return compileFunc(func(c *compileConfig) {
+		if d > 0 {
+			c.lease = d
+		}
+	})
+}
+
+// WithHeartbeat sets how often the process renews the claims of the
+// threads it runs (DefaultHeartbeat, 5 seconds), however long their nodes
+// take, and how soon it sees a stop requested from another process. More
+// often costs one small write per beat (for all of the workflow's running
+// threads at once).
+func WithHeartbeat(d time.Duration) CompileOption {
+	return compileFunc(func(c *compileConfig) {
+		if d > 0 {
+			c.beat = d
+		}
+	})
 }
 
 // WithLogger logs the workflow's runs (start, pause, end, failure) to l.
@@ -141,25 +174,60 @@ func Answer(id string, value any) RunOption {
 	return runFunc(func(c *runConfig) { c.answers = append(c.answers, answerArg{id: id, value: value}) })
 }
 
-// Answers gives answers up front, for questions not asked yet: a question
-// whose key (weft.Key), node path or ID is in answers is answered at once
-// instead of pausing. With it a run replays to the next unanswered question
-// without any store (the stateless pattern: run the thread "" again with all
-// answers so far).
+// Answers answers questions by name. Given to Resume, each key names one
+// question the thread waits for: its ID, its key (weft.Key, qualified by
+// the subgraphs it is asked in: "decision", "inner.decision") or its node
+// path ("review", "inner/approval"); a key that names none of them, or
+// several, is refused (ErrUnknownInterrupt, ErrAmbiguousAnswer). Given to
+// Run, the answers are for questions not asked yet: a question whose ID,
+// key or node path is in answers is answered at once instead of pausing,
+// each answer once. With it a run replays to the next unanswered question
+// without any store (the stateless pattern: run the thread "" again with
+// all answers so far).
 func Answers(answers map[string]any) RunOption {
 	return runFunc(func(c *runConfig) {
-		if c.replay == nil {
-			c.replay = map[string]any{}
+		if c.keyed == nil {
+			c.keyed = map[string]any{}
 		}
 		for k, v := range answers {
-			c.replay[k] = v
+			c.keyed[k] = v
 		}
 	})
 }
 
-// By records who gives the answers of a Resume and through which channel
-// (checkpoint.ChannelAPI, ChannelUI, ChannelCLI, ...). The default author is
-// "" and the channel "api".
+// Reply answers the one question the thread waits for, when passed to
+// Resume (LangGraph's Command(resume=value)); a thread that waits for
+// several is refused with ErrAmbiguousAnswer.
+func Reply(value any) RunOption {
+	return runFunc(func(c *runConfig) { c.reply = &answerArg{value: value} })
+}
+
+// Update changes the thread's state along with the answers of a Resume,
+// in the same step (LangGraph's Command(update=)): fn gets the state the
+// paused superstep started from, and the fields it changes override what
+// the superstep's nodes make of them when the superstep ends. fn must be a
+// func(S) S of the workflow's state type S (ErrInvalidInput otherwise).
+func Update[S any](fn func(S) S) RunOption {
+	return runFunc(func(c *runConfig) { c.update = fn })
+}
+
+// GoTo adds nodes to those that run after the paused superstep, along with
+// the answers of a Resume (LangGraph's Command(goto=)).
+func GoTo(nodes ...string) RunOption {
+	return runFunc(func(c *runConfig) { c.gotos = append(c.gotos, nodes...) })
+}
+
+// Zero makes a new turn (Run of a completed thread) set the named fields to
+// the input's value even when it is the zero value; without it a zero
+// input field keeps the thread's current value.
+func Zero(fields ...string) RunOption {
+	return runFunc(func(c *runConfig) { c.zero = append(c.zero, fields...) })
+}
+
+// By records who gives the answers of a Resume (or cancels a thread, or
+// updates its state) and through which channel (checkpoint.ChannelAPI,
+// ChannelUI, ChannelCLI, ...). The default author is "" and the channel
+// "api".
 func By(author, channel string) RunOption {
 	return runFunc(func(c *runConfig) { c.author, c.channel = author, channel })
 }

@@ -8,53 +8,37 @@ import (
 	"github.com/weftgraph/weft/checkpoint"
 )
 
-// persister is what the engine needs from storage, with state as Go values.
-// storePersister adapts a checkpoint.Store (encoding fields to blobs);
-// memPersister keeps values as they are, for workflows without a store.
+// persister is what the engine needs to keep state, with state as Go
+// values. storePersister adapts a checkpoint.Store (encoding fields to
+// blobs); nopPersister keeps nothing, for ephemeral runs.
 type persister[S any] interface {
-	thread(ctx context.Context, id string) (*checkpoint.Thread, error)
+	// store is the Store behind the persister, nil for nopPersister.
+	store() checkpoint.Store
 	// snapshot loads a checkpoint and its state; id "" is the head.
 	snapshot(ctx context.Context, thread, ns, id string) (*snap[S], error)
 	commit(ctx context.Context, c *commit[S]) (int64, error)
-	putWrites(ctx context.Context, thread string, version int64, ws []write[S]) error
+	putWrites(ctx context.Context, p checkpoint.PutWrites, ws []write[S]) error
 	// writes loads the pending writes of the superstep from checkpoint
 	// cpID, whose state is base (outputs are stored as changes of it).
 	writes(ctx context.Context, thread, ns, cpID string, base *S) ([]write[S], error)
-	history(ctx context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error)
-	interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error)
-	answer(ctx context.Context, as []checkpoint.Answer) error
-	steps(ctx context.Context, thread string) ([]checkpoint.Step, error)
-	deleteThread(ctx context.Context, thread string) error
-	// keeps reports whether commit keeps the snapshot it is given (as
-	// the memStore does), so the engine must not reuse it.
-	keeps() bool
 	// backing is what the persister keeps state in, for the persisters of
 	// subgraphs, whose state types differ but whose thread is the same.
 	backing() backing
 }
 
-// backing is a Store (with its codec), a memStore, or nothing (nop).
+// backing is a Store with its codec, or nothing (nop).
 type backing struct {
 	st    checkpoint.Store
 	codec Codec
-	mem   *memStore
-	nop   bool
 }
 
 // persisterFor returns a persister for state type C over b.
 func persisterFor[C any](b backing, si *stateInfo) persister[C] {
-	if b.nop {
+	if b.st == nil {
 		return nopPersister[C]{}
-	}
-	if b.mem != nil {
-		return memPersister[C]{m: b.mem}
 	}
 	return &storePersister[C]{st: b.st, si: si, codec: b.codec}
 }
-
-func (p *storePersister[S]) keeps() bool { return false }
-
-func (p *storePersister[S]) backing() backing { return backing{st: p.st, codec: p.codec} }
 
 // snap is a checkpoint (without blobs) and its state.
 type snap[S any] struct {
@@ -70,9 +54,6 @@ type commit[S any] struct {
 	state  S
 	prev   *snap[S]
 	writes []write[S]
-	// head, if set, is the snapshot whose cp is c.Checkpoint: the engine
-	// does not change it after the commit, so it may be kept as it is.
-	head *snap[S]
 }
 
 // write is a pending write: a finished task's output or a journal entry.
@@ -83,10 +64,13 @@ type write[S any] struct {
 	data                      []byte // other kinds
 }
 
+// The kinds of pending writes the engine makes.
 const (
-	writeOutput = "output"
-	writeGoto   = "goto"
-	writeDo     = "do"
+	writeOutput = "output" // a finished task's state, as a delta of its input
+	writeGoto   = "goto"   // a finished task's Command.Goto (JSON list)
+	writeDo     = "do"     // a Do journal entry (JSON)
+	writeInput  = "input"  // a run submitted without running it (JSON state)
+	writeResume = "resume" // an update and gotos given with answers (JSON)
 )
 
 // storePersister keeps state in a checkpoint.Store, one blob per field.
@@ -96,9 +80,9 @@ type storePersister[S any] struct {
 	codec Codec
 }
 
-func (p *storePersister[S]) thread(ctx context.Context, id string) (*checkpoint.Thread, error) {
-	return p.st.Thread(ctx, id)
-}
+func (p *storePersister[S]) store() checkpoint.Store { return p.st }
+
+func (p *storePersister[S]) backing() backing { return backing{st: p.st, codec: p.codec} }
 
 func (p *storePersister[S]) snapshot(ctx context.Context, thread, ns, id string) (*snap[S], error) {
 	cp, err := p.st.Checkpoint(ctx, thread, ns, id)
@@ -157,12 +141,13 @@ func (p *storePersister[S]) encodeWrites(ws []write[S]) ([]checkpoint.PendingWri
 	return out, nil
 }
 
-func (p *storePersister[S]) putWrites(ctx context.Context, thread string, version int64, ws []write[S]) error {
-	pw, err := p.encodeWrites(ws)
+func (p *storePersister[S]) putWrites(ctx context.Context, pw checkpoint.PutWrites, ws []write[S]) error {
+	enc, err := p.encodeWrites(ws)
 	if err != nil {
 		return err
 	}
-	return p.st.PutWrites(ctx, &checkpoint.PutWrites{ThreadID: thread, Version: version, Writes: pw})
+	pw.Writes = enc
+	return p.st.PutWrites(ctx, &pw)
 }
 
 func (p *storePersister[S]) writes(ctx context.Context, thread, ns, cpID string, base *S) ([]write[S], error) {
@@ -185,22 +170,24 @@ func (p *storePersister[S]) writes(ctx context.Context, thread, ns, cpID string,
 	return out, nil
 }
 
-func (p *storePersister[S]) history(ctx context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error) {
-	return p.st.History(ctx, q)
+// nopPersister keeps nothing: the persister of ephemeral runs (thread ""),
+// which are never resumed nor looked at after they return. Commits only
+// count versions.
+type nopPersister[S any] struct{}
+
+func (nopPersister[S]) store() checkpoint.Store { return nil }
+func (nopPersister[S]) backing() backing        { return backing{} }
+
+func (nopPersister[S]) snapshot(_ context.Context, thread, ns, id string) (*snap[S], error) {
+	return nil, fmt.Errorf("weft: ephemeral thread: checkpoint %q in namespace %q: %w", id, ns, checkpoint.ErrNotFound)
 }
 
-func (p *storePersister[S]) interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error) {
-	return p.st.Interrupts(ctx, q)
+func (nopPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error) {
+	return c.c.ExpectedVersion + 1, nil
 }
 
-func (p *storePersister[S]) answer(ctx context.Context, as []checkpoint.Answer) error {
-	return p.st.Answer(ctx, as)
-}
+func (nopPersister[S]) putWrites(context.Context, checkpoint.PutWrites, []write[S]) error { return nil }
 
-func (p *storePersister[S]) steps(ctx context.Context, thread string) ([]checkpoint.Step, error) {
-	return p.st.Steps(ctx, thread, 0)
-}
-
-func (p *storePersister[S]) deleteThread(ctx context.Context, thread string) error {
-	return p.st.DeleteThread(ctx, thread)
+func (nopPersister[S]) writes(context.Context, string, string, string, *S) ([]write[S], error) {
+	return nil, nil
 }

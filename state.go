@@ -3,6 +3,7 @@ package weft
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/weftgraph/weft/checkpoint"
@@ -16,7 +17,6 @@ type stateInfo struct {
 	name   string // the type's name, the root of error paths
 	fields []fieldInfo
 	byName map[string]int
-	slices []int // indexes into fields of slice-typed fields
 }
 
 type fieldInfo struct {
@@ -25,6 +25,7 @@ type fieldInfo struct {
 	index   int    // struct field index; -1 for the whole value
 	typ     reflect.Type
 	slice   bool
+	flat    bool // shapeOf(typ) == shapeFlat: copies share nothing to change
 	reducer Reducer
 }
 
@@ -52,10 +53,8 @@ func (si *stateInfo) add(f fieldInfo) {
 	if f.index >= 0 {
 		f.path += "." + f.name
 	}
+	f.flat = shapeOf(f.typ) == shapeFlat
 	si.byName[f.name] = len(si.fields)
-	if f.slice {
-		si.slices = append(si.slices, len(si.fields))
-	}
 	si.fields = append(si.fields, f)
 }
 
@@ -67,45 +66,31 @@ func (f *fieldInfo) field(v reflect.Value) reflect.Value {
 	return v.Field(f.index)
 }
 
-// clip caps the slice fields of *s at their length, so nodes that append to
-// them in parallel never write into a shared backing array.
-func (si *stateInfo) clip(v reflect.Value) {
-	for _, i := range si.slices {
-		f := si.fields[i].field(v)
-		if n := f.Len(); f.Cap() != n {
-			f.Set(f.Slice3(0, n, n))
+// clone returns a copy of the state v for a node to own (see clone.go):
+// fields are copied one by one, flat ones by assignment.
+func (si *stateInfo) clone(v reflect.Value) reflect.Value {
+	out := reflect.New(si.typ).Elem()
+	out.Set(v)
+	for i := range si.fields {
+		f := &si.fields[i]
+		if f.flat {
+			continue
 		}
+		fv := f.field(out)
+		fv.Set(cloneValue(fv))
 	}
+	return out
 }
 
-// equal reports whether two values of one field are the same. Slices that
-// share their backing array and length are equal without a deep look: nodes
-// treat the state they receive as read-only (see the package docs).
-func equal(a, b reflect.Value) bool {
-	switch a.Kind() {
-	case reflect.Bool:
-		return a.Bool() == b.Bool()
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return a.Int() == b.Int()
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return a.Uint() == b.Uint()
-	case reflect.Float32, reflect.Float64:
-		return a.Float() == b.Float()
-	case reflect.String:
-		return a.String() == b.String()
-	case reflect.Slice:
-		if a.Len() != b.Len() || a.IsNil() != b.IsNil() {
+// equalStates reports whether two states have equal fields.
+func (si *stateInfo) equalStates(a, b reflect.Value) bool {
+	for i := range si.fields {
+		f := &si.fields[i]
+		if !equal(f.field(a), f.field(b)) {
 			return false
 		}
-		if a.Len() == 0 || a.UnsafePointer() == b.UnsafePointer() {
-			return true
-		}
-	case reflect.Map, reflect.Pointer:
-		if a.UnsafePointer() == b.UnsafePointer() {
-			return true
-		}
 	}
-	return reflect.DeepEqual(a.Interface(), b.Interface())
+	return true
 }
 
 // grew reports whether the slice b is the slice a with elements appended.
@@ -162,15 +147,18 @@ func (si *stateInfo) merge(base reflect.Value, outs []output) (reflect.Value, er
 }
 
 // fold applies the input of a new turn to the current state: a zero field
-// of in keeps the current value; a field with a reducer is merged into it;
-// any other field replaces it.
-func (si *stateInfo) fold(cur, in reflect.Value) (reflect.Value, error) {
+// of in keeps the current value (unless it is named in zero); a field with
+// a reducer is merged into it; any other field replaces it.
+func (si *stateInfo) fold(cur, in reflect.Value, zero []string) (reflect.Value, error) {
 	out := reflect.New(si.typ).Elem()
 	out.Set(cur)
 	for i := range si.fields {
 		f := &si.fields[i]
 		iv := f.field(in)
 		if iv.IsZero() {
+			if slices.Contains(zero, f.name) {
+				f.field(out).Set(iv)
+			}
 			continue
 		}
 		ov := f.field(out)

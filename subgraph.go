@@ -82,9 +82,10 @@ func (sg *subgraphOf[S, C]) graphName() string { return sg.child.name }
 func (sg *subgraphOf[S, C]) graphHash() string { return sg.child.hash }
 
 // childNamespace is the namespace of the run of subgraph task name whose
-// parent superstep starts at checkpoint cpID of namespace ns. The parent's
-// checkpoint makes each execution of the node a fresh run, and the same
-// one when the node runs again after a pause.
+// parent superstep first ran from checkpoint cpID (originOf) of namespace
+// ns. The parent's checkpoint makes each execution of the node a fresh
+// run, and the same one when the node runs again after a pause or an edit
+// that keeps what runs next.
 func childNamespace(ns, task, cpID string) string {
 	child := task + ":" + cpID
 	if ns == "" {
@@ -106,7 +107,7 @@ func (sg *subgraphOf[S, C]) run(ctx context.Context, s S) (S, error) {
 	}
 	cr := &run[C]{
 		wf: child, ctx: r.ctx, saveCtx: r.saveCtx, p: persisterFor[C](r.p.backing(), child.state),
-		rc: rc, thread: r.thread, ns: childNamespace(r.ns, t.name, t.cpID), prefix: t.path,
+		rc: rc, thread: r.thread, ns: childNamespace(r.ns, t.name, t.origin), prefix: t.path,
 		tr: r.tr, child: true, off: t.off, rootCP: r.rootCP, records: r.records,
 		before: child.cfg.before, after: child.cfg.after,
 	}
@@ -180,7 +181,7 @@ func (wf *Workflow[S]) subgraphStates(ctx context.Context, b backing, thread, ns
 		if path != "" {
 			p = path + "/" + p
 		}
-		st, err := n.sub.states(ctx, b, thread, childNamespace(ns, task, s.cp.ID), p)
+		st, err := n.sub.states(ctx, b, thread, childNamespace(ns, task, originOf(&s.cp)), p)
 		if err != nil {
 			return nil, err
 		}

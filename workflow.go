@@ -2,8 +2,6 @@ package weft
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +10,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/checkpoint/memstore"
 )
 
 // Workflow is a compiled graph: it runs, pauses and resumes threads. It is
@@ -29,26 +29,36 @@ type Workflow[S any] struct {
 	cfg    compileConfig
 	hash   string
 
+	st        checkpoint.Store // cfg.store, or a memstore of the workflow's own
 	p         persister[S]
 	owner     string
 	fanout    bool                // the graph has Map nodes
 	subgraphs bool                // the graph has Subgraph nodes
 	succ      map[string][]string // static successors in node order
-	running   sync.Map            // thread -> context.CancelCauseFunc
+	active    sync.Map            // thread -> *activeRun: the runs of this process
+	beat      heartbeat
 }
 
-// errStopped is the cause of a run's context cancelled by Stop.
-var errStopped = errors.New("weft: stopped")
+// activeRun is a run of this process, as Stop and the heartbeat see it.
+type activeRun struct {
+	cancel context.CancelCauseFunc
+	tr     atomic.Pointer[threadRun]
+	joined bool // counted by the heartbeat; set before tr
+}
+
+// Causes of a run's context cancelled by weft itself.
+var (
+	errStopped  = errors.New("weft: stopped")
+	errLostLock = errors.New("weft: the thread's claim was lost")
+)
 
 func (wf *Workflow[S]) init() {
-	if wf.cfg.store != nil {
-		wf.p = &storePersister[S]{st: wf.cfg.store, si: wf.state, codec: wf.cfg.codec}
-	} else {
-		wf.p = memPersister[S]{m: newMemStore()}
+	wf.st = wf.cfg.store
+	if wf.st == nil {
+		wf.st = memstore.New(memstore.WithClock(wf.now))
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	wf.owner = hex.EncodeToString(b[:])
+	wf.p = &storePersister[S]{st: wf.st, si: wf.state, codec: wf.cfg.codec}
+	wf.owner = processOwner()
 	for _, n := range wf.nodes {
 		wf.fanout = wf.fanout || n.fanout != nil
 		wf.subgraphs = wf.subgraphs || n.sub != nil
@@ -57,6 +67,7 @@ func (wf *Workflow[S]) init() {
 	for from, tos := range wf.edges {
 		wf.succ[from] = wf.sortNodes(slices.Clone(tos))
 	}
+	wf.beat.init(wf, wf.cfg.beat)
 }
 
 // Name is the workflow's name, as given to NewGraph.
@@ -118,22 +129,27 @@ func (wf *Workflow[S]) route(from string, rt *route[S], s S) (to string, err err
 	return to, nil
 }
 
-// acquire claims the thread in this process, or fails with ErrBusy.
-func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Context, func(), error) {
+// acquire marks the thread as run by this process (or fails with ErrBusy),
+// and returns the run's context and the function that ends the mark. The
+// store's claim is taken separately: acquire keeps two calls of this
+// process apart before either reaches the store.
+func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Context, *activeRun, func(), error) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	if _, loaded := wf.running.LoadOrStore(thread, cancel); loaded {
+	a := &activeRun{cancel: cancel}
+	if _, loaded := wf.active.LoadOrStore(thread, a); loaded {
 		cancel(nil)
-		return nil, nil, fmt.Errorf("thread %q is running in this process: %w", thread, ErrBusy)
+		return nil, nil, nil, fmt.Errorf("thread %q is running in this process: %w", thread, ErrBusy)
 	}
-	return ctx, func() {
-		wf.running.Delete(thread)
-		cancel(nil)
+	var once sync.Once
+	return ctx, a, func() {
+		once.Do(func() {
+			wf.active.Delete(thread)
+			if a.joined {
+				wf.beat.leave()
+			}
+			cancel(nil)
+		})
 	}, nil
-}
-
-// leased reports whether another process holds a live claim on the thread.
-func (wf *Workflow[S]) leased(row *checkpoint.Thread) bool {
-	return row.Status == StatusRunning && row.Owner != wf.owner && row.LeaseUntil.After(wf.now())
 }
 
 func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
@@ -146,11 +162,11 @@ func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string
 	} else {
 		r.tr.ev = newEmitter(wf.cfg.observers, rc.observers, nil, nil)
 	}
-	if len(rc.before) > 0 {
-		r.before = append(slices.Clone(wf.cfg.before), rc.before...)
+	if rc.before != nil {
+		r.before = slices.Concat(wf.cfg.before, rc.before)
 	}
-	if len(rc.after) > 0 {
-		r.after = append(slices.Clone(wf.cfg.after), rc.after...)
+	if rc.after != nil {
+		r.after = slices.Concat(wf.cfg.after, rc.after)
 	}
 	return r
 }
@@ -163,25 +179,54 @@ func (wf *Workflow[S]) runConfig(opts []RunOption) (*runConfig, error) {
 	for _, o := range opts {
 		o.applyRun(rc)
 	}
-	for _, n := range append(slices.Clone(rc.before), rc.after...) {
-		if wf.nodes[n] == nil {
-			return nil, fmt.Errorf("weft: breakpoint at unknown node %q: %w", n, ErrInvalidGraph)
+	for _, n := range slices.Concat(rc.before, rc.after, rc.gotos) {
+		if n != "*" && n != End && wf.nodes[n] == nil {
+			return nil, fmt.Errorf("weft: unknown node %q: %w", n, ErrInvalidGraph)
+		}
+	}
+	if rc.update != nil {
+		if _, ok := rc.update.(func(S) S); !ok {
+			return nil, fmt.Errorf("weft: Update takes a func(%s) %[1]s, not %T: %w", wf.state.typ, rc.update, ErrInvalidInput)
 		}
 	}
 	return rc, nil
+}
+
+// checkThreadID refuses thread IDs that cannot name a thread everywhere
+// (in a URL path, on a command line).
+func checkThreadID(id string) error {
+	switch {
+	case id == "." || id == "..":
+		return fmt.Errorf("weft: thread ID %q is reserved: %w", id, ErrInvalidInput)
+	case len(id) > 1024:
+		return fmt.Errorf("weft: thread ID of %d bytes, at most 1024: %w", len(id), ErrInvalidInput)
+	case strings.ContainsFunc(id, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return fmt.Errorf("weft: thread ID %q has a control character: %w", id, ErrInvalidInput)
+	}
+	return nil
+}
+
+// owns refuses a thread that another workflow drives.
+func (wf *Workflow[S]) owns(row *checkpoint.Thread) error {
+	if row.Workflow != "" && row.Workflow != wf.name {
+		return fmt.Errorf("thread %q belongs to workflow %q, not %q: %w", row.ID, row.Workflow, wf.name, ErrWrongWorkflow)
+	}
+	return nil
 }
 
 // Run starts the thread with input and drives it until it completes,
 // pauses or stops.
 //
 // A new thread starts from Start with input (zero fields taken from
-// WithDefaults). A completed thread starts a new turn: input is folded into
-// its current state (zero fields keep the current value, fields with a
-// reducer are merged, others replaced) and the graph runs again from Start;
-// this is how a multi-turn chat takes its next message. A thread that is
-// paused, stopped or failed is refused with ErrThreadPaused: carry it on
-// with Resume. The empty thread ID runs an ephemeral thread that is kept
-// nowhere (with Answers, the stateless replay pattern).
+// WithDefaults). A completed or cancelled thread starts a new turn: input
+// is folded into its current state (zero fields keep the current value,
+// fields with a reducer are merged, others replaced; see Zero to set a
+// field to its zero value) and the graph runs again from Start; this is
+// how a multi-turn chat takes its next message. A thread that is paused,
+// ready, stopped or failed is refused with ErrThreadPaused: carry it on
+// with Resume. A thread of another workflow is refused with
+// ErrWrongWorkflow. The empty thread ID runs an ephemeral thread that is
+// kept nowhere (with Answers, the stateless replay pattern).
 //
 // A node's failure returns the error (a *NodeError naming the node) and
 // leaves the thread failed at its last checkpoint.
@@ -190,97 +235,158 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	if err != nil {
 		return nil, err
 	}
-	p := wf.p
-	ephemeral := thread == ""
-	if ephemeral {
-		p = nopPersister[S]{}
-	} else {
-		var release func()
-		if ctx, release, err = wf.acquire(ctx, thread); err != nil {
-			return nil, err
-		}
-		defer release()
+	rc.replay = rc.keyed
+	if thread == "" {
+		r := wf.newRun(ctx, nopPersister[S]{}, "", rc)
+		return r.start(wf.withDefaults(input), nil)
 	}
-	r := wf.newRun(ctx, p, thread, rc)
-	state := input
-	var parent *snap[S]
-	var row *checkpoint.Thread
-	err = checkpoint.ErrNotFound
-	if !ephemeral {
-		row, err = p.thread(ctx, thread)
-	}
-	switch {
-	case errors.Is(err, checkpoint.ErrNotFound):
-		if d, ok := wf.cfg.defaults.(S); ok {
-			state = wf.state.withDefaults(reflectOf(&state), reflectOf(&d)).Interface().(S)
-		}
-	case err != nil:
-		return nil, err
-	case wf.leased(row):
-		return nil, fmt.Errorf("thread %q is running in another process: %w", thread, ErrBusy)
-	case row.Status != StatusCompleted:
-		return nil, fmt.Errorf("thread %q is %s; carry it on with Resume: %w", thread, row.Status, ErrThreadPaused)
-	default:
-		r.tr.row = *row
-		if parent, err = p.snapshot(ctx, thread, "", ""); err != nil {
-			return nil, err
-		}
-		folded, err := wf.state.fold(reflectOf(&parent.state), reflectOf(&state))
-		if err != nil {
-			return nil, err
-		}
-		state = folded.Interface().(S)
-	}
-	next, err := wf.next([]string{Start}, state)
-	if err != nil {
+	if err := checkThreadID(thread); err != nil {
 		return nil, err
 	}
-	cp := &checkpoint.Checkpoint{ThreadID: thread, Source: checkpoint.SourceInput, Next: next, CreatedAt: wf.now()}
-	if parent != nil {
-		cp.ParentID, cp.Step = parent.cp.ID, parent.cp.Step+1
-	}
-	c := &commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent}
-	if err := r.save(c, StatusRunning, "", nil); err != nil {
-		return nil, claimError(err)
-	}
-	r.head = &snap[S]{cp: *cp, state: state}
-	r.rootCP = cp.ID
-	r.emit(Event{Type: EventRunStarted, Checkpoint: cp.ID, Next: next})
-	wf.log(ctx, "weft: run started", thread)
-	return r.loop()
-}
-
-// Resume carries a thread on: with answers (Answer) to the questions it
-// waits for, past a breakpoint, or from where it stopped or failed (a failed
-// superstep runs again; its nodes that had finished are not re-run).
-//
-// Answers are checked before anything is recorded: an unknown question is
-// ErrUnknownInterrupt, one answered before ErrAlreadyAnswered, one that does
-// not satisfy the question's schema ErrInvalidAnswer; then the thread stays
-// exactly as it was. If questions remain unanswered, Resume records the
-// answers given and returns the thread still paused on the rest. Resume of a
-// completed thread is ErrThreadCompleted.
-func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOption) (*Result[S], error) {
-	rc, err := wf.runConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	ctx, release, err := wf.acquire(ctx, thread)
+	ctx, a, release, err := wf.acquire(ctx, thread)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	r := wf.newRun(ctx, wf.p, thread, rc)
-	row, err := wf.p.thread(ctx, thread)
+	r.register(a, release)
+	row, err := wf.st.Thread(ctx, thread)
 	switch {
+	case errors.Is(err, checkpoint.ErrNotFound):
+		return r.start(wf.withDefaults(input), nil)
 	case err != nil:
 		return nil, err
-	case wf.leased(row):
-		return nil, fmt.Errorf("thread %q is running in another process: %w", thread, ErrBusy)
-	case row.Status == StatusCompleted:
-		return nil, fmt.Errorf("thread %q: %w", thread, ErrThreadCompleted)
+	}
+	if err := wf.owns(row); err != nil {
+		return nil, err
+	}
+	switch row.Status {
+	case StatusCompleted, StatusCancelled:
+	case StatusRunning:
+		return nil, fmt.Errorf("thread %q is running (in %s): %w", thread, row.Owner, ErrBusy)
+	default:
+		return nil, fmt.Errorf("thread %q is %s; carry it on with Resume: %w", thread, row.Status, ErrThreadPaused)
 	}
 	r.tr.row = *row
+	parent, err := wf.p.snapshot(ctx, thread, "", "")
+	if err != nil {
+		return nil, err
+	}
+	state, err := wf.foldInputZero(parent.state, input, rc.zero)
+	if err != nil {
+		return nil, err
+	}
+	return r.start(state, parent)
+}
+
+func (wf *Workflow[S]) withDefaults(input S) S {
+	if d, ok := wf.cfg.defaults.(S); ok {
+		return wf.state.withDefaults(reflectOf(&input), reflectOf(&d)).Interface().(S)
+	}
+	return input
+}
+
+// foldInputZero folds the input of a new turn into the current state; the
+// fields named in zero are set even to their zero value.
+func (wf *Workflow[S]) foldInputZero(cur, input S, zero []string) (S, error) {
+	folded, err := wf.state.fold(reflectOf(&cur), reflectOf(&input), zero)
+	if err != nil {
+		var zero S
+		return zero, err
+	}
+	return folded.Interface().(S), nil
+}
+
+// start commits the input checkpoint of a run (a new thread's, or a new
+// turn's on top of parent) and runs the loop. The commit claims the
+// thread.
+func (r *run[S]) start(state S, parent *snap[S]) (*Result[S], error) {
+	wf := r.wf
+	next, err := wf.next([]string{Start}, state)
+	if err != nil {
+		return nil, err
+	}
+	cp := &checkpoint.Checkpoint{ThreadID: r.thread, Source: checkpoint.SourceInput, Next: next, CreatedAt: wf.now()}
+	if parent != nil {
+		cp.ParentID, cp.Step = parent.cp.ID, parent.cp.Step+1
+	}
+	c := &commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent}
+	if r.tr.row.Status != StatusRunning {
+		r.tr.row.Epoch++ // the commit claims the thread
+	}
+	if r.tr.row.Version == 0 {
+		r.tr.row.CreatedAt = cp.CreatedAt
+	}
+	if err := r.save(c, StatusRunning, "", nil); err != nil {
+		return nil, busyError(err)
+	}
+	r.head = &snap[S]{cp: *cp, state: state}
+	r.rootCP = cp.ID
+	r.emit(Event{Type: EventRunStarted, Checkpoint: cp.ID, Next: next})
+	wf.log(r.ctx, "weft: run started", r.thread)
+	return r.loop()
+}
+
+// Resume carries a thread on: with answers to the questions it waits for
+// (Answer by ID, Answers by key or node path, Reply when it waits for one
+// question), past a breakpoint, or from where it stopped or failed (a
+// failed superstep runs again; its nodes that had finished are not re-run).
+// A ready thread (its answers were given elsewhere) is carried on too.
+//
+// Answers are checked before anything is recorded: an unknown question is
+// ErrUnknownInterrupt, one answered before ErrAlreadyAnswered, one that does
+// not satisfy the question's schema ErrInvalidAnswer, a key that matches
+// several questions ErrAmbiguousAnswer; then nothing is written. The
+// answers are then recorded and the thread claimed in one step. Answered
+// nodes run again at once, even if other nodes of the same superstep still
+// wait for their answers; the run pauses again on those. Once answers are
+// recorded, an error of the run that follows (a node that fails, the
+// thread running in another process) comes as an *AnsweredError, which
+// says what was recorded.
+//
+// Resume of a paused thread without answers returns it still paused.
+// Resume of a completed thread is ErrThreadCompleted, of a cancelled one
+// ErrThreadCancelled.
+func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOption) (*Result[S], error) {
+	rc, err := wf.runConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	rc.byKey = rc.keyed
+	ctx, a, release, err := wf.acquire(ctx, thread)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	r := wf.newRun(ctx, wf.p, thread, rc)
+	r.register(a, release)
+	res, err := r.resume()
+	if err != nil && len(r.recorded) > 0 && !errors.As(err, new(*AnsweredError)) {
+		err = &AnsweredError{Thread: thread, Answered: r.recorded, Err: err}
+	}
+	return res, err
+}
+
+// resume is Resume once the thread is marked as running here.
+func (r *run[S]) resume() (*Result[S], error) {
+	wf, ctx, thread := r.wf, r.ctx, r.thread
+	row, err := wf.st.Thread(ctx, thread)
+	if err != nil {
+		return nil, err
+	}
+	if err := wf.owns(row); err != nil {
+		return nil, err
+	}
+	switch row.Status {
+	case StatusCompleted:
+		return nil, wf.lateAnswers(ctx, r, fmt.Errorf("thread %q: %w", thread, ErrThreadCompleted))
+	case StatusCancelled:
+		return nil, wf.lateAnswers(ctx, r, fmt.Errorf("thread %q: %w", thread, ErrThreadCancelled))
+	}
+	r.tr.row = *row
+	if row.Head == "" {
+		return r.resumeSubmitted()
+	}
 	if r.head, err = wf.p.snapshot(ctx, thread, "", ""); err != nil {
 		return nil, err
 	}
@@ -291,44 +397,108 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 	if err := wf.checkGraph(row, r.head, r.records); err != nil {
 		return nil, err
 	}
-	answers, err := wf.collectAnswers(ctx, r)
+	answers, err := wf.collectAnswers(r)
 	if err != nil {
 		return nil, err
 	}
+	cmd, err := r.commandWrite()
+	if err != nil {
+		return nil, err
+	}
+	if len(answers) == 0 && cmd == nil && row.Status == StatusInterrupted && slices.ContainsFunc(r.records, isPending) {
+		return r.result(StatusInterrupted, r.records), nil // nothing to act on
+	}
+	if err := r.claim(answers, cmd); err != nil {
+		return nil, err
+	}
 	if len(answers) > 0 {
-		if err := wf.p.answer(ctx, answers); err != nil {
+		r.recordAnswers(answers)
+	}
+	if !r.tr.row.StopRequested.IsZero() {
+		return r.stop(nil, nil, nil)
+	}
+	if input, ok, err := r.submittedInput(); err != nil || ok {
+		if err != nil {
 			return nil, err
 		}
-		for _, a := range answers {
-			for i := range r.records {
-				if rec := &r.records[i]; rec.ID == a.InterruptID {
-					rec.Status, rec.Answer, rec.Author, rec.Channel, rec.AnsweredAt = checkpoint.InterruptAnswered, a.Value, a.Author, a.Channel, a.At
-					r.answeredEvent(rec, false)
-				}
-			}
-		}
-	}
-	pending := func(x checkpoint.InterruptRecord) bool { return x.Status == checkpoint.InterruptPending }
-	if len(answers) > 0 && slices.ContainsFunc(r.records, pending) {
-		// Others may have answered the rest meanwhile (another process, or
-		// a Resume refused as busy here): the store knows.
-		if r.records, err = wf.questionsAt(ctx, thread, r.head.cp.ID, ""); err != nil {
-			return nil, err
-		}
-	}
-	if slices.ContainsFunc(r.records, pending) {
-		if r.observed() {
-			r.emit(Event{Type: EventInterrupted, Checkpoint: r.head.cp.ID, Questions: questionsOf(r.records)})
-		}
-		return r.result(StatusInterrupted, r.records), nil
-	}
-	if err := r.save(&commit[S]{c: checkpoint.Commit{At: wf.now()}}, StatusRunning, "", nil); err != nil {
-		return nil, claimError(err)
+		return r.startSubmitted(input)
 	}
 	r.resumed = true
 	r.emit(Event{Type: EventResumed, Checkpoint: r.head.cp.ID, Next: r.head.cp.Next})
 	wf.log(ctx, "weft: run resumed", thread, "answers", len(answers))
 	return r.loop()
+}
+
+func isPending(x checkpoint.InterruptRecord) bool { return x.Status == checkpoint.InterruptPending }
+
+// claim claims the thread in the store, recording answers if any in the
+// same step. A thread that runs elsewhere keeps running there: the answers
+// are recorded all the same, and the error (ErrBusy) says so.
+func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite) error {
+	wf, thread := r.wf, r.thread
+	if len(answers) > 0 {
+		req := &checkpoint.AnswerRequest{ThreadID: thread, Answers: answers, Claim: &checkpoint.Claim{Owner: wf.owner, Lease: wf.cfg.lease}}
+		if cmd != nil {
+			req.Writes = []checkpoint.PendingWrite{*cmd}
+		}
+		res, err := wf.st.Answer(r.ctx, req)
+		if err != nil {
+			return err
+		}
+		r.recorded = make([]string, len(answers))
+		for i, a := range answers {
+			r.recorded[i] = a.InterruptID
+		}
+		if !res.Claimed {
+			return fmt.Errorf("thread %q is %s (in %s), which carries on with the answers: %w", thread, res.Thread.Status, res.Thread.Owner, ErrBusy)
+		}
+		r.tr.row = res.Thread
+		return nil
+	}
+	row, err := wf.st.Claim(r.ctx, &checkpoint.Claim{ThreadID: thread, ExpectedVersion: r.tr.row.Version, Owner: wf.owner, Lease: wf.cfg.lease})
+	if err != nil {
+		return busyError(err)
+	}
+	r.tr.row = *row
+	if cmd != nil {
+		err := wf.st.PutWrites(r.ctx, &checkpoint.PutWrites{ThreadID: thread, Owner: row.Owner, Epoch: row.Epoch, Writes: []checkpoint.PendingWrite{*cmd}})
+		if err != nil {
+			return fmt.Errorf("thread %q: the update given to Resume: %w", thread, err)
+		}
+	}
+	return nil
+}
+
+// recordAnswers marks answers as recorded in r.records and reports them.
+func (r *run[S]) recordAnswers(answers []checkpoint.Answer) {
+	for _, a := range answers {
+		for i := range r.records {
+			if rec := &r.records[i]; rec.ID == a.InterruptID {
+				rec.Status, rec.Answer, rec.Author, rec.Channel, rec.AnsweredAt = checkpoint.InterruptAnswered, a.Value, a.Author, a.Channel, a.At
+				r.answeredEvent(rec, false)
+			}
+		}
+	}
+}
+
+// lateAnswers explains answers given to a thread that has ended: each is
+// refused as answered (or cancelled) before, or as never asked, with err.
+func (wf *Workflow[S]) lateAnswers(ctx context.Context, r *run[S], err error) error {
+	for _, a := range r.rc.answers {
+		page, qerr := wf.st.Interrupts(ctx, &checkpoint.InterruptQuery{ThreadID: r.thread, ID: a.id})
+		switch {
+		case qerr != nil:
+			return errors.Join(err, qerr)
+		case len(page.Interrupts) > 0:
+			return fmt.Errorf("question %s is %s: %w (%w)", a.id, page.Interrupts[0].Status, ErrAlreadyAnswered, err)
+		default:
+			return fmt.Errorf("thread %q never asked %s: %w (%w)", r.thread, a.id, ErrUnknownInterrupt, err)
+		}
+	}
+	if len(r.rc.byKey) > 0 || r.rc.reply != nil {
+		return fmt.Errorf("no question waits for an answer: %w (%w)", ErrAlreadyAnswered, err)
+	}
+	return err
 }
 
 // questionsAt returns the thread's questions of the pause at checkpoint
@@ -337,7 +507,7 @@ func (wf *Workflow[S]) questionsAt(ctx context.Context, thread, cpID string, sta
 	q := &checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: cpID, Status: status, Limit: 1000}
 	var recs []checkpoint.InterruptRecord
 	for {
-		page, err := wf.p.interrupts(ctx, q)
+		page, err := wf.st.Interrupts(ctx, q)
 		if err != nil {
 			return nil, err
 		}
@@ -349,9 +519,9 @@ func (wf *Workflow[S]) questionsAt(ctx context.Context, thread, cpID string, sta
 	}
 }
 
-// claimError is the error of a run that could not claim a thread: another
-// run's commit came first, so the thread is busy.
-func claimError(err error) error {
+// busyError is the error of a run that could not claim a thread: another
+// run's claim or commit came first, so the thread is busy.
+func busyError(err error) error {
 	if errors.Is(err, ErrConflict) {
 		return fmt.Errorf("%w (%w)", ErrBusy, err)
 	}
@@ -360,59 +530,159 @@ func claimError(err error) error {
 
 // collectAnswers checks the answers of a Resume against the questions at
 // the head and adds the implicit answers that pass pending breakpoints.
-func (wf *Workflow[S]) collectAnswers(ctx context.Context, r *run[S]) ([]checkpoint.Answer, error) {
-	var out []checkpoint.Answer
+func (wf *Workflow[S]) collectAnswers(r *run[S]) ([]checkpoint.Answer, error) {
+	rc := r.rc
 	at := wf.now()
+	var out []checkpoint.Answer
 	seen := map[string]bool{}
-	for _, a := range r.rc.answers {
+	add := func(rec *checkpoint.InterruptRecord, value any) error {
+		if rec.Status != checkpoint.InterruptPending || seen[rec.ID] {
+			return fmt.Errorf("thread %q: question %s is %s: %w", r.thread, rec.ID, statusOf(rec, seen), ErrAlreadyAnswered)
+		}
+		seen[rec.ID] = true
+		raw, err := answerJSON(value)
+		if err == nil {
+			err = validate(rec.Schema, raw)
+		}
+		if err != nil {
+			return fmt.Errorf("answer to %s (node %s): %w: %w", rec.ID, rec.Node, ErrInvalidAnswer, err)
+		}
+		out = append(out, checkpoint.Answer{ThreadID: r.thread, InterruptID: rec.ID, Value: raw, Author: rc.author, Channel: r.channel(), At: at})
+		return nil
+	}
+	for _, a := range rc.answers {
 		i := slices.IndexFunc(r.records, func(x checkpoint.InterruptRecord) bool { return x.ID == a.id })
 		if i < 0 {
-			page, err := wf.p.interrupts(ctx, &checkpoint.InterruptQuery{ThreadID: r.thread, ID: a.id})
-			if err != nil {
+			return nil, wf.notWaiting(r, a.id)
+		}
+		if err := add(&r.records[i], a.value); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range sortedKeys(rc.byKey) {
+		rec, err := r.byKey(k)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(rec, rc.byKey[k]); err != nil {
+			return nil, err
+		}
+	}
+	if rc.reply != nil {
+		var pending []*checkpoint.InterruptRecord
+		for i := range r.records {
+			if rec := &r.records[i]; rec.Status == checkpoint.InterruptPending && !seen[rec.ID] {
+				pending = append(pending, rec)
+			}
+		}
+		switch len(pending) {
+		case 0:
+			return nil, fmt.Errorf("thread %q waits for no question to reply to: %w", r.thread, ErrUnknownInterrupt)
+		case 1:
+			if err := add(pending[0], rc.reply.value); err != nil {
 				return nil, err
 			}
-			if len(page.Interrupts) > 0 {
-				return nil, fmt.Errorf("thread %q: interrupt %s is %s: %w", r.thread, a.id, page.Interrupts[0].Status, ErrAlreadyAnswered)
-			}
-			return nil, fmt.Errorf("thread %q does not wait on interrupt %q: %w", r.thread, a.id, ErrUnknownInterrupt)
+		default:
+			return nil, fmt.Errorf("thread %q waits for %d questions; Reply answers only one: answer them by ID or key: %w", r.thread, len(pending), ErrAmbiguousAnswer)
 		}
-		rec := &r.records[i]
-		if rec.Status != checkpoint.InterruptPending || seen[a.id] {
-			return nil, fmt.Errorf("thread %q: interrupt %s is %s: %w", r.thread, a.id, rec.Status, ErrAlreadyAnswered)
-		}
-		seen[a.id] = true
-		raw, err := json.Marshal(a.value)
-		if err != nil {
-			return nil, fmt.Errorf("answer to %s (node %s): %w: %w", a.id, rec.Node, ErrInvalidAnswer, err)
-		}
-		if err := validate(rec.Schema, raw); err != nil {
-			return nil, fmt.Errorf("answer to %s (node %s): %w: %w", a.id, rec.Node, ErrInvalidAnswer, err)
-		}
-		out = append(out, checkpoint.Answer{ThreadID: r.thread, InterruptID: a.id, Value: raw, Author: r.rc.author, Channel: r.channel(), At: at})
 	}
-	for _, rec := range r.records {
-		if rec.Status == checkpoint.InterruptPending && rec.Kind != checkpoint.KindDynamic && !seen[rec.ID] {
-			out = append(out, checkpoint.Answer{ThreadID: r.thread, InterruptID: rec.ID, Value: json.RawMessage("null"), Author: r.rc.author, Channel: r.channel(), At: at})
+	for i := range r.records {
+		if rec := &r.records[i]; rec.Status == checkpoint.InterruptPending && rec.Kind != checkpoint.KindDynamic && !seen[rec.ID] {
+			out = append(out, checkpoint.Answer{ThreadID: r.thread, InterruptID: rec.ID, Value: json.RawMessage("null"), Author: rc.author, Channel: r.channel(), At: at})
 		}
 	}
 	return out, nil
 }
 
-// checkGraph refuses a thread that waits in a node this graph lacks.
-func (wf *Workflow[S]) checkGraph(row *checkpoint.Thread, head *snap[S], recs []checkpoint.InterruptRecord) error {
-	if row.GraphHash == wf.hash {
-		return nil
+func statusOf(rec *checkpoint.InterruptRecord, seen map[string]bool) string {
+	if seen[rec.ID] {
+		return "answered twice in one call"
 	}
-	waits := slices.Clone(head.cp.Next)
+	return string(rec.Status)
+}
+
+// answerJSON encodes an answer value; json.RawMessage is taken as it is.
+func answerJSON(v any) (json.RawMessage, error) {
+	if raw, ok := v.(json.RawMessage); ok {
+		if !json.Valid(raw) {
+			return nil, errors.New("not valid JSON")
+		}
+		return raw, nil
+	}
+	return json.Marshal(v)
+}
+
+// notWaiting is the error for an answer to a question that is not among
+// those of the thread's pause: answered or cancelled at an earlier pause,
+// or never asked.
+func (wf *Workflow[S]) notWaiting(r *run[S], id string) error {
+	page, err := wf.st.Interrupts(r.ctx, &checkpoint.InterruptQuery{ThreadID: r.thread, ID: id})
+	if err != nil {
+		return err
+	}
+	if len(page.Interrupts) > 0 {
+		return fmt.Errorf("thread %q: question %s is %s (the thread moved past it): %w", r.thread, id, page.Interrupts[0].Status, ErrAlreadyAnswered)
+	}
+	return fmt.Errorf("thread %q does not wait on question %q: %w", r.thread, id, ErrUnknownInterrupt)
+}
+
+// byKey finds the one pending question that k names: its ID, its resume
+// key (Question.ResumeKey) or its node path.
+func (r *run[S]) byKey(k string) (*checkpoint.InterruptRecord, error) {
+	var match []*checkpoint.InterruptRecord
+	other := false
+	for i := range r.records {
+		rec := &r.records[i]
+		if rec.ID != k && resumeKey(rec) != k && rec.Node != k {
+			continue
+		}
+		if rec.Status != checkpoint.InterruptPending {
+			other = true
+			continue
+		}
+		match = append(match, rec)
+	}
+	switch {
+	case len(match) == 1:
+		return match[0], nil
+	case len(match) > 1:
+		return nil, fmt.Errorf("thread %q: %q names %d questions (%s): answer them by ID: %w", r.thread, k, len(match), idsOf(match), ErrAmbiguousAnswer)
+	case other:
+		return nil, fmt.Errorf("thread %q: the question %q names is answered already: %w", r.thread, k, ErrAlreadyAnswered)
+	}
+	return nil, fmt.Errorf("thread %q: no question it waits for is named %q: %w", r.thread, k, ErrUnknownInterrupt)
+}
+
+func idsOf(recs []*checkpoint.InterruptRecord) string {
+	ids := make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
+// checkGraph refuses a thread that waits in, or goes to, a node this graph
+// lacks.
+func (wf *Workflow[S]) checkGraph(row *checkpoint.Thread, head *snap[S], recs []checkpoint.InterruptRecord) error {
+	if err := wf.knows(row.ID, head.cp.Next); err != nil {
+		return err
+	}
 	for _, rec := range recs {
 		if rec.Status == checkpoint.InterruptPending {
 			top, _, _ := strings.Cut(rec.Node, "/")
-			waits = append(waits, top)
+			if err := wf.knows(row.ID, []string{top}); err != nil {
+				return err
+			}
 		}
 	}
-	for _, n := range waits {
-		if wf.nodes[n] == nil {
-			return fmt.Errorf("thread %q waits in node %q, which graph %q no longer has: %w", row.ID, n, wf.name, ErrGraphChanged)
+	return nil
+}
+
+// knows refuses node names read from the store that the graph lacks.
+func (wf *Workflow[S]) knows(thread string, names []string) error {
+	for _, n := range names {
+		if n != End && wf.nodes[nodeOf(n)] == nil {
+			return fmt.Errorf("thread %q goes to node %q, which graph %q does not have (a deploy removed it?): %w", thread, n, wf.name, ErrGraphChanged)
 		}
 	}
 	return nil
@@ -427,9 +697,12 @@ func (wf *Workflow[S]) State(ctx context.Context, thread string) (*Snapshot[S], 
 // StateAt returns the thread's state at a past checkpoint (see History);
 // the empty ID is the head.
 func (wf *Workflow[S]) StateAt(ctx context.Context, thread, checkpointID string) (*Snapshot[S], error) {
-	row, err := wf.p.thread(ctx, thread)
+	row, err := wf.st.Thread(ctx, thread)
 	if err != nil {
 		return nil, err
+	}
+	if row.Head == "" && checkpointID == "" {
+		return &Snapshot[S]{Thread: row.ID, Workflow: row.Workflow, Status: row.Status, Created: row.CreatedAt}, nil
 	}
 	s, err := wf.p.snapshot(ctx, thread, "", checkpointID)
 	if err != nil {
@@ -441,11 +714,14 @@ func (wf *Workflow[S]) StateAt(ctx context.Context, thread, checkpointID string)
 			return nil, err
 		}
 	}
-	recs, err := wf.questionsAt(ctx, thread, s.cp.ID, checkpoint.InterruptPending)
+	recs, err := wf.questionsAt(ctx, thread, s.cp.ID, "")
 	if err != nil {
 		return nil, err
 	}
 	snap.Interrupts = questionsOf(recs)
+	if err := wf.taskView(ctx, snap, s, recs, s.cp.ID == row.Head); err != nil {
+		return nil, err
+	}
 	return snap, nil
 }
 
@@ -453,132 +729,40 @@ func (wf *Workflow[S]) snapshotOf(row *checkpoint.Thread, s *snap[S]) *Snapshot[
 	return &Snapshot[S]{
 		Thread: row.ID, Workflow: row.Workflow, Status: row.Status, Values: s.state,
 		Next: slices.Clone(s.cp.Next), Checkpoint: s.cp.ID, Parent: s.cp.ParentID, Step: s.cp.Step,
-		Source: s.cp.Source, Created: s.cp.CreatedAt, Error: row.Error,
+		Source: s.cp.Source, Created: s.cp.CreatedAt, Error: row.Error, Owner: row.Owner, LeaseUntil: row.LeaseUntil,
 	}
-}
-
-// UpdateOption configures UpdateState and Fork.
-type UpdateOption func(*updateConfig)
-
-type updateConfig struct{ asNode string }
-
-// AsNode makes an update count as the output of node: the next superstep
-// runs the nodes that follow it, as if it had just run.
-func AsNode(node string) UpdateOption { return func(c *updateConfig) { c.asNode = node } }
-
-// UpdateState changes a thread's state between runs: fn gets the current
-// state and returns the new one, written as a new checkpoint. Without AsNode
-// the thread will run the same nodes next; with it, the nodes after that
-// node. Pending questions are cancelled (a node that asked will ask again
-// when it re-runs); a breakpoint the thread was paused at is passed when it
-// is resumed. Afterwards the thread is completed if nothing runs next, and
-// otherwise stopped: Resume carries it on.
-func (wf *Workflow[S]) UpdateState(ctx context.Context, thread string, fn func(S) S, opts ...UpdateOption) (*Snapshot[S], error) {
-	return wf.write(ctx, thread, "", fn, checkpoint.SourceUpdate, opts)
-}
-
-// Fork rewinds a thread to a past checkpoint (time travel): a new checkpoint
-// with that checkpoint's state, changed by fn if not nil, becomes the head,
-// and Resume runs again from there. The history after the past checkpoint
-// stays in History.
-func (wf *Workflow[S]) Fork(ctx context.Context, thread, checkpointID string, fn func(S) S, opts ...UpdateOption) (*Snapshot[S], error) {
-	if checkpointID == "" {
-		return nil, fmt.Errorf("weft: Fork of thread %q needs a checkpoint ID", thread)
-	}
-	return wf.write(ctx, thread, checkpointID, fn, checkpoint.SourceFork, opts)
-}
-
-func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func(S) S, source string, opts []UpdateOption) (*Snapshot[S], error) {
-	var cfg updateConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.asNode != "" && wf.nodes[cfg.asNode] == nil {
-		return nil, fmt.Errorf("weft: AsNode(%q): no such node: %w", cfg.asNode, ErrInvalidGraph)
-	}
-	ctx, release, err := wf.acquire(ctx, thread)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	row, err := wf.p.thread(ctx, thread)
-	if err != nil {
-		return nil, err
-	}
-	if wf.leased(row) {
-		return nil, fmt.Errorf("thread %q is running in another process: %w", thread, ErrBusy)
-	}
-	base, err := wf.p.snapshot(ctx, thread, "", baseID)
-	if err != nil {
-		return nil, err
-	}
-	state := base.state
-	if fn != nil {
-		state = fn(state)
-	}
-	next := base.cp.Next
-	meta := map[string]string{}
-	if cfg.asNode != "" {
-		if next, err = wf.next([]string{cfg.asNode}, state); err != nil {
-			return nil, err
-		}
-		meta["as_node"] = cfg.asNode
-	}
-	if baseID == "" && row.Status == StatusInterrupted {
-		recs, err := wf.questionsAt(ctx, thread, base.cp.ID, "")
-		if err != nil {
-			return nil, err
-		}
-		var passed []string
-		for _, rec := range recs {
-			if rec.Kind == checkpoint.KindBefore && slices.Contains(next, rec.Task) {
-				passed = append(passed, rec.Task)
-			}
-		}
-		if len(passed) > 0 {
-			meta[metaPassed] = strings.Join(passed, ",")
-		}
-	}
-	cp := &checkpoint.Checkpoint{
-		ThreadID: thread, ParentID: base.cp.ID, Step: base.cp.Step + 1,
-		Source: source, Next: next, Meta: meta, CreatedAt: wf.now(),
-	}
-	r := wf.newRun(ctx, wf.p, thread, &runConfig{})
-	r.tr.row = *row
-	status := StatusStopped
-	if len(next) == 0 {
-		status = StatusCompleted
-	}
-	c := &commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, CancelPending: true, Checkpoint: cp}, state: state, prev: base}
-	if err := r.save(c, status, "", nil); err != nil {
-		return nil, err
-	}
-	return wf.snapshotOf(&r.tr.row, &snap[S]{cp: *cp, state: state}), nil
 }
 
 // History lists the thread's checkpoints, newest first, with their states.
 // After a Fork it includes the abandoned branch too.
 func (wf *Workflow[S]) History(ctx context.Context, thread string) iter.Seq2[*Snapshot[S], error] {
 	return func(yield func(*Snapshot[S], error) bool) {
-		row, err := wf.p.thread(ctx, thread)
+		row, err := wf.st.Thread(ctx, thread)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
-		cps, err := wf.p.history(ctx, &checkpoint.HistoryQuery{ThreadID: thread})
+		cps, err := wf.st.History(ctx, &checkpoint.HistoryQuery{ThreadID: thread})
 		if err != nil {
 			yield(nil, err)
 			return
 		}
 		for _, cp := range cps {
 			s, err := wf.p.snapshot(ctx, thread, "", cp.ID)
-			if err != nil {
-				if !yield(nil, err) {
-					return
+			if err == nil {
+				var recs []checkpoint.InterruptRecord
+				if recs, err = wf.questionsAt(ctx, thread, cp.ID, ""); err == nil {
+					snap := wf.snapshotOf(row, s)
+					snap.Interrupts = questionsOf(recs)
+					if err = wf.taskView(ctx, snap, s, recs, cp.ID == row.Head); err == nil {
+						if !yield(snap, nil) {
+							return
+						}
+						continue
+					}
 				}
-				continue
 			}
-			if !yield(wf.snapshotOf(row, s), nil) {
+			if !yield(nil, err) {
 				return
 			}
 		}
@@ -588,28 +772,90 @@ func (wf *Workflow[S]) History(ctx context.Context, thread string) iter.Seq2[*Sn
 // Steps returns the thread's superstep log: every node run, in order, with
 // its outcome and duration.
 func (wf *Workflow[S]) Steps(ctx context.Context, thread string) ([]Step, error) {
-	return wf.p.steps(ctx, thread)
+	return wf.st.Steps(ctx, thread, 0)
 }
 
-// Stop cancels a thread running in this process: its nodes' contexts are
+// Stop stops a thread. A running thread's nodes see their contexts
 // cancelled, the thread keeps its last checkpoint, its status becomes
-// stopped, and Run or Resume returns a stopped Result. Resume carries it on.
-// Stop of a thread that is not running here returns ErrNotRunning.
+// stopped, and Resume carries it on; if it runs in another process, Stop
+// records the request in the store and returns, and that process stops it
+// at its next heartbeat. A ready thread (answered, or submitted, and not
+// yet picked up) becomes stopped. A paused thread is cancelled (see
+// Cancel). Stop of a thread that is none of these returns ErrNotRunning.
 func (wf *Workflow[S]) Stop(ctx context.Context, thread string) error {
-	v, ok := wf.running.Load(thread)
-	if !ok {
-		return fmt.Errorf("thread %q: %w", thread, ErrNotRunning)
+	if v, ok := wf.active.Load(thread); ok {
+		v.(*activeRun).cancel(errStopped)
+		return nil
 	}
-	v.(context.CancelCauseFunc)(errStopped)
-	return nil
+	row, err := wf.st.RequestStop(ctx, &checkpoint.StopRequest{ThreadID: thread, At: wf.now()})
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w (%w)", ErrNotRunning, err)
+	}
+	if err != nil {
+		return err
+	}
+	switch row.Status {
+	case StatusRunning, StatusStopped:
+		return nil
+	case StatusInterrupted:
+		return wf.Cancel(ctx, thread, "stopped")
+	}
+	return fmt.Errorf("thread %q is %s: %w", thread, row.Status, ErrNotRunning)
 }
 
-// Delete removes a thread and everything stored for it.
-func (wf *Workflow[S]) Delete(ctx context.Context, thread string) error {
-	_, release, err := wf.acquire(ctx, thread)
+// Cancel ends a thread that waits (paused, ready, stopped or failed): its
+// pending questions are withdrawn, with who cancelled them (By), how and
+// why (reason) recorded on each, and the thread's status becomes
+// cancelled. It keeps its history; Run starts a new turn on it, and Fork
+// rewinds it. A running thread is refused with ErrBusy (stop it first), an
+// ended one with ErrNotRunning.
+func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts ...RunOption) error {
+	rc, err := wf.runConfig(opts)
+	if err != nil {
+		return err
+	}
+	ctx, a, release, err := wf.acquire(ctx, thread)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return wf.p.deleteThread(ctx, thread)
+	for attempt := 0; ; attempt++ {
+		row, err := wf.st.Thread(ctx, thread)
+		if err != nil {
+			return err
+		}
+		if err := wf.owns(row); err != nil {
+			return err
+		}
+		switch row.Status {
+		case StatusRunning:
+			return fmt.Errorf("thread %q is running (in %s); stop it first: %w", thread, row.Owner, ErrBusy)
+		case StatusCompleted, StatusCancelled:
+			return fmt.Errorf("thread %q is %s: %w", thread, row.Status, ErrNotRunning)
+		}
+		r := wf.newRun(ctx, wf.p, thread, rc)
+		r.register(a, release)
+		r.tr.row = *row
+		at := wf.now()
+		c := &commit[S]{c: checkpoint.Commit{At: at, Cancel: &checkpoint.Cancellation{Author: rc.author, Channel: r.channel(), At: at, Note: reason}}}
+		err = r.save(c, StatusCancelled, "", nil)
+		if errors.Is(err, ErrConflict) && attempt < 3 {
+			continue // answered or edited meanwhile: look again
+		}
+		if err != nil {
+			return err
+		}
+		wf.log(ctx, "weft: thread cancelled", thread, "reason", reason)
+		return nil
+	}
+}
+
+// Delete removes a thread and everything stored for it.
+func (wf *Workflow[S]) Delete(ctx context.Context, thread string) error {
+	_, _, release, err := wf.acquire(ctx, thread)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return wf.st.DeleteThread(ctx, thread)
 }

@@ -48,8 +48,9 @@ type Store interface {
 	//     the store's now + c.Lease and keeps its StopRequested (whatever
 	//     c.Thread says: a stop may be requested while the run commits);
 	//     any other status clears Owner, LeaseUntil and StopRequested;
-	//   - cancels every pending interrupt of the thread if c.Cancel is set,
-	//     recording its Author, Channel, At and Note on each;
+	//   - cancels every pending interrupt of the thread if c.Cancel is set
+	//     (those of c.Cancel.IDs only, if it lists any), recording its
+	//     Author, Channel, At and Note on each;
 	//   - if c.Carry is set, copies the pending writes of checkpoint
 	//     c.Carry.From (in c.Checkpoint's namespace) whose Kind is one of
 	//     c.Carry.Kinds to c.Checkpoint, before the next step removes them;
@@ -91,7 +92,8 @@ type Store interface {
 	Interrupts(ctx context.Context, q *InterruptQuery) (*InterruptPage, error)
 
 	// Answer records answers to the questions of one thread, all or none,
-	// and makes the thread ready to act on them, in one transaction.
+	// with a.Writes, and makes the thread ready to act on them, in one
+	// transaction.
 	//
 	// The thread must exist (ErrNotFound). Each answer's interrupt must
 	// exist (ErrNotFound), be pending (ErrAlreadyAnswered), and belong to
@@ -213,6 +215,9 @@ type Commit struct {
 // Cancellation says who cancels a thread's pending interrupts, how and why:
 // see Commit.Cancel.
 type Cancellation struct {
+	// IDs, if any, are the interrupts to cancel; none cancels every
+	// pending interrupt of the thread.
+	IDs     []string
 	Author  string
 	Channel string
 	At      time.Time
@@ -244,6 +249,10 @@ type AnswerRequest struct {
 	// questions.
 	ThreadID string
 	Answers  []Answer
+	// Writes are pending writes recorded with the answers (replacing
+	// writes with the same key): what the answerer wants done with them
+	// (an update of the state, where to go next).
+	Writes []PendingWrite
 	// Claim, if set, claims the thread as well (Owner and Lease; its
 	// ThreadID and ExpectedVersion are not used).
 	Claim *Claim

@@ -179,6 +179,9 @@ const (
 	ChannelCLI      = "cli"
 	ChannelResolver = "resolver"
 	ChannelDeadline = "deadline"
+	// ChannelEngine: weft itself (a question made moot by the node that
+	// asked it, or superseded by an edit).
+	ChannelEngine = "engine"
 )
 
 // InterruptRecord is a question to a human and, once given, its answer.
@@ -266,6 +269,9 @@ const (
 	StepInterrupted StepStatus = "interrupted"
 	StepFailed      StepStatus = "failed"
 	StepStopped     StepStatus = "stopped"
+	// StepRetried: an attempt of the node failed and its retry policy ran
+	// it again; the next step of the task is the next attempt.
+	StepRetried StepStatus = "retried"
 	// StepReused: the node had finished before its superstep paused; its
 	// pending write was used instead of running it again.
 	StepReused StepStatus = "reused"

@@ -121,6 +121,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	for i := range a.Answers {
 		values[i], buf = carve(buf, a.Answers[i].Value)
 	}
+	writes := cloneWrites(a.Writes)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -153,6 +154,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 		r.Answer = values[i]
 		r.Author, r.Channel, r.AnsweredAt = ans.Author, ans.Channel, ans.At
 	}
+	t.putWrites(writes)
 	res := &checkpoint.AnswerResult{}
 	switch {
 	case a.Claim != nil && s.claimable(t):

@@ -279,7 +279,7 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 
 	if x := c.Cancel; x != nil {
 		for i := range t.interrupts {
-			if r := &t.interrupts[i]; r.Status == checkpoint.InterruptPending {
+			if r := &t.interrupts[i]; r.Status == checkpoint.InterruptPending && (len(x.IDs) == 0 || slices.Contains(x.IDs, r.ID)) {
 				r.Status = checkpoint.InterruptCancelled
 				r.Author, r.Channel, r.AnsweredAt, r.Note = x.Author, x.Channel, x.At, x.Note
 			}
