@@ -82,9 +82,9 @@ type task[S any] struct {
 	prior    []checkpoint.InterruptRecord
 	used     []bool
 	calls    int
-	keys     map[string]bool // keys asked by this execution
-	digests  map[string]int  // unkeyed questions asked, by digest
-	firstNew string          // the first call that matched no prior question
+	keys     map[string]bool              // keys asked by this execution
+	digests  map[string]int               // unkeyed questions asked, by digest
+	firstNew string                       // the first call that matched no prior question
 	asked    []checkpoint.InterruptRecord // new questions of this execution
 	still    []checkpoint.InterruptRecord // prior questions it waits on again
 	unasked  []string                     // prior questions it finished without

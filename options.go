@@ -57,6 +57,11 @@ type runConfig struct {
 	sink      *streamSink
 }
 
+// answering reports whether a Resume gives answers.
+func (rc *runConfig) answering() bool {
+	return len(rc.answers) > 0 || len(rc.byKey) > 0 || rc.reply != nil
+}
+
 type compileFunc func(*compileConfig)
 
 func (f compileFunc) applyCompile(c *compileConfig) { f(c) }

@@ -353,12 +353,18 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		return nil, err
 	}
 	rc.byKey = rc.keyed
-	ctx, a, release, err := wf.acquire(ctx, thread)
+	runCtx, a, release, err := wf.acquire(ctx, thread)
 	if err != nil {
-		return nil, err
+		if !rc.answering() {
+			return nil, err
+		}
+		// Running here: record the answers; the run sees them when it
+		// pauses, and carries on with them.
+		r := wf.newRun(ctx, wf.p, thread, rc)
+		return nil, r.recordOnly(err)
 	}
 	defer release()
-	r := wf.newRun(ctx, wf.p, thread, rc)
+	r := wf.newRun(runCtx, wf.p, thread, rc)
 	r.register(a, release)
 	res, err := r.resume()
 	if err != nil && len(r.recorded) > 0 && !errors.As(err, new(*AnsweredError)) {
@@ -430,6 +436,40 @@ func (r *run[S]) resume() (*Result[S], error) {
 }
 
 func isPending(x checkpoint.InterruptRecord) bool { return x.Status == checkpoint.InterruptPending }
+
+// recordOnly records the answers of a Resume of a thread this process runs
+// already (busy is the error that says so), without claiming it.
+func (r *run[S]) recordOnly(busy error) error {
+	wf, ctx, thread := r.wf, r.ctx, r.thread
+	row, err := wf.st.Thread(ctx, thread)
+	if err != nil {
+		return err
+	}
+	if err := wf.owns(row); err != nil {
+		return err
+	}
+	r.tr.row = *row
+	if row.Head != "" {
+		if r.records, err = wf.questionsAt(ctx, thread, row.Head, ""); err != nil {
+			return err
+		}
+	}
+	answers, err := wf.collectAnswers(r)
+	if err != nil {
+		return err
+	}
+	if len(answers) == 0 {
+		return busy
+	}
+	if _, err := wf.st.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: thread, Answers: answers}); err != nil {
+		return err
+	}
+	ids := make([]string, len(answers))
+	for i, a := range answers {
+		ids[i] = a.InterruptID
+	}
+	return &AnsweredError{Thread: thread, Answered: ids, Err: busy}
+}
 
 // claim claims the thread in the store, recording answers if any in the
 // same step. A thread that runs elsewhere keeps running there: the answers

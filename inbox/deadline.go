@@ -23,20 +23,21 @@ const fireBatch = 100
 // the inbox's clock) and are still pending, oldest first, and returns how
 // many it handled:
 //
-//   - a question with EscalateTo (weft.Escalate) is reassigned to them, and
-//     its deadline cleared, so it waits for them with no further deadline;
-//   - otherwise a question with a fallback (weft.Within) is answered with
-//     it, by DeadlineAuthor through checkpoint.ChannelDeadline, like any
-//     answer (Answer): validated, recorded once, and the thread carries on;
+//   - a question whose fallback (weft.Within) is due is answered with it,
+//     by DeadlineAuthor through checkpoint.ChannelDeadline, like any
+//     answer (Answer): validated, recorded once, and the thread carries on
+//     (inline if the inbox has the workflow and no WithQueue; otherwise
+//     the thread becomes ready, for a worker);
+//   - otherwise a question with EscalateTo (weft.Escalate) is reassigned
+//     to them, and its deadline becomes its fallback's (or none);
 //   - a question with neither is left alone.
 //
 // The questions are found in the store, not kept in memory, so deadlines
 // survive restarts: a new inbox on the same store fires what an old one did
 // not. Several inboxes (processes) may run FireDue on one store at once:
-// a question is answered once, and the others, refused with
-// ErrAlreadyAnswered, move on silently. A thread that is busy is left for
-// the next pass; a fallback for a workflow the inbox does not have, or one
-// that does not fit its schema, is logged (once) and skipped.
+// a question is answered once and escalated once (both are
+// compare-and-sets in the store), and the others move on silently. A
+// fallback that does not fit its schema is logged (once) and skipped.
 //
 // The error, if any, joins the failures of the pass (a store that cannot be
 // read, a thread that could not be resumed); FireDue carries on past the
@@ -78,76 +79,66 @@ func (ib *Inbox) FireDue(ctx context.Context) (int, error) {
 }
 
 // fire handles one due question. It reports whether it escalated or
-// answered it.
+// answered it. A question whose fallback is due is answered with it, even
+// if it could also be escalated; one that is due for escalation first is
+// reassigned, and its fallback (if any) stays due at its own time.
 func (ib *Inbox) fire(ctx context.Context, rec *checkpoint.InterruptRecord, now time.Time) (bool, error) {
 	switch {
-	case len(rec.EscalateTo) > 0:
-		return ib.escalate(ctx, rec, now)
-	case len(rec.Fallback) > 0:
+	case len(rec.Fallback) > 0 && !rec.FallbackAt.After(now):
 		return ib.fallback(ctx, rec)
+	case len(rec.EscalateTo) > 0:
+		return ib.escalate(ctx, rec)
 	default:
 		return false, nil
 	}
 }
 
-func (ib *Inbox) escalate(ctx context.Context, rec *checkpoint.InterruptRecord, now time.Time) (bool, error) {
-	// Another scheduler may have escalated it since the query: escalating
-	// again would do no harm, but would be counted twice.
-	cur, err := ib.interrupt(ctx, rec.ThreadID, rec.ID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
-	case cur.Status != checkpoint.InterruptPending || cur.Deadline.IsZero() || cur.Deadline.After(now):
-		return false, nil
-	}
-	err = ib.store.Reassign(ctx, &checkpoint.Reassign{
-		ThreadID: rec.ThreadID, InterruptID: rec.ID, Assignees: cur.EscalateTo, Fallback: cur.Fallback,
+func (ib *Inbox) escalate(ctx context.Context, rec *checkpoint.InterruptRecord) (bool, error) {
+	// A compare-and-set on the deadline: of several schedulers that found
+	// the question due, one escalates it.
+	err := ib.store.Reassign(ctx, &checkpoint.Reassign{
+		ThreadID: rec.ThreadID, InterruptID: rec.ID, ExpectedDeadline: rec.Deadline,
+		Assignees: rec.EscalateTo, Deadline: rec.FallbackAt, Fallback: rec.Fallback, FallbackAt: rec.FallbackAt,
 	})
 	switch {
-	case errors.Is(err, ErrAlreadyAnswered), errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrAlreadyAnswered), errors.Is(err, ErrNotFound), errors.Is(err, weft.ErrConflict):
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("inbox: escalate question %s of thread %q: %w", rec.ID, rec.ThreadID, err)
 	}
 	ib.log.InfoContext(ctx, "inbox: question escalated", "thread", rec.ThreadID, "question", rec.ID,
-		"node", rec.Node, "from", cur.Assignees, "to", cur.EscalateTo)
+		"node", rec.Node, "from", rec.Assignees, "to", rec.EscalateTo)
 	return true, nil
 }
 
 func (ib *Inbox) fallback(ctx context.Context, rec *checkpoint.InterruptRecord) (bool, error) {
-	_, err := ib.resume(ctx, rec.ThreadID, []string{rec.ID}, []json.RawMessage{rec.Fallback},
-		Author{Name: DeadlineAuthor, Channel: checkpoint.ChannelDeadline})
+	by := Author{Name: DeadlineAuthor, Channel: checkpoint.ChannelDeadline}
+	var err error
+	if _, ok := ib.Runner(rec.Workflow); ok && !ib.queue {
+		_, err = ib.resume(ctx, rec.ThreadID, []string{rec.ID}, []json.RawMessage{rec.Fallback}, by)
+	} else {
+		err = ib.record(ctx, rec.ThreadID, []string{rec.ID}, []json.RawMessage{rec.Fallback}, by) // a worker runs it
+	}
 	switch {
 	case err == nil:
 		ib.log.InfoContext(ctx, "inbox: fallback answered", "thread", rec.ThreadID, "question", rec.ID, "node", rec.Node)
 		return true, nil
+	case errors.As(err, new(*weft.AnsweredError)):
+		ib.log.WarnContext(ctx, "inbox: fallback answered; the thread did not go on at once", "thread", rec.ThreadID,
+			"question", rec.ID, "error", err)
+		return true, nil
 	case errors.Is(err, ErrAlreadyAnswered), errors.Is(err, ErrUnknownInterrupt),
-		errors.Is(err, ErrNotFound), errors.Is(err, weft.ErrThreadCompleted):
+		errors.Is(err, ErrNotFound), errors.Is(err, weft.ErrThreadCompleted), errors.Is(err, weft.ErrThreadCancelled):
 		// Someone answered first, or the thread moved on.
 		return false, nil
 	case errors.Is(err, ErrBusy):
 		ib.log.DebugContext(ctx, "inbox: thread busy; deadline left for the next pass", "thread", rec.ThreadID, "question", rec.ID)
 		return false, nil
-	case errors.Is(err, ErrUnknownWorkflow):
-		ib.warnOnce(ctx, "workflow:"+rec.Workflow, "inbox: due questions of a workflow this inbox does not have are left alone",
-			"workflow", rec.Workflow, "thread", rec.ThreadID)
-		return false, nil
-	case errors.Is(err, ErrInvalidAnswer), errors.Is(err, weft.ErrGraphChanged), errors.Is(err, weft.ErrInterruptMismatch):
+	case errors.Is(err, ErrInvalidAnswer), errors.Is(err, weft.ErrGraphChanged), errors.Is(err, weft.ErrInterruptMismatch),
+		errors.Is(err, weft.ErrWrongWorkflow):
 		ib.warnOnce(ctx, rec.ThreadID+"\x00"+rec.ID, "inbox: fallback cannot be given; question left alone",
 			"thread", rec.ThreadID, "question", rec.ID, "node", rec.Node, "error", err)
 		return false, nil
-	case ctx.Err() != nil:
-		return false, err
-	}
-	// The thread failed after the fallback was recorded (a node's error),
-	// or recording failed: the store tells which.
-	if cur, gerr := ib.interrupt(ctx, rec.ThreadID, rec.ID); gerr == nil &&
-		cur.Status == checkpoint.InterruptAnswered && cur.Channel == checkpoint.ChannelDeadline {
-		ib.log.WarnContext(ctx, "inbox: fallback answered; the thread failed after it", "thread", rec.ThreadID,
-			"question", rec.ID, "error", err)
-		return true, nil
 	}
 	return false, fmt.Errorf("inbox: fallback for question %s of thread %q: %w", rec.ID, rec.ThreadID, err)
 }

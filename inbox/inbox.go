@@ -13,16 +13,6 @@ import (
 	"github.com/weftgraph/weft/checkpoint"
 )
 
-// Defaults of the options.
-const (
-	// DefaultBusyRetries is how many times Answer tries again when the
-	// thread is busy (see WithBusyRetry).
-	DefaultBusyRetries = 5
-	// DefaultBusyBackoff is the first wait before such a retry; each
-	// further wait doubles it.
-	DefaultBusyBackoff = 20 * time.Millisecond
-)
-
 // Inbox is the human side of weft: the questions that paused threads wait
 // for, across every thread of a store, and the answers to them. It is safe
 // for concurrent use. Create it with New.
@@ -35,8 +25,7 @@ type Inbox struct {
 	now     func() time.Time
 	log     *slog.Logger
 	runOpts []weft.RunOption
-	retries int
-	backoff time.Duration
+	queue   bool
 
 	// warned holds the IDs of due interrupts whose fallback failed in a
 	// way that repeats every pass, so that it is logged once.
@@ -77,16 +66,12 @@ func WithRunOptions(opts ...weft.RunOption) Option {
 	return func(ib *Inbox) { ib.runOpts = append(ib.runOpts, opts...) }
 }
 
-// WithBusyRetry sets how Answer and AnswerMany handle a thread that is busy
-// (being resumed by someone else at that instant, weft.ErrBusy): they try
-// again up to retries times, waiting backoff before the first retry and
-// twice as long before each next one. The default is DefaultBusyRetries and
-// DefaultBusyBackoff; retries 0 gives up at once.
-func WithBusyRetry(retries int, backoff time.Duration) Option {
-	return func(ib *Inbox) {
-		ib.retries = max(retries, 0)
-		ib.backoff = max(backoff, 0)
-	}
+// WithQueue makes the inbox record answers and fallbacks and make their
+// threads ready, without running them: workers (package worker) that have
+// the workflows run them, within their limits. Without it the inbox runs a
+// thread inline, in the caller's goroutine, when an answer lets it go on.
+func WithQueue() Option {
+	return func(ib *Inbox) { ib.queue = true }
 }
 
 // New returns an inbox over store, able to answer the threads of runners.
@@ -104,8 +89,6 @@ func New(store checkpoint.Store, runners []weft.Runner, opts ...Option) *Inbox {
 		runners: make(map[string]weft.Runner, len(runners)),
 		now:     time.Now,
 		log:     slog.New(slog.DiscardHandler),
-		retries: DefaultBusyRetries,
-		backoff: DefaultBusyBackoff,
 		warned:  map[string]bool{},
 	}
 	for _, o := range opts {
