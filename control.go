@@ -62,6 +62,8 @@ func (t *task[S]) jump(nodes []string) error {
 // journaler is what Do needs of a task.
 type journaler interface {
 	recall(key string) ([]byte, bool)
+	// before refuses to run an effect in a run that lost its claim.
+	before(ctx context.Context) error
 	record(key string, data []byte) error
 	effectID(key string) string
 }
@@ -112,6 +114,9 @@ func Do[T any](ctx context.Context, key string, fn func(ctx context.Context) (T,
 		}
 		return v, nil
 	}
+	if err := j.before(ctx); err != nil {
+		return zero, fmt.Errorf("weft.Do(%q): %w", key, err)
+	}
 	v, err := fn(context.WithValue(ctx, effectKey{}, j.effectID(key)))
 	if err != nil {
 		return v, err
@@ -139,6 +144,13 @@ func (t *task[S]) recall(key string) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+func (t *task[S]) before(ctx context.Context) error {
+	if t.ended.Load() {
+		return t.errReturned("weft.Do")
+	}
+	return t.r.checkClaim(ctx)
 }
 
 // record journals a Do result, fenced by the run's claim: a run that lost

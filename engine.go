@@ -146,6 +146,46 @@ type threadRun struct {
 	hash       string
 	ev         *emitter        // nil without observers
 	replayUsed map[string]bool // up-front answers used
+	// confirmed is when the store last confirmed the claim (a claim, a
+	// commit or a heartbeat), by the workflow's clock.
+	confirmed time.Time
+}
+
+// confirm notes that the store confirmed the claim at t.
+func (tr *threadRun) confirm(t time.Time) {
+	tr.mu.Lock()
+	tr.confirmed = t
+	tr.mu.Unlock()
+}
+
+// checkClaim makes sure, before a side effect, that the run still holds
+// its claim: if no heartbeat confirmed it for two beats (the process was
+// frozen, or the store unreachable), it asks the store, and refuses with
+// ErrClaimLost if another process took the thread over.
+func (r *run[S]) checkClaim(ctx context.Context) error {
+	if r.p.store() == nil {
+		return nil
+	}
+	if err := context.Cause(r.ctx); errors.Is(err, errLostLock) {
+		return fmt.Errorf("thread %q: %w", r.thread, ErrClaimLost)
+	}
+	tr := r.tr
+	tr.mu.Lock()
+	stale := r.now().Sub(tr.confirmed) > 2*r.wf.cfg.beat
+	owner, status := tr.row.Owner, tr.row.Status
+	tr.mu.Unlock()
+	if !stale || status != StatusRunning {
+		return nil
+	}
+	beat, err := r.wf.st.Heartbeat(ctx, &checkpoint.Heartbeat{Owner: owner, Threads: []string{r.thread}, Lease: r.wf.cfg.lease})
+	if err != nil {
+		return fmt.Errorf("thread %q: confirming the claim: %w", r.thread, err)
+	}
+	if !slices.Contains(beat.Held, r.thread) {
+		return fmt.Errorf("thread %q: another process took it over: %w", r.thread, ErrClaimLost)
+	}
+	tr.confirm(r.now())
+	return nil
 }
 
 // claim is the claim the run holds, for fenced writes.
@@ -220,6 +260,7 @@ func (r *run[S]) loop() (*Result[S], error) {
 			return res, err
 		}
 		tasks := r.wf.expand(h.cp.Next, h.state)
+		r.waiting = nil
 		r.pending = r.pending[:0]
 		if r.resumed {
 			ws, err := r.p.writes(r.ctx, r.thread, r.ns, h.cp.ID, &h.state)
@@ -712,6 +753,7 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 	}
 	row.Version = v
 	tr.row = row
+	tr.confirmed = r.now()
 	return nil
 }
 
@@ -787,8 +829,10 @@ func (r *run[S]) moot(results []taskResult[S]) []string {
 // ready): if one of the questions the thread waits for is answered, it
 // claims the thread again and the superstep runs once more.
 func (r *run[S]) answeredMeanwhile() (bool, error) {
-	if r.p.store() == nil || len(r.waiting) == 0 {
-		return false, nil
+	if r.p.store() == nil || !slices.ContainsFunc(r.waiting, func(w checkpoint.InterruptRecord) bool {
+		return slices.ContainsFunc(r.records, func(x checkpoint.InterruptRecord) bool { return x.ID == w.ID })
+	}) {
+		return false, nil // only questions that existed before the superstep can have been answered during it
 	}
 	recs, err := r.wf.questionsAt(r.ctx, r.thread, r.rootCP, "")
 	if err != nil {
@@ -807,6 +851,7 @@ func (r *run[S]) answeredMeanwhile() (bool, error) {
 		row, err := r.wf.st.Claim(r.ctx, &checkpoint.Claim{ThreadID: r.thread, ExpectedVersion: r.tr.row.Version, Owner: r.wf.owner, Lease: r.wf.cfg.lease})
 		if err == nil {
 			r.tr.row, r.records, r.waiting, r.resumed = *row, recs, nil, true
+			r.tr.confirm(r.now())
 			return true, nil
 		}
 		if !errors.Is(err, ErrConflict) {

@@ -84,6 +84,7 @@ func (h *heartbeat) loop(stop chan struct{}) {
 func (wf *Workflow[S]) beatOnce(ctx context.Context) {
 	var threads []string
 	runs := map[string]*activeRun{}
+	trs := map[string]*threadRun{}
 	wf.active.Range(func(k, v any) bool {
 		a := v.(*activeRun)
 		tr := a.tr.Load()
@@ -96,6 +97,7 @@ func (wf *Workflow[S]) beatOnce(ctx context.Context) {
 		if claimed {
 			threads = append(threads, k.(string))
 			runs[k.(string)] = a
+			trs[k.(string)] = tr
 		}
 		return true
 	})
@@ -107,6 +109,7 @@ func (wf *Workflow[S]) beatOnce(ctx context.Context) {
 		wf.log(ctx, "weft: heartbeat failed", "", "error", err)
 		return
 	}
+	now := wf.now()
 	for _, id := range threads {
 		switch {
 		case !slices.Contains(beat.Held, id):
@@ -115,6 +118,8 @@ func (wf *Workflow[S]) beatOnce(ctx context.Context) {
 		case slices.Contains(beat.Stop, id):
 			wf.log(ctx, "weft: stop requested", id)
 			runs[id].cancel(errStopped)
+		default:
+			trs[id].confirm(now)
 		}
 	}
 }

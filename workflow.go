@@ -403,6 +403,17 @@ func (r *run[S]) resume() (*Result[S], error) {
 	if err := wf.checkGraph(row, r.head, r.records); err != nil {
 		return nil, err
 	}
+	if row.GraphHash != wf.hash {
+		// Another graph wrote the thread: what its pending writes name
+		// must exist here too, before anything is recorded.
+		ws, err := wf.p.writes(ctx, thread, "", r.head.cp.ID, &r.head.state)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.checkWrites(ws); err != nil {
+			return nil, err
+		}
+	}
 	answers, err := wf.collectAnswers(r)
 	if err != nil {
 		return nil, err
@@ -493,6 +504,7 @@ func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite
 			return fmt.Errorf("thread %q is %s (in %s), which carries on with the answers: %w", thread, res.Thread.Status, res.Thread.Owner, ErrBusy)
 		}
 		r.tr.row = res.Thread
+		r.tr.confirmed = wf.now()
 		return nil
 	}
 	row, err := wf.st.Claim(r.ctx, &checkpoint.Claim{ThreadID: thread, ExpectedVersion: r.tr.row.Version, Owner: wf.owner, Lease: wf.cfg.lease})
@@ -500,6 +512,7 @@ func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite
 		return busyError(err)
 	}
 	r.tr.row = *row
+	r.tr.confirmed = wf.now()
 	if cmd != nil {
 		err := wf.st.PutWrites(r.ctx, &checkpoint.PutWrites{ThreadID: thread, Owner: row.Owner, Epoch: row.Epoch, Writes: []checkpoint.PendingWrite{*cmd}})
 		if err != nil {
