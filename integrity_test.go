@@ -109,7 +109,11 @@ func TestNoStoreBehavesLikeAStore(t *testing.T) {
 		Dropped string `weft:"-"`
 	}
 	g := weft.NewGraph[S]("nostore")
-	g.AddNode("a", func(ctx context.Context, s S) (S, error) { s.Kept = append(s.Kept, "a"); s.Dropped = "x"; return s, nil })
+	g.AddNode("a", func(ctx context.Context, s S) (S, error) {
+		s.Kept = append(s.Kept, "a")
+		s.Dropped = "x"
+		return s, nil
+	})
 	g.AddNode("b", func(ctx context.Context, s S) (S, error) { s.Kept[0] = "changed"; return s, nil })
 	g.AddEdge(weft.Start, "a").AddEdge("a", "b")
 	wf := must[*weft.Workflow[S]](t)(g.Compile())
