@@ -345,6 +345,9 @@ func (r *run[S]) loop() (*Result[S], error) {
 // checkWrites refuses pending writes that name nodes the graph lacks.
 func (r *run[S]) checkWrites(ws []write[S]) error {
 	for _, w := range ws {
+		if w.task == taskResume || w.task == taskInput {
+			continue
+		}
 		if err := r.wf.knows(r.thread, []string{w.task}); err != nil {
 			return err
 		}

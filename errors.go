@@ -109,6 +109,7 @@ func (e *NodeError) Unwrap() error { return e.Err }
 // MergeError reports that parallel nodes changed the same state field and
 // the graph has no reducer for it.
 type MergeError struct {
+	// Field is the field's name, as Graph.Reduce takes it ("Winner").
 	Field string
 	Nodes []string
 }

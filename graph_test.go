@@ -138,8 +138,8 @@ func TestParallelMerge(t *testing.T) {
 	}{
 		{"different fields", build(false, logs("b"), note), "a,b,d", ""},
 		{"same list with Append", build(true, logs("b"), logs("c")), "a,b,c,d", ""},
-		{"same list without reducer", build(false, logs("b"), logs("c")), "", "field Counter.Log changed by parallel nodes b and c"},
-		{"same scalar without reducer", build(false, setWho("b"), setWho("c")), "", "field Counter.Who changed by parallel nodes b and c"},
+		{"same list without reducer", build(false, logs("b"), logs("c")), "", "field Log changed by parallel nodes b and c"},
+		{"same scalar without reducer", build(false, setWho("b"), setWho("c")), "", "field Who changed by parallel nodes b and c"},
 	}
 	for _, tt := range tests {
 		eachBackend(t, func(t *testing.T, opts []weft.CompileOption) {

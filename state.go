@@ -133,7 +133,7 @@ func (si *stateInfo) merge(base reflect.Value, outs []output) (reflect.Value, er
 				continue
 			}
 			if f.reducer == nil {
-				return reflect.Value{}, &MergeError{Field: f.path, Nodes: []string{changedBy[i], o.task}}
+				return reflect.Value{}, &MergeError{Field: f.name, Nodes: []string{changedBy[i], o.task}}
 			}
 			r, err := f.reducer.merge(bv, mv, ov)
 			if err != nil {
