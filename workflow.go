@@ -840,7 +840,7 @@ func (wf *Workflow[S]) Stop(ctx context.Context, thread string) error {
 		v.(*activeRun).cancel(errStopped)
 		return nil
 	}
-	row, err := wf.st.RequestStop(ctx, &checkpoint.StopRequest{ThreadID: thread, At: wf.now()})
+	row, err := wf.st.Thread(ctx, thread)
 	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("%w (%w)", ErrNotRunning, err)
 	}
@@ -848,7 +848,10 @@ func (wf *Workflow[S]) Stop(ctx context.Context, thread string) error {
 		return err
 	}
 	switch row.Status {
-	case StatusRunning, StatusStopped:
+	case StatusRunning, StatusReady:
+		if _, err := wf.st.RequestStop(ctx, &checkpoint.StopRequest{ThreadID: thread, At: wf.now()}); err != nil {
+			return err
+		}
 		return nil
 	case StatusInterrupted:
 		return wf.Cancel(ctx, thread, "stopped")

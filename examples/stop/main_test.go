@@ -13,7 +13,7 @@ func TestStop(t *testing.T) {
 	}
 	want := `run: stopped with {Fetched:true Batches:0 Finished:false}
 thread: stopped, next [process]
-stop again: thread "job-1": weft: thread is not running
+stop again: thread "job-1" is stopped: weft: thread is not running
 resume: completed with {Fetched:true Batches:3 Finished:true}
 `
 	if out.String() != want {
