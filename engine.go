@@ -58,6 +58,8 @@ type run[S any] struct {
 	// release ends the run's mark in this process (root runs only), so
 	// that its final event can start another run of the thread.
 	release func()
+	// claimed: the thread was claimed before the run (Continue).
+	claimed bool
 
 	// Buffers reused from one superstep to the next.
 	spare   *snap[S] // the head before last
@@ -895,14 +897,20 @@ func (r *run[S]) fail(tasks []string, results []taskResult[S], steps []checkpoin
 	return err
 }
 
-// stop commits a stop: the thread keeps its last checkpoint.
+// stop commits a stop: the thread keeps its last checkpoint. A run whose
+// context was cancelled with ErrHandedBack leaves the thread ready instead,
+// for another process to carry on.
 func (r *run[S]) stop(tasks []string, results []taskResult[S], steps []checkpoint.Step) (*Result[S], error) {
+	cause := context.Cause(r.ctx)
+	status := StatusStopped
+	if errors.Is(cause, ErrHandedBack) {
+		status = StatusReady
+	}
 	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Steps: steps}, writes: r.outputs(tasks, results)}
-	if err := r.save(c, StatusStopped, "", nil); err != nil {
+	if err := r.save(c, status, "", nil); err != nil {
 		return nil, err
 	}
-	res := r.result(StatusStopped, nil)
-	cause := context.Cause(r.ctx)
+	res := r.result(status, nil)
 	if !r.child {
 		r.finish()
 		r.emit(Event{Type: EventStopped, Checkpoint: res.Checkpoint})

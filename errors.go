@@ -39,6 +39,12 @@ var (
 	// took the thread over (this one froze, or its heartbeats did not get
 	// through), so nothing this run did after its last commit was kept.
 	ErrClaimLost = errors.New("weft: claim on the thread lost")
+	// ErrHandedBack ends a run to give its thread to another process:
+	// cancel the run's context with it as the cause
+	// (context.WithCancelCause), and the run stops at its last checkpoint
+	// with the thread ready, not stopped, so that any worker carries it on.
+	// Workers do it when they shut down.
+	ErrHandedBack = errors.New("weft: handed back")
 	// ErrUnknownInterrupt: an answer names a question the thread is not
 	// waiting on.
 	ErrUnknownInterrupt = errors.New("weft: unknown interrupt")

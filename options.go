@@ -31,6 +31,7 @@ type compileConfig struct {
 	stepLimit int
 	lease     time.Duration
 	beat      time.Duration
+	owner     string
 	defaults  any
 	logger    *slog.Logger
 	now       func() time.Time
@@ -116,6 +117,15 @@ func WithHeartbeat(d time.Duration) CompileOption {
 			c.beat = d
 		}
 	})
+}
+
+// WithOwner names the process in the claims the workflow's runs take
+// (Thread.Owner). The default, the same for every workflow of a process,
+// is host:pid:random. Two workflow values with different owners behave as
+// two processes would (tests of takeovers, several workers in one
+// process).
+func WithOwner(owner string) CompileOption {
+	return compileFunc(func(c *compileConfig) { c.owner = owner })
 }
 
 // WithLogger logs the workflow's runs (start, pause, end, failure) to l.

@@ -1,10 +1,8 @@
 package weft
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"iter"
 	"reflect"
 
@@ -28,6 +26,15 @@ type Runner interface {
 	Run(ctx context.Context, thread string, input json.RawMessage, opts ...RunOption) (*Result[any], error)
 	// Resume is Workflow.Resume. Answer values may be json.RawMessage.
 	Resume(ctx context.Context, thread string, opts ...RunOption) (*Result[any], error)
+	// Submit is Workflow.Submit with the input as JSON (checked as Run
+	// checks it).
+	Submit(ctx context.Context, thread string, input json.RawMessage) error
+	// Continue is Workflow.Continue: it runs a thread this process claimed.
+	Continue(ctx context.Context, row checkpoint.Thread, opts ...RunOption) (*Result[any], error)
+	// Owner is Workflow.Owner.
+	Owner() string
+	// Cancel is Workflow.Cancel.
+	Cancel(ctx context.Context, thread, reason string, opts ...RunOption) error
 	// State, StateAt, History, Steps, Stop and Delete are the Workflow's.
 	State(ctx context.Context, thread string) (*Snapshot[any], error)
 	StateAt(ctx context.Context, thread, checkpointID string) (*Snapshot[any], error)
@@ -54,18 +61,31 @@ func (r runner[S]) InputSchema() json.RawMessage {
 }
 
 func (r runner[S]) Run(ctx context.Context, thread string, input json.RawMessage, opts ...RunOption) (*Result[any], error) {
-	var in S
-	if trimmed := bytes.TrimSpace(input); len(trimmed) > 0 && !bytes.Equal(trimmed, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
-			return nil, fmt.Errorf("input of workflow %s: %w: %w", r.wf.name, ErrInvalidInput, err)
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("input of workflow %s: %w: data after the value", r.wf.name, ErrInvalidInput)
-		}
+	in, zero, err := decodeInput[S](r.wf, input)
+	if err != nil {
+		return nil, err
+	}
+	if len(zero) > 0 {
+		opts = append(opts[:len(opts):len(opts)], Zero(zero...))
 	}
 	return anyResult(r.wf.Run(ctx, thread, in, opts...))
+}
+
+func (r runner[S]) Submit(ctx context.Context, thread string, input json.RawMessage) error {
+	if _, _, err := decodeInput[S](r.wf, input); err != nil {
+		return err
+	}
+	return r.wf.submit(ctx, thread, input)
+}
+
+func (r runner[S]) Continue(ctx context.Context, row checkpoint.Thread, opts ...RunOption) (*Result[any], error) {
+	return anyResult(r.wf.Continue(ctx, row, opts...))
+}
+
+func (r runner[S]) Owner() string { return r.wf.owner }
+
+func (r runner[S]) Cancel(ctx context.Context, thread, reason string, opts ...RunOption) error {
+	return r.wf.Cancel(ctx, thread, reason, opts...)
 }
 
 func (r runner[S]) Resume(ctx context.Context, thread string, opts ...RunOption) (*Result[any], error) {

@@ -94,7 +94,7 @@ func (r *run[S]) submittedInput() (json.RawMessage, bool, error) {
 // resumeSubmitted carries on a thread that was submitted and never
 // started: it has no checkpoint yet.
 func (r *run[S]) resumeSubmitted() (*Result[S], error) {
-	if len(r.rc.answers)+len(r.rc.byKey) > 0 || r.rc.reply != nil {
+	if r.rc.answering() {
 		return nil, fmt.Errorf("thread %q has not started: it asked nothing: %w", r.thread, ErrUnknownInterrupt)
 	}
 	if err := r.claim(nil, nil); err != nil {

@@ -58,7 +58,10 @@ func (wf *Workflow[S]) init() {
 		wf.st = memstore.New(memstore.WithClock(wf.now))
 	}
 	wf.p = &storePersister[S]{st: wf.st, si: wf.state, codec: wf.cfg.codec}
-	wf.owner = processOwner()
+	wf.owner = wf.cfg.owner
+	if wf.owner == "" {
+		wf.owner = processOwner()
+	}
 	for _, n := range wf.nodes {
 		wf.fanout = wf.fanout || n.fanout != nil
 		wf.subgraphs = wf.subgraphs || n.sub != nil
@@ -366,7 +369,7 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 	defer release()
 	r := wf.newRun(runCtx, wf.p, thread, rc)
 	r.register(a, release)
-	res, err := r.resume()
+	res, err := r.resume(nil)
 	if err != nil && len(r.recorded) > 0 && !errors.As(err, new(*AnsweredError)) {
 		err = &AnsweredError{Thread: thread, Answered: r.recorded, Err: err}
 	}
@@ -374,12 +377,18 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 }
 
 // resume is Resume once the thread is marked as running here.
-func (r *run[S]) resume() (*Result[S], error) {
+// resume is Resume, or with claimed set Continue of the thread this
+// process claimed (its row).
+func (r *run[S]) resume(claimed *checkpoint.Thread) (*Result[S], error) {
 	wf, ctx, thread := r.wf, r.ctx, r.thread
-	row, err := wf.st.Thread(ctx, thread)
-	if err != nil {
-		return nil, err
+	row := claimed
+	if row == nil {
+		var err error
+		if row, err = wf.st.Thread(ctx, thread); err != nil {
+			return nil, err
+		}
 	}
+	r.claimed = claimed != nil
 	if err := wf.owns(row); err != nil {
 		return nil, err
 	}
@@ -390,9 +399,13 @@ func (r *run[S]) resume() (*Result[S], error) {
 		return nil, wf.lateAnswers(ctx, r, fmt.Errorf("thread %q: %w", thread, ErrThreadCancelled))
 	}
 	r.tr.row = *row
+	if r.claimed {
+		r.tr.confirmed = wf.now()
+	}
 	if row.Head == "" {
 		return r.resumeSubmitted()
 	}
+	var err error
 	if r.head, err = wf.p.snapshot(ctx, thread, "", ""); err != nil {
 		return nil, err
 	}
@@ -422,7 +435,7 @@ func (r *run[S]) resume() (*Result[S], error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(answers) == 0 && cmd == nil && row.Status == StatusInterrupted && slices.ContainsFunc(r.records, isPending) {
+	if !r.claimed && len(answers) == 0 && cmd == nil && row.Status == StatusInterrupted && slices.ContainsFunc(r.records, isPending) {
 		return r.result(StatusInterrupted, r.records), nil // nothing to act on
 	}
 	if err := r.claim(answers, cmd); err != nil {
@@ -445,6 +458,32 @@ func (r *run[S]) resume() (*Result[S], error) {
 	wf.log(ctx, "weft: run resumed", thread, "answers", len(answers))
 	return r.loop()
 }
+
+// Continue carries on a thread that this process has claimed already: row
+// is the thread's row as the claim left it (from Store.ClaimReady, with
+// Owner this workflow's owner). It is how a worker runs the threads it
+// claims; it does what Resume does without answers.
+func (wf *Workflow[S]) Continue(ctx context.Context, row checkpoint.Thread, opts ...RunOption) (*Result[S], error) {
+	if row.Status != StatusRunning || row.Owner != wf.owner {
+		return nil, fmt.Errorf("weft: Continue of thread %q, which is %s by %q, not claimed by %q: %w", row.ID, row.Status, row.Owner, wf.owner, ErrInvalidInput)
+	}
+	rc, err := wf.runConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, a, release, err := wf.acquire(ctx, row.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	r := wf.newRun(ctx, wf.p, row.ID, rc)
+	r.register(a, release)
+	return r.resume(&row)
+}
+
+// Owner is the name the workflow's runs claim threads under in the store
+// (see WithOwner).
+func (wf *Workflow[S]) Owner() string { return wf.owner }
 
 func isPending(x checkpoint.InterruptRecord) bool { return x.Status == checkpoint.InterruptPending }
 
@@ -487,6 +526,12 @@ func (r *run[S]) recordOnly(busy error) error {
 // are recorded all the same, and the error (ErrBusy) says so.
 func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite) error {
 	wf, thread := r.wf, r.thread
+	if r.claimed {
+		if len(answers) > 0 || cmd != nil {
+			return fmt.Errorf("weft: Continue of thread %q takes no answers: %w", thread, ErrInvalidInput)
+		}
+		return nil
+	}
 	if len(answers) > 0 {
 		req := &checkpoint.AnswerRequest{ThreadID: thread, Answers: answers, Claim: &checkpoint.Claim{Owner: wf.owner, Lease: wf.cfg.lease}}
 		if cmd != nil {
