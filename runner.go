@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"iter"
 	"reflect"
+	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -31,8 +32,10 @@ type Runner interface {
 	Submit(ctx context.Context, thread string, input json.RawMessage) error
 	// Continue is Workflow.Continue: it runs a thread this process claimed.
 	Continue(ctx context.Context, row checkpoint.Thread, opts ...RunOption) (*Result[any], error)
-	// Owner is Workflow.Owner.
+	// Owner is Workflow.Owner; Lease is how long its claims last without
+	// a heartbeat (WithLease).
 	Owner() string
+	Lease() time.Duration
 	// Cancel is Workflow.Cancel.
 	Cancel(ctx context.Context, thread, reason string, opts ...RunOption) error
 	// State, StateAt, History, Steps, Stop and Delete are the Workflow's.
@@ -83,6 +86,8 @@ func (r runner[S]) Continue(ctx context.Context, row checkpoint.Thread, opts ...
 }
 
 func (r runner[S]) Owner() string { return r.wf.owner }
+
+func (r runner[S]) Lease() time.Duration { return r.wf.cfg.lease }
 
 func (r runner[S]) Cancel(ctx context.Context, thread, reason string, opts ...RunOption) error {
 	return r.wf.Cancel(ctx, thread, reason, opts...)
