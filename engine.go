@@ -254,7 +254,9 @@ func (r *run[S]) loop() (*Result[S], error) {
 		if r.steps >= limit {
 			return nil, r.fail(nil, nil, nil, fmt.Errorf("thread %q: %d supersteps: %w", r.thread, r.steps, ErrStepLimit))
 		}
-		if recs := r.breakpoints(checkpoint.KindBefore, h.cp.Next, h, r.idBase()); len(recs) > 0 {
+		if len(r.before) == 0 {
+			// no breakpoints
+		} else if recs := r.breakpoints(checkpoint.KindBefore, h.cp.Next, h, r.idBase()); len(recs) > 0 {
 			res, again, err := r.pause(recs, nil, nil, nil)
 			if again {
 				continue
@@ -376,6 +378,9 @@ func (r *run[S]) path(node string) string {
 // priors returns the questions of the pause that task asked when it ran
 // before (pending or answered; cancelled ones are gone), in call order.
 func (r *run[S]) priors(task string) []checkpoint.InterruptRecord {
+	if len(r.records) == 0 {
+		return nil
+	}
 	var out []checkpoint.InterruptRecord
 	for _, rec := range r.records {
 		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == task && rec.Status != checkpoint.InterruptCancelled {
@@ -411,17 +416,17 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 	keep := r.p.store() != nil // the head must stay as it is: nodes get copies
 	if len(todo) == 1 {
 		i := todo[0]
-		in := r.head.state
 		if keep {
-			in = r.wf.state.clone(reflectOf(&in)).Interface().(S)
+			results[i] = r.runTask(tasks[i], r.own(r.head), start)
+		} else {
+			results[i] = r.runTask(tasks[i], r.head.state, start)
 		}
-		results[i] = r.runTask(tasks[i], in, start)
 		return results
 	}
 	sv := newSaver(r, len(todo))
 	var wg sync.WaitGroup
 	for _, i := range todo {
-		in := r.wf.state.clone(reflectOf(&r.head.state)).Interface().(S)
+		in := r.own(r.head)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -434,10 +439,15 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 	return results
 }
 
+// own returns a copy of h's state for a node to own.
+func (r *run[S]) own(h *snap[S]) S {
+	return r.wf.state.clone(reflectOf(&h.state)).Interface().(S)
+}
+
 // waitsStill reports whether a task of a resumed superstep asked questions
 // that all still wait: it need not run again until one is answered.
 func (r *run[S]) waitsStill(task string) bool {
-	if r.wf.nodes[nodeOf(task)].sub != nil {
+	if len(r.records) == 0 || r.wf.nodes[nodeOf(task)].sub != nil {
 		return false // a subgraph finds out inside
 	}
 	priors := r.priors(task)

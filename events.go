@@ -224,7 +224,7 @@ func (r *run[S]) emitVia(e Event, off bool, done <-chan struct{}) {
 // is delivering already.
 func (em *emitter) dispatch(ctx context.Context, e Event) {
 	em.mu.Lock()
-	for em.delivering && len(em.queue) >= maxQueued {
+	for em.delivering && len(em.queue) >= maxQueued { // delivered ones stay counted until the queue drains
 		em.cond.Wait()
 	}
 	em.seq++
@@ -235,15 +235,15 @@ func (em *emitter) dispatch(ctx context.Context, e Event) {
 		return
 	}
 	em.delivering = true
-	for len(em.queue) > 0 {
-		next := em.queue[0]
-		em.queue = em.queue[1:]
+	for i := 0; i < len(em.queue); i++ {
+		next := em.queue[i]
+		em.queue[i] = Event{}
 		em.cond.Broadcast()
 		em.mu.Unlock()
 		em.deliver(ctx, next)
 		em.mu.Lock()
 	}
-	em.queue = em.queue[:0:0]
+	em.queue = em.queue[:0]
 	em.delivering = false
 	em.cond.Broadcast()
 	em.mu.Unlock()

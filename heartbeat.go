@@ -35,48 +35,48 @@ type heartbeat struct {
 	beat  func(ctx context.Context)
 	every time.Duration
 
-	mu   sync.Mutex
-	n    int
-	stop chan struct{}
+	mu      sync.Mutex
+	n       int  // active runs
+	running bool // the loop runs; it ends at a tick with no active run
 }
 
 func (h *heartbeat) init(wf interface{ beatOnce(context.Context) }, every time.Duration) {
 	h.beat, h.every = wf.beatOnce, every
 }
 
-// join counts one more active run, starting the beat if it is the first.
+// join counts one more active run, starting the beat if it does not run.
 func (h *heartbeat) join() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.n++
-	if h.n == 1 {
-		h.stop = make(chan struct{})
-		go h.loop(h.stop)
+	if !h.running {
+		h.running = true
+		go h.loop()
 	}
 }
 
-// leave counts one active run less, stopping the beat after the last.
+// leave counts one active run less. The loop ends at its next tick if no
+// run is active then, so that a burst of short runs shares one loop.
 func (h *heartbeat) leave() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.n--
-	if h.n == 0 {
-		close(h.stop)
-	}
+	h.mu.Unlock()
 }
 
-func (h *heartbeat) loop(stop chan struct{}) {
+func (h *heartbeat) loop() {
 	t := time.NewTicker(h.every)
 	defer t.Stop()
-	for {
-		select {
-		case <-stop:
+	for range t.C {
+		h.mu.Lock()
+		if h.n == 0 {
+			h.running = false
+			h.mu.Unlock()
 			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), h.every)
-			h.beat(ctx)
-			cancel()
 		}
+		h.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), h.every)
+		h.beat(ctx)
+		cancel()
 	}
 }
 
