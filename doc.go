@@ -31,12 +31,14 @@
 // each), merges their results field by field, writes one checkpoint and picks
 // the next nodes from edges and routers. Routers see the merged state.
 //
-// A node receives the state and returns the new one. Scalars are copies; the
-// slices and maps inside the state share memory with the previous state and
-// with the stored history, so treat them as read-only: append to a slice or
-// build a new one, but do not overwrite elements in place. (Slices handed to
-// parallel nodes have no spare capacity, so their appends never collide.)
-// When parallel nodes change the same field, the graph needs a reducer for
+// A node receives the state and returns the new one. The state it receives
+// is its own copy, maps, slices and pointers included, so it may change it
+// in place (s.Meta["k"] = v, s.Items[0] = x): what it returns is compared
+// with what it was given, and every change is saved. Parallel nodes each
+// get their own copy. (Copies are cheap for strings and scalars, which are
+// shared; a type with its own JSON encoding and hidden memory, such as
+// big.Int, is copied through a JSON round trip.) When parallel nodes change
+// the same field, the graph needs a reducer for
 // it (Graph.Reduce with Append, LastWrite or Merge); without one the
 // superstep fails with a *MergeError naming the field and the nodes. A node
 // that panics fails with a *NodeError naming it; the process survives.
@@ -52,16 +54,35 @@
 //	}
 //
 // The run returns a Result with Status StatusInterrupted and the pending
-// questions: each with a stable ID, the node path, the payload, the JSON
-// schema of T, and its reason, assignees and deadline. Resume with
-// Answer(id, value) re-runs the node from its start, and this time
-// Interrupt returns the answer. Answers are validated against the schema
-// before anything is recorded (ErrInvalidAnswer), recorded exactly once
-// (ErrAlreadyAnswered for a second answer), and nil is a valid answer.
-// Several Interrupt calls in one node each have their own question and
-// answer; a node re-run that asks different questions than the thread
-// recorded fails with ErrInterruptMismatch rather than receive answers meant
-// for others. A node that swallows the pause error is paused all the same.
+// questions: each with an ID, the node path, the payload, the JSON schema
+// of T, and its reason, assignees and deadline. Resume with Answer(id,
+// value) re-runs the node from its start, and this time Interrupt returns
+// the answer. Answers can also name their question by key or node path
+// (Answers(map[string]any{"decision": v}); keys asked inside subgraphs are
+// qualified by the subgraph's path: "inner.decision"), or, when the thread
+// waits for one question only, need not name it (Reply(v)). Answers are
+// validated against the schema before anything is recorded
+// (ErrInvalidAnswer), recorded exactly once (ErrAlreadyAnswered for a
+// second answer), and nil is a valid answer.
+//
+// How answers find their calls: a node may call Interrupt several times,
+// in a loop, from several goroutines at once; each call has its own
+// question. When the node runs again, a call with a Key gets the answer
+// recorded for that key, and a call without one the answer of the recorded
+// question with the same payload and schema, in whatever order the calls
+// come. A run that does not ask what the thread recorded (a key answered
+// for another payload, an answered question it does not ask again) fails
+// with ErrInterruptMismatch, naming the call that differs: an answer is
+// never handed to a question nobody saw. A node that swallows the pause
+// error is paused all the same.
+//
+// When several nodes of one superstep ask questions, an answer to some of
+// them runs those nodes again at once (they may ask their next question);
+// the others keep waiting, and nodes that finished are not run again (their
+// outputs are kept as pending writes). State shows each task of the
+// superstep and how far it got (Snapshot.Tasks). Update and GoTo, given to
+// Resume with answers, change the state and add nodes to go to in the same
+// step (LangGraph's Command(resume=, update=, goto=)).
 //
 // Static breakpoints, InterruptBefore and InterruptAfter, pause before or
 // after nodes, at Compile or for one run; Resume without answers goes past
@@ -69,15 +90,26 @@
 //
 // # Threads
 //
-// Run starts a thread (or a new turn of a completed one: see Run); Resume
-// carries on a paused, stopped or failed one. State shows the current state,
-// what runs next and the pending questions; UpdateState edits the state
-// between runs (AsNode makes the edit count as a node's output); History
-// lists every checkpoint; Fork rewinds to one of them; Steps is the
-// superstep log. A thread runs in one place at a time: Run or Resume of a
-// running thread returns ErrBusy at once, and two processes that race on
-// one thread cannot both commit (ErrConflict). Stop cancels a running
-// thread; it keeps its last checkpoint and Resume carries it on.
+// Run starts a thread (or a new turn of a completed one: see Run); Submit
+// records one for a worker to run (package worker); Resume carries on a
+// paused, ready, stopped or failed one. State shows the current state, what
+// runs next, the pending questions and the superstep's tasks; UpdateState
+// edits the state between runs (AsNode makes the edit count as a node's
+// output); History lists every checkpoint; Fork rewinds to one of them;
+// Steps is the superstep log. Stop cancels a running thread (in any process
+// that shares the store); it keeps its last checkpoint and Resume carries
+// it on. Cancel withdraws the questions of a waiting thread, with who and
+// why, and ends it.
+//
+// A thread runs in one place at a time. A run claims the thread in the
+// store (with the answers that let it go on, in the same step) and renews
+// the claim with a heartbeat while it runs (WithLease, WithHeartbeat);
+// Run or Resume of a thread that runs elsewhere returns ErrBusy (answers
+// given to it are recorded all the same, and the run that has it carries
+// on with them: an *AnsweredError says so). A process that dies leaves its
+// threads to be taken over when their leases lapse; one that froze and
+// wakes after that writes nothing more (ErrClaimLost). A thread of one
+// workflow cannot be driven by another (ErrWrongWorkflow).
 //
 // # Routing, fan-out and subgraphs
 //
@@ -113,8 +145,10 @@
 // A node runs again from its start after a pause, so code before an
 // Interrupt runs twice. Do runs a side effect once per node execution and
 // journals its result in the store at once: re-runs (after an answer, a
-// stop, a failure, a crash) get the journaled result. EffectID gives the
-// effect an idempotency key for systems outside the store.
+// stop, a failure, a crash, a retry, an edit that keeps what runs next) get
+// the journaled result. EffectID gives the effect an idempotency key for
+// systems outside the store. Retry gives a node a retry policy (attempts,
+// backoff with jitter, which errors); there is none by default.
 //
 // A Resolver (WithResolver) may answer questions before the thread pauses:
 // an auto-approve policy, a test fixture, a model reviewing a draft. Its
@@ -134,10 +168,11 @@
 //
 // # Status
 //
-// A thread is running, interrupted (waiting in a node, or at a breakpoint
-// before or after one: Question.Kind), stopped, completed or failed. A
-// failed thread keeps its error (Snapshot.Error) and its last checkpoint;
-// after a fix, Resume re-runs the failed superstep.
+// A thread is running, ready (it can go on and waits for someone to claim
+// it), interrupted (waiting in a node, or at a breakpoint before or after
+// one: Question.Kind), stopped, completed, failed or cancelled. A failed
+// thread keeps its error (Snapshot.Error) and its last checkpoint; after a
+// fix, Resume re-runs the failed superstep.
 //
 // # Storage
 //
@@ -147,9 +182,10 @@
 // fields, each encoded with the Codec (JSON by default) and stored only when
 // it changed; a list that only grew stores its new elements alone.
 //
-// Without a store, a Workflow keeps its threads in memory, unencoded, for
-// its own lifetime: they pause, resume and have a history within the
-// process, and are gone when it exits. Run with the empty thread ID keeps
-// nothing at all; with Answers given up front it replays to the next
-// unanswered question (the stateless pattern).
+// Without a store, a Workflow keeps its threads in a memstore of its own
+// for its own lifetime: encoded as any store keeps them, so that what works
+// there works with a store; they are gone when the process exits. Run with
+// the empty thread ID keeps nothing at all; with Answers given up front it
+// replays to the next unanswered question, each answer used once (the
+// stateless pattern).
 package weft
