@@ -71,6 +71,8 @@ type Store struct {
 	now func() time.Time
 }
 
+var _ checkpoint.Store = (*Store)(nil)
+
 // Open opens the database file at path, creating it if it does not exist,
 // and returns a Store over it.
 //
