@@ -27,9 +27,13 @@ const (
 	// qClaimable lists the threads of the workflows of the JSON array ?1
 	// that ClaimReady may claim at time ?2, oldest first, at most ?3. The
 	// status IN (...) term is the WHERE of the partial index
-	// threads_claimable, repeated word for word so that the planner uses
-	// it (TestClaimReadyQueryPlan checks it).
-	qClaimable = `SELECT id FROM threads
+	// threads_claimable, repeated word for word so that the index may be
+	// used, and INDEXED BY makes the planner use it rather than
+	// threads_status, which would read every running thread of every
+	// workflow (TestClaimReadyQueryPlan checks it). It reads the ready and
+	// running threads of the workflows, and sorts them when there are
+	// several workflows.
+	qClaimable = `SELECT id FROM threads INDEXED BY threads_claimable
 		WHERE status IN ('ready', 'running') AND workflow IN (SELECT value FROM json_each(?1))
 		AND (status = 'ready' OR lease_until IS NULL OR lease_until <= ?2)
 		ORDER BY updated_at, id LIMIT ?3`
