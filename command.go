@@ -30,7 +30,7 @@ func (r *run[S]) commandWrite() (*checkpoint.PendingWrite, error) {
 	cmd := resumeCmd{By: rc.author, Goto: rc.gotos}
 	if fn, ok := rc.update.(func(S) S); ok {
 		base := r.head.state
-		updated := fn(r.wf.state.clone(reflectOf(&base)).Interface().(S))
+		updated := fn(copyState(r.wf.state, base))
 		d, err := r.wf.state.encodeDelta(r.wf.cfg.codec, reflectOf(&base), reflectOf(&updated))
 		if err != nil {
 			return nil, err

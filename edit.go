@@ -93,7 +93,7 @@ func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func
 	atHead := base.cp.ID == row.Head
 	state := base.state
 	if fn != nil {
-		state = fn(wf.state.clone(reflectOf(&base.state)).Interface().(S))
+		state = fn(copyState(wf.state, base.state))
 	}
 	if atHead && cfg.asNode == "" && wf.state.equalStates(reflectOf(&state), reflectOf(&base.state)) {
 		return wf.State(ctx, thread) // nothing changes

@@ -368,6 +368,30 @@ func (r *run[S]) checkWrites(ws []write[S]) error {
 	return nil
 }
 
+// isPause reports whether err is, or wraps, a *PauseError (errors.As
+// without allocating its target).
+func isPause(err error) bool {
+	for err != nil {
+		if _, ok := err.(*PauseError); ok {
+			return true
+		}
+		switch x := err.(type) {
+		case interface{ Unwrap() error }:
+			err = x.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				if isPause(e) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 func (r *run[S]) path(node string) string {
 	if r.prefix == "" {
 		return node
@@ -382,7 +406,10 @@ func (r *run[S]) priors(task string) []checkpoint.InterruptRecord {
 		return nil
 	}
 	var out []checkpoint.InterruptRecord
-	for _, rec := range r.records {
+	for i, rec := range r.records {
+		if out == nil {
+			out = make([]checkpoint.InterruptRecord, 0, len(r.records)-i)
+		}
 		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == task && rec.Status != checkpoint.InterruptCancelled {
 			out = append(out, rec)
 		}
@@ -441,7 +468,7 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 
 // own returns a copy of h's state for a node to own.
 func (r *run[S]) own(h *snap[S]) S {
-	return r.wf.state.clone(reflectOf(&h.state)).Interface().(S)
+	return copyState(r.wf.state, h.state)
 }
 
 // waitsStill reports whether a task of a resumed superstep asked questions
@@ -562,7 +589,7 @@ func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string]
 	switch {
 	case t.fatal != nil:
 		tr.err = t.fatal
-	case err != nil && !errors.As(err, new(*PauseError)):
+	case err != nil && !isPause(err):
 		tr.err = &NodeError{Node: t.path, Err: err}
 	case t.waiting == 0 && err != nil:
 		tr.err = &NodeError{Node: t.path, Err: fmt.Errorf("returned a pause that is not its own: %w", err)}

@@ -84,7 +84,7 @@ type task[S any] struct {
 	calls    int
 	keys     map[string]bool              // keys asked by this execution
 	digests  map[string]int               // unkeyed questions asked, by digest
-	firstNew string                       // the first call that matched no prior question
+	firstNew *newCall                     // the first call that matched no prior question
 	asked    []checkpoint.InterruptRecord // new questions of this execution
 	still    []checkpoint.InterruptRecord // prior questions it waits on again
 	unasked  []string                     // prior questions it finished without
@@ -205,7 +205,13 @@ func (r *run[S]) idBase() string {
 	tr := r.tr
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	return r.thread + "\x00" + strconv.FormatInt(tr.row.CreatedAt.UnixMicro(), 36) + "\x00" + strconv.FormatInt(tr.row.Epoch, 10)
+	b := make([]byte, 0, len(r.thread)+32)
+	b = append(b, r.thread...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, tr.row.CreatedAt.UnixMicro(), 36)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, tr.row.Epoch, 10)
+	return string(b)
 }
 
 // digest fingerprints an unkeyed question: its payload and schema.
@@ -286,8 +292,8 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 		t.mu.Unlock()
 		return nil, &PauseError{ID: p.ID, Node: t.path}
 	}
-	if t.firstNew == "" {
-		t.firstNew = describeCall(idx, cfg.key, value)
+	if t.firstNew == nil && len(t.prior) > 0 {
+		t.firstNew = &newCall{idx, cfg.key, value}
 	}
 	t.mu.Unlock()
 
@@ -375,14 +381,14 @@ func (t *task[S]) mismatch() error {
 		}
 	}
 	differs := ""
-	if t.firstNew != "" {
-		differs = "; its first call that differs is " + t.firstNew
+	if t.firstNew != nil {
+		differs = "; its first call that differs is " + describeCall(t.firstNew.idx, t.firstNew.key, t.firstNew.value)
 	}
 	switch {
 	case len(answered) > 0:
 		return fmt.Errorf("node %s: the thread recorded an answer to %s, which this run of the node did not ask%s: %w",
 			t.path, describeRecord(answered[0]), differs, ErrInterruptMismatch)
-	case len(pending) > 0 && t.firstNew != "":
+	case len(pending) > 0 && t.firstNew != nil:
 		return fmt.Errorf("node %s asks new questions while %s, which it asked before, waits unasked%s: %w",
 			t.path, describeRecord(pending[0]), differs, ErrInterruptMismatch)
 	case len(pending) > 0 && t.waiting == 0:
@@ -391,6 +397,14 @@ func (t *task[S]) mismatch() error {
 		}
 	}
 	return nil
+}
+
+// newCall is an Interrupt call that matched no question the thread
+// recorded, kept to be described if it turns out to be a mismatch.
+type newCall struct {
+	idx   int
+	key   string
+	value []byte
 }
 
 func describeCall(idx int, key string, value []byte) string {

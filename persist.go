@@ -109,7 +109,7 @@ func (p *storePersister[S]) rootSnapshot(ctx context.Context, row *checkpoint.Th
 		// Only heads are cached: an older checkpoint may have been pruned.
 		return p.snapshot(ctx, row.ID, "", id)
 	}
-	key := headKey(row.ID, row, id)
+	key := headKey(row.ID, row.CreatedAt, id)
 	if s, ok := p.heads.get(key); ok {
 		return s, nil
 	}
@@ -146,9 +146,16 @@ func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, er
 		sc.Writes = append(sc.Writes, ws...)
 	}
 	v, err := p.st.Commit(ctx, sc)
-	if err == nil && p.heads != nil && sc.Checkpoint != nil && sc.Checkpoint.Namespace == "" {
+	// Keep the head of a thread the run leaves (paused, failed, done): the
+	// next Resume or State reads it. A run that goes on keeps its state in
+	// memory.
+	if err == nil && p.heads != nil && sc.Checkpoint != nil && sc.Checkpoint.Namespace == "" && sc.Thread.Status != checkpoint.StatusRunning {
+		created := sc.Thread.CreatedAt
+		if sc.ExpectedVersion == 0 {
+			created = sc.At
+		}
 		cp := *sc.Checkpoint
-		p.heads.put(headKey(sc.Thread.ID, &sc.Thread, cp.ID), &snap[S]{cp: cp, state: c.state})
+		p.heads.put(headKey(sc.Thread.ID, created, cp.ID), &snap[S]{cp: cp, state: c.state})
 	}
 	return v, err
 }

@@ -17,6 +17,10 @@ type stateInfo struct {
 	name   string // the type's name, the root of error paths
 	fields []fieldInfo
 	byName map[string]int
+	// flat: every field is flat, so a copy of the value shares nothing a
+	// node could change in place. plain: flat, and every field of the type
+	// is stored, so a copy is also what a store gives back.
+	flat, plain bool
 }
 
 type fieldInfo struct {
@@ -36,6 +40,8 @@ func newStateInfo(t reflect.Type) *stateInfo {
 	}
 	if t.Kind() != reflect.Struct {
 		si.add(fieldInfo{name: ".", index: -1, typ: t, slice: t.Kind() == reflect.Slice})
+		si.flat = si.fields[0].flat
+		si.plain = si.flat
 		return si
 	}
 	for i := range t.NumField() {
@@ -45,7 +51,45 @@ func newStateInfo(t reflect.Type) *stateInfo {
 		}
 		si.add(fieldInfo{name: f.Name, index: i, typ: f.Type, slice: f.Type.Kind() == reflect.Slice})
 	}
+	si.flat = true
+	for i := range si.fields {
+		si.flat = si.flat && si.fields[i].flat
+	}
+	si.plain = si.flat && len(si.fields) == t.NumField()
 	return si
+}
+
+// copyState returns a copy of s for a node to own (see clone.go); a flat
+// state is copied by assignment.
+func copyState[S any](si *stateInfo, s S) S {
+	if si.flat {
+		return s
+	}
+	out := s
+	v := reflectOf(&out)
+	for i := range si.fields {
+		f := &si.fields[i]
+		if f.flat {
+			continue
+		}
+		fv := f.field(v)
+		fv.Set(cloneValue(fv))
+	}
+	return out
+}
+
+// storedState returns a copy of s holding only what a store keeps of it.
+func storedState[S any](si *stateInfo, s S) S {
+	if si.plain {
+		return s
+	}
+	return storedSlow(si, s)
+}
+
+// storedSlow is storedState's reflective path, apart so that s escapes
+// only here.
+func storedSlow[S any](si *stateInfo, s S) S {
+	return si.storedCopy(reflectOf(&s)).Interface().(S)
 }
 
 func (si *stateInfo) add(f fieldInfo) {
@@ -64,22 +108,6 @@ func (f *fieldInfo) field(v reflect.Value) reflect.Value {
 		return v
 	}
 	return v.Field(f.index)
-}
-
-// clone returns a copy of the state v for a node to own (see clone.go):
-// fields are copied one by one, flat ones by assignment.
-func (si *stateInfo) clone(v reflect.Value) reflect.Value {
-	out := reflect.New(si.typ).Elem()
-	out.Set(v)
-	for i := range si.fields {
-		f := &si.fields[i]
-		if f.flat {
-			continue
-		}
-		fv := f.field(out)
-		fv.Set(cloneValue(fv))
-	}
-	return out
 }
 
 // storedCopy returns a copy of the state v holding only what a store

@@ -42,6 +42,7 @@ type Workflow[S any] struct {
 // activeRun is a run of this process, as Stop and the heartbeat see it.
 type activeRun struct {
 	cancel context.CancelCauseFunc
+	ended  atomic.Bool
 	tr     atomic.Pointer[threadRun]
 	joined bool // counted by the heartbeat; set before tr
 }
@@ -143,15 +144,14 @@ func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Cont
 		cancel(nil)
 		return nil, nil, nil, fmt.Errorf("thread %q is running in this process: %w", thread, ErrBusy)
 	}
-	var once sync.Once
 	return ctx, a, func() {
-		once.Do(func() {
+		if a.ended.CompareAndSwap(false, true) {
 			wf.active.Delete(thread)
 			if a.joined {
 				wf.beat.leave()
 			}
 			cancel(nil)
-		})
+		}
 	}, nil
 }
 
@@ -283,6 +283,15 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 }
 
 func (wf *Workflow[S]) withDefaults(input S) S {
+	if wf.cfg.defaults == nil {
+		return input
+	}
+	return wf.applyDefaults(input)
+}
+
+// applyDefaults is withDefaults' slow path, apart so that input escapes
+// only when there are defaults.
+func (wf *Workflow[S]) applyDefaults(input S) S {
 	if d, ok := wf.cfg.defaults.(S); ok {
 		return wf.state.withDefaults(reflectOf(&input), reflectOf(&d)).Interface().(S)
 	}
@@ -533,7 +542,13 @@ func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite
 		return nil
 	}
 	if len(answers) > 0 {
-		req := &checkpoint.AnswerRequest{ThreadID: thread, Answers: answers, Claim: &checkpoint.Claim{Owner: wf.owner, Lease: wf.cfg.lease}}
+		// One allocation for the request and its claim.
+		rq := &struct {
+			req   checkpoint.AnswerRequest
+			claim checkpoint.Claim
+		}{claim: checkpoint.Claim{Owner: wf.owner, Lease: wf.cfg.lease}}
+		req := &rq.req
+		*req = checkpoint.AnswerRequest{ThreadID: thread, Answers: answers, Claim: &rq.claim}
 		if cmd != nil {
 			req.Writes = []checkpoint.PendingWrite{*cmd}
 		}
