@@ -16,6 +16,9 @@ type persister[S any] interface {
 	store() checkpoint.Store
 	// snapshot loads a checkpoint and its state; id "" is the head.
 	snapshot(ctx context.Context, thread, ns, id string) (*snap[S], error)
+	// rootSnapshot loads a checkpoint of the thread's own graph; id "" is
+	// row's head. It may come from a cache of decoded heads.
+	rootSnapshot(ctx context.Context, row *checkpoint.Thread, id string) (*snap[S], error)
 	commit(ctx context.Context, c *commit[S]) (int64, error)
 	putWrites(ctx context.Context, p checkpoint.PutWrites, ws []write[S]) error
 	// writes loads the pending writes of the superstep from checkpoint
@@ -78,6 +81,7 @@ type storePersister[S any] struct {
 	st    checkpoint.Store
 	si    *stateInfo
 	codec Codec
+	heads *headCache[S] // nil for subgraphs' persisters
 }
 
 func (p *storePersister[S]) store() checkpoint.Store { return p.st }
@@ -95,6 +99,25 @@ func (p *storePersister[S]) snapshot(ctx context.Context, thread, ns, id string)
 	}
 	cp.Blobs = nil
 	return &snap[S]{cp: *cp, state: v.Interface().(S)}, nil
+}
+
+func (p *storePersister[S]) rootSnapshot(ctx context.Context, row *checkpoint.Thread, id string) (*snap[S], error) {
+	if id == "" {
+		id = row.Head
+	}
+	if id == "" || id != row.Head || p.heads == nil {
+		// Only heads are cached: an older checkpoint may have been pruned.
+		return p.snapshot(ctx, row.ID, "", id)
+	}
+	key := headKey(row.ID, row, id)
+	if s, ok := p.heads.get(key); ok {
+		return s, nil
+	}
+	s, err := p.snapshot(ctx, row.ID, "", id)
+	if err == nil {
+		p.heads.put(key, s)
+	}
+	return s, err
 }
 
 func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, error) {
@@ -122,7 +145,12 @@ func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, er
 		}
 		sc.Writes = append(sc.Writes, ws...)
 	}
-	return p.st.Commit(ctx, sc)
+	v, err := p.st.Commit(ctx, sc)
+	if err == nil && p.heads != nil && sc.Checkpoint != nil && sc.Checkpoint.Namespace == "" {
+		cp := *sc.Checkpoint
+		p.heads.put(headKey(sc.Thread.ID, &sc.Thread, cp.ID), &snap[S]{cp: cp, state: c.state})
+	}
+	return v, err
 }
 
 func (p *storePersister[S]) encodeWrites(ws []write[S]) ([]checkpoint.PendingWrite, error) {
@@ -180,6 +208,10 @@ func (nopPersister[S]) backing() backing        { return backing{} }
 
 func (nopPersister[S]) snapshot(_ context.Context, thread, ns, id string) (*snap[S], error) {
 	return nil, fmt.Errorf("weft: ephemeral thread: checkpoint %q in namespace %q: %w", id, ns, checkpoint.ErrNotFound)
+}
+
+func (nopPersister[S]) rootSnapshot(_ context.Context, row *checkpoint.Thread, id string) (*snap[S], error) {
+	return nil, fmt.Errorf("weft: ephemeral thread: checkpoint %q: %w", id, checkpoint.ErrNotFound)
 }
 
 func (nopPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error) {

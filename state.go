@@ -82,6 +82,22 @@ func (si *stateInfo) clone(v reflect.Value) reflect.Value {
 	return out
 }
 
+// storedCopy returns a copy of the state v holding only what a store
+// keeps of it: its stored fields, copied; the others are zero, as they are
+// in a state decoded from a checkpoint.
+func (si *stateInfo) storedCopy(v reflect.Value) reflect.Value {
+	out := reflect.New(si.typ).Elem()
+	for i := range si.fields {
+		f := &si.fields[i]
+		fv := f.field(v)
+		if !f.flat {
+			fv = cloneValue(fv)
+		}
+		f.field(out).Set(fv)
+	}
+	return out
+}
+
 // equalStates reports whether two states have equal fields.
 func (si *stateInfo) equalStates(a, b reflect.Value) bool {
 	for i := range si.fields {

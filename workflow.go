@@ -57,7 +57,7 @@ func (wf *Workflow[S]) init() {
 	if wf.st == nil {
 		wf.st = memstore.New(memstore.WithClock(wf.now))
 	}
-	wf.p = &storePersister[S]{st: wf.st, si: wf.state, codec: wf.cfg.codec}
+	wf.p = &storePersister[S]{st: wf.st, si: wf.state, codec: wf.cfg.codec, heads: newHeadCache[S](wf.state)}
 	wf.owner = wf.cfg.owner
 	if wf.owner == "" {
 		wf.owner = processOwner()
@@ -271,7 +271,7 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 		return nil, fmt.Errorf("thread %q is %s; carry it on with Resume: %w", thread, row.Status, ErrThreadPaused)
 	}
 	r.tr.row = *row
-	parent, err := wf.p.snapshot(ctx, thread, "", "")
+	parent, err := wf.p.rootSnapshot(ctx, row, "")
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +406,7 @@ func (r *run[S]) resume(claimed *checkpoint.Thread) (*Result[S], error) {
 		return r.resumeSubmitted()
 	}
 	var err error
-	if r.head, err = wf.p.snapshot(ctx, thread, "", ""); err != nil {
+	if r.head, err = wf.p.rootSnapshot(ctx, row, ""); err != nil {
 		return nil, err
 	}
 	r.rootCP = r.head.cp.ID
@@ -802,7 +802,7 @@ func (wf *Workflow[S]) StateAt(ctx context.Context, thread, checkpointID string)
 	if row.Head == "" && checkpointID == "" {
 		return &Snapshot[S]{Thread: row.ID, Workflow: row.Workflow, Status: row.Status, Created: row.CreatedAt}, nil
 	}
-	s, err := wf.p.snapshot(ctx, thread, "", checkpointID)
+	s, err := wf.p.rootSnapshot(ctx, row, checkpointID)
 	if err != nil {
 		return nil, err
 	}
@@ -846,7 +846,7 @@ func (wf *Workflow[S]) History(ctx context.Context, thread string) iter.Seq2[*Sn
 			return
 		}
 		for _, cp := range cps {
-			s, err := wf.p.snapshot(ctx, thread, "", cp.ID)
+			s, err := wf.p.rootSnapshot(ctx, row, cp.ID)
 			if err == nil {
 				var recs []checkpoint.InterruptRecord
 				if recs, err = wf.questionsAt(ctx, thread, cp.ID, ""); err == nil {

@@ -136,8 +136,8 @@ func TestNilArguments(t *testing.T) {
 	if err := s.Reassign(ctx, nil); err == nil {
 		t.Error("Reassign(nil): no error")
 	}
-	if err := s.Answer(ctx, nil); err != nil {
-		t.Errorf("Answer(nil) = %v, want nil", err)
+	if _, err := s.Answer(ctx, nil); err == nil {
+		t.Error("Answer(nil): no error")
 	}
 	if _, err := s.Threads(ctx, nil); err != nil {
 		t.Errorf("Threads(nil) = %v", err)
@@ -172,17 +172,19 @@ func Example() {
 	for _, q := range inbox.Interrupts {
 		fmt.Printf("%s asks %s: %s\n", q.ThreadID, q.ID, q.Value)
 	}
-	err = store.Answer(ctx, []checkpoint.Answer{{ThreadID: "review-42", InterruptID: "approve",
-		Value: json.RawMessage(`true`), Author: "ann", Channel: checkpoint.ChannelUI, At: t0.Add(time.Hour)}})
-	fmt.Println("answered:", err)
-	err = store.Answer(ctx, []checkpoint.Answer{{ThreadID: "review-42", InterruptID: "approve", Value: json.RawMessage(`false`)}})
+	res, err := store.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: "review-42", Answers: []checkpoint.Answer{{
+		ThreadID: "review-42", InterruptID: "approve",
+		Value: json.RawMessage(`true`), Author: "ann", Channel: checkpoint.ChannelUI, At: t0.Add(time.Hour)}}})
+	fmt.Println("answered:", err, "thread is", res.Thread.Status)
+	_, err = store.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: "review-42", Answers: []checkpoint.Answer{{
+		ThreadID: "review-42", InterruptID: "approve", Value: json.RawMessage(`false`)}}})
 	fmt.Println("again:", errors.Is(err, checkpoint.ErrAlreadyAnswered))
 
 	cp, _ := store.Checkpoint(ctx, "review-42", "", "")
 	fmt.Printf("head %s: %s = %s\n", cp.ID, cp.Blobs[0].Field, cp.Blobs[0].Data)
 	// Output:
 	// review-42 asks approve: {"draft":"hello"}
-	// answered: <nil>
+	// answered: <nil> thread is ready
 	// again: true
 	// head 000000000001: draft = "hello"
 }

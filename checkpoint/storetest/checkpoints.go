@@ -310,7 +310,7 @@ func testPendingWritesOrder(e *env) {
 		w("a", "do", "10", "4"), w("tools#2", "output", "", "5"), w("tools#10", "output", "", "6"),
 		w("a", "do", "", ""), w("B", "output", "", "8"),
 	}
-	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Version: 1, Writes: in[:4]}))
+	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Writes: in[:4]}))
 	f.commit(checkpoint.Commit{Writes: in[4:]})
 	want := slices.Clone(in)
 	sortWrites(want)

@@ -60,7 +60,7 @@ func (e *env) richThread(id string) (*fixture, []string) {
 		},
 		Steps: []checkpoint.Step{{ThreadID: id, Superstep: 0, Node: "start", Status: checkpoint.StepCompleted, StartedAt: at(1)}},
 	})
-	noErr(e.t, "Answer(q2)", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: id, InterruptID: "q2", Value: json.RawMessage(`"yes"`), Author: "ann", Channel: checkpoint.ChannelUI, At: at(1)}}))
+	noErr(e.t, "Answer(q2)", e.answer([]checkpoint.Answer{{ThreadID: id, InterruptID: "q2", Value: json.RawMessage(`"yes"`), Author: "ann", Channel: checkpoint.ChannelUI, At: at(1)}}))
 	f.commit(checkpoint.Commit{
 		Checkpoint: &checkpoint.Checkpoint{
 			Namespace: "sub:1", Source: checkpoint.SourceLoop, Step: 1,
@@ -94,7 +94,7 @@ func (f *fixture) conflicting(expected int64) checkpoint.Commit {
 	stale.row.Error = "should not be stored"
 	parent := f.row.Head
 	c := checkpoint.Commit{
-		CancelPending: true,
+		Cancel: &checkpoint.Cancellation{},
 		Checkpoint: &checkpoint.Checkpoint{
 			ParentID: parent, Step: 9, Source: checkpoint.SourceLoop,
 			Versions: map[string]int64{"x": expected + 1, "list": expected + 1},
@@ -186,7 +186,7 @@ func testCommitCancelPending(e *env) {
 	}})
 	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("b", "p1", "", 1)}})
 	ans := checkpoint.Answer{ThreadID: "a", InterruptID: "p2", Value: json.RawMessage(`1`), Author: "ann", Channel: checkpoint.ChannelAPI, At: at(2)}
-	noErr(e.t, "Answer(a/p2)", e.s.Answer(e.ctx, []checkpoint.Answer{ans}))
+	noErr(e.t, "Answer(a/p2)", e.answer([]checkpoint.Answer{ans}))
 	answered := *e.interrupt("a", "p2")
 
 	// Without CancelPending nothing is cancelled.
@@ -197,7 +197,7 @@ func testCommitCancelPending(e *env) {
 		}
 	}
 
-	fa.commit(checkpoint.Commit{CancelPending: true, Interrupts: []checkpoint.InterruptRecord{question("a", "n1", "", 3)}})
+	fa.commit(checkpoint.Commit{Cancel: &checkpoint.Cancellation{}, Interrupts: []checkpoint.InterruptRecord{question("a", "n1", "", 3)}})
 	for _, tc := range []struct {
 		thread, id string
 		want       checkpoint.InterruptStatus
@@ -228,14 +228,14 @@ func testCommitRemovesWrites(e *env) {
 	}
 	c1, c2 := checkpoint.FormatID(2), checkpoint.FormatID(3)
 	// Writes of the first superstep, which starts from no checkpoint.
-	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Version: 1, Writes: []checkpoint.PendingWrite{
+	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Writes: []checkpoint.PendingWrite{
 		w("", "", "a"), w("sub", "", "s"),
 	}}))
 	f.cp("", "", 0, map[string]int64{"x": 0}, full("x", "0"))
 	checkWrites(e.t, `writes ("", "") after the first checkpoint`, e.writes("t1", "", ""), nil)
 	checkWrites(e.t, `writes ("sub", "") after a root checkpoint`, e.writes("t1", "sub", ""), []checkpoint.PendingWrite{w("sub", "", "s")})
 
-	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Version: 2, Writes: []checkpoint.PendingWrite{
+	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Writes: []checkpoint.PendingWrite{
 		w("", c1, "a"), w("", c1, "b"), w("sub", c1, "s"), w("", "elsewhere", "a"),
 	}}))
 	f.cp("", c1, 1, map[string]int64{"x": 0}, full("x", "1"))
@@ -267,7 +267,7 @@ func testWritesReplace(e *env, put bool) {
 	write := func(ws ...checkpoint.PendingWrite) {
 		e.t.Helper()
 		if put {
-			noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Version: f.row.Version, Writes: ws}))
+			noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Writes: ws}))
 		} else {
 			f.commit(checkpoint.Commit{Writes: ws})
 		}
@@ -298,8 +298,9 @@ func testCommitInterruptsInsertIfAbsent(e *env) {
 	fa, fb := e.thread("a", "w"), e.thread("b", "w")
 	q := question("a", "q", "c", 1)
 	q.Assignees = []string{"ann"}
+	fa.row.Head = "c" // the thread pauses at c
 	fa.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{q}})
-	noErr(e.t, "Answer(a/q)", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "a", InterruptID: "q", Value: json.RawMessage(`true`), Author: "ann", Channel: checkpoint.ChannelCLI, At: at(2)}}))
+	noErr(e.t, "Answer(a/q)", e.answer([]checkpoint.Answer{{ThreadID: "a", InterruptID: "q", Value: json.RawMessage(`true`), Author: "ann", Channel: checkpoint.ChannelCLI, At: at(2)}}))
 	stored := *e.interrupt("a", "q")
 
 	again := question("a", "q", "c2", 3)
@@ -342,7 +343,7 @@ var putWritesTests = []test{
 	{"Stores", testPutWrites},
 	{"ConflictOnStaleVersion", testPutWritesConflict},
 	{"ConflictOnMissingThread", func(e *env) {
-		err := e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "nope", Version: 0, Writes: []checkpoint.PendingWrite{{Task: "a", Kind: "do"}}})
+		err := e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "nope", Writes: []checkpoint.PendingWrite{{Task: "a", Kind: "do"}}})
 		wantErr(e.t, "PutWrites on a thread that does not exist", err, checkpoint.ErrConflict)
 		_, err = e.s.Thread(e.ctx, "nope")
 		wantErr(e.t, "Thread after PutWrites", err, checkpoint.ErrNotFound)
@@ -358,7 +359,7 @@ func testPutWrites(e *env) {
 		{Namespace: "", CheckpointID: f.row.Head, Task: "b", Kind: "do", Key: "1", Data: []byte("side effect")},
 		{Namespace: "", CheckpointID: f.row.Head, Task: "b", Kind: "do", Key: "2"},
 	}
-	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Version: 2, Writes: ws}))
+	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Writes: ws}))
 	checkThread(e.t, "thread after PutWrites", e.getThread("t1"), *before)
 	want := append([]checkpoint.PendingWrite{{Namespace: "", CheckpointID: f.row.Head, Task: "a", Kind: "output", Data: []byte(`{"x":2}`)}}, ws...)
 	checkWrites(e.t, "writes of the head", e.writes("t1", "", f.row.Head), want)
@@ -366,17 +367,38 @@ func testPutWrites(e *env) {
 	f.commit(checkpoint.Commit{})
 }
 
-// testPutWritesConflict: PutWrites with another version than the thread's
-// fails with ErrConflict and stores nothing.
+// testPutWritesConflict: PutWrites from a writer that does not hold the
+// thread's claim (another owner, another epoch, or a thread that no longer
+// runs) fails with ErrConflict and stores nothing.
 func testPutWritesConflict(e *env) {
 	f, spaces := e.richThread("t1")
-	before := e.snapshot("t1", spaces...)
-	for _, v := range []int64{0, 1, 3} {
-		err := e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Version: v, Writes: []checkpoint.PendingWrite{
-			{CheckpointID: f.row.Head, Task: "a", Kind: "output", Data: []byte("replaced")},
-			{CheckpointID: f.row.Head, Task: "z", Kind: "output", Data: []byte("new")},
-		}})
-		wantErr(e.t, fmt.Sprintf("PutWrites(version %d) on a thread at version 2", v), err, checkpoint.ErrConflict)
+	// Claim the thread: owner "w1", epoch 1.
+	f.row.Owner, f.row.Epoch = "w1", 1
+	f.commit(checkpoint.Commit{Lease: time.Hour})
+	ws := []checkpoint.PendingWrite{
+		{CheckpointID: f.row.Head, Task: "a", Kind: "output", Data: []byte("replaced")},
+		{CheckpointID: f.row.Head, Task: "z", Kind: "output", Data: []byte("new")},
 	}
-	e.unchanged("a conflicting PutWrites", before, "t1", spaces...)
+	try := func(label string) {
+		e.t.Helper()
+		before := e.snapshot("t1", spaces...)
+		for _, c := range []struct {
+			owner string
+			epoch int64
+		}{{"w2", 1}, {"w1", 0}, {"w1", 2}, {"", 1}} {
+			err := e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Owner: c.owner, Epoch: c.epoch, Writes: ws})
+			wantErr(e.t, fmt.Sprintf("%s: PutWrites(owner %q, epoch %d) on a thread claimed by w1 at epoch 1", label, c.owner, c.epoch), err, checkpoint.ErrConflict)
+		}
+		e.unchanged(label+": a fenced PutWrites", before, "t1", spaces...)
+	}
+	try("running")
+	noErr(e.t, "PutWrites(w1, 1)", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Owner: "w1", Epoch: 1, Writes: ws[1:]}))
+
+	// Once the thread stops running, even its last owner is fenced out.
+	f.row.Status = checkpoint.StatusInterrupted
+	f.commit(checkpoint.Commit{})
+	before := e.snapshot("t1", spaces...)
+	err := e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Owner: "w1", Epoch: 1, Writes: ws})
+	wantErr(e.t, "PutWrites(w1, 1) on a thread that is interrupted", err, checkpoint.ErrConflict)
+	e.unchanged("a PutWrites on a paused thread", before, "t1", spaces...)
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -75,7 +76,7 @@ func testCommitRace(e *env) {
 		g := *f
 		g.row.Owner = fmt.Sprintf("g%02d", i)
 		c := checkpoint.Commit{
-			CancelPending: true,
+			Cancel: &checkpoint.Cancellation{},
 			Checkpoint: &checkpoint.Checkpoint{ParentID: f.row.Head, Step: 1, Source: checkpoint.SourceLoop,
 				Versions: map[string]int64{"x": 3, "list": 3}, Meta: map[string]string{"by": g.row.Owner},
 				Blobs: []checkpoint.Blob{full("x", g.row.Owner), appends("list", 1, `["`+g.row.Owner+`"]`)}},
@@ -110,7 +111,7 @@ func testAnswerRace(e *env) {
 	f := e.thread("t1", "w")
 	f.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("t1", "q", "", 1), question("t1", "other", "", 1)}})
 	errs := race(n, func(i int) error {
-		return e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "t1", InterruptID: "q",
+		return e.answer([]checkpoint.Answer{{ThreadID: "t1", InterruptID: "q",
 			Value: json.RawMessage(fmt.Sprint(i)), Author: fmt.Sprintf("user%02d", i), Channel: checkpoint.ChannelAPI, At: at(2 + i)}})
 	})
 	winner := oneWinner(e.t, "answer", errs, checkpoint.ErrAlreadyAnswered)
@@ -184,14 +185,14 @@ func testAnswersVersusCancel(e *env) {
 		qs = append(qs, question("t1", fmt.Sprintf("q%d", i), "", 1))
 	}
 	f.commit(checkpoint.Commit{Interrupts: qs})
-	c := checkpoint.Commit{CancelPending: true}
+	c := checkpoint.Commit{Cancel: &checkpoint.Cancellation{}}
 	f.prepare(&c)
 	errs := race(n+1, func(i int) error {
 		if i == n {
 			_, err := e.s.Commit(e.ctx, &c)
 			return err
 		}
-		return e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "t1", InterruptID: qs[i].ID, Value: json.RawMessage(`1`), Author: "u", At: at(2)}})
+		return e.answer([]checkpoint.Answer{{ThreadID: "t1", InterruptID: qs[i].ID, Value: json.RawMessage(`1`), Author: "u", At: at(2)}})
 	})
 	noErr(e.t, "Commit(CancelPending)", errs[n])
 	for i := range n {
@@ -208,34 +209,45 @@ func testAnswersVersusCancel(e *env) {
 }
 
 // testPutWritesVersusCommit: PutWrites racing the commit that ends the
-// superstep the writes belong to either lands before the commit (which then
-// removes them) or fails with ErrConflict: the writes never outlive the
-// commit.
+// writer's claim (the run pauses) either lands before the commit or fails
+// with ErrConflict: a writes of a run never land after its run ended.
 func testPutWritesVersusCommit(e *env) {
 	f := e.thread("t1", "w")
 	head := f.cp("", "", 0, map[string]int64{"x": 0}, full("x", "0"))
 	for round := range 10 {
+		// Claim the thread as a new run does.
+		th, err := e.s.Claim(e.ctx, &checkpoint.Claim{ThreadID: "t1", ExpectedVersion: f.row.Version, Owner: "w", Lease: time.Hour})
+		noErr(e.t, "Claim", err)
+		f.row = *th
+		// The run pauses: its commit writes a checkpoint (which keeps the
+		// writes of the superstep it starts) and leaves the thread
+		// interrupted.
+		f.row.Status = checkpoint.StatusInterrupted
 		c := checkpoint.Commit{Checkpoint: &checkpoint.Checkpoint{ParentID: head, Step: round + 1,
 			Versions: map[string]int64{"x": 0}, Blobs: []checkpoint.Blob{full("x", fmt.Sprint(round))}}}
 		f.prepare(&c)
 		c.Checkpoint.Versions["x"] = c.ExpectedVersion + 1
+		next := c.Checkpoint.ID
 		errs := race(2, func(i int) error {
 			if i == 0 {
 				_, err := e.s.Commit(e.ctx, &c)
 				return err
 			}
-			return e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Version: c.ExpectedVersion,
-				Writes: []checkpoint.PendingWrite{{CheckpointID: head, Task: "late", Kind: "do", Data: []byte("effect")}}})
+			return e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Owner: th.Owner, Epoch: th.Epoch,
+				Writes: []checkpoint.PendingWrite{{CheckpointID: next, Task: "late", Kind: "do", Data: []byte("effect")}}})
 		})
 		noErr(e.t, "Commit", errs[0])
-		if errs[1] != nil && !errors.Is(errs[1], checkpoint.ErrConflict) {
+		ws := e.writes("t1", "", next)
+		switch {
+		case errs[1] == nil && len(ws) != 1:
+			e.t.Fatalf("round %d: PutWrites succeeded but %d writes of %s are stored, want 1", round, len(ws), next)
+		case errs[1] != nil && !errors.Is(errs[1], checkpoint.ErrConflict):
 			e.t.Errorf("round %d: PutWrites error %v, want nil or ErrConflict", round, errs[1])
-		}
-		if ws := e.writes("t1", "", head); len(ws) != 0 {
-			e.t.Fatalf("round %d: %d pending writes of %s outlived the commit that ended its superstep", round, len(ws), head)
+		case errs[1] != nil && len(ws) != 0:
+			e.t.Fatalf("round %d: PutWrites failed but %d writes of %s are stored", round, len(ws), next)
 		}
 		f.row = c.Thread
 		f.row.Version = c.ExpectedVersion + 1
-		head = c.Checkpoint.ID
+		head = next
 	}
 }

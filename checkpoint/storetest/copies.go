@@ -72,12 +72,12 @@ func testCopiesInputs(e *env) {
 	e.unchanged("changing a committed Commit", before, "t1")
 
 	ws := []checkpoint.PendingWrite{{CheckpointID: checkpoint.FormatID(1), Task: "b", Kind: "do", Data: []byte("effect")}}
-	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Version: 1, Writes: ws}))
+	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Writes: ws}))
 	before = e.snapshot("t1")
 	scribble(ws[0].Data)
 	e.unchanged("changing written PutWrites", before, "t1")
 
-	re := checkpoint.Reassign{ThreadID: "t1", InterruptID: "q", Assignees: []string{"x", "y"}, Deadline: at(9),
+	re := checkpoint.Reassign{ThreadID: "t1", InterruptID: "q", ExpectedDeadline: e.interrupt("t1", "q").Deadline, Assignees: []string{"x", "y"}, Deadline: at(9),
 		Fallback: json.RawMessage(`"fb"`), EscalateTo: []string{"z"}}
 	noErr(e.t, "Reassign", e.s.Reassign(e.ctx, &re))
 	before = e.snapshot("t1")
@@ -87,7 +87,7 @@ func testCopiesInputs(e *env) {
 	e.unchanged("changing a Reassign", before, "t1")
 
 	as := []checkpoint.Answer{{ThreadID: "t1", InterruptID: "q", Value: json.RawMessage(`"answer"`), Author: "ann", At: at(3)}}
-	noErr(e.t, "Answer", e.s.Answer(e.ctx, as))
+	noErr(e.t, "Answer", e.answer(as))
 	before = e.snapshot("t1")
 	scribble(as[0].Value)
 	e.unchanged("changing an Answer", before, "t1")
@@ -153,7 +153,7 @@ func testCopiesAppend(e *env) {
 		},
 		Interrupts: []checkpoint.InterruptRecord{q},
 	})
-	noErr(e.t, "Answer", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "t1", InterruptID: "q", Value: json.RawMessage(`"ans"`), At: at(5)}}))
+	noErr(e.t, "Answer", e.answer([]checkpoint.Answer{{ThreadID: "t1", InterruptID: "q", Value: json.RawMessage(`"ans"`), At: at(5)}}))
 
 	cp := e.getCheckpoint("t1", "", "")
 	want := blobSet(cp.Blobs)
@@ -194,7 +194,7 @@ func testContextCanceled(e *env) {
 	ctx, cancel := context.WithCancel(e.ctx)
 	cancel()
 	next := checkpoint.Commit{Checkpoint: &checkpoint.Checkpoint{ParentID: f.row.Head, Versions: map[string]int64{"x": 3}, Blobs: []checkpoint.Blob{full("x", "3")}},
-		CancelPending: true, Steps: []checkpoint.Step{{ThreadID: "t1", Node: "n", Status: checkpoint.StepCompleted, StartedAt: at(3)}}}
+		Cancel: &checkpoint.Cancellation{}, Steps: []checkpoint.Step{{ThreadID: "t1", Node: "n", Status: checkpoint.StepCompleted, StartedAt: at(3)}}}
 	f.prepare(&next)
 	for _, tc := range []struct {
 		name string
@@ -208,7 +208,7 @@ func testContextCanceled(e *env) {
 			return err
 		}},
 		{"PutWrites", func(ctx context.Context) error {
-			return e.s.PutWrites(ctx, &checkpoint.PutWrites{ThreadID: "t1", Version: 2, Writes: []checkpoint.PendingWrite{{Task: "z", Kind: "do"}}})
+			return e.s.PutWrites(ctx, &checkpoint.PutWrites{ThreadID: "t1", Writes: []checkpoint.PendingWrite{{Task: "z", Kind: "do"}}})
 		}},
 		{"Checkpoint", func(ctx context.Context) error { _, err := e.s.Checkpoint(ctx, "t1", "", ""); return err }},
 		{"History", func(ctx context.Context) error {
@@ -221,7 +221,7 @@ func testContextCanceled(e *env) {
 			return err
 		}},
 		{"Answer", func(ctx context.Context) error {
-			return e.s.Answer(ctx, []checkpoint.Answer{{ThreadID: "t1", InterruptID: "q1", Value: json.RawMessage(`1`), At: at(3)}})
+			return e.answerCtx(ctx, []checkpoint.Answer{{ThreadID: "t1", InterruptID: "q1", Value: json.RawMessage(`1`), At: at(3)}})
 		}},
 		{"Reassign", func(ctx context.Context) error {
 			return e.s.Reassign(ctx, &checkpoint.Reassign{ThreadID: "t1", InterruptID: "q1", Assignees: []string{"x"}})

@@ -199,7 +199,16 @@ func checkThread(t *testing.T, label string, got *checkpoint.Thread, want checkp
 	eq(d, "Head", got.Head, want.Head)
 	eq(d, "Error", got.Error, want.Error)
 	eq(d, "Owner", got.Owner, want.Owner)
-	d.time("LeaseUntil", got.LeaseUntil, want.LeaseUntil)
+	eq(d, "Epoch", got.Epoch, want.Epoch)
+	// The store sets the lease of a running thread from its own clock
+	// (leaseTests check it); any other thread has none.
+	if want.Status != checkpoint.StatusRunning {
+		d.time("LeaseUntil", got.LeaseUntil, time.Time{})
+		d.time("StopRequested", got.StopRequested, time.Time{})
+	} else if got.LeaseUntil.IsZero() {
+		d.errorf("LeaseUntil", "zero for a running thread")
+	}
+	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 }
@@ -269,12 +278,14 @@ func checkInterrupt(t *testing.T, label string, got, want *checkpoint.InterruptR
 	d.strs("Assignees", got.Assignees, want.Assignees)
 	d.time("Deadline", got.Deadline, want.Deadline)
 	d.json("Fallback", got.Fallback, want.Fallback)
+	d.time("FallbackAt", got.FallbackAt, want.FallbackAt)
 	d.strs("EscalateTo", got.EscalateTo, want.EscalateTo)
 	eq(d, "Status", got.Status, want.Status)
 	d.json("Answer", got.Answer, want.Answer)
 	eq(d, "Author", got.Author, want.Author)
 	eq(d, "Channel", got.Channel, want.Channel)
 	d.time("AnsweredAt", got.AnsweredAt, want.AnsweredAt)
+	eq(d, "Note", got.Note, want.Note)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 }
 
@@ -400,3 +411,16 @@ func sortWrites(ws []checkpoint.PendingWrite) {
 
 // durationOf returns n milliseconds: distinct times, kept by every store.
 func durationOf(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// answer records answers, all to one thread, and returns Store.Answer's
+// error.
+func (e *env) answer(as []checkpoint.Answer) error { return e.answerCtx(e.ctx, as) }
+
+func (e *env) answerCtx(ctx context.Context, as []checkpoint.Answer) error {
+	var thread string
+	if len(as) > 0 {
+		thread = as[0].ThreadID
+	}
+	_, err := e.s.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: thread, Answers: as})
+	return err
+}

@@ -40,6 +40,7 @@ func fullQuestion(thread, id string) checkpoint.InterruptRecord {
 		Assignees:  []string{"ann", "role:legal"},
 		Deadline:   at(60).Add(987 * time.Microsecond),
 		Fallback:   json.RawMessage(`false`),
+		FallbackAt: at(90).Add(3 * time.Microsecond),
 		EscalateTo: []string{"boss"},
 		Status:     checkpoint.InterruptPending,
 		CreatedAt:  at(1).Add(11 * time.Microsecond),
@@ -106,8 +107,8 @@ func (e *env) inbox() []checkpoint.InterruptRecord {
 		out = append(out, r)
 	}
 	// b1 answered, c2 cancelled; a newer checkpoint on c for c2.
-	noErr(e.t, "Answer(b/b1)", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "b", InterruptID: "b1", Value: json.RawMessage(`1`), Author: "lee", Channel: checkpoint.ChannelAPI, At: at(7)}}))
-	fs["c"].commit(checkpoint.Commit{CancelPending: true})
+	noErr(e.t, "Answer(b/b1)", e.answer([]checkpoint.Answer{{ThreadID: "b", InterruptID: "b1", Value: json.RawMessage(`1`), Author: "lee", Channel: checkpoint.ChannelAPI, At: at(7)}}))
+	fs["c"].commit(checkpoint.Commit{Cancel: &checkpoint.Cancellation{}})
 	for i := range out {
 		switch out[i].ID {
 		case "b1":
@@ -317,7 +318,7 @@ func testInterruptsPagesWhileAnswering(e *env) {
 		noErr(e.t, "Interrupts", err)
 		got = append(got, page.Interrupts...)
 		for _, r := range page.Interrupts[:len(page.Interrupts)/2] {
-			noErr(e.t, "Answer", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: r.ThreadID, InterruptID: r.ID, Value: json.RawMessage(`1`), At: at(100)}}))
+			noErr(e.t, "Answer", e.answer([]checkpoint.Answer{{ThreadID: r.ThreadID, InterruptID: r.ID, Value: json.RawMessage(`1`), At: at(100)}}))
 		}
 		if page.Next == "" {
 			break
@@ -367,19 +368,22 @@ var answerTests = []test{
 	{"AlreadyAnswered", func(e *env) { testAnswerRefused(e, "answered", checkpoint.ErrAlreadyAnswered) }},
 	{"Cancelled", func(e *env) { testAnswerRefused(e, "cancelled", checkpoint.ErrAlreadyAnswered) }},
 	{"DuplicateInOneCall", func(e *env) { testAnswerRefused(e, "twice", checkpoint.ErrAlreadyAnswered) }},
+	{"NotAtThePause", func(e *env) { testAnswerRefused(e, "moved", checkpoint.ErrAlreadyAnswered) }},
 }
 
-// testAnswerRecords: answers of one call, over several threads, are
-// recorded with their author, channel and time; the rest of the record
-// stays.
+// testAnswerRecords: answers of one call are recorded with their author,
+// channel and time; the rest of the record stays.
 func testAnswerRecords(e *env) {
 	fa, fb := e.thread("a", "review"), e.thread("b", "review")
 	qa, qb, qc := fullQuestion("a", "q1"), fullQuestion("b", "q1"), fullQuestion("a", "q2")
+	fa.row.Head, fb.row.Head = qa.CheckpointID, qb.CheckpointID
 	fa.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{qa, qc}})
 	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{qb}})
 	t1 := at(10).Add(5 * time.Microsecond)
-	noErr(e.t, "Answer", e.s.Answer(e.ctx, []checkpoint.Answer{
+	noErr(e.t, "Answer(a)", e.answer([]checkpoint.Answer{
 		{ThreadID: "a", InterruptID: "q1", Value: json.RawMessage(`{"ok": true}`), Author: "ann", Channel: checkpoint.ChannelUI, At: t1},
+	}))
+	noErr(e.t, "Answer(b)", e.answer([]checkpoint.Answer{
 		{ThreadID: "b", InterruptID: "q1", Value: json.RawMessage(`false`), Author: "resolver:auto", Channel: checkpoint.ChannelResolver, At: at(11)},
 	}))
 	qa.Status, qa.Answer, qa.Author, qa.Channel, qa.AnsweredAt = checkpoint.InterruptAnswered, json.RawMessage(`{"ok": true}`), "ann", checkpoint.ChannelUI, t1
@@ -387,9 +391,10 @@ func testAnswerRecords(e *env) {
 	checkInterrupt(e.t, "a/q1", e.interrupt("a", "q1"), &qa)
 	checkInterrupt(e.t, "b/q1", e.interrupt("b", "q1"), &qb)
 	checkInterrupt(e.t, "a/q2 (not answered)", e.interrupt("a", "q2"), &qc)
-	// Answering does not touch the thread.
-	if th := e.getThread("a"); th.Version != 1 {
-		e.t.Errorf("thread version after Answer = %d, want 1", th.Version)
+	// Answering a running thread does not touch it: its run sees the
+	// answers when it next reads its questions.
+	if th := e.getThread("a"); th.Version != 1 || th.Status != checkpoint.StatusRunning {
+		e.t.Errorf("running thread after Answer: version %d, %s; want 1, running", th.Version, th.Status)
 	}
 }
 
@@ -397,7 +402,7 @@ func testAnswerRecords(e *env) {
 func testAnswerNull(e *env) {
 	f := e.thread("a", "w")
 	f.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("a", "q", "", 1)}})
-	noErr(e.t, "Answer(null)", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "a", InterruptID: "q", Value: json.RawMessage(`null`), Channel: checkpoint.ChannelDeadline, At: at(2)}}))
+	noErr(e.t, "Answer(null)", e.answer([]checkpoint.Answer{{ThreadID: "a", InterruptID: "q", Value: json.RawMessage(`null`), Channel: checkpoint.ChannelDeadline, At: at(2)}}))
 	r := e.interrupt("a", "q")
 	if r.Status != checkpoint.InterruptAnswered || string(r.Answer) != "null" || r.Channel != checkpoint.ChannelDeadline {
 		e.t.Errorf("after a null answer: status %s, answer %s, channel %q; want answered, null, deadline", r.Status, show(r.Answer), r.Channel)
@@ -405,38 +410,40 @@ func testAnswerNull(e *env) {
 }
 
 // testAnswerRefused: a call with one bad answer among good ones records
-// none of them.
+// none of them, and changes nothing.
 func testAnswerRefused(e *env, bad string, target error) {
 	fa, fb := e.thread("a", "w"), e.thread("b", "w")
 	fa.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{
-		question("a", "ok1", "", 1), question("a", "done", "", 1), question("a", "dup", "", 1),
+		question("a", "ok1", "", 1), question("a", "ok3", "", 1), question("a", "done", "", 1),
+		question("a", "dup", "", 1), question("a", "gone", "", 1), question("a", "old", "an older checkpoint", 1),
 	}})
-	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("b", "ok2", "", 1), question("b", "gone", "", 1)}})
-	noErr(e.t, "Answer(a/done)", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "a", InterruptID: "done", Value: json.RawMessage(`"first"`), Author: "first", At: at(2)}}))
-	fb.commit(checkpoint.Commit{CancelPending: true})
-	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("b", "ok2b", "", 3)}})
+	fb.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("b", "ok2", "", 1)}})
+	noErr(e.t, "Answer(a/done)", e.answer([]checkpoint.Answer{{ThreadID: "a", InterruptID: "done", Value: json.RawMessage(`"first"`), Author: "first", At: at(2)}}))
+	fa.commit(checkpoint.Commit{Cancel: &checkpoint.Cancellation{IDs: []string{"gone"}, Author: "ops", Channel: checkpoint.ChannelAPI, At: at(3), Note: "moot"}})
 	before := e.snapshot("a") + e.snapshot("b")
 
 	ans := func(thread, id string) checkpoint.Answer {
 		return checkpoint.Answer{ThreadID: thread, InterruptID: id, Value: json.RawMessage(`"second"`), Author: "second", Channel: checkpoint.ChannelAPI, At: at(5)}
 	}
-	good := []checkpoint.Answer{ans("a", "ok1"), ans("b", "ok2b"), ans("a", "dup")}
+	good := []checkpoint.Answer{ans("a", "ok1"), ans("a", "ok3"), ans("a", "dup")}
 	var batch []checkpoint.Answer
 	switch bad {
 	case "missing":
 		batch = []checkpoint.Answer{good[0], ans("a", "nope"), good[1]}
 	case "thread":
-		batch = []checkpoint.Answer{good[0], ans("nope", "ok1"), good[1]}
+		batch = []checkpoint.Answer{ans("nope", "ok1")}
 	case "answered":
 		batch = []checkpoint.Answer{good[0], good[1], ans("a", "done")}
 	case "cancelled":
-		batch = []checkpoint.Answer{good[0], ans("b", "ok2"), good[1]}
+		batch = []checkpoint.Answer{good[0], ans("a", "gone"), good[1]}
+	case "moved":
+		batch = []checkpoint.Answer{good[0], ans("a", "old"), good[1]}
 	case "twice":
 		batch = []checkpoint.Answer{good[2], good[0], good[2]}
 	}
 	for _, order := range []string{"AsGiven", "BadFirst"} {
 		e.run(order, func(e *env) {
-			err := e.s.Answer(e.ctx, batch)
+			err := e.answer(batch)
 			wantErr(e.t, fmt.Sprintf("Answer(%s)", bad), err, target)
 			if after := e.snapshot("a") + e.snapshot("b"); after != before {
 				e.t.Errorf("a refused Answer changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -445,7 +452,7 @@ func testAnswerRefused(e *env, bad string, target error) {
 		slices.Reverse(batch)
 	}
 	// The good answers alone still go through.
-	noErr(e.t, "Answer(the good answers)", e.s.Answer(e.ctx, good))
+	noErr(e.t, "Answer(the good answers)", e.answer(good))
 }
 
 var reassignTests = []test{
@@ -468,10 +475,17 @@ func testReassign(e *env) {
 	f := e.thread("a", "review")
 	q := fullQuestion("a", "q")
 	f.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{q}})
-	r := checkpoint.Reassign{ThreadID: "a", InterruptID: "q", Assignees: []string{"boss", "role:ops"},
-		Deadline: at(120).Add(3 * time.Microsecond), Fallback: json.RawMessage(`{"auto": true}`), EscalateTo: []string{"ceo"}}
+	// A reassignment that expects another deadline (a second escalator
+	// that read the question before the first one moved it) changes
+	// nothing.
+	stale := checkpoint.Reassign{ThreadID: "a", InterruptID: "q", ExpectedDeadline: q.Deadline.Add(-time.Minute), Assignees: []string{"late"}}
+	wantErr(e.t, "Reassign(stale deadline)", e.s.Reassign(e.ctx, &stale), checkpoint.ErrConflict)
+	checkInterrupt(e.t, "after a stale Reassign", e.interrupt("a", "q"), &q)
+	r := checkpoint.Reassign{ThreadID: "a", InterruptID: "q", ExpectedDeadline: q.Deadline, Assignees: []string{"boss", "role:ops"},
+		Deadline: at(120).Add(3 * time.Microsecond), Fallback: json.RawMessage(`{"auto": true}`),
+		FallbackAt: at(180).Add(5 * time.Microsecond), EscalateTo: []string{"ceo"}}
 	noErr(e.t, "Reassign", e.s.Reassign(e.ctx, &r))
-	q.Assignees, q.Deadline, q.Fallback, q.EscalateTo = r.Assignees, r.Deadline, r.Fallback, r.EscalateTo
+	q.Assignees, q.Deadline, q.Fallback, q.FallbackAt, q.EscalateTo = r.Assignees, r.Deadline, r.Fallback, r.FallbackAt, r.EscalateTo
 	checkInterrupt(e.t, "after Reassign", e.interrupt("a", "q"), &q)
 	for _, tc := range []struct {
 		q    checkpoint.InterruptQuery
@@ -490,8 +504,8 @@ func testReassign(e *env) {
 	}
 
 	// Empty values clear.
-	noErr(e.t, "Reassign(empty)", e.s.Reassign(e.ctx, &checkpoint.Reassign{ThreadID: "a", InterruptID: "q"}))
-	q.Assignees, q.Deadline, q.Fallback, q.EscalateTo = nil, time.Time{}, nil, nil
+	noErr(e.t, "Reassign(empty)", e.s.Reassign(e.ctx, &checkpoint.Reassign{ThreadID: "a", InterruptID: "q", ExpectedDeadline: q.Deadline}))
+	q.Assignees, q.Deadline, q.Fallback, q.FallbackAt, q.EscalateTo = nil, time.Time{}, nil, time.Time{}, nil
 	checkInterrupt(e.t, "after Reassign(empty)", e.interrupt("a", "q"), &q)
 	if got := len(e.interrupts(checkpoint.InterruptQuery{Assignees: []string{"boss"}})); got != 0 {
 		e.t.Errorf("Interrupts(Assignees boss) after clearing = %d, want 0", got)
@@ -506,8 +520,8 @@ func testReassign(e *env) {
 func testReassignNotPending(e *env) {
 	f := e.thread("a", "w")
 	f.commit(checkpoint.Commit{Interrupts: []checkpoint.InterruptRecord{question("a", "answered", "", 1), question("a", "cancelled", "", 1)}})
-	noErr(e.t, "Answer", e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "a", InterruptID: "answered", Value: json.RawMessage(`1`), At: at(2)}}))
-	f.commit(checkpoint.Commit{CancelPending: true})
+	noErr(e.t, "Answer", e.answer([]checkpoint.Answer{{ThreadID: "a", InterruptID: "answered", Value: json.RawMessage(`1`), At: at(2)}}))
+	f.commit(checkpoint.Commit{Cancel: &checkpoint.Cancellation{}})
 	before := e.snapshot("a")
 	for _, id := range []string{"answered", "cancelled"} {
 		err := e.s.Reassign(e.ctx, &checkpoint.Reassign{ThreadID: "a", InterruptID: id, Assignees: []string{"x"}, Deadline: at(9)})

@@ -90,7 +90,7 @@ func testDeleteThread(e *env) {
 			e.t.Errorf("Interrupts() after DeleteThread lists %s", renderInterrupt(&r))
 		}
 	}
-	err = e.s.Answer(e.ctx, []checkpoint.Answer{{ThreadID: "gone", InterruptID: "q1", Value: json.RawMessage(`1`), At: at(9)}})
+	err = e.answer([]checkpoint.Answer{{ThreadID: "gone", InterruptID: "q1", Value: json.RawMessage(`1`), At: at(9)}})
 	wantErr(e.t, "Answer after DeleteThread", err, checkpoint.ErrNotFound)
 	page, err := e.s.Threads(e.ctx, &checkpoint.ThreadQuery{})
 	noErr(e.t, "Threads", err)
@@ -287,7 +287,7 @@ func testPruneRemovesWrites(e *env) {
 	for _, id := range sub {
 		ws = append(ws, w("sub", id))
 	}
-	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Version: f.row.Version, Writes: ws}))
+	noErr(e.t, "PutWrites", e.s.PutWrites(e.ctx, &checkpoint.PutWrites{ThreadID: "t1", Writes: ws}))
 	_, err := e.s.Prune(e.ctx, &checkpoint.Prune{ThreadID: "t1", KeepLast: 2})
 	noErr(e.t, "Prune", err)
 	for i, id := range root {

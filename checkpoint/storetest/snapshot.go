@@ -19,9 +19,15 @@ func fmtTime(t time.Time) string {
 }
 
 func renderThread(th *checkpoint.Thread) string {
-	return fmt.Sprintf("thread %q workflow=%q hash=%q status=%s version=%d head=%q error=%q owner=%q lease=%s created=%s updated=%s",
-		th.ID, th.Workflow, th.GraphHash, th.Status, th.Version, th.Head, th.Error, th.Owner,
-		fmtTime(th.LeaseUntil), fmtTime(th.CreatedAt), fmtTime(th.UpdatedAt))
+	// A lease is set by the store's clock: only whether there is one is
+	// compared.
+	lease := "none"
+	if !th.LeaseUntil.IsZero() {
+		lease = "set"
+	}
+	return fmt.Sprintf("thread %q workflow=%q hash=%q status=%s version=%d head=%q error=%q owner=%q epoch=%d lease=%s stop=%s created=%s updated=%s",
+		th.ID, th.Workflow, th.GraphHash, th.Status, th.Version, th.Head, th.Error, th.Owner, th.Epoch,
+		lease, fmtTime(th.StopRequested), fmtTime(th.CreatedAt), fmtTime(th.UpdatedAt))
 }
 
 func renderCheckpoint(cp *checkpoint.Checkpoint) string {
@@ -41,10 +47,10 @@ func renderCheckpoint(cp *checkpoint.Checkpoint) string {
 }
 
 func renderInterrupt(r *checkpoint.InterruptRecord) string {
-	return fmt.Sprintf("interrupt %q/%q workflow=%q cp=%q ns=%q node=%q task=%q kind=%q key=%q index=%d reason=%q value=%s schema=%s assignees=%q deadline=%s fallback=%s escalate=%q status=%s answer=%s author=%q channel=%q answered=%s created=%s",
+	return fmt.Sprintf("interrupt %q/%q workflow=%q cp=%q ns=%q node=%q task=%q kind=%q key=%q index=%d reason=%q value=%s schema=%s assignees=%q deadline=%s fallback=%s fallback_at=%s escalate=%q status=%s answer=%s author=%q channel=%q answered=%s note=%q created=%s",
 		r.ThreadID, r.ID, r.Workflow, r.CheckpointID, r.Namespace, r.Node, r.Task, r.Kind, r.Key, r.Index, r.Reason,
-		show(r.Value), show(r.Schema), r.Assignees, fmtTime(r.Deadline), show(r.Fallback), r.EscalateTo,
-		r.Status, show(r.Answer), r.Author, r.Channel, fmtTime(r.AnsweredAt), fmtTime(r.CreatedAt))
+		show(r.Value), show(r.Schema), r.Assignees, fmtTime(r.Deadline), show(r.Fallback), fmtTime(r.FallbackAt), r.EscalateTo,
+		r.Status, show(r.Answer), r.Author, r.Channel, fmtTime(r.AnsweredAt), r.Note, fmtTime(r.CreatedAt))
 }
 
 func renderStep(s *checkpoint.Step) string {

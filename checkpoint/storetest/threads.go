@@ -19,10 +19,11 @@ var threadTests = []test{
 // testThreadRoundTrip: every field of the row comes back as committed, with
 // Version, CreatedAt and UpdatedAt set by the store.
 func testThreadRoundTrip(e *env) {
-	lease := t0.Add(90*time.Second + 654321*time.Microsecond)
 	row := checkpoint.Thread{
 		ID: "t1", Workflow: "review", GraphHash: "h1", Status: checkpoint.StatusRunning,
-		Version: 42, Head: "caller's head", Owner: "worker-7", LeaseUntil: lease,
+		Version: 42, Head: "caller's head", Owner: "worker-7", Epoch: 3,
+		// Ignored: the store sets the lease from Commit.Lease.
+		LeaseUntil: at(-100), StopRequested: at(-100),
 		// Ignored: the store sets them.
 		CreatedAt: at(-100), UpdatedAt: at(-100),
 	}
@@ -40,7 +41,7 @@ func testThreadRoundTrip(e *env) {
 	// stays the first commit's, zero times stay zero.
 	row2 := checkpoint.Thread{
 		ID: "t1", Workflow: "review2", GraphHash: "h2", Status: checkpoint.StatusFailed,
-		Version: 7, Head: "", Error: "node x: boom", Owner: "", CreatedAt: at(50),
+		Version: 7, Head: "", Error: "node x: boom", Owner: "", Epoch: 3, CreatedAt: at(50),
 	}
 	c2 := at(2).Add(3 * time.Microsecond)
 	v, err = e.s.Commit(e.ctx, &checkpoint.Commit{Thread: row2, ExpectedVersion: 1, At: c2})
