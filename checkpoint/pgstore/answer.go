@@ -113,7 +113,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	for i := range a.Answers {
 		ans := &a.Answers[i]
 		if ans.ThreadID != "" && ans.ThreadID != a.ThreadID {
-			return nil, fmt.Errorf("pgstore: answer to interrupt %q of thread %q in a request for thread %q", ans.InterruptID, ans.ThreadID, a.ThreadID)
+			return nil, s.foreignAnswer(ctx, a, ids[:i])
 		}
 		ids[i], values[i], authors[i], channels[i], ats[i] = ans.InterruptID, ans.Value, ans.Author, ans.Channel, nullTime(ans.At)
 	}
@@ -152,6 +152,22 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	res := &checkpoint.AnswerResult{Thread: x.decode()}
 	res.Claimed = changed && a.Claim != nil && res.Thread.Status == checkpoint.StatusRunning
 	return res, nil
+}
+
+// foreignAnswer returns the error for a request whose answer len(ids) is
+// to another thread: the error of an answer before it, checked as Answer
+// would, if one is refused.
+func (s *Store) foreignAnswer(ctx context.Context, a *checkpoint.AnswerRequest, ids []string) error {
+	b := &pgx.Batch{}
+	b.Queue(s.sql.lockThread, a.ThreadID)
+	if len(ids) > 0 {
+		b.Queue(s.sql.answerCheck, a.ThreadID, ids)
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return s.answerError(a.ThreadID, err)
+	}
+	ans := &a.Answers[len(ids)]
+	return fmt.Errorf("pgstore: answer to interrupt %q of thread %q in a request for thread %q", ans.InterruptID, ans.ThreadID, a.ThreadID)
 }
 
 func (s *Store) answerError(threadID string, err error) error {

@@ -271,7 +271,7 @@ func TestTwoProcessesAnswerOneQuestion(t *testing.T) {
 	c := testCommit("q", 0)
 	for i := range rounds {
 		for _, p := range []string{"a", "b"} {
-			c.Interrupts = append(c.Interrupts, checkpoint.InterruptRecord{ID: fmt.Sprint(p, i), Node: "n", Kind: checkpoint.KindDynamic})
+			c.Interrupts = append(c.Interrupts, checkpoint.InterruptRecord{ID: fmt.Sprint(p, i), CheckpointID: c.Thread.Head, Node: "n", Kind: checkpoint.KindDynamic})
 		}
 	}
 	if _, err := first.Commit(ctx, c); err != nil {
@@ -297,7 +297,7 @@ func TestTwoProcessesAnswerOneQuestion(t *testing.T) {
 		for p, s := range stores {
 			wg.Go(func() {
 				<-start
-				errs[p] = s.Answer(ctx, calls[p])
+				_, errs[p] = s.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: "q", Answers: calls[p]})
 			})
 		}
 		close(start)
