@@ -250,10 +250,16 @@ func TestAgainstMemstore(t *testing.T) {
 		{Owner: "w1", Threads: []string{"b1", "a2", "a1", "a1", "nope"}, Lease: 2 * time.Minute},
 		{Owner: "p1", Threads: []string{"b1", "a1"}, Lease: 2 * time.Minute},
 	} {
-		check(fmt.Sprintf("Heartbeat %+v", h), func(s checkpoint.Store) string { b, err := s.Heartbeat(ctx, &h); return fmt.Sprintf("%+v%s", b, errKind(err)) })
+		check(fmt.Sprintf("Heartbeat %+v", h), func(s checkpoint.Store) string {
+			b, err := s.Heartbeat(ctx, &h)
+			return fmt.Sprintf("%+v%s", b, errKind(err))
+		})
 	}
 	for _, r := range []checkpoint.StopRequest{{ThreadID: "a1", At: at(185)}, {ThreadID: "a1", At: at(186)}, {ThreadID: "nope", At: at(186)}} {
-		check(fmt.Sprintf("RequestStop %+v", r), func(s checkpoint.Store) string { th, err := s.RequestStop(ctx, &r); return renderThread(th) + errKind(err) })
+		check(fmt.Sprintf("RequestStop %+v", r), func(s checkpoint.Store) string {
+			th, err := s.RequestStop(ctx, &r)
+			return renderThread(th) + errKind(err)
+		})
 	}
 	check("Heartbeat sees the stop", func(s checkpoint.Store) string {
 		b, err := s.Heartbeat(ctx, &checkpoint.Heartbeat{Owner: "w1", Threads: []string{"a1"}, Lease: time.Minute})
@@ -302,7 +308,10 @@ func TestAgainstMemstore(t *testing.T) {
 	check("PutWrites", func(s checkpoint.Store) string {
 		return errKind(s.PutWrites(ctx, &checkpoint.PutWrites{ThreadID: "b1", Owner: "p1", Epoch: 0, Writes: []checkpoint.PendingWrite{{CheckpointID: "000000000005", Task: "z", Data: []byte("z")}, {CheckpointID: "000000000005", Task: "t", Kind: "output", Data: []byte("new")}}}))
 	})
-	check("a2 at", func(s checkpoint.Store) string { th, err := s.Thread(ctx, "a2"); return fmt.Sprint(th.Version, errKind(err)) })
+	check("a2 at", func(s checkpoint.Store) string {
+		th, err := s.Thread(ctx, "a2")
+		return fmt.Sprint(th.Version, errKind(err))
+	})
 	commit(checkpoint.Commit{Thread: row("a2", checkpoint.StatusInterrupted, checkpoint.FormatID(5)), ExpectedVersion: 8, At: at(300),
 		Cancel:     &checkpoint.Cancellation{Author: "bob", Channel: checkpoint.ChannelAPI, At: at(300), Note: "moot"},
 		Interrupts: []checkpoint.InterruptRecord{q("a2", "q5", "review", 1), q("a2", "new", "review", 301, "ann")}})
