@@ -324,3 +324,51 @@ func next(t *testing.T, notices <-chan checkpoint.Notice) checkpoint.Notice {
 	}
 	return checkpoint.Notice{}
 }
+
+// TestForkRacesPrune: a fork that names an old blob (VerifyBlobs) and a
+// Prune that removes it run at once; either the fork fails with
+// ErrNotFound, or it commits and its checkpoint has every blob.
+func TestForkRacesPrune(t *testing.T) {
+	first := newStore(t)
+	ctx := t.Context()
+	var stores []*pgstore.Store
+	for range 2 {
+		s, err := pgstore.New(ctx, pgtest.NewPool(t, ""), pgstore.Options{Schema: first.Schema()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores = append(stores, s)
+	}
+	outcomes := map[string]int{}
+	for i := range 30 {
+		id := fmt.Sprint("r", i)
+		commitN(t, first, id, 3)
+		fork := testCommit(id, 3)
+		fork.VerifyBlobs = true
+		fork.Checkpoint.ParentID, fork.Checkpoint.Source = checkpoint.FormatID(1), checkpoint.SourceFork
+		fork.Checkpoint.Versions, fork.Checkpoint.Blobs = map[string]int64{"x": 1}, nil
+		var wg sync.WaitGroup
+		var commitErr, pruneErr error
+		start := make(chan struct{})
+		wg.Go(func() { <-start; _, commitErr = stores[0].Commit(ctx, fork) })
+		wg.Go(func() { <-start; _, pruneErr = stores[1].Prune(ctx, &checkpoint.Prune{ThreadID: id, KeepLast: 1}) })
+		close(start)
+		wg.Wait()
+		if pruneErr != nil {
+			t.Fatalf("round %d: Prune: %v", i, pruneErr)
+		}
+		switch {
+		case errors.Is(commitErr, checkpoint.ErrNotFound):
+			outcomes["refused"]++
+		case commitErr != nil:
+			t.Fatalf("round %d: fork: %v", i, commitErr)
+		default:
+			outcomes["committed"]++
+			cp, err := first.Checkpoint(ctx, id, "", "")
+			if err != nil || len(cp.Blobs) != 1 || string(cp.Blobs[0].Data) != "1" {
+				t.Fatalf("round %d: the fork committed without its blob: %+v, %v", i, cp, err)
+			}
+		}
+	}
+	t.Logf("outcomes: %v", outcomes)
+}

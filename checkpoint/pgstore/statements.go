@@ -26,6 +26,7 @@ type statements struct {
 	takeLease, releaseLease                   string
 
 	deleteThread []string
+	pruneLock    string
 	prune        string
 }
 
@@ -160,28 +161,49 @@ ORDER BY s.version, s.ord`)
 		}
 		st.deleteThread = append(st.deleteThread, q("DELETE FROM {{schema}}."+table+" WHERE "+col+" = $1"))
 	}
+	st.pruneLock = q(pruneLockSQL)
 	st.prune = q(pruneSQL)
 	return st
 }
 
-// pruneSQL removes, in one statement, the checkpoints that the rules pick
-// ($1: thread ID or "" for all, $2: KeepLast or 0, $3: Before or NULL),
-// their pending writes, and the blobs of removed checkpoints that no
-// remaining checkpoint of the namespace needs (following Append chains).
-// It returns how many checkpoints it removed. Every CTE sees the snapshot
-// from before the deletes, so "remaining" is computed, not read back.
-const pruneSQL = `WITH RECURSIVE ranked AS (
+// pruneDoomedSQL are the CTEs ranked and doomed of the checkpoints the
+// rules pick ($1: thread ID or "" for all, $2: KeepLast or 0, $3: Before
+// or NULL), of the threads that filter (a condition on c.thread_id) keeps.
+func pruneDoomedSQL(filter string) string {
+	return `ranked AS (
 	SELECT c.thread_id, c.namespace, c.version, c.created_at, t.head,
 		row_number() OVER (PARTITION BY c.thread_id, c.namespace ORDER BY c.version DESC) AS rank
 	FROM {{schema}}.checkpoints c
 	JOIN {{schema}}.threads t ON t.id = c.thread_id
-	WHERE $1::text = '' OR c.thread_id = $1
+	WHERE ` + filter + `
 ), doomed AS (
 	SELECT thread_id, namespace, version FROM ranked
 	WHERE rank > 1
 		AND NOT (namespace = '' AND {{schema}}.format_id(version) = head)
 		AND (($2::integer > 0 AND rank > $2::integer) OR created_at < $3::timestamptz)
-), gone AS (
+)`
+}
+
+// pruneLockSQL locks (FOR SHARE, in ID order) the threads that have
+// checkpoints to remove and returns their IDs. Prune runs it in its own
+// statement before pruneSQL: a commit in flight on one of them finishes
+// first (and pruneSQL, with a later snapshot, sees its checkpoint and
+// keeps the blobs it names), or waits until the prune has committed (and
+// its VerifyBlobs check sees what went).
+var pruneLockSQL = `WITH ` + pruneDoomedSQL(`$1::text = '' OR c.thread_id = $1`) + `
+SELECT t.id FROM {{schema}}.threads t
+WHERE t.id IN (SELECT thread_id FROM doomed)
+ORDER BY t.id
+FOR SHARE OF t`
+
+// pruneSQL removes, in one statement, the checkpoints that the rules pick
+// ($1, $2, $3 as in pruneDoomedSQL) of the threads $4 (locked by
+// pruneLockSQL),
+// their pending writes, and the blobs of removed checkpoints that no
+// remaining checkpoint of the namespace needs (following Append chains).
+// It returns how many checkpoints it removed. Every CTE sees the snapshot
+// from before the deletes, so "remaining" is computed, not read back.
+var pruneSQL = `WITH RECURSIVE ` + pruneDoomedSQL(`c.thread_id = ANY($4::text[]) AND ($1::text = '' OR c.thread_id = $1)`) + `, gone AS (
 	DELETE FROM {{schema}}.checkpoints c USING doomed d
 	WHERE c.thread_id = d.thread_id AND c.namespace = d.namespace AND c.version = d.version
 	RETURNING c.thread_id, c.namespace, c.version
