@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -12,28 +13,50 @@ import (
 // The statements of Commit, PutWrites and DeleteThread.
 const (
 	qThreadVersion = `SELECT version, workflow, status FROM threads WHERE id = ?`
-	qInsertThread  = `INSERT INTO threads (` + threadCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	qInsertThread  = `INSERT INTO threads (` + threadCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
 		ON CONFLICT (id) DO NOTHING`
-	qCancelPending = `UPDATE interrupts SET status = 'cancelled' WHERE thread_id = ? AND status = 'pending'`
-	qInsertCP      = `INSERT INTO checkpoints (thread_id, namespace, version, parent, step, source, next, versions, meta, created_at)
+	// qCancel cancels the thread's pending interrupts, those of the JSON
+	// array ?6 only if it is not NULL.
+	qCancel = `UPDATE interrupts SET status = 'cancelled', author = ?1, channel = ?2, answered_at = ?3, note = ?4
+		WHERE thread_id = ?5 AND status = 'pending' AND (?6 IS NULL OR id IN (SELECT value FROM json_each(?6)))`
+	// qCarry copies the pending writes of checkpoint ?4 whose kind is in
+	// the JSON array ?5 to checkpoint ?3.
+	qCarry = `INSERT INTO pending_writes (thread_id, namespace, checkpoint_id, task, kind, key, data)
+		SELECT thread_id, namespace, ?3, task, kind, key, data FROM pending_writes
+		WHERE thread_id = ?1 AND namespace = ?2 AND checkpoint_id = ?4 AND kind IN (SELECT value FROM json_each(?5))
+		ON CONFLICT (thread_id, namespace, checkpoint_id, task, kind, key) DO UPDATE SET data = excluded.data`
+	// qMissingBlob returns a (field, version) of the JSON object ?1 with a
+	// version below ?4 whose blob is not stored.
+	qMissingBlob = `SELECT j.key, j.value FROM json_each(?1) j WHERE j.value < ?4 AND NOT EXISTS (
+		SELECT 1 FROM blobs b WHERE b.thread_id = ?2 AND b.namespace = ?3 AND b.version = j.value AND b.field = j.key)
+		LIMIT 1`
+	qInsertCP = `INSERT INTO checkpoints (thread_id, namespace, version, parent, step, source, next, versions, meta, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertBlob   = `INSERT INTO blobs (thread_id, namespace, version, field, base, data) VALUES (?, ?, ?, ?, ?, ?)`
 	qDeleteWrites = `DELETE FROM pending_writes WHERE thread_id = ? AND namespace = ? AND checkpoint_id = ?`
 	qPutWrite     = `INSERT INTO pending_writes (thread_id, namespace, checkpoint_id, task, kind, key, data) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (thread_id, namespace, checkpoint_id, task, kind, key) DO UPDATE SET data = excluded.data`
 	qInsertInterrupt = `INSERT INTO interrupts (` + interruptCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, id) DO NOTHING`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, id) DO NOTHING`
 	qInsertStep = `INSERT INTO steps (thread_id, version, seq, namespace, superstep, checkpoint_id, node, task, status,
 		started_at, duration, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qClaimOf      = `SELECT status, owner, epoch FROM threads WHERE id = ?`
 	qDeleteThread = `DELETE FROM threads WHERE id = ?`
 )
+
+// threadSet is the SET list of a commit's UPDATE of the thread. The
+// argument of stop_requested is 1 if the thread is left running: it keeps
+// the stored stop request if it was running already, and any other status
+// clears it (the right-hand sides of an UPDATE read the old row).
+const threadSet = `graph_hash = ?, version = ?, head = ?, error = ?, owner = ?, lease_until = ?, epoch = ?,
+	stop_requested = CASE WHEN ? AND status = 'running' THEN stop_requested END, updated_at = ?`
 
 // qUpdateThread returns the UPDATE of a thread's row, guarded by its
 // version. It sets workflow and status only when they change: setting an
 // indexed column rewrites its index entry even to the same value, two more
 // pages per commit.
 func qUpdateThread(workflow, status bool) string {
-	q := `UPDATE threads SET graph_hash = ?, version = ?, head = ?, error = ?, owner = ?, lease_until = ?, updated_at = ?`
+	q := `UPDATE threads SET ` + threadSet
 	if workflow {
 		q += `, workflow = ?`
 	}
@@ -48,10 +71,11 @@ func qUpdateThread(workflow, status bool) string {
 // workflow nor status is done by qAdvanceThread, so writeThread does not
 // run it (and exec would run it unprepared if it did).
 var writeQueries = []string{
-	qThreadVersion, qInsertThread, qAdvanceThread, qCancelPending, qInsertCP, qInsertBlob, qDeleteWrites, qPutWrite,
-	qInsertInterrupt, qInsertStep, qDeleteThread,
+	qThreadVersion, qInsertThread, qAdvanceThread, qCancel, qCarry, qMissingBlob, qInsertCP, qInsertBlob,
+	qDeleteWrites, qPutWrite, qInsertInterrupt, qInsertStep, qClaimOf, qDeleteThread,
 	qUpdateThread(true, false), qUpdateThread(false, true), qUpdateThread(true, true),
-	qAnswer, qReassign, qInterruptStatus, qThreadExists,
+	qAnswer, qReassign, qInterruptStatus, qInterruptState, qThreadExists, qThread,
+	qClaimThread, qReadyThread, qClaimable, qHeartbeat, qStopRunning, qStopReady, qTakeLease, qReleaseLease,
 }
 
 // encodedCheckpoint is a checkpoint's columns, encoded before the write
@@ -68,7 +92,8 @@ type encodedCheckpoint struct {
 // version with an UPDATE ... WHERE version = c.ExpectedVersion (an INSERT
 // for ExpectedVersion 0). If that changes no row, and the thread is not at
 // the expected version (or is missing, or exists when ExpectedVersion is
-// 0), Commit rolls back and returns ErrConflict: nothing of it is kept.
+// 0), Commit rolls back and returns ErrConflict: nothing of it is kept. So
+// does a missing blob that c.VerifyBlobs asks about, with ErrNotFound.
 func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -78,11 +103,11 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	}
 	id := c.Thread.ID
 	version := c.ExpectedVersion + 1
+	cpID := checkpoint.FormatID(version)
 
 	var cp checkpoint.Checkpoint
 	var enc encodedCheckpoint
 	if c.Checkpoint != nil {
-		want := checkpoint.FormatID(version)
 		cp = *c.Checkpoint
 		if cp.CreatedAt.IsZero() {
 			cp.CreatedAt = c.At
@@ -92,21 +117,42 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 		enc.versions, err2 = encodeVersions(cp.Versions)
 		enc.meta, err3 = encodeMeta(cp.Meta)
 		if err := errors.Join(err1, err2, err3); err != nil {
-			return 0, fmt.Errorf("sqlitestore: thread %q: checkpoint %s: %w", id, want, err)
+			return 0, fmt.Errorf("sqlitestore: thread %q: checkpoint %s: %w", id, cpID, err)
 		}
 	}
 	ints, err := interruptArgs(id, c.At, c.Interrupts)
 	if err != nil {
 		return 0, err
 	}
+	var cancelIDs, carryKinds any
+	if c.Cancel != nil {
+		if cancelIDs, err = encodeStrings(c.Cancel.IDs); err != nil {
+			return 0, fmt.Errorf("sqlitestore: thread %q: cancel interrupts: %w", id, err)
+		}
+	}
+	if c.Carry != nil {
+		if carryKinds, err = encodeStrings(c.Carry.Kinds); err != nil {
+			return 0, fmt.Errorf("sqlitestore: thread %q: carry writes: %w", id, err)
+		}
+	}
 
 	err = s.writeTx(ctx, func(tx txn) error {
-		if err := writeThread(ctx, tx, c, version); err != nil {
+		if err := writeThread(ctx, tx, c, version, s.now()); err != nil {
 			return err
 		}
-		if c.CancelPending {
-			if _, err := tx.exec(ctx, qCancelPending, id); err != nil {
+		if c.VerifyBlobs && c.Checkpoint != nil && enc.versions != nil {
+			if err := verifyBlobs(ctx, tx, id, cpID, &cp, enc.versions, version); err != nil {
+				return err
+			}
+		}
+		if x := c.Cancel; x != nil {
+			if _, err := tx.exec(ctx, qCancel, x.Author, x.Channel, encodeOptionalTime(x.At), x.Note, id, cancelIDs); err != nil {
 				return fmt.Errorf("sqlitestore: thread %q: cancel interrupts: %w", id, err)
+			}
+		}
+		if x := c.Carry; x != nil && carryKinds != nil {
+			if _, err := tx.exec(ctx, qCarry, id, cp.Namespace, cpID, x.From, carryKinds); err != nil {
+				return fmt.Errorf("sqlitestore: thread %q: carry writes of %q to %s: %w", id, x.From, cpID, err)
 			}
 		}
 		if c.Checkpoint != nil {
@@ -137,20 +183,42 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	return version, nil
 }
 
+// verifyBlobs returns ErrNotFound if a blob that cp's versions (versions,
+// encoded) name at a version before version is not stored.
+func verifyBlobs(ctx context.Context, tx txn, id, cpID string, cp *checkpoint.Checkpoint, versions any, version int64) error {
+	var field string
+	var v int64
+	err := tx.QueryRowContext(ctx, qMissingBlob, versions, id, cp.Namespace, version).Scan(&field, &v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("sqlitestore: thread %q: checkpoint %s: verify blobs: %w", id, cpID, err)
+	}
+	return fmt.Errorf("sqlitestore: thread %q: checkpoint %s names blob %q of version %d, which is gone: %w",
+		id, cpID, field, v, checkpoint.ErrNotFound)
+}
+
 // qAdvanceThread is the UPDATE of a superstep that keeps the thread's
 // workflow and status, the common case: one statement that checks the
-// version and changes no index.
-const qAdvanceThread = `UPDATE threads SET graph_hash = ?, version = ?, head = ?, error = ?, owner = ?, lease_until = ?,
-	updated_at = ? WHERE id = ? AND version = ? AND workflow = ? AND status = ?`
+// version and sets no indexed column but updated_at (which only the
+// partial index threads_claimable holds, for a ready or running thread).
+const qAdvanceThread = `UPDATE threads SET ` + threadSet + `
+	WHERE id = ? AND version = ? AND workflow = ? AND status = ?`
 
 // writeThread moves the thread's row from c.ExpectedVersion to version, or
-// returns ErrConflict.
-func writeThread(ctx context.Context, tx txn, c *checkpoint.Commit, version int64) error {
+// returns ErrConflict. now is the store's time, from which the lease of a
+// thread left running runs.
+func writeThread(ctx context.Context, tx txn, c *checkpoint.Commit, version int64, now time.Time) error {
 	t := &c.Thread
-	lease, at := encodeOptionalTime(t.LeaseUntil), encodeTime(c.At)
+	owner, lease, running := "", any(nil), 0
+	if t.Status == checkpoint.StatusRunning {
+		owner, lease, running = t.Owner, encodeTime(now.Add(c.Lease)), 1
+	}
+	at := encodeTime(c.At)
 	if c.ExpectedVersion == 0 {
 		res, err := tx.exec(ctx, qInsertThread, t.ID, t.Workflow, t.GraphHash, string(t.Status), version, t.Head, t.Error,
-			t.Owner, lease, at, at)
+			owner, lease, t.Epoch, at, at)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: thread %q: commit: %w", t.ID, err)
 		}
@@ -158,7 +226,7 @@ func writeThread(ctx context.Context, tx txn, c *checkpoint.Commit, version int6
 			return nil
 		}
 	} else {
-		res, err := tx.exec(ctx, qAdvanceThread, t.GraphHash, version, t.Head, t.Error, t.Owner, lease, at,
+		res, err := tx.exec(ctx, qAdvanceThread, t.GraphHash, version, t.Head, t.Error, owner, lease, t.Epoch, running, at,
 			t.ID, c.ExpectedVersion, t.Workflow, string(t.Status))
 		if err != nil {
 			return fmt.Errorf("sqlitestore: thread %q: commit: %w", t.ID, err)
@@ -181,8 +249,8 @@ func writeThread(ctx context.Context, tx txn, c *checkpoint.Commit, version int6
 		return fmt.Errorf("sqlitestore: thread %q is at version %d, commit expected %d: %w", t.ID, current, c.ExpectedVersion, checkpoint.ErrConflict)
 	}
 	setWorkflow, setStatus := workflow != t.Workflow, status != string(t.Status)
-	args := make([]any, 0, 11)
-	args = append(args, t.GraphHash, version, t.Head, t.Error, t.Owner, lease, at)
+	args := make([]any, 0, 13)
+	args = append(args, t.GraphHash, version, t.Head, t.Error, owner, lease, t.Epoch, running, at)
 	if setWorkflow {
 		args = append(args, t.Workflow)
 	}
@@ -231,7 +299,9 @@ func putWrites(ctx context.Context, tx txn, id string, ws []checkpoint.PendingWr
 	return nil
 }
 
-// PutWrites records pending writes if the thread is still at p.Version.
+// PutWrites records pending writes if the thread is still claimed by
+// p.Owner at p.Epoch: it reads the claim and writes in one transaction, so
+// no claim can be taken over in between.
 func (s *Store) PutWrites(ctx context.Context, p *checkpoint.PutWrites) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -240,16 +310,17 @@ func (s *Store) PutWrites(ctx context.Context, p *checkpoint.PutWrites) error {
 		return errors.New("sqlitestore: PutWrites without arguments")
 	}
 	return s.writeTx(ctx, func(tx txn) error {
-		var current int64
-		var workflow, status string
-		err := tx.QueryRowContext(ctx, qThreadVersion, p.ThreadID).Scan(&current, &workflow, &status)
+		var status, owner string
+		var epoch int64
+		err := tx.QueryRowContext(ctx, qClaimOf, p.ThreadID).Scan(&status, &owner, &epoch)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("sqlitestore: thread %q does not exist, writes expected version %d: %w", p.ThreadID, p.Version, checkpoint.ErrConflict)
+			return fmt.Errorf("sqlitestore: thread %q does not exist, writes expected a claim: %w", p.ThreadID, checkpoint.ErrConflict)
 		case err != nil:
 			return fmt.Errorf("sqlitestore: thread %q: put pending writes: %w", p.ThreadID, err)
-		case current != p.Version:
-			return fmt.Errorf("sqlitestore: thread %q is at version %d, writes expected %d: %w", p.ThreadID, current, p.Version, checkpoint.ErrConflict)
+		case status != string(checkpoint.StatusRunning) || owner != p.Owner || epoch != p.Epoch:
+			return fmt.Errorf("sqlitestore: thread %q is not claimed by %q at epoch %d (it is %s, by %q at epoch %d): %w",
+				p.ThreadID, p.Owner, p.Epoch, status, owner, epoch, checkpoint.ErrConflict)
 		}
 		return putWrites(ctx, tx, p.ThreadID, p.Writes)
 	})

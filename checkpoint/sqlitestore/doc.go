@@ -37,6 +37,17 @@
 // once take turns; the later ones find nothing to do. [Store.SchemaVersion]
 // reports the file's version.
 //
+// The migrations so far:
+//
+//   - 0001_init: threads, checkpoints, blobs, pending writes, interrupts
+//     (with the assignee mirror and the inbox indexes) and steps;
+//   - 0002_claims: a thread's claim epoch (threads.epoch, 0 for the threads
+//     of version 1) and stop request (threads.stop_requested), a cancelled
+//     question's note and a fallback's time (interrupts.note,
+//     interrupts.fallback_at), the partial index threads_claimable that
+//     serves ClaimReady, and the table of named leases (leases). It only
+//     adds, so a file of version 1 keeps all its rows.
+//
 // # Pragmas
 //
 // The store opens two pools of connections on the file:
@@ -76,9 +87,36 @@
 // thread (UPDATE ... WHERE version = expected), the checkpoint, its blobs,
 // pending writes, interrupts and steps before it commits. Of two processes
 // that advance one thread from the same version, one commits and the other
-// gets ErrConflict with nothing of it kept. [Store.Answer] is an UPDATE ...
-// WHERE status = 'pending' per answer, all in one transaction that rolls
-// back at the first that changes nothing.
+// gets ErrConflict with nothing of it kept. [Store.Answer] reads the
+// thread and each question, refuses before it writes anything if one is
+// missing, not pending or not of the thread's pause, and then answers them
+// (an UPDATE ... WHERE status = 'pending' each), records the answer's
+// writes and makes the thread ready or claims it, in one transaction.
+//
+// # Claims and leases
+//
+// A run claims a thread before it advances it ([Store.Claim],
+// [Store.ClaimReady], an Answer with a Claim): the thread becomes running,
+// with an owner, a lease (the store's now + the lease asked for) and a new
+// epoch. Every claim is a read and an UPDATE in one write transaction,
+// which holds the file's write lock from BEGIN IMMEDIATE to its commit, so
+// two claimants (goroutines, Stores or processes on one file) take turns:
+// ClaimReady of concurrent workers never claims one thread twice. It finds
+// the threads that wait (ready, or running on a lapsed lease) from the
+// partial index threads_claimable (workflow, updated_at, id) over the ready
+// and running threads, oldest first; the threads that ended are not in it.
+// [Store.Heartbeat] renews leases (changing no version and no index) and
+// reports the stop requests that [Store.RequestStop] recorded.
+// [Store.PutWrites] writes only for the claim's owner at its epoch, read in
+// the transaction that writes: a process that lost its claim writes
+// nothing. [Store.Lease] keeps named leases (maintenance that one process
+// at a time runs) in the table leases, taken by one upsert that changes the
+// row only if it is free, lapsed or the caller's.
+//
+// The store's time is Options.Clock (time.Now by default): leases, claims
+// and the UpdatedAt of a thread that Answer claims or makes ready. Tests
+// of takeovers give it a fake clock; processes sharing a file must agree
+// on the time, as their leases are compared with each other's.
 //
 // # Storage
 //
@@ -96,8 +134,9 @@
 // its workflow and status only when they change, since SQLite rewrites the
 // index entry of every indexed column an UPDATE sets. A superstep commit
 // (the thread, one checkpoint, one blob, one step) writes about five pages
-// to the WAL and syncs it once; statements are prepared once per
-// connection.
+// to the WAL, one more for the entry of a running thread in
+// threads_claimable (its updated_at moves), and syncs it once; statements
+// are prepared once per connection.
 //
 // # The inbox
 //
@@ -125,8 +164,9 @@
 //
 // This store decides them as memstore does:
 //
-//   - Commit stores c.Thread as given apart from Version, CreatedAt and
-//     UpdatedAt; in particular Thread.Head is the caller's.
+//   - Commit stores c.Thread as given apart from Version, CreatedAt,
+//     UpdatedAt, the lease and the stop request; in particular Head, Owner
+//     and Epoch are the caller's.
 //   - Commit fills in an empty checkpoint ID (FormatID of the new version),
 //     a zero checkpoint CreatedAt (c.At), a zero blob Version (the new
 //     version), and an empty interrupt Status (pending) or zero CreatedAt
@@ -134,9 +174,11 @@
 //     is refused with an error.
 //   - Interrupts are identified by (ThreadID, ID) and ordered by CreatedAt,
 //     then ID, then ThreadID.
-//   - A commit or PutWrites on a thread that does not exist is a version
-//     mismatch (ErrConflict), except Commit with ExpectedVersion 0, which
-//     creates the thread.
+//   - A commit on a thread that does not exist is a version mismatch
+//     (ErrConflict), except with ExpectedVersion 0, which creates the
+//     thread; PutWrites on one is a lost claim (ErrConflict).
+//   - ClaimReady orders threads of equal UpdatedAt by ID; a running
+//     thread's lease has lapsed at LeaseUntil itself.
 //   - History, PendingWrites and Steps of a thread that does not exist
 //     return ErrNotFound; of a namespace or checkpoint without entries they
 //     return an empty list.

@@ -69,15 +69,27 @@ func TestInboxAgainstMemstore(t *testing.T) {
 					recs = append(recs, r)
 				}
 			}
-			commit(checkpoint.Commit{CancelPending: round > 0, Interrupts: recs})
+			c := checkpoint.Commit{Interrupts: recs}
+			if round > 0 {
+				c.Cancel = &checkpoint.Cancellation{Author: "engine", Channel: checkpoint.ChannelEngine, At: at(int(version)), Note: "asked again"}
+			}
+			commit(c)
 			for _, r := range recs {
 				if rng.IntN(3) == 0 {
-					a := []checkpoint.Answer{{ThreadID: id, InterruptID: r.ID, Value: []byte(`1`), Author: "x", At: at(50)}}
+					a := &checkpoint.AnswerRequest{ThreadID: id,
+						Answers: []checkpoint.Answer{{ThreadID: id, InterruptID: r.ID, Value: []byte(`1`), Author: "x", At: at(50)}}}
 					// A question asked again keeps its row, which may be
 					// answered already: both stores must say the same.
-					e1, e2 := sql.Answer(ctx, a), mem.Answer(ctx, a)
+					r1, e1 := sql.Answer(ctx, a)
+					r2, e2 := mem.Answer(ctx, a)
 					if (e1 == nil) != (e2 == nil) || (e2 != nil && !errors.Is(e1, checkpoint.ErrAlreadyAnswered)) {
 						t.Fatalf("Answer(%s, %s): sqlitestore %v, memstore %v", id, r.ID, e1, e2)
+					}
+					if e1 == nil {
+						if r1.Thread.Version != r2.Thread.Version || r1.Thread.Status != r2.Thread.Status {
+							t.Fatalf("Answer(%s, %s): sqlitestore %+v, memstore %+v", id, r.ID, r1.Thread, r2.Thread)
+						}
+						version = r1.Thread.Version // the thread became ready
 					}
 				}
 			}

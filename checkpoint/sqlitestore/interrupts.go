@@ -14,15 +14,17 @@ import (
 
 const interruptCols = `thread_id, id, workflow, checkpoint_id, namespace, node, task, kind, call_key, call_index,
 	reason, value, answer_schema, assignees, deadline, fallback, escalate_to, status, answer, author, channel,
-	answered_at, created_at`
+	answered_at, created_at, note, fallback_at`
 
-// The statements of Answer and Reassign: compare-and-sets on the status.
+// The statements of Answer and Reassign: compare-and-sets on the status
+// (and, for Reassign, the deadline).
 const (
 	qAnswer = `UPDATE interrupts SET status = 'answered', answer = ?, author = ?, channel = ?, answered_at = ?
 		WHERE thread_id = ? AND id = ? AND status = 'pending'`
-	qReassign = `UPDATE interrupts SET assignees = ?, deadline = ?, fallback = ?, escalate_to = ?
-		WHERE thread_id = ? AND id = ? AND status = 'pending'`
+	qReassign = `UPDATE interrupts SET assignees = ?, deadline = ?, fallback = ?, fallback_at = ?, escalate_to = ?
+		WHERE thread_id = ? AND id = ? AND status = 'pending' AND deadline IS ?`
 	qInterruptStatus = `SELECT status FROM interrupts WHERE thread_id = ? AND id = ?`
+	qInterruptState  = `SELECT status, checkpoint_id, deadline FROM interrupts WHERE thread_id = ? AND id = ?`
 )
 
 // interruptColsOf is interruptCols qualified with the alias "i".
@@ -59,20 +61,20 @@ func interruptArgs(id string, at time.Time, recs []checkpoint.InterruptRecord) (
 		out[i] = []any{id, r.ID, r.Workflow, r.CheckpointID, r.Namespace, r.Node, r.Task, r.Kind, r.Key, r.Index,
 			r.Reason, bytesArg(r.Value), bytesArg(r.Schema), assignees, encodeOptionalTime(r.Deadline),
 			bytesArg(r.Fallback), escalate, string(status), bytesArg(r.Answer), r.Author, r.Channel,
-			encodeOptionalTime(r.AnsweredAt), encodeTime(created)}
+			encodeOptionalTime(r.AnsweredAt), encodeTime(created), r.Note, encodeOptionalTime(r.FallbackAt)}
 	}
 	return out, nil
 }
 
 func scanInterrupt(sc scanner) (checkpoint.InterruptRecord, error) {
 	var r checkpoint.InterruptRecord
-	var index, deadline, answeredAt, createdAt intCol
+	var index, deadline, answeredAt, createdAt, fallbackAt intCol
 	var assignees, escalate []byte
 	var status string
 	var value, schema, fallback, answer []byte
 	if err := sc.Scan(&r.ThreadID, &r.ID, &r.Workflow, &r.CheckpointID, &r.Namespace, &r.Node, &r.Task, &r.Kind,
 		&r.Key, &index, &r.Reason, &value, &schema, &assignees, &deadline, &fallback, &escalate, &status,
-		&answer, &r.Author, &r.Channel, &answeredAt, &createdAt); err != nil {
+		&answer, &r.Author, &r.Channel, &answeredAt, &createdAt, &r.Note, &fallbackAt); err != nil {
 		return r, err
 	}
 	var d decoder
@@ -84,6 +86,7 @@ func scanInterrupt(sc scanner) (checkpoint.InterruptRecord, error) {
 	r.Status = checkpoint.InterruptStatus(status)
 	r.AnsweredAt = d.time("answered_at", answeredAt)
 	r.CreatedAt = d.time("created_at", createdAt)
+	r.FallbackAt = d.time("fallback_at", fallbackAt)
 	if d.err != nil {
 		return r, corrupt(fmt.Sprintf("thread %q: interrupt %q", r.ThreadID, r.ID), d.err)
 	}
@@ -292,35 +295,85 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	return page, nil
 }
 
-// Answer records answers, all or none, in one transaction: each is an
-// UPDATE ... WHERE status = 'pending', and the first that changes no row
-// rolls back the others.
-func (s *Store) Answer(ctx context.Context, answers []checkpoint.Answer) error {
+// Answer records answers to one thread's questions, all or none, with
+// a.Writes, and makes the thread ready (or claims it for a.Claim), in one
+// write transaction: it reads the thread and each interrupt, and fails
+// before it writes anything if one of them is not as the contract wants.
+// The transaction holds the file's write lock, so of two concurrent answers
+// to one question the second sees it answered.
+func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*checkpoint.AnswerResult, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	if len(answers) == 0 {
-		return nil
+	if a == nil {
+		return nil, errors.New("sqlitestore: Answer without arguments")
 	}
-	return s.writeTx(ctx, func(tx txn) error {
-		for i := range answers {
-			a := &answers[i]
-			res, err := tx.exec(ctx, qAnswer, bytesArg(a.Value), a.Author, a.Channel, encodeOptionalTime(a.At), a.ThreadID, a.InterruptID)
-			if err != nil {
-				return fmt.Errorf("sqlitestore: thread %q: answer interrupt %q: %w", a.ThreadID, a.InterruptID, err)
+	id := a.ThreadID
+	res := &checkpoint.AnswerResult{}
+	err := s.writeTx(ctx, func(tx txn) error {
+		th, err := threadTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		for i := range a.Answers {
+			ans := &a.Answers[i]
+			if ans.ThreadID != "" && ans.ThreadID != id {
+				return fmt.Errorf("sqlitestore: answer to interrupt %q of thread %q in a request for thread %q", ans.InterruptID, ans.ThreadID, id)
 			}
-			if n, err := res.RowsAffected(); err == nil && n == 1 {
-				continue
+			var status, cpID string
+			var deadline intCol
+			err := tx.QueryRowContext(ctx, qInterruptState, id, ans.InterruptID).Scan(&status, &cpID, &deadline)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("sqlitestore: thread %q: interrupt %q: %w", id, ans.InterruptID, checkpoint.ErrNotFound)
+			case err != nil:
+				return fmt.Errorf("sqlitestore: thread %q: interrupt %q: %w", id, ans.InterruptID, err)
+			case status != string(checkpoint.InterruptPending):
+				return fmt.Errorf("sqlitestore: thread %q: interrupt %q is %s: %w", id, ans.InterruptID, status, checkpoint.ErrAlreadyAnswered)
+			case cpID != th.Head:
+				return fmt.Errorf("sqlitestore: thread %q: interrupt %q belongs to checkpoint %s, the thread is at %s: %w",
+					id, ans.InterruptID, cpID, th.Head, checkpoint.ErrAlreadyAnswered)
 			}
-			for _, b := range answers[:i] {
-				if b.ThreadID == a.ThreadID && b.InterruptID == a.InterruptID {
-					return fmt.Errorf("sqlitestore: thread %q: interrupt %q answered twice in one call: %w", a.ThreadID, a.InterruptID, checkpoint.ErrAlreadyAnswered)
+			for _, b := range a.Answers[:i] {
+				if b.InterruptID == ans.InterruptID {
+					return fmt.Errorf("sqlitestore: thread %q: interrupt %q answered twice in one call: %w", id, ans.InterruptID, checkpoint.ErrAlreadyAnswered)
 				}
 			}
-			return notPending(ctx, tx, a.ThreadID, a.InterruptID)
 		}
+		for i := range a.Answers {
+			ans := &a.Answers[i]
+			r, err := tx.exec(ctx, qAnswer, bytesArg(ans.Value), ans.Author, ans.Channel, encodeOptionalTime(ans.At), id, ans.InterruptID)
+			if err != nil {
+				return fmt.Errorf("sqlitestore: thread %q: answer interrupt %q: %w", id, ans.InterruptID, err)
+			}
+			if n, err := r.RowsAffected(); err != nil || n != 1 {
+				// Cannot happen while this transaction holds the write
+				// lock: the interrupt was pending above.
+				return notPending(ctx, tx, id, ans.InterruptID)
+			}
+		}
+		if err := putWrites(ctx, tx, id, a.Writes); err != nil {
+			return err
+		}
+		now := s.now()
+		switch {
+		case a.Claim != nil && claimable(th, now):
+			if th, err = claimThread(ctx, tx, id, a.Claim.Owner, a.Claim.Lease, now); err != nil {
+				return err
+			}
+			res.Claimed = true
+		case len(a.Answers) > 0 && th.Status == checkpoint.StatusInterrupted:
+			if th, err = scanThreadRow(tx.QueryRowContext(ctx, qReadyThread, encodeTime(now), id), id); err != nil {
+				return err
+			}
+		}
+		res.Thread = *th
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // notPending says why a conditional update of a pending interrupt changed
@@ -359,13 +412,26 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 		return fmt.Errorf("sqlitestore: thread %q: interrupt %q: %w", r.ThreadID, r.InterruptID, err)
 	}
 	return s.writeTx(ctx, func(tx txn) error {
-		res, err := tx.exec(ctx, qReassign, assignees, encodeOptionalTime(r.Deadline), bytesArg(r.Fallback), escalate, r.ThreadID, r.InterruptID)
+		res, err := tx.exec(ctx, qReassign, assignees, encodeOptionalTime(r.Deadline), bytesArg(r.Fallback),
+			encodeOptionalTime(r.FallbackAt), escalate, r.ThreadID, r.InterruptID, encodeOptionalTime(r.ExpectedDeadline))
 		if err != nil {
 			return fmt.Errorf("sqlitestore: thread %q: reassign interrupt %q: %w", r.ThreadID, r.InterruptID, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			return nil
+		}
+		var status string
+		var deadline intCol
+		err = tx.QueryRowContext(ctx, qInterruptState, r.ThreadID, r.InterruptID).Scan(&status, new(string), &deadline)
+		if err != nil || status != string(checkpoint.InterruptPending) {
 			return notPending(ctx, tx, r.ThreadID, r.InterruptID)
 		}
-		return nil
+		var d decoder
+		have := d.time("deadline", deadline)
+		if d.err != nil {
+			return corrupt(fmt.Sprintf("thread %q: interrupt %q", r.ThreadID, r.InterruptID), d.err)
+		}
+		return fmt.Errorf("sqlitestore: thread %q: interrupt %q has deadline %v, not %v: %w",
+			r.ThreadID, r.InterruptID, have, r.ExpectedDeadline, checkpoint.ErrConflict)
 	})
 }

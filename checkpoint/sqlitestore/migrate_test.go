@@ -3,9 +3,11 @@ package sqlitestore_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/sqlitestore"
@@ -124,5 +126,84 @@ func TestMigrateConcurrently(t *testing.T) {
 	s := openAt(t, path)
 	if v, err := s.SchemaVersion(ctx); err != nil || v != sqlitestore.LatestSchemaVersion() {
 		t.Fatalf("SchemaVersion = %d, %v", v, err)
+	}
+}
+
+// TestMigrateFromV1 builds a file at schema version 1 (the first
+// migration alone, as an older program left it), with a thread, a
+// checkpoint, a pending write and an interrupt, and opens it with Migrate:
+// the upgrade keeps every row and gives the new columns their defaults
+// (epoch 0, no stop request, no note, no fallback time), and the claims
+// work on the old rows.
+func TestMigrateFromV1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "weft.db")
+	v1, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	for _, q := range []string{
+		`PRAGMA journal_mode = WAL`,
+		string(v1),
+		`CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+		`INSERT INTO schema_version VALUES (1, 'init', 0)`,
+		`INSERT INTO threads VALUES ('t', 'w', 'g', 'interrupted', 1, '000000000001', '', '', NULL, 1000000, 2000000)`,
+		`INSERT INTO checkpoints VALUES ('t', '', 1, '', 0, 'input', NULL, '{"f":1}', NULL, 1000000)`,
+		`INSERT INTO blobs VALUES ('t', '', 1, 'f', 0, x'31')`,
+		`INSERT INTO pending_writes VALUES ('t', '', '000000000001', 'n', 'output', '', x'32')`,
+		`INSERT INTO interrupts (thread_id, id, workflow, checkpoint_id, namespace, node, task, kind, call_key, call_index,
+			reason, assignees, deadline, status, author, channel, created_at)
+			VALUES ('t', 'q', 'w', '000000000001', '', 'n', 'n', 'dynamic', '', 0, 'why', '["ann"]', 5000000, 'pending', '', '', 1000000)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	if s, err := sqlitestore.Open(ctx, path, sqlitestore.Options{}); !errors.Is(err, sqlitestore.ErrNotMigrated) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("Open of a version 1 file without Migrate: %v, want ErrNotMigrated", err)
+	}
+	s := openAt(t, path)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != sqlitestore.LatestSchemaVersion() {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, sqlitestore.LatestSchemaVersion())
+	}
+	th, err := s.Thread(ctx, "t")
+	if err != nil || th.Version != 1 || th.Status != checkpoint.StatusInterrupted || th.Head != checkpoint.FormatID(1) ||
+		th.Epoch != 0 || !th.StopRequested.IsZero() || !th.UpdatedAt.Equal(time.UnixMicro(2000000).UTC()) {
+		t.Fatalf("Thread after the upgrade = %+v, %v", th, err)
+	}
+	cp, err := s.Checkpoint(ctx, "t", "", "")
+	if err != nil || len(cp.Blobs) != 1 || string(cp.Blobs[0].Data) != "1" {
+		t.Fatalf("Checkpoint after the upgrade = %+v, %v", cp, err)
+	}
+	ws, err := s.PendingWrites(ctx, "t", "", checkpoint.FormatID(1))
+	if err != nil || len(ws) != 1 || string(ws[0].Data) != "2" {
+		t.Fatalf("PendingWrites after the upgrade = %+v, %v", ws, err)
+	}
+	page, err := s.Interrupts(ctx, &checkpoint.InterruptQuery{Status: checkpoint.InterruptPending, Assignees: []string{"ann"}})
+	if err != nil || len(page.Interrupts) != 1 {
+		t.Fatalf("Interrupts after the upgrade = %+v, %v", page, err)
+	}
+	if r := page.Interrupts[0]; r.ID != "q" || r.Note != "" || !r.FallbackAt.IsZero() || !r.Deadline.Equal(time.UnixMicro(5000000).UTC()) {
+		t.Fatalf("interrupt after the upgrade = %+v", r)
+	}
+	// The old rows take part in the new features: answering makes the
+	// thread ready, and ClaimReady finds it through the new index.
+	res, err := s.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: "t",
+		Answers: []checkpoint.Answer{{InterruptID: "q", Value: []byte(`true`), Author: "ann", At: t0}}})
+	if err != nil || res.Claimed || res.Thread.Status != checkpoint.StatusReady || res.Thread.Version != 2 {
+		t.Fatalf("Answer after the upgrade = %+v, %v", res, err)
+	}
+	claimed, err := s.ClaimReady(ctx, &checkpoint.ClaimReady{Owner: "o", Lease: time.Minute, Workflows: []string{"w"}})
+	if err != nil || len(claimed) != 1 || claimed[0].ID != "t" || claimed[0].Epoch != 1 || claimed[0].Version != 3 {
+		t.Fatalf("ClaimReady after the upgrade = %+v, %v", claimed, err)
+	}
+	if ok, err := s.Lease(ctx, &checkpoint.Lease{Name: "maintenance", Owner: "o", TTL: time.Minute}); err != nil || !ok {
+		t.Fatalf("Lease after the upgrade = %v, %v", ok, err)
 	}
 }

@@ -137,3 +137,32 @@ func TestParseMigrations(t *testing.T) {
 		t.Fatalf("parseMigrations = %+v, %v", ms, err)
 	}
 }
+
+// TestClaimReadyQueryPlan checks with EXPLAIN QUERY PLAN that ClaimReady
+// finds the threads it claims from the partial index threads_claimable
+// (the ready and running threads, by workflow and age), not by scanning
+// threads: the threads that ended, most of them in time, cost nothing.
+// The claimable threads of the workflows (a range of the index each) are
+// then sorted by age.
+func TestClaimReadyQueryPlan(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "plan.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, workflows := range []string{`["w"]`, `["w1","w2","w3"]`} {
+		t.Run(workflows, func(t *testing.T) {
+			plan := explain(t, s, qClaimable, []any{workflows, int64(0), 10})
+			if !strings.Contains(plan, "USING INDEX threads_claimable (workflow=?") {
+				t.Errorf("the plan does not use threads_claimable:\n%s", plan)
+			}
+			for _, line := range strings.Split(plan, "\n") {
+				if strings.HasPrefix(line, "SCAN threads") {
+					t.Errorf("the plan scans threads:\n%s", plan)
+				}
+			}
+			t.Log(plan)
+		})
+	}
+}

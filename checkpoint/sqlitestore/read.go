@@ -12,7 +12,8 @@ import (
 )
 
 const (
-	threadCols     = `id, workflow, graph_hash, status, version, head, error, owner, lease_until, created_at, updated_at`
+	threadCols = `id, workflow, graph_hash, status, version, head, error, owner, lease_until, epoch, stop_requested,
+	created_at, updated_at`
 	checkpointCols = `namespace, version, parent, step, source, next, versions, meta, created_at`
 )
 
@@ -55,15 +56,17 @@ var readQueries = []string{qThread, qHead, qCheckpoint, qNewest, qHistory, qPend
 func scanThread(sc scanner) (checkpoint.Thread, error) {
 	var t checkpoint.Thread
 	var status string
-	var version, lease, created, updated intCol
+	var version, lease, epoch, stop, created, updated intCol
 	if err := sc.Scan(&t.ID, &t.Workflow, &t.GraphHash, &status, &version, &t.Head, &t.Error, &t.Owner,
-		&lease, &created, &updated); err != nil {
+		&lease, &epoch, &stop, &created, &updated); err != nil {
 		return t, err
 	}
 	var d decoder
 	t.Status = checkpoint.Status(status)
 	t.Version = d.int("version", version)
 	t.LeaseUntil = d.time("lease_until", lease)
+	t.Epoch = d.int("epoch", epoch)
+	t.StopRequested = d.time("stop_requested", stop)
 	t.CreatedAt = d.time("created_at", created)
 	t.UpdatedAt = d.time("updated_at", updated)
 	if d.err != nil {

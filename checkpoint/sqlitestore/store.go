@@ -39,6 +39,13 @@ type Options struct {
 	// MaxReadConns caps the connections that serve reads. 0 means
 	// max(4, GOMAXPROCS). Writes always use one connection of their own.
 	MaxReadConns int
+
+	// Clock is the store's clock: the time of leases and claims (Claim,
+	// ClaimReady, Heartbeat, Lease, the lease of a commit that leaves a
+	// thread running, and the UpdatedAt of a thread that Answer claims or
+	// makes ready). nil means time.Now. Tests of takeovers give it a fake
+	// clock. Every process sharing a file should read the same time.
+	Clock func() time.Time
 }
 
 // DefaultBusyTimeout is the BusyTimeout of Options{}.
@@ -60,7 +67,11 @@ type Store struct {
 	// wstmts and rstmts are the statements prepared at Open on write and
 	// read, by query text. They are not changed after Open.
 	wstmts, rstmts map[string]*sql.Stmt
+	// now is Options.Clock, or time.Now.
+	now func() time.Time
 }
+
+var _ checkpoint.Store = (*Store)(nil)
 
 // Open opens the database file at path, creating it if it does not exist,
 // and returns a Store over it.
@@ -127,7 +138,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
-	s := &Store{path: path, write: write, read: read}
+	s := &Store{path: path, write: write, read: read, now: opts.Clock}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if err := s.open(ctx, opts); err != nil {
 		s.Close()
 		return nil, err

@@ -29,7 +29,15 @@ func open(t testing.TB) *sqlitestore.Store {
 // openAt opens a migrated store at path and closes it when t ends.
 func openAt(t testing.TB, path string) *sqlitestore.Store {
 	t.Helper()
-	s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{Migrate: true})
+	return openOpts(t, path, sqlitestore.Options{})
+}
+
+// openOpts opens a store at path with opts, migrating it, and closes it
+// when t ends.
+func openOpts(t testing.TB, path string, opts sqlitestore.Options) *sqlitestore.Store {
+	t.Helper()
+	opts.Migrate = true
+	s, err := sqlitestore.Open(context.Background(), path, opts)
 	if err != nil {
 		t.Fatalf("Open(%q): %v", path, err)
 	}
@@ -439,7 +447,8 @@ func TestPruneRefusesCorruptVersions(t *testing.T) {
 // new status and workflow only.
 func TestCommitChangesStatus(t *testing.T) {
 	ctx := context.Background()
-	s := open(t)
+	now := t0.Add(time.Hour) // the store's clock, which leases run on
+	s := openOpts(t, filepath.Join(t.TempDir(), "weft.db"), sqlitestore.Options{Clock: func() time.Time { return now }})
 	steps := []struct {
 		workflow string
 		status   checkpoint.Status
@@ -450,7 +459,8 @@ func TestCommitChangesStatus(t *testing.T) {
 	for i, st := range steps {
 		v := int64(i)
 		_, err := s.Commit(ctx, &checkpoint.Commit{Thread: checkpoint.Thread{ID: "t", Workflow: st.workflow, Status: st.status,
-			Owner: fmt.Sprint("o", i), LeaseUntil: t0.Add(time.Duration(i) * time.Minute)}, ExpectedVersion: v, At: t0.Add(time.Duration(i) * time.Second)})
+			Owner: fmt.Sprint("o", i), Epoch: v, LeaseUntil: t0}, ExpectedVersion: v, At: t0.Add(time.Duration(i) * time.Second),
+			Lease: time.Duration(i) * time.Minute})
 		if err != nil {
 			t.Fatalf("commit %d: %v", i, err)
 		}
@@ -459,9 +469,15 @@ func TestCommitChangesStatus(t *testing.T) {
 			ExpectedVersion: v, At: t0}); !errors.Is(err, checkpoint.ErrConflict) {
 			t.Fatalf("stale commit %d: %v, want ErrConflict", i, err)
 		}
+		// A running thread keeps its owner and gets its lease from the
+		// store's clock; any other status clears both.
+		owner, lease := fmt.Sprint("o", i), now.Add(time.Duration(i)*time.Minute)
+		if st.status != checkpoint.StatusRunning {
+			owner, lease = "", time.Time{}
+		}
 		th, err := s.Thread(ctx, "t")
 		if err != nil || th.Version != v+1 || th.Status != st.status || th.Workflow != st.workflow ||
-			th.Owner != fmt.Sprint("o", i) || !th.LeaseUntil.Equal(t0.Add(time.Duration(i)*time.Minute)) ||
+			th.Owner != owner || !th.LeaseUntil.Equal(lease) || th.Epoch != v ||
 			!th.CreatedAt.Equal(t0) || !th.UpdatedAt.Equal(t0.Add(time.Duration(i)*time.Second)) {
 			t.Fatalf("after commit %d: %+v, %v", i, th, err)
 		}
@@ -537,12 +553,29 @@ func TestDoneContext(t *testing.T) {
 		"Thread":        func() error { _, err := s.Thread(ctx, "t"); return err },
 		"Threads":       func() error { _, err := s.Threads(ctx, nil); return err },
 		"Commit":        func() error { _, err := commitNext(ctx, s, "t", 1, "y"); return err },
-		"PutWrites":     func() error { return s.PutWrites(ctx, &checkpoint.PutWrites{ThreadID: "t", Version: 1}) },
+		"PutWrites":     func() error { return s.PutWrites(ctx, &checkpoint.PutWrites{ThreadID: "t", Owner: "o"}) },
 		"Checkpoint":    func() error { _, err := s.Checkpoint(ctx, "t", "", ""); return err },
 		"History":       func() error { _, err := s.History(ctx, &checkpoint.HistoryQuery{ThreadID: "t"}); return err },
 		"PendingWrites": func() error { _, err := s.PendingWrites(ctx, "t", "", ""); return err },
 		"Interrupts":    func() error { _, err := s.Interrupts(ctx, nil); return err },
-		"Answer":        func() error { return s.Answer(ctx, nil) },
+		"Answer":        func() error { _, err := s.Answer(ctx, nil); return err },
+		"Claim": func() error {
+			_, err := s.Claim(ctx, &checkpoint.Claim{ThreadID: "t", ExpectedVersion: 1, Owner: "o", Lease: time.Minute})
+			return err
+		},
+		"ClaimReady": func() error {
+			_, err := s.ClaimReady(ctx, &checkpoint.ClaimReady{Owner: "o", Workflows: []string{"w"}})
+			return err
+		},
+		"Heartbeat": func() error {
+			_, err := s.Heartbeat(ctx, &checkpoint.Heartbeat{Owner: "o", Threads: []string{"t"}, Lease: time.Minute})
+			return err
+		},
+		"RequestStop": func() error { _, err := s.RequestStop(ctx, &checkpoint.StopRequest{ThreadID: "t", At: t0}); return err },
+		"Lease": func() error {
+			_, err := s.Lease(ctx, &checkpoint.Lease{Name: "n", Owner: "o", TTL: time.Minute})
+			return err
+		},
 		"Reassign":      func() error { return s.Reassign(ctx, &checkpoint.Reassign{ThreadID: "t", InterruptID: "q"}) },
 		"Steps":         func() error { _, err := s.Steps(ctx, "t", 0); return err },
 		"DeleteThread":  func() error { return s.DeleteThread(ctx, "t") },

@@ -18,6 +18,8 @@ var concurrencyTests = []test{
 	{"CommitsOnDifferentThreads", testCommitsOnDifferentThreads},
 	{"AnswersVersusCancelPending", testAnswersVersusCancel},
 	{"PutWritesVersusCommit", testPutWritesVersusCommit},
+	{"ClaimReadyDisjoint", testClaimReadyDisjoint},
+	{"ClaimRace", testClaimRace},
 }
 
 // race runs f(i) for i in [0, n) on n goroutines released at once and
