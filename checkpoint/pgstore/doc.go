@@ -167,6 +167,9 @@
 //     interrupt and wraps checkpoint.ErrCorrupt.
 //   - Reads return times in UTC.
 //   - Prune with a thread ID that does not exist is ErrNotFound; Prune of
-//     every thread ranks all checkpoints in one statement, which suits a
-//     periodic job rather than a hot path.
+//     every thread ranks all checkpoints, which suits a periodic job
+//     rather than a hot path. It first locks (FOR SHARE) the threads it
+//     prunes, so their commits wait for it or finish before it reads: a
+//     fork committed with VerifyBlobs never keeps a checkpoint whose blobs
+//     the prune removed (it fails with ErrNotFound instead).
 package pgstore
