@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -41,14 +42,36 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	b := &pgx.Batch{}
 
 	th := &c.Thread
+	owner := th.Owner
+	if th.Status != checkpoint.StatusRunning {
+		owner = ""
+	}
 	if c.ExpectedVersion == 0 {
-		b.Queue(s.sql.insertThread, id, th.Workflow, th.GraphHash, string(th.Status), th.Head, th.Error, th.Owner, nullTime(th.LeaseUntil), c.At)
+		b.Queue(s.sql.insertThread, id, th.Workflow, th.GraphHash, string(th.Status), th.Head, th.Error, owner, c.At, th.Epoch,
+			s.now(), micros(c.Lease))
 	} else {
-		b.Queue(s.sql.updateThread, id, c.ExpectedVersion, th.Workflow, th.GraphHash, string(th.Status), th.Head, th.Error, th.Owner, nullTime(th.LeaseUntil), c.At)
+		b.Queue(s.sql.updateThread, id, c.ExpectedVersion, th.Workflow, th.GraphHash, string(th.Status), th.Head, th.Error, owner, c.At, th.Epoch,
+			s.now(), micros(c.Lease))
+	}
+	if cp := c.Checkpoint; cp != nil && c.VerifyBlobs {
+		var fields []string
+		var versions []int64
+		for f, v := range cp.Versions {
+			if v < version {
+				fields, versions = append(fields, f), append(versions, v)
+			}
+		}
+		if len(fields) > 0 {
+			b.Queue(s.sql.verifyBlobs, id, cp.Namespace, fields, versions)
+		}
+	}
+	if x := c.Carry; x != nil && len(x.Kinds) > 0 {
+		b.Queue(s.sql.carryWrites, id, c.Checkpoint.Namespace, x.From, checkpoint.FormatID(version), x.Kinds)
 	}
 	flags, args := 0, []any{id}
-	if c.CancelPending {
+	if x := c.Cancel; x != nil {
 		flags |= partCancel
+		args = append(args, x.Author, x.Channel, nullTime(x.At), x.Note, len(x.IDs) == 0, x.IDs)
 	}
 	if cp := c.Checkpoint; cp != nil {
 		var err error
@@ -78,7 +101,14 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 		}
 		b.Queue(s.sql.insertInterrupt, id, r.ID, r.Workflow, r.CheckpointID, r.Namespace, r.Node, r.Task, r.Kind, r.Key, r.Index, r.Reason,
 			[]byte(r.Value), []byte(r.Schema), r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo,
-			string(status), []byte(r.Answer), r.Author, r.Channel, nullTime(r.AnsweredAt), created)
+			string(status), []byte(r.Answer), r.Author, r.Channel, nullTime(r.AnsweredAt), created, r.Note, nullTime(r.FallbackAt))
+	}
+	if th.Status == checkpoint.StatusReady && s.notify {
+		payload, err := json.Marshal(notice{Kind: checkpoint.NoticeReady, Thread: id, Workflow: th.Workflow})
+		if err != nil {
+			return 0, fmt.Errorf("pgstore: thread %q: notice: %w", id, err)
+		}
+		b.Queue(s.sql.notify, s.channel, string(payload))
 	}
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()
@@ -92,6 +122,8 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 		return 0, fmt.Errorf("pgstore: thread %q exists already, commit expected a new thread: %w", id, checkpoint.ErrConflict)
 	case pgCode(err) == codeConflict:
 		return 0, fmt.Errorf("pgstore: thread %q is not at version %d (or does not exist): %w", id, c.ExpectedVersion, checkpoint.ErrConflict)
+	case pgCode(err) == codeMissing:
+		return 0, fmt.Errorf("pgstore: thread %q: checkpoint %s names a blob that is gone: %w", id, checkpoint.FormatID(version), checkpoint.ErrNotFound)
 	}
 	return 0, fmt.Errorf("pgstore: thread %q: commit at version %d: %w", id, version, err)
 }
@@ -166,9 +198,9 @@ func stepsArgs(args []any, version int64, steps []checkpoint.Step) []any {
 	return append(args, version, ns, supersteps, cps, nodes, tasks, statuses, started, durations, errs)
 }
 
-// PutWrites records pending writes if the thread is still at p.Version,
-// in one round trip: a version check that locks the thread row (FOR SHARE)
-// and the upsert, in one implicit transaction.
+// PutWrites records pending writes if the thread is still claimed by
+// p.Owner at p.Epoch, in one round trip: a check of the claim that locks
+// the thread row (FOR SHARE) and the upsert, in one implicit transaction.
 func (s *Store) PutWrites(ctx context.Context, p *checkpoint.PutWrites) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -177,7 +209,7 @@ func (s *Store) PutWrites(ctx context.Context, p *checkpoint.PutWrites) error {
 		return errors.New("pgstore: PutWrites without arguments")
 	}
 	b := &pgx.Batch{}
-	b.Queue(s.sql.lockVersion, p.ThreadID, p.Version)
+	b.Queue(s.sql.lockClaim, p.ThreadID, p.Owner, p.Epoch)
 	if len(p.Writes) > 0 {
 		s.queueWrites(b, p.ThreadID, p.Writes)
 	}
@@ -187,7 +219,7 @@ func (s *Store) PutWrites(ctx context.Context, p *checkpoint.PutWrites) error {
 		err = cerr
 	}
 	if pgCode(err) == codeConflict {
-		return fmt.Errorf("pgstore: thread %q is not at version %d (or does not exist): %w", p.ThreadID, p.Version, checkpoint.ErrConflict)
+		return fmt.Errorf("pgstore: thread %q is not claimed by %q at epoch %d (or does not exist): %w", p.ThreadID, p.Owner, p.Epoch, checkpoint.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("pgstore: thread %q: put writes: %w", p.ThreadID, err)

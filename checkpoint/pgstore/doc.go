@@ -36,7 +36,7 @@
 //
 // The tables are threads, checkpoints, blobs, pending_writes, interrupts
 // (with interrupt_assignees, see below) and steps, keyed by thread ID, plus
-// schema_version. Payloads, answers,
+// leases and schema_version. Payloads, answers,
 // blobs and pending writes are bytea, kept byte for byte; times are
 // timestamptz, at the microsecond precision PostgreSQL keeps; a
 // checkpoint's field versions and annotations are jsonb; node lists and
@@ -55,7 +55,11 @@
 // processes that start at once are serialized by a transaction-level
 // advisory lock keyed by the schema name, so each migration runs once.
 // Without Migrate, opening checks the version and fails if the schema is
-// missing or older; [Store.Version] reports the version a database holds. A database at a version newer than [SchemaVersion]
+// missing or older; [Store.Version] reports the version a database holds.
+// Migration 1 creates the tables; migration 2 (claims) adds threads.epoch
+// and threads.stop_requested, interrupts.note and interrupts.fallback_at,
+// the table leases and the index threads_claimable, keeping existing rows
+// (epoch 0, no stop requested). A database at a version newer than [SchemaVersion]
 // (written by a newer weft) is refused with an error wrapping
 // checkpoint.ErrSchemaTooNew, with or without Migrate: an old program
 // never writes to a schema it does not understand. Migrate needs the
@@ -76,16 +80,53 @@
 //     when it matches no row. Of two processes that advance one thread, one
 //     commits; the other waits for its row lock, finds the new version and
 //     gets checkpoint.ErrConflict, and nothing of its commit is kept.
-//   - PutWrites checks the version with SELECT ... FOR SHARE in the same
-//     batch as its writes, so a commit cannot slip in between.
-//   - Answering is a conditional UPDATE ... WHERE status = 'pending': of two
-//     reviewers who answer one question at once, exactly one succeeds, the
-//     other gets checkpoint.ErrAlreadyAnswered. Several answers are one
-//     transaction, all or none, with rows locked in (thread, interrupt)
-//     order so that overlapping calls cannot deadlock.
+//   - PutWrites checks the writer's claim (running, its owner, its epoch)
+//     with SELECT ... FOR SHARE in the same batch as its writes, so a
+//     commit or a takeover cannot slip in between, and a process that lost
+//     its claim writes nothing.
+//   - Answer is one batch and one transaction: it locks the thread row
+//     (SELECT ... FOR UPDATE), checks every answer in one statement (the
+//     interrupt exists, is pending and belongs to the thread's head;
+//     raising at the first refused one aborts the batch), records answers
+//     and writes, and readies or claims the thread. Of two reviewers who
+//     answer one question at once, the second checks after the first
+//     committed and gets checkpoint.ErrAlreadyAnswered.
+//   - Every write path that changes interrupts (Commit, Answer, Reassign)
+//     or claims (RequestStop, Claim) locks the thread row first, so
+//     overlapping transactions cannot deadlock.
 //   - Reads of a checkpoint (the row and every blob its state needs, down
 //     Append chains, with a recursive query) are one statement, so one
 //     snapshot: a concurrent Prune cannot leave a checkpoint without blobs.
+//
+// # Claims and leases
+//
+// A run claims its thread before it advances it: Claim (one conditional
+// UPDATE), ClaimReady (SELECT ... FOR UPDATE SKIP LOCKED of the oldest
+// ready threads, or running ones on a lapsed lease, of some workflows, then
+// UPDATE, in one statement served by the partial index threads_claimable:
+// concurrent workers never claim the same thread and never wait for each
+// other), or an Answer that claims. Each claim sets owner and lease_until
+// and increments epoch. Heartbeat renews leases with one UPDATE and
+// reports stop requests (RequestStop sets stop_requested on a running
+// thread). Named leases for maintenance (Store.Lease) are rows of the
+// table leases, taken with INSERT ... ON CONFLICT DO UPDATE WHERE the
+// lease lapsed or is the owner's. Leases run on the database's clock
+// (now()), which every process shares; [Options].Clock replaces it with
+// the caller's, for tests that move time.
+//
+// # Notices
+//
+// *Store is a [checkpoint.Notifier] on LISTEN/NOTIFY. The channel is
+// "weft_notices" for the default schema and "weft_notices:" followed by
+// the schema's name otherwise ([Store.Channel]); payloads are compact JSON,
+// {"kind":"ready","thread":"...","workflow":"..."}. The store notifies by
+// itself, with pg_notify inside the writing transaction (so a notice is
+// delivered when the write commits, never for one rolled back), after an
+// Answer that makes a thread ready (not one that claims it), a Commit that
+// leaves a thread ready, and RequestStop of a running thread;
+// [Options].NoNotify turns that off (behind a pooler in transaction mode,
+// which breaks LISTEN). [Store.Listen] takes a connection out of the pool
+// for as long as it listens.
 //
 // # The inbox
 //
@@ -126,6 +167,9 @@
 //     interrupt and wraps checkpoint.ErrCorrupt.
 //   - Reads return times in UTC.
 //   - Prune with a thread ID that does not exist is ErrNotFound; Prune of
-//     every thread ranks all checkpoints in one statement, which suits a
-//     periodic job rather than a hot path.
+//     every thread ranks all checkpoints, which suits a periodic job
+//     rather than a hot path. It first locks (FOR SHARE) the threads it
+//     prunes, so their commits wait for it or finish before it reads: a
+//     fork committed with VerifyBlobs never keeps a checkpoint whose blobs
+//     the prune removed (it fails with ErrNotFound instead).
 package pgstore

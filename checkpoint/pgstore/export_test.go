@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -23,3 +24,12 @@ func CopyInterrupts(ctx context.Context, s *Store, rows [][]any) (int64, error) 
 
 // InterruptColumns are the columns of the interrupts table.
 var InterruptColumns = strings.Split(strings.ReplaceAll(interruptColumns, " ", ""), ",")
+
+// MigrateTo brings s's schema up to version target only.
+func MigrateTo(ctx context.Context, s *Store, target int) error { return s.migrateTo(ctx, target) }
+
+// NewUnchecked returns a store on pool without migrating or checking the
+// schema's version.
+func NewUnchecked(pool *pgxpool.Pool, schema string) *Store {
+	return &Store{pool: pool, schema: schema, ident: quote(schema), sql: newStatements(quote(schema)), notify: true, channel: channelOf(schema)}
+}

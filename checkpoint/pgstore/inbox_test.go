@@ -41,7 +41,7 @@ func inboxRows(n, answeredEvery int, base time.Time) [][]any {
 		}
 		thread := fmt.Sprintf("thread-%07d", i)
 		rows[i] = []any{thread, "q-" + node, wf, checkpoint.FormatID(3), "", node, node, checkpoint.KindDynamic, "", int32(0), "review",
-			value, schema, assignees, deadline, []byte(nil), []string(nil), status, answer, "", "", answeredAt, created}
+			value, schema, assignees, deadline, []byte(nil), []string(nil), status, answer, "", "", answeredAt, created, "", pgtype.Timestamptz{}}
 	}
 	return rows
 }

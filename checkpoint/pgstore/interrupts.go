@@ -2,21 +2,19 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
 
 const interruptColumns = "thread_id, id, workflow, checkpoint_id, namespace, node, task, kind, call_key, call_index, reason, " +
-	"value, answer_schema, assignees, deadline, fallback, escalate_to, status, answer, author, channel, answered_at, created_at"
+	"value, answer_schema, assignees, deadline, fallback, escalate_to, status, answer, author, channel, answered_at, created_at, note, fallback_at"
 
 // interruptRow is a row of interruptColumns as read.
 type interruptRow struct {
@@ -31,12 +29,13 @@ type interruptRow struct {
 	status     string
 	answer     []byte
 	answeredAt pgtype.Timestamptz
+	fallbackAt pgtype.Timestamptz
 }
 
 func (x *interruptRow) scanDest() []any {
 	r := &x.r
 	return []any{&r.ThreadID, &r.ID, &r.Workflow, &r.CheckpointID, &r.Namespace, &r.Node, &r.Task, &r.Kind, &r.Key, &x.index, &r.Reason,
-		&x.value, &x.schema, &x.assignees, &x.deadline, &x.fallback, &x.escalateTo, &x.status, &x.answer, &r.Author, &r.Channel, &x.answeredAt, &r.CreatedAt}
+		&x.value, &x.schema, &x.assignees, &x.deadline, &x.fallback, &x.escalateTo, &x.status, &x.answer, &r.Author, &r.Channel, &x.answeredAt, &r.CreatedAt, &r.Note, &x.fallbackAt}
 }
 
 // decode returns the record the row holds.
@@ -51,7 +50,7 @@ func (x *interruptRow) decode() (checkpoint.InterruptRecord, error) {
 	}
 	r.Index = int(x.index)
 	r.Value, r.Schema, r.Fallback, r.Answer = x.value, x.schema, x.fallback, x.answer
-	r.Deadline, r.AnsweredAt, r.CreatedAt = timeOf(x.deadline), timeOf(x.answeredAt), r.CreatedAt.UTC()
+	r.Deadline, r.AnsweredAt, r.FallbackAt, r.CreatedAt = timeOf(x.deadline), timeOf(x.answeredAt), timeOf(x.fallbackAt), r.CreatedAt.UTC()
 	r.Status = checkpoint.InterruptStatus(x.status)
 	return r, nil
 }
@@ -213,120 +212,4 @@ func parseCursor(s string) (checkpoint.InterruptCursor, error) {
 	}
 	c.CreatedAt = c.CreatedAt.Truncate(time.Microsecond)
 	return c, nil
-}
-
-// Answer records answers, all or none. One answer is one conditional
-// UPDATE ... WHERE status = 'pending'. Several are a batch of them (sorted
-// by thread and interrupt, so that concurrent callers lock rows in one
-// order and cannot deadlock), each raising an error when it matches no
-// row, in one implicit transaction and one round trip. When an answer is
-// refused, a second query finds out why.
-func (s *Store) Answer(ctx context.Context, answers []checkpoint.Answer) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	switch len(answers) {
-	case 0:
-		return nil
-	case 1:
-		a := &answers[0]
-		tag, err := s.pool.Exec(ctx, s.sql.answer, a.ThreadID, a.InterruptID, []byte(a.Value), a.Author, a.Channel, nullTime(a.At))
-		if err != nil {
-			return fmt.Errorf("pgstore: thread %q: answer interrupt %q: %w", a.ThreadID, a.InterruptID, err)
-		}
-		if tag.RowsAffected() == 1 {
-			return nil
-		}
-		return s.whyRefused(ctx, answers)
-	}
-	order := make([]int, len(answers))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(i, j int) int {
-		a, b := &answers[i], &answers[j]
-		if c := strings.Compare(a.ThreadID, b.ThreadID); c != 0 {
-			return c
-		}
-		return strings.Compare(a.InterruptID, b.InterruptID)
-	})
-	b := &pgx.Batch{}
-	for _, i := range order {
-		a := &answers[i]
-		b.Queue(s.sql.answerChecked, a.ThreadID, a.InterruptID, []byte(a.Value), a.Author, a.Channel, nullTime(a.At),
-			fmt.Sprintf("weft: interrupt %q of thread %q is not pending", a.InterruptID, a.ThreadID))
-	}
-	err := s.pool.SendBatch(ctx, b).Close()
-	if pgCode(err) == codeRefused {
-		return s.whyRefused(ctx, answers)
-	}
-	if err != nil {
-		return fmt.Errorf("pgstore: answer %d interrupts: %w", len(answers), err)
-	}
-	return nil
-}
-
-// whyRefused returns the error for answers that were refused: for the
-// first answer (in the caller's order) whose interrupt is missing
-// (ErrNotFound), not pending or answered twice in the call
-// (ErrAlreadyAnswered).
-func (s *Store) whyRefused(ctx context.Context, answers []checkpoint.Answer) error {
-	threads, ids := make([]string, len(answers)), make([]string, len(answers))
-	for i := range answers {
-		threads[i], ids[i] = answers[i].ThreadID, answers[i].InterruptID
-	}
-	type key struct{ thread, id string }
-	status := make(map[key]string, len(answers))
-	rows, err := s.pool.Query(ctx, s.sql.interruptStatuses, threads, ids)
-	if err != nil {
-		return fmt.Errorf("pgstore: answers refused; reading why: %w", err)
-	}
-	for rows.Next() {
-		var k key
-		var st string
-		if err := rows.Scan(&k.thread, &k.id, &st); err != nil {
-			rows.Close()
-			return fmt.Errorf("pgstore: answers refused; reading why: %w", err)
-		}
-		status[k] = st
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("pgstore: answers refused; reading why: %w", err)
-	}
-	seen := make(map[key]bool, len(answers))
-	for _, a := range answers {
-		k := key{a.ThreadID, a.InterruptID}
-		st, ok := status[k]
-		switch {
-		case !ok:
-			return fmt.Errorf("pgstore: thread %q: interrupt %q: %w", a.ThreadID, a.InterruptID, checkpoint.ErrNotFound)
-		case st != string(checkpoint.InterruptPending):
-			return fmt.Errorf("pgstore: thread %q: interrupt %q is %s: %w", a.ThreadID, a.InterruptID, st, checkpoint.ErrAlreadyAnswered)
-		case seen[k]:
-			return fmt.Errorf("pgstore: thread %q: interrupt %q answered twice in one call: %w", a.ThreadID, a.InterruptID, checkpoint.ErrAlreadyAnswered)
-		}
-		seen[k] = true
-	}
-	// Every interrupt is pending now: a concurrent change came and went
-	// (the interrupt was deleted and asked again). Report the race.
-	return fmt.Errorf("pgstore: answers refused by a concurrent change: %w", checkpoint.ErrAlreadyAnswered)
-}
-
-// Reassign changes the assignees, deadline, fallback and escalation of a
-// pending interrupt, with one conditional UPDATE.
-func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if r == nil {
-		return errors.New("pgstore: Reassign without arguments")
-	}
-	tag, err := s.pool.Exec(ctx, s.sql.reassign, r.ThreadID, r.InterruptID, r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo)
-	if err != nil {
-		return fmt.Errorf("pgstore: thread %q: reassign interrupt %q: %w", r.ThreadID, r.InterruptID, err)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	return s.whyRefused(ctx, []checkpoint.Answer{{ThreadID: r.ThreadID, InterruptID: r.InterruptID}})
 }

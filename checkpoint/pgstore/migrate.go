@@ -58,7 +58,7 @@ func loadMigrations() ([]migration, error) {
 // SchemaVersion is the version of the newest embedded migration: the
 // schema version this package reads and writes. A test checks that it
 // matches the files in migrations/.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Migrate brings the store's schema up to SchemaVersion: it creates the
 // schema if it does not exist and applies, in one transaction, every
@@ -70,6 +70,12 @@ const SchemaVersion = 1
 // SchemaVersion, Migrate changes nothing and returns an error wrapping
 // checkpoint.ErrSchemaTooNew.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, SchemaVersion)
+}
+
+// migrateTo applies the migrations up to version target (tests start from
+// an older schema with it).
+func (s *Store) migrateTo(ctx context.Context, target int) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
@@ -106,7 +112,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if current > len(ms) {
 		return fmt.Errorf("pgstore: schema %q is at version %d, this program knows up to %d: %w", s.schema, current, len(ms), checkpoint.ErrSchemaTooNew)
 	}
-	for _, m := range ms[current:] {
+	for _, m := range ms[current:max(current, min(target, len(ms)))] {
 		sql := strings.ReplaceAll(m.sql, "{{schema}}", q)
 		// No arguments: pgx sends the file with the simple protocol, which
 		// runs several statements.

@@ -271,7 +271,7 @@ func TestTwoProcessesAnswerOneQuestion(t *testing.T) {
 	c := testCommit("q", 0)
 	for i := range rounds {
 		for _, p := range []string{"a", "b"} {
-			c.Interrupts = append(c.Interrupts, checkpoint.InterruptRecord{ID: fmt.Sprint(p, i), Node: "n", Kind: checkpoint.KindDynamic})
+			c.Interrupts = append(c.Interrupts, checkpoint.InterruptRecord{ID: fmt.Sprint(p, i), CheckpointID: c.Thread.Head, Node: "n", Kind: checkpoint.KindDynamic})
 		}
 	}
 	if _, err := first.Commit(ctx, c); err != nil {
@@ -297,7 +297,7 @@ func TestTwoProcessesAnswerOneQuestion(t *testing.T) {
 		for p, s := range stores {
 			wg.Go(func() {
 				<-start
-				errs[p] = s.Answer(ctx, calls[p])
+				_, errs[p] = s.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: "q", Answers: calls[p]})
 			})
 		}
 		close(start)
@@ -320,5 +320,65 @@ func TestTwoProcessesAnswerOneQuestion(t *testing.T) {
 		if err != nil || len(page.Interrupts) != 1 || (page.Interrupts[0].Status == checkpoint.InterruptAnswered) != (winner == 1) {
 			t.Fatalf("round %d: %s = %+v, %v; the multi-answer call was not all or nothing", i, b, page, err)
 		}
+	}
+}
+
+// TestUpgradeFromVersion1 fills a schema at version 1 with the SQL of that
+// version, migrates it and checks that the data is kept, with the new
+// columns at their defaults, and that the store works on it.
+func TestUpgradeFromVersion1(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := t.Context()
+	schema := pgtest.Schema(t)
+	old := pgstore.NewUnchecked(pool, schema)
+	if err := pgstore.MigrateTo(ctx, old, 1); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := old.Version(ctx); err != nil || v != 1 {
+		t.Fatalf("Version = %d, %v; want 1", v, err)
+	}
+	tbl := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO " + tbl("threads") + " (id, workflow, graph_hash, status, version, head, error, owner, lease_until, created_at, updated_at)" +
+			" VALUES ('t', 'w', 'g', 'interrupted', 1, '000000000001', '', '', NULL, $1, $1)", []any{at}},
+		{"INSERT INTO " + tbl("checkpoints") + " (thread_id, namespace, version, parent, step, source, next, versions, meta, created_at)" +
+			` VALUES ('t', '', 1, '', 0, 'input', '{n}', '{"x": 1}', NULL, $1)`, []any{at}},
+		{"INSERT INTO " + tbl("blobs") + " (thread_id, namespace, field, version, base, data) VALUES ('t', '', 'x', 1, 0, '\\x31')", nil},
+		{"INSERT INTO " + tbl("interrupts") + " (thread_id, id, workflow, checkpoint_id, namespace, node, task, kind, call_key, call_index, reason," +
+			" value, answer_schema, assignees, deadline, fallback, escalate_to, status, answer, author, channel, answered_at, created_at)" +
+			" VALUES ('t', 'q', 'w', '000000000001', '', 'n', 'n', 'dynamic', '', 0, '', NULL, NULL, '{ann}', NULL, NULL, NULL, 'pending', NULL, '', '', NULL, $1)", []any{at}},
+	} {
+		if _, err := pool.Exec(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	s, err := pgstore.New(ctx, pool, pgstore.Options{Schema: schema, Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVersions(t, schema)
+	th, err := s.Thread(ctx, "t")
+	if err != nil || th.Status != checkpoint.StatusInterrupted || th.Version != 1 || th.Epoch != 0 || !th.StopRequested.IsZero() || !th.CreatedAt.Equal(at) {
+		t.Fatalf("thread after the upgrade: %+v, %v", th, err)
+	}
+	cp, err := s.Checkpoint(ctx, "t", "", "")
+	if err != nil || len(cp.Blobs) != 1 || string(cp.Blobs[0].Data) != "1" {
+		t.Fatalf("checkpoint after the upgrade: %+v, %v", cp, err)
+	}
+	page, err := s.Interrupts(ctx, &checkpoint.InterruptQuery{Assignees: []string{"ann"}, Status: checkpoint.InterruptPending})
+	if err != nil || len(page.Interrupts) != 1 || page.Interrupts[0].Note != "" || !page.Interrupts[0].FallbackAt.IsZero() {
+		t.Fatalf("inbox after the upgrade: %+v, %v", page, err)
+	}
+	res, err := s.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: "t", Answers: []checkpoint.Answer{{InterruptID: "q", Value: []byte(`1`)}},
+		Claim: &checkpoint.Claim{Owner: "me", Lease: time.Minute}})
+	if err != nil || !res.Claimed || res.Thread.Epoch != 1 || res.Thread.Version != 2 {
+		t.Fatalf("Answer after the upgrade: %+v, %v", res, err)
+	}
+	if ok, err := s.Lease(ctx, &checkpoint.Lease{Name: "m", Owner: "me", TTL: time.Minute}); err != nil || !ok {
+		t.Fatalf("Lease after the upgrade: %v, %v", ok, err)
 	}
 }

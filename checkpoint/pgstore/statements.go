@@ -11,16 +11,22 @@ import (
 type statements struct {
 	thread string
 
-	insertThread, updateThread                 string
-	commitParts                                [partAll + 1]string
-	upsertWrites, insertInterrupt, lockVersion string
+	insertThread, updateThread               string
+	verifyBlobs, carryWrites, notify         string
+	commitParts                              [partAll + 1]string
+	upsertWrites, insertInterrupt, lockClaim string
 
 	checkpointByID, checkpointHead, checkpointNewest string
 	history, pendingWrites, steps                    string
 
-	answer, answerChecked, interruptStatuses, reassign string
+	lockThread, answerCheck, answerSet, answerThread string
+	reassign, reassignWhy                            string
+
+	claim, claimReady, heartbeat, requestStop string
+	takeLease, releaseLease                   string
 
 	deleteThread []string
+	pruneLock    string
 	prune        string
 }
 
@@ -34,33 +40,61 @@ func newStatements(ident string) statements {
 	// Commit. The first statement of the batch checks the version and
 	// raises codeConflict when the thread is not at the expected one, which
 	// aborts the batch's implicit transaction.
+	// A thread left running gets a lease from the store's clock ($10 or
+	// now()) and keeps its stop request; any other status clears both (the
+	// owner is cleared by Commit).
 	st.insertThread = q(`WITH i AS (
 	INSERT INTO {{schema}}.threads (` + threadColumns + `)
-	VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $9)
+	VALUES ($1, $2, $3, $4, 1, $5, $6, $7,
+		CASE WHEN $4::text = 'running' THEN ` + nowSQL(10) + ` + ` + durationSQL(11) + ` END,
+		$8, $8, $9, NULL)
 	ON CONFLICT (id) DO NOTHING
 	RETURNING 1)
 SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM i), '` + codeConflict + `', 'weft: the thread exists already')`)
 	st.updateThread = q(`WITH u AS (
 	UPDATE {{schema}}.threads SET workflow = $3, graph_hash = $4, status = $5, version = $2::bigint + 1, head = $6,
-		error = $7, owner = $8, lease_until = $9, updated_at = $10
+		error = $7, owner = $8,
+		lease_until = CASE WHEN $5::text = 'running' THEN ` + nowSQL(11) + ` + ` + durationSQL(12) + ` END,
+		updated_at = $9, epoch = $10,
+		stop_requested = CASE WHEN $5::text = 'running' AND status = 'running' THEN stop_requested END
 	WHERE id = $1 AND version = $2
 	RETURNING 1)
 SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM u), '` + codeConflict + `', 'weft: the thread is not at the expected version')`)
+	// VerifyBlobs: $2 is the namespace, $3 and $4 the fields and versions
+	// the checkpoint names at older versions. The blob rows are locked
+	// (FOR KEY SHARE) until the commit ends.
+	st.verifyBlobs = q(`WITH need AS (
+	SELECT v.field, v.version FROM unnest($3::text[], $4::bigint[]) AS v (field, version)
+), have AS (
+	SELECT b.field, b.version FROM {{schema}}.blobs b JOIN need n ON b.field = n.field AND b.version = n.version
+	WHERE b.thread_id = $1 AND b.namespace = $2
+	FOR KEY SHARE OF b
+)
+SELECT {{schema}}.raise_unless((SELECT count(*) FROM have) = (SELECT count(*) FROM need), '` + codeMissing + `',
+	'weft: the checkpoint names a blob that is gone')`)
+	// Carry: the writes of checkpoint $3 whose kind is one of $5, copied to
+	// checkpoint $4 of namespace $2.
+	st.carryWrites = q(`INSERT INTO {{schema}}.pending_writes (thread_id, namespace, checkpoint_id, task, kind, key, data)
+SELECT w.thread_id, w.namespace, $4, w.task, w.kind, w.key, w.data FROM {{schema}}.pending_writes w
+WHERE w.thread_id = $1 AND w.namespace = $2 AND w.checkpoint_id = $3 AND w.kind = ANY($5::text[])
+ON CONFLICT (thread_id, namespace, checkpoint_id, task, kind, key) DO UPDATE SET data = EXCLUDED.data`)
+	st.notify = "SELECT pg_notify($1, $2)"
 	st.upsertWrites = q(`INSERT INTO {{schema}}.pending_writes (thread_id, namespace, checkpoint_id, task, kind, key, data)
 SELECT $1, w.namespace, w.checkpoint_id, w.task, w.kind, w.key, w.data
 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[]) AS w (namespace, checkpoint_id, task, kind, key, data)
 ON CONFLICT (thread_id, namespace, checkpoint_id, task, kind, key) DO UPDATE SET data = EXCLUDED.data`)
 	st.insertInterrupt = q(`INSERT INTO {{schema}}.interrupts (` + interruptColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
 ON CONFLICT (thread_id, id) DO NOTHING`)
 	for flags := range st.commitParts {
 		st.commitParts[flags] = q(commitPartsSQL(flags))
 	}
-	// PutWrites: FOR SHARE holds off a concurrent Commit of the thread
-	// until the writes are in (and a Commit in flight makes the check fail
-	// once it has committed).
-	st.lockVersion = q(`WITH t AS (SELECT FROM {{schema}}.threads WHERE id = $1 AND version = $2 FOR SHARE)
-SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM t), '` + codeConflict + `', 'weft: the thread is not at the expected version')`)
+	// PutWrites: FOR SHARE holds off a concurrent Commit or claim of the
+	// thread until the writes are in (and one in flight makes the check
+	// fail once it has committed: the locking read re-checks the newest
+	// row).
+	st.lockClaim = q(`WITH t AS (SELECT FROM {{schema}}.threads WHERE id = $1 AND status = 'running' AND owner = $2 AND epoch = $3 FOR SHARE)
+SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM t), '` + codeConflict + `', 'weft: the thread is not claimed by the writer')`)
 
 	// Checkpoint: the thread's head (to tell a missing thread from a
 	// missing checkpoint), the checkpoint, and every blob its state needs,
@@ -117,17 +151,8 @@ LEFT JOIN {{schema}}.steps s ON s.thread_id = t.id AND s.version > $2
 WHERE t.id = $1
 ORDER BY s.version, s.ord`)
 
-	// Answers: a compare-and-set on the status.
-	const answerSet = `UPDATE {{schema}}.interrupts SET status = 'answered', answer = $3, author = $4, channel = $5, answered_at = $6
-	WHERE thread_id = $1 AND id = $2 AND status = 'pending'`
-	st.answer = q(answerSet)
-	st.answerChecked = q(`WITH a AS (` + answerSet + ` RETURNING 1)
-SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM a), '` + codeRefused + `', $7)`)
-	st.interruptStatuses = q(`SELECT a.thread_id, a.id, i.status
-FROM unnest($1::text[], $2::text[]) AS a (thread_id, id)
-JOIN {{schema}}.interrupts i ON i.thread_id = a.thread_id AND i.id = a.id`)
-	st.reassign = q(`UPDATE {{schema}}.interrupts SET assignees = $3, deadline = $4, fallback = $5, escalate_to = $6
-WHERE thread_id = $1 AND id = $2 AND status = 'pending'`)
+	answerStatements(q, &st)
+	claimStatements(q, &st)
 
 	for _, table := range []string{"threads", "checkpoints", "blobs", "pending_writes", "interrupts", "steps"} {
 		col := "thread_id"
@@ -136,28 +161,49 @@ WHERE thread_id = $1 AND id = $2 AND status = 'pending'`)
 		}
 		st.deleteThread = append(st.deleteThread, q("DELETE FROM {{schema}}."+table+" WHERE "+col+" = $1"))
 	}
+	st.pruneLock = q(pruneLockSQL)
 	st.prune = q(pruneSQL)
 	return st
 }
 
-// pruneSQL removes, in one statement, the checkpoints that the rules pick
-// ($1: thread ID or "" for all, $2: KeepLast or 0, $3: Before or NULL),
-// their pending writes, and the blobs of removed checkpoints that no
-// remaining checkpoint of the namespace needs (following Append chains).
-// It returns how many checkpoints it removed. Every CTE sees the snapshot
-// from before the deletes, so "remaining" is computed, not read back.
-const pruneSQL = `WITH RECURSIVE ranked AS (
+// pruneDoomedSQL are the CTEs ranked and doomed of the checkpoints the
+// rules pick ($1: thread ID or "" for all, $2: KeepLast or 0, $3: Before
+// or NULL), of the threads that filter (a condition on c.thread_id) keeps.
+func pruneDoomedSQL(filter string) string {
+	return `ranked AS (
 	SELECT c.thread_id, c.namespace, c.version, c.created_at, t.head,
 		row_number() OVER (PARTITION BY c.thread_id, c.namespace ORDER BY c.version DESC) AS rank
 	FROM {{schema}}.checkpoints c
 	JOIN {{schema}}.threads t ON t.id = c.thread_id
-	WHERE $1::text = '' OR c.thread_id = $1
+	WHERE ` + filter + `
 ), doomed AS (
 	SELECT thread_id, namespace, version FROM ranked
 	WHERE rank > 1
 		AND NOT (namespace = '' AND {{schema}}.format_id(version) = head)
 		AND (($2::integer > 0 AND rank > $2::integer) OR created_at < $3::timestamptz)
-), gone AS (
+)`
+}
+
+// pruneLockSQL locks (FOR SHARE, in ID order) the threads that have
+// checkpoints to remove and returns their IDs. Prune runs it in its own
+// statement before pruneSQL: a commit in flight on one of them finishes
+// first (and pruneSQL, with a later snapshot, sees its checkpoint and
+// keeps the blobs it names), or waits until the prune has committed (and
+// its VerifyBlobs check sees what went).
+var pruneLockSQL = `WITH ` + pruneDoomedSQL(`$1::text = '' OR c.thread_id = $1`) + `
+SELECT t.id FROM {{schema}}.threads t
+WHERE t.id IN (SELECT thread_id FROM doomed)
+ORDER BY t.id
+FOR SHARE OF t`
+
+// pruneSQL removes, in one statement, the checkpoints that the rules pick
+// ($1, $2, $3 as in pruneDoomedSQL) of the threads $4 (locked by
+// pruneLockSQL),
+// their pending writes, and the blobs of removed checkpoints that no
+// remaining checkpoint of the namespace needs (following Append chains).
+// It returns how many checkpoints it removed. Every CTE sees the snapshot
+// from before the deletes, so "remaining" is computed, not read back.
+var pruneSQL = `WITH RECURSIVE ` + pruneDoomedSQL(`c.thread_id = ANY($4::text[]) AND ($1::text = '' OR c.thread_id = $1)`) + `, gone AS (
 	DELETE FROM {{schema}}.checkpoints c USING doomed d
 	WHERE c.thread_id = d.thread_id AND c.namespace = d.namespace AND c.version = d.version
 	RETURNING c.thread_id, c.namespace, c.version
@@ -197,7 +243,7 @@ SELECT count(*) FROM gone`
 // the upsert of pending writes, which may replace writes that the
 // deletion removes, is a statement of its own).
 const (
-	partCancel     = 1 << iota // cancel pending interrupts; no arguments
+	partCancel     = 1 << iota // cancel pending interrupts
 	partCheckpoint             // the checkpoint row and the deletion of its superstep's pending writes
 	partBlobs                  // the checkpoint's blobs
 	partSteps                  // the step log
@@ -210,7 +256,8 @@ const (
 func commitPartsSQL(flags int) string {
 	var ctes []string
 	if flags&partCancel != 0 {
-		ctes = append(ctes, `UPDATE {{schema}}.interrupts SET status = 'cancelled' WHERE thread_id = $1 AND status = 'pending'`)
+		ctes = append(ctes, `UPDATE {{schema}}.interrupts SET status = 'cancelled', author = ?, channel = ?, answered_at = ?, note = ?
+	WHERE thread_id = $1 AND status = 'pending' AND (?::boolean OR id = ANY(?::text[]))`)
 	}
 	if flags&partCheckpoint != 0 {
 		ctes = append(ctes, `INSERT INTO {{schema}}.checkpoints
@@ -253,4 +300,18 @@ func commitPartsSQL(flags int) string {
 	}
 	sb.WriteString("\nSELECT")
 	return sb.String()
+}
+
+// nowSQL is the store's clock in a statement whose argument n is
+// Store.now: the given time, or the database's now().
+func nowSQL(n int) string { return fmt.Sprintf("coalesce($%d::timestamptz, now())", n) }
+
+// durationSQL is the duration argument n (see micros) as an interval.
+func durationSQL(n int) string { return fmt.Sprintf("($%d::bigint * interval '1 microsecond')", n) }
+
+// noticeSQL is the payload of a notice of kind about the thread whose ID
+// and workflow are the expressions id and workflow: compact JSON, as
+// Notify sends.
+func noticeSQL(kind, id, workflow string) string {
+	return `format('{"kind":"` + kind + `","thread":%s,"workflow":%s}', to_json(` + id + `::text), to_json(` + workflow + `::text))`
 }

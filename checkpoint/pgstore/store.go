@@ -29,6 +29,17 @@ type Options struct {
 	// (see Store.Migrate). Without it, opening checks that the schema is at
 	// SchemaVersion and fails otherwise.
 	Migrate bool
+	// Clock, if set, is the clock of leases and claims (Claim, ClaimReady,
+	// Heartbeat, Lease, Answer that claims, the lease of a commit that
+	// leaves a thread running): the store passes its time to the database
+	// instead of using the database's now(). Tests of takeovers set it to a
+	// fake clock; production leaves it nil, so that every process shares
+	// the database's clock.
+	Clock func() time.Time
+	// NoNotify turns off the notices the store sends by itself after its
+	// own writes that make work ready (see Store.Listen). Notify still
+	// works. Set it behind a connection pooler that breaks LISTEN/NOTIFY.
+	NoNotify bool
 }
 
 // Store is a checkpoint.Store on PostgreSQL. It is safe for concurrent use
@@ -41,9 +52,16 @@ type Store struct {
 	schema string // as given
 	ident  string // quoted
 	sql    statements
+
+	clock   func() time.Time // nil: the database's now()
+	notify  bool             // notify after writes that make work ready
+	channel string           // the NOTIFY channel of the schema
 }
 
-var _ checkpoint.Store = (*Store)(nil)
+var (
+	_ checkpoint.Store    = (*Store)(nil)
+	_ checkpoint.Notifier = (*Store)(nil)
+)
 
 // New returns a Store on pool, which stays the caller's: Close does not
 // close it. With opts.Migrate it applies the migrations first; without, it
@@ -60,7 +78,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if len(schema) > 63 || strings.IndexByte(schema, 0) >= 0 {
 		return nil, fmt.Errorf("pgstore: invalid schema name %q: at most 63 bytes, no NUL", schema)
 	}
-	s := &Store{pool: pool, schema: schema, ident: quote(schema)}
+	s := &Store{pool: pool, schema: schema, ident: quote(schema), clock: opts.Clock, notify: !opts.NoNotify, channel: channelOf(schema)}
 	s.sql = newStatements(s.ident)
 	var err error
 	if opts.Migrate {
@@ -114,9 +132,24 @@ func (s *Store) Schema() string { return s.schema }
 // SQLSTATE codes the store's own checks raise (see raise_unless in the
 // schema).
 const (
-	codeConflict = "WF001" // a thread's version is not the expected one
-	codeRefused  = "WF002" // an answer to a missing or answered interrupt
+	codeConflict = "WF001" // a thread's version (or claim) is not the expected one
+	codeRefused  = "WF002" // an answer to an answered interrupt, or one the thread moved past
+	codeMissing  = "WF003" // a thread, interrupt or blob that does not exist
 )
+
+// now is the argument that stands for the store's clock in statements,
+// which read it as coalesce($n::timestamptz, now()): NULL (the database's
+// clock) unless Options.Clock is set.
+func (s *Store) now() pgtype.Timestamptz {
+	if s.clock == nil {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: s.clock(), Valid: true}
+}
+
+// micros is d in microseconds, as statements take durations
+// ($n::bigint * interval '1 microsecond').
+func micros(d time.Duration) int64 { return d.Microseconds() }
 
 // pgCode returns the SQLSTATE of err, or "".
 func pgCode(err error) string {
@@ -148,18 +181,36 @@ func timeOf(t pgtype.Timestamptz) time.Time {
 	return t.Time.UTC()
 }
 
-const threadColumns = "id, workflow, graph_hash, status, version, head, error, owner, lease_until, created_at, updated_at"
+const threadColumns = "id, workflow, graph_hash, status, version, head, error, owner, lease_until, created_at, updated_at, epoch, stop_requested"
+
+// threadRow is a row of threadColumns as read.
+type threadRow struct {
+	t      checkpoint.Thread
+	status string
+	lease  pgtype.Timestamptz
+	stop   pgtype.Timestamptz
+}
+
+// scanDest returns the destinations of threadColumns.
+func (x *threadRow) scanDest() []any {
+	t := &x.t
+	return []any{&t.ID, &t.Workflow, &t.GraphHash, &x.status, &t.Version, &t.Head, &t.Error, &t.Owner, &x.lease, &t.CreatedAt, &t.UpdatedAt, &t.Epoch, &x.stop}
+}
+
+// decode returns the thread the row holds.
+func (x *threadRow) decode() checkpoint.Thread {
+	t := x.t
+	t.Status = checkpoint.Status(x.status)
+	t.LeaseUntil, t.StopRequested = timeOf(x.lease), timeOf(x.stop)
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t
+}
 
 // scanThread reads a row of threadColumns.
 func scanThread(row pgx.Row) (checkpoint.Thread, error) {
-	var t checkpoint.Thread
-	var status string
-	var lease pgtype.Timestamptz
-	err := row.Scan(&t.ID, &t.Workflow, &t.GraphHash, &status, &t.Version, &t.Head, &t.Error, &t.Owner, &lease, &t.CreatedAt, &t.UpdatedAt)
-	t.Status = checkpoint.Status(status)
-	t.LeaseUntil = timeOf(lease)
-	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
-	return t, err
+	var x threadRow
+	err := row.Scan(x.scanDest()...)
+	return x.decode(), err
 }
 
 // Thread returns the thread's row.

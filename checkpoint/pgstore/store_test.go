@@ -12,8 +12,16 @@ import (
 // newStore returns a store on a fresh schema of the shared test pool.
 func newStore(t testing.TB) *pgstore.Store {
 	t.Helper()
+	return newStoreWith(t, pgstore.Options{})
+}
+
+// newStoreWith returns a store with opts on a fresh schema of the shared
+// test pool (opts.Schema and opts.Migrate are set).
+func newStoreWith(t testing.TB, opts pgstore.Options) *pgstore.Store {
+	t.Helper()
 	pool := pgtest.Pool(t)
-	s, err := pgstore.New(t.Context(), pool, pgstore.Options{Schema: pgtest.Schema(t), Migrate: true})
+	opts.Schema, opts.Migrate = pgtest.Schema(t), true
+	s, err := pgstore.New(t.Context(), pool, opts)
 	if err != nil {
 		t.Fatalf("pgstore.New: %v", err)
 	}
