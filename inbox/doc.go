@@ -31,10 +31,11 @@
 // (ErrAlreadyAnswered for the second of two reviewers), and the thread
 // carries on in the caller's goroutine until it completes or pauses again.
 // The runners are registered by workflow name (New, Register); a thread
-// whose workflow has no runner here is ErrUnknownWorkflow. A thread that is
-// busy at that instant (resumed by someone else, weft.ErrBusy) is tried
-// again a few times with a doubling backoff (WithBusyRetry) before ErrBusy
-// is returned. AnswerMany records the answers to several questions of one
+// whose workflow has no runner here is ErrUnknownWorkflow. An answer to a
+// thread that is running at that instant (elsewhere, or in this process)
+// is recorded all the same, and the running owner carries on with it: the
+// error is then a *weft.AnsweredError wrapping ErrBusy, and nothing needs
+// to be tried again. AnswerMany records the answers to several questions of one
 // thread all or none, and runs the thread once.
 //
 // Record is the answer for a tool that has the store but not the program:

@@ -38,7 +38,8 @@ var (
 	// this ID and never asked one.
 	ErrUnknownInterrupt = weft.ErrUnknownInterrupt
 
-	// ErrBusy: the thread kept running elsewhere through every retry; try
-	// again later.
+	// ErrBusy: the thread was running when the answer came. The answer is
+	// recorded (the error is a *weft.AnsweredError) and the running owner
+	// acts on it.
 	ErrBusy = weft.ErrBusy
 )

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/weftgraph/weft"
@@ -436,71 +435,6 @@ func TestAnswerMany(t *testing.T) {
 	}
 }
 
-// busyRunner reports the thread busy to its first busy Resumes.
-type busyRunner struct {
-	weft.Runner
-	busy, calls int
-}
-
-func (b *busyRunner) Resume(ctx context.Context, thread string, opts ...weft.RunOption) (*weft.Result[any], error) {
-	b.calls++
-	if b.calls <= b.busy {
-		return nil, fmt.Errorf("thread %q is running in another process: %w", thread, weft.ErrBusy)
-	}
-	return b.Runner.Resume(ctx, thread, opts...)
-}
-
-func TestAnswerRetriesBusy(t *testing.T) {
-	tests := []struct {
-		busy      int
-		wantErr   error
-		wantCalls int
-		wantWait  time.Duration
-	}{
-		{busy: 0, wantCalls: 1},
-		{busy: 2, wantCalls: 3, wantWait: 20*time.Millisecond + 40*time.Millisecond},
-		{busy: 5, wantCalls: 6, wantWait: (20 + 40 + 80 + 160 + 320) * time.Millisecond},
-		{busy: 6, wantErr: inbox.ErrBusy, wantCalls: 6, wantWait: (20 + 40 + 80 + 160 + 320) * time.Millisecond},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprint("busy ", tt.busy), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				e := newEnv(t, nil)
-				e.start("approval", "a1", Doc{Title: "one"})
-				r, _ := e.ib.Runner("approval")
-				br := &busyRunner{Runner: r, busy: tt.busy}
-				e.ib.Register(br)
-				q := e.question("a1")
-				start := time.Now()
-				_, err := e.ib.Answer(context.Background(), "a1", q.ID, raw(`{"action":"approve"}`), inbox.Author{Name: "ann"})
-				if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
-					t.Fatalf("err %v, want %v", err, tt.wantErr)
-				}
-				if br.calls != tt.wantCalls {
-					t.Errorf("%d calls, want %d", br.calls, tt.wantCalls)
-				}
-				if waited := time.Since(start); waited != tt.wantWait {
-					t.Errorf("waited %v, want %v", waited, tt.wantWait)
-				}
-			})
-		})
-	}
-	t.Run("context ends the wait", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			e := newEnv(t, nil, inbox.WithBusyRetry(3, time.Hour))
-			e.start("approval", "a1", Doc{Title: "one"})
-			r, _ := e.ib.Runner("approval")
-			e.ib.Register(&busyRunner{Runner: r, busy: 100})
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			_, err := e.ib.Answer(ctx, "a1", e.question("a1").ID, raw(`{"action":"approve"}`), inbox.Author{})
-			if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, inbox.ErrBusy) {
-				t.Errorf("err %v", err)
-			}
-		})
-	})
-}
-
 func TestRecord(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil)
@@ -519,8 +453,8 @@ func TestRecord(t *testing.T) {
 	if err := bare.Record(ctx, "a1", q.ID, raw(`{"action":"approve"}`), inbox.Author{}); !errors.Is(err, inbox.ErrAlreadyAnswered) {
 		t.Fatalf("twice: %v", err)
 	}
-	// The thread waits, answered, until its program resumes it.
-	if got := e.status("a1"); got != weft.StatusInterrupted {
+	// The thread is ready, answered, until its program resumes it.
+	if got := e.status("a1"); got != weft.StatusReady {
 		t.Errorf("status %s", got)
 	}
 	r, _ := e.ib.Runner("approval")

@@ -220,7 +220,7 @@ func newEnvStore(t testing.TB, store checkpoint.Store, opts ...Option) *env {
 	hooks := &testHooks{slowStart: make(chan string, 1), published: make(chan time.Time, 1)}
 	feed := NewFeed()
 	runners := newWorkflows(t, store, hooks)
-	ib := inbox.New(store, runners, inbox.WithRunOptions(weft.WithObserver(feed)), inbox.WithBusyRetry(0, 0))
+	ib := inbox.New(store, runners, inbox.WithRunOptions(weft.WithObserver(feed)))
 	srv, err := New(ib, append([]Option{WithFeed(feed), WithTokens(testTokens)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -131,7 +131,7 @@ func build(store checkpoint.Store, log *effectLog) (*weft.Workflow[Job], error) 
 		return j, nil
 	})
 	g.AddEdge(weft.Start, "prepare").AddEdge("prepare", "charge").AddEdge("charge", "finish")
-	return g.Compile(weft.WithStore(store), weft.WithLease(50*time.Millisecond))
+	return g.Compile(weft.WithStore(store), weft.WithLease(50*time.Millisecond), weft.WithHeartbeat(10*time.Millisecond))
 }
 
 func threadIDs(batch, n int) []string {
@@ -209,7 +209,7 @@ func step(ctx context.Context, wf *weft.Workflow[Job], store checkpoint.Store, i
 		if errors.Is(err, weft.ErrAlreadyAnswered) {
 			res, err = wf.Resume(ctx, id)
 		}
-	default: // running (a dead process's lease), stopped, failed
+	default: // ready, running (a dead process's lease), stopped, failed
 		res, err = wf.Resume(ctx, id)
 	}
 	switch {
