@@ -193,8 +193,10 @@ func nestedGraph(t *testing.T, opts ...weft.CompileOption) *weft.Workflow[Doc] {
 
 // TestResumeByKeyAndPath: stored threads are answered by key, qualified
 // key or node path; names that match none, or several, are refused.
-func TestResumeByKeyAndPath(t *testing.T) {
-	wf := nestedGraph(t, weft.WithStore(memstore.New()))
+func TestResumeByKeyAndPath(t *testing.T) { eachStore(t, testResumeByKeyAndPath) }
+
+func testResumeByKeyAndPath(t *testing.T, open opener) {
+	wf := nestedGraph(t, weft.WithStore(open(nil)))
 	res := must[*weft.Result[Doc]](t)(wf.Run(ctx, "t", Doc{}))
 	wantStatus(t, res, weft.StatusInterrupted, 2)
 	keys := []string{res.Interrupts[0].Key, res.Interrupts[1].Key}
@@ -272,7 +274,9 @@ type Pair struct {
 // TestPartialAnswersMakeProgress: answering one branch's question runs that
 // branch at once (it may ask its next question); the other keeps waiting
 // and does not run; finished nodes stay finished.
-func TestPartialAnswersMakeProgress(t *testing.T) {
+func TestPartialAnswersMakeProgress(t *testing.T) { eachStore(t, testPartialAnswersMakeProgress) }
+
+func testPartialAnswersMakeProgress(t *testing.T, open opener) {
 	var aRuns, bRuns, cRuns atomic.Int32
 	g := weft.NewGraph[Pair]("pair")
 	g.AddNode("a", func(ctx context.Context, s Pair) (Pair, error) {
@@ -296,7 +300,7 @@ func TestPartialAnswersMakeProgress(t *testing.T) {
 	})
 	g.AddNode("c", func(ctx context.Context, s Pair) (Pair, error) { cRuns.Add(1); return s, nil })
 	g.AddEdge(weft.Start, "a").AddEdge(weft.Start, "b").AddEdge(weft.Start, "c")
-	wf := must[*weft.Workflow[Pair]](t)(g.Compile(weft.WithStore(memstore.New())))
+	wf := must[*weft.Workflow[Pair]](t)(g.Compile(weft.WithStore(open(nil))))
 	res := must[*weft.Result[Pair]](t)(wf.Run(ctx, "t", Pair{}))
 	wantStatus(t, res, weft.StatusInterrupted, 2)
 	ids := map[string]string{}
@@ -329,7 +333,9 @@ func TestPartialAnswersMakeProgress(t *testing.T) {
 
 // TestAnswerUpdateAndGoto: answers, a state update and a goto in one
 // Resume (LangGraph's Command(resume=, update=, goto=)).
-func TestAnswerUpdateAndGoto(t *testing.T) {
+func TestAnswerUpdateAndGoto(t *testing.T) { eachStore(t, testAnswerUpdateAndGoto) }
+
+func testAnswerUpdateAndGoto(t *testing.T, open opener) {
 	type S struct {
 		Draft, Status string
 		Published     bool
@@ -342,7 +348,7 @@ func TestAnswerUpdateAndGoto(t *testing.T) {
 	}, weft.Destinations("publish"))
 	g.AddNode("publish", func(ctx context.Context, s S) (S, error) { s.Published = true; return s, nil })
 	g.AddEdge(weft.Start, "review")
-	wf := must[*weft.Workflow[S]](t)(g.Compile(weft.WithStore(memstore.New())))
+	wf := must[*weft.Workflow[S]](t)(g.Compile(weft.WithStore(open(nil))))
 	res := must[*weft.Result[S]](t)(wf.Run(ctx, "t", S{Draft: "helo"}))
 	_, err := wf.Resume(ctx, "t", weft.Reply("ok"), weft.Update(func(s Doc) Doc { return s }))
 	wantErr(t, err, weft.ErrInvalidInput)

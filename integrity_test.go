@@ -66,32 +66,35 @@ func TestInPlaceEditsAreSaved(t *testing.T) {
 		{"big.Int by method", func(s *Shapes) { s.Big.Add(s.Big, big.NewInt(41)) }},
 		{"raw JSON bytes", func(s *Shapes) { s.Raw[5] = '2' }},
 	}
-	for _, tt := range edits {
-		t.Run(tt.name, func(t *testing.T) {
-			store := memstore.New()
-			build := func() *weft.Workflow[Shapes] {
-				g := weft.NewGraph[Shapes]("shapes")
-				g.AddNode("edit", func(ctx context.Context, s Shapes) (Shapes, error) {
-					tt.edit(&s)
-					return s, nil
-				})
-				g.AddNode("after", func(ctx context.Context, s Shapes) (Shapes, error) { s.Counter++; return s, nil })
-				g.AddEdge(weft.Start, "edit").AddEdge("edit", "after")
-				return must[*weft.Workflow[Shapes]](t)(g.Compile(weft.WithStore(store)))
-			}
-			res := must[*weft.Result[Shapes]](t)(build().Run(ctx, "t", shapesStart()))
-			want := shapesStart()
-			tt.edit(&want)
-			want.Counter = 1
-			if !reflect.DeepEqual(normal(res.State), normal(want)) {
-				t.Fatalf("result %+v, want %+v", res.State, want)
-			}
-			got := must[*weft.Snapshot[Shapes]](t)(build().State(ctx, "t"))
-			if !reflect.DeepEqual(normal(got.Values), normal(want)) {
-				t.Fatalf("stored %+v, want %+v", got.Values, want)
-			}
-		})
-	}
+	eachStore(t, func(t *testing.T, open opener) {
+		for _, tt := range edits {
+			t.Run(tt.name, func(t *testing.T) {
+				build := func(store checkpoint.Store) *weft.Workflow[Shapes] {
+					g := weft.NewGraph[Shapes]("shapes")
+					g.AddNode("edit", func(ctx context.Context, s Shapes) (Shapes, error) {
+						tt.edit(&s)
+						return s, nil
+					})
+					g.AddNode("after", func(ctx context.Context, s Shapes) (Shapes, error) { s.Counter++; return s, nil })
+					g.AddEdge(weft.Start, "edit").AddEdge("edit", "after")
+					return must[*weft.Workflow[Shapes]](t)(g.Compile(weft.WithStore(store)))
+				}
+				thread := "t-" + strings.ReplaceAll(tt.name, " ", "-")
+				res := must[*weft.Result[Shapes]](t)(build(open(nil)).Run(ctx, thread, shapesStart()))
+				want := shapesStart()
+				tt.edit(&want)
+				want.Counter = 1
+				if !reflect.DeepEqual(normal(res.State), normal(want)) {
+					t.Fatalf("result %+v, want %+v", res.State, want)
+				}
+				// Another process reads what the store kept.
+				got := must[*weft.Snapshot[Shapes]](t)(build(open(nil)).State(ctx, thread))
+				if !reflect.DeepEqual(normal(got.Values), normal(want)) {
+					t.Fatalf("stored %+v, want %+v", got.Values, want)
+				}
+			})
+		}
+	})
 }
 
 // normal compares Shapes by their JSON (a big.Int has no canonical memory).
@@ -203,9 +206,13 @@ func chargeFlow(t *testing.T, store checkpoint.Store, charges *atomic.Int32, ids
 // TestEditsDoNotRepeatEffects: an edit of a paused thread that keeps what
 // runs next keeps its journal; one that changes nothing writes nothing.
 func TestEditsDoNotRepeatEffects(t *testing.T) {
+	eachStore(t, testEditsDoNotRepeatEffects)
+}
+
+func testEditsDoNotRepeatEffects(t *testing.T, open opener) {
 	var charges atomic.Int32
 	var ids sync.Map
-	wf := chargeFlow(t, memstore.New(), &charges, &ids)
+	wf := chargeFlow(t, open(nil), &charges, &ids)
 	res := must[*weft.Result[Charge]](t)(wf.Run(ctx, "t", Charge{Amount: 5}))
 	before := must[*weft.Snapshot[Charge]](t)(wf.State(ctx, "t"))
 
@@ -221,6 +228,8 @@ func TestEditsDoNotRepeatEffects(t *testing.T) {
 	}
 	_, err := wf.Resume(ctx, "t", weft.Answer(res.Interrupts[0].ID, "ok"))
 	wantErr(t, err, weft.ErrAlreadyAnswered) // the old question was cancelled by the edit
+	// Another process carries the thread on.
+	wf = chargeFlow(t, open(nil), &charges, &ids)
 	res = must[*weft.Result[Charge]](t)(wf.Resume(ctx, "t"))
 	wantStatus(t, res, weft.StatusInterrupted, 1)
 	res = must[*weft.Result[Charge]](t)(wf.Resume(ctx, "t", weft.Reply("ok")))
@@ -237,11 +246,16 @@ func TestEditsDoNotRepeatEffects(t *testing.T) {
 // edit then is refused instead of losing the answer; the next Resume acts
 // on it.
 func TestAnswerMakesThreadReady(t *testing.T) {
-	store := memstore.New()
+	eachStore(t, testAnswerMakesThreadReady)
+}
+
+func testAnswerMakesThreadReady(t *testing.T, open opener) {
+	store := open(nil)
 	var charges atomic.Int32
 	wf := chargeFlow(t, store, &charges, &sync.Map{})
 	res := must[*weft.Result[Charge]](t)(wf.Run(ctx, "t", Charge{Amount: 5}))
-	_, err := store.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: "t", Answers: []checkpoint.Answer{
+	// The answer comes through another handle on the store (the CLI).
+	_, err := open(nil).Answer(ctx, &checkpoint.AnswerRequest{ThreadID: "t", Answers: []checkpoint.Answer{
 		{ThreadID: "t", InterruptID: res.Interrupts[0].ID, Value: json.RawMessage(`"yes"`), Author: "cli"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -403,11 +417,15 @@ func TestEmitAfterTheNodeReturned(t *testing.T) {
 // that finished are in the store while the last one still runs, so a
 // crash would not run them again.
 func TestFinishedBranchesAreSavedWhileOthersRun(t *testing.T) {
+	eachStore(t, testFinishedBranchesAreSavedWhileOthersRun)
+}
+
+func testFinishedBranchesAreSavedWhileOthersRun(t *testing.T, open opener) {
 	type S struct {
 		Items []int
 		Done  []int
 	}
-	store := memstore.New()
+	store := open(nil)
 	var runs atomic.Int32
 	unblock := make(chan struct{})
 	g := weft.NewGraph[S]("fan")
@@ -459,7 +477,11 @@ func TestFinishedBranchesAreSavedWhileOthersRun(t *testing.T) {
 // TestQuestionIDsDifferPerIncarnation: a thread deleted and run again with
 // the same ID asks under new IDs, so a stale answer cannot reach it.
 func TestQuestionIDsDifferPerIncarnation(t *testing.T) {
-	wf := approval(t, []weft.CompileOption{weft.WithStore(memstore.New())}, nil)
+	eachStore(t, testQuestionIDsDifferPerIncarnation)
+}
+
+func testQuestionIDsDifferPerIncarnation(t *testing.T, open opener) {
+	wf := approval(t, []weft.CompileOption{weft.WithStore(open(nil))}, nil)
 	first := must[*weft.Result[Doc]](t)(wf.Run(ctx, "t", Doc{}))
 	if err := wf.Delete(ctx, "t"); err != nil {
 		t.Fatal(err)
@@ -479,7 +501,11 @@ func TestQuestionIDsDifferPerIncarnation(t *testing.T) {
 // TestWrongWorkflowIsRefused: a thread of one workflow cannot be run,
 // resumed or edited by another.
 func TestWrongWorkflowIsRefused(t *testing.T) {
-	store := memstore.New()
+	eachStore(t, testWrongWorkflowIsRefused)
+}
+
+func testWrongWorkflowIsRefused(t *testing.T, open opener) {
+	store := open(nil)
 	a := approval(t, []weft.CompileOption{weft.WithStore(store)}, nil)
 	must[*weft.Result[Doc]](t)(a.Run(ctx, "post-1", Doc{}))
 	g := weft.NewGraph[Doc]("other")
@@ -501,10 +527,14 @@ func TestWrongWorkflowIsRefused(t *testing.T) {
 // TestTakeoverAndFencing: a run whose claim lapsed (its process froze) is
 // taken over by another; when it wakes it writes nothing and says why.
 func TestTakeoverAndFencing(t *testing.T) {
+	eachStore(t, testTakeoverAndFencing)
+}
+
+func testTakeoverAndFencing(t *testing.T, open opener) {
 	var now atomic.Int64
 	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
-	store := memstore.New(memstore.WithClock(clock))
+	stores := map[string]checkpoint.Store{"A": open(clock), "B": open(clock)} // two processes
 	type S struct{ Log []string }
 	frozen, wake := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
@@ -524,7 +554,7 @@ func TestTakeoverAndFencing(t *testing.T) {
 			return s, nil
 		})
 		g.AddEdge(weft.Start, "slow")
-		wf := must[*weft.Workflow[S]](t)(g.Compile(weft.WithStore(store), weft.WithClock(clock), weft.WithLease(30*time.Second)))
+		wf := must[*weft.Workflow[S]](t)(g.Compile(weft.WithStore(stores[owner]), weft.WithClock(clock), weft.WithLease(30*time.Second)))
 		weft.SetOwner(wf, owner)
 		return wf
 	}
@@ -549,7 +579,11 @@ func TestTakeoverAndFencing(t *testing.T) {
 }
 
 func TestStopOfAPausedThreadCancelsIt(t *testing.T) {
-	store := memstore.New()
+	eachStore(t, testStopOfAPausedThreadCancelsIt)
+}
+
+func testStopOfAPausedThreadCancelsIt(t *testing.T, open opener) {
+	store := open(nil)
 	wf := approval(t, []weft.CompileOption{weft.WithStore(store)}, nil)
 	res := must[*weft.Result[Doc]](t)(wf.Run(ctx, "t", Doc{}))
 	if err := wf.Cancel(ctx, "t", "customer withdrew", weft.By("ops", checkpoint.ChannelCLI)); err != nil {
