@@ -13,6 +13,11 @@ var (
 	// ErrAlreadyAnswered: the interrupt is no longer pending (answered, or
 	// cancelled because the thread moved on). Nothing was recorded.
 	ErrAlreadyAnswered = errors.New("interrupt already answered")
+	// ErrNotMigrated: the database lacks migrations this program needs (a
+	// new database, or one written by an older program) and the store was
+	// not asked to apply them; migrate it (the store's Migrate option or
+	// `weft migrate`). Both SQL stores wrap it.
+	ErrNotMigrated = errors.New("database schema is older than this program: migrate it")
 	// ErrSchemaTooNew: the database holds a schema version newer than this
 	// store knows; upgrade the program instead of writing to it.
 	ErrSchemaTooNew = errors.New("database schema is newer than this program knows")

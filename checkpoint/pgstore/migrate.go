@@ -153,7 +153,7 @@ func (s *Store) checkVersion(ctx context.Context) error {
 	case v > SchemaVersion:
 		return fmt.Errorf("pgstore: schema %q is at version %d, this program knows up to %d: %w", s.schema, v, SchemaVersion, checkpoint.ErrSchemaTooNew)
 	case v < SchemaVersion:
-		return fmt.Errorf("pgstore: schema %q is at version %d, this program needs %d: run Migrate (or open with Options.Migrate)", s.schema, v, SchemaVersion)
+		return fmt.Errorf("pgstore: schema %q is at version %d, this program needs %d: run Migrate (or open with Options.Migrate, or run `weft migrate`): %w", s.schema, v, SchemaVersion, checkpoint.ErrNotMigrated)
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 
 func TestNewWithoutMigrateRefusesEmptySchema(t *testing.T) {
 	_, err := pgstore.New(t.Context(), pgtest.Pool(t), pgstore.Options{Schema: pgtest.Schema(t)})
-	if err == nil || errors.Is(err, checkpoint.ErrSchemaTooNew) || !strings.Contains(err.Error(), "Migrate") {
+	if !errors.Is(err, checkpoint.ErrNotMigrated) || !strings.Contains(err.Error(), "Migrate") {
 		t.Fatalf("New without Migrate on an empty schema: %v, want an error that says to migrate", err)
 	}
 }

@@ -22,7 +22,13 @@ var migrationFS embed.FS
 // migrations this program has (a new file, or one written by an older
 // program) and Options.Migrate is false. Migrate it: open it once with
 // Options{Migrate: true}, or run `weft migrate`.
-var ErrNotMigrated = errors.New("database schema is older than this program: migrate it")
+// It is checkpoint.ErrNotMigrated, which pgstore wraps too.
+var ErrNotMigrated = checkpoint.ErrNotMigrated
+
+// SchemaVersion is the version of the newest embedded migration: the
+// schema this program reads and writes, as pgstore.SchemaVersion is for
+// PostgreSQL. LatestSchemaVersion returns the same number.
+const SchemaVersion = 2
 
 // SchemaError is the error of Open when the database's schema version is
 // not the one this program knows. It wraps checkpoint.ErrSchemaTooNew when

@@ -17,6 +17,12 @@ func TestMigrateFresh(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
 	v, err := s.SchemaVersion(ctx)
+	if sqlitestore.SchemaVersion != sqlitestore.LatestSchemaVersion() {
+		t.Errorf("SchemaVersion %d, but the embedded migrations go up to %d", sqlitestore.SchemaVersion, sqlitestore.LatestSchemaVersion())
+	}
+	if !errors.Is(sqlitestore.ErrNotMigrated, checkpoint.ErrNotMigrated) {
+		t.Error("sqlitestore.ErrNotMigrated is not checkpoint.ErrNotMigrated")
+	}
 	if err != nil || v != sqlitestore.LatestSchemaVersion() || v < 1 {
 		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, sqlitestore.LatestSchemaVersion())
 	}

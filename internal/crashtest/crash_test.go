@@ -3,6 +3,7 @@ package crashtest_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +34,10 @@ const (
 	envLog     = "WEFT_CRASH_LOG"     // the effect log
 	envBatch   = "WEFT_CRASH_BATCH"   // the batch of threads to drive
 	envThreads = "WEFT_CRASH_THREADS" // threads per batch
+	// envKillPoints: "1" makes the child kill itself at chosen points too
+	// (right after recording an answer, as the first node after an answer
+	// starts), besides the parent's kills at random moments.
+	envKillPoints = "WEFT_CRASH_KILL_POINTS"
 )
 
 func TestMain(m *testing.M) {
@@ -91,6 +97,25 @@ func (l *effectLog) add(format string, args ...any) {
 	defer l.mu.Unlock()
 	if _, err := l.f.WriteString(fmt.Sprintf(format, args...) + "\n"); err != nil {
 		panic(err)
+	}
+}
+
+// killedBySignal reports whether err says the child died of SIGKILL.
+func killedBySignal(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}
+
+// maybeKillSelf SIGKILLs this process with probability 1/n if the parent
+// asked for kills at chosen points (envKillPoints).
+func maybeKillSelf(n int) {
+	if os.Getenv(envKillPoints) == "1" && rand.IntN(n) == 0 {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal is on its way
 	}
 }
 
@@ -201,10 +226,34 @@ func step(ctx context.Context, wf *weft.Workflow[Job], store checkpoint.Store, i
 		if serr != nil {
 			return false, serr
 		}
+		if rand.IntN(2) == 0 {
+			// Answer as a tool with only the store would (the CLI): record
+			// the answers and make the thread ready, run nothing; the next
+			// pass resumes it. A kill right after is a kill between the
+			// answer and the commit that acts on it.
+			answers := make([]checkpoint.Answer, 0, len(snap.Interrupts))
+			for _, q := range snap.Interrupts {
+				v, _ := json.Marshal(answerFor(id))
+				answers = append(answers, checkpoint.Answer{ThreadID: id, InterruptID: q.ID, Value: v, Author: "crash-cli", Channel: checkpoint.ChannelCLI, At: time.Now()})
+			}
+			_, err := store.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: id, Answers: answers})
+			if err != nil && !errors.Is(err, checkpoint.ErrAlreadyAnswered) && !errors.Is(err, checkpoint.ErrConflict) {
+				return false, err
+			}
+			maybeKillSelf(2)
+			return false, nil
+		}
 		var opts []weft.RunOption
 		for _, q := range snap.Interrupts {
 			opts = append(opts, weft.Answer(q.ID, answerFor(id)), weft.By("crash-test", checkpoint.ChannelAPI))
 		}
+		// A kill as the first node after the answer starts: the answer and
+		// the claim are committed, nothing after them is.
+		opts = append(opts, weft.WithObserver(weft.ObserverFunc(func(_ context.Context, ev weft.Event) {
+			if ev.Type == weft.EventNodeStarted {
+				maybeKillSelf(3)
+			}
+		})))
 		res, err = wf.Resume(ctx, id, opts...)
 		if errors.Is(err, weft.ErrAlreadyAnswered) {
 			res, err = wf.Resume(ctx, id)
@@ -232,10 +281,14 @@ func crash(t *testing.T, spec string) {
 	const threads = 4
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "effects.log")
+	pointKills := 0
 	run := func(batch int, kill bool) (killed bool) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envChild+"=1", envStore+"="+spec, envLog+"="+logPath,
 			envBatch+"="+strconv.Itoa(batch), envThreads+"="+strconv.Itoa(threads))
+		if kill && batch%2 == 1 {
+			cmd.Env = append(cmd.Env, envKillPoints+"=1")
+		}
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		stdout, err := cmd.StdoutPipe()
@@ -271,6 +324,10 @@ func crash(t *testing.T, spec string) {
 		}
 		select {
 		case err := <-done:
+			if killedBySignal(err) && kill {
+				pointKills++ // it killed itself at a chosen point
+				return true
+			}
 			if err != nil {
 				t.Fatalf("child of batch %d: %v\n%s", batch, err, stderr.String())
 			}
@@ -281,7 +338,12 @@ func crash(t *testing.T, spec string) {
 			}
 			err := cmd.Process.Kill()              // SIGKILL
 			if errors.Is(err, os.ErrProcessDone) { // it finished first
-				if err := <-done; err != nil {
+				err := <-done
+				if killedBySignal(err) {
+					pointKills++ // it killed itself at a chosen point
+					return true
+				}
+				if err != nil {
 					t.Fatalf("child of batch %d: %v\n%s", batch, err, stderr.String())
 				}
 				return false
@@ -304,7 +366,7 @@ func crash(t *testing.T, spec string) {
 		}
 	}
 	run(batch, false)
-	t.Logf("%d kills over %d batches of %d threads", killed, batch+1, threads)
+	t.Logf("%d kills (%d at chosen points: after an answer, before the commit acting on it) over %d batches of %d threads", killed, pointKills, batch+1, threads)
 
 	ctx := context.Background()
 	store, closeStore, err := openStore(ctx, spec)
