@@ -241,7 +241,14 @@ func (tr *taskResult[S]) paused() bool {
 }
 
 // loop runs supersteps until the graph ends, pauses, stops or fails.
-func (r *run[S]) loop() (*Result[S], error) {
+func (r *run[S]) loop() (res *Result[S], err error) {
+	defer func() {
+		// A run whose claim the heartbeat found lost fails with whatever
+		// its cancelled context made the next store call return; say why.
+		if err != nil && !errors.Is(err, ErrClaimLost) && errors.Is(context.Cause(r.ctx), errLostLock) {
+			err = fmt.Errorf("thread %q: another process took it over: %w (%w)", r.thread, ErrClaimLost, err)
+		}
+	}()
 	limit := r.wf.cfg.stepLimit
 	if r.rc.stepLimit > 0 {
 		limit = r.rc.stepLimit

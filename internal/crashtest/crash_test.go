@@ -29,7 +29,7 @@ var kills = flag.Int("crash.kills", 200, "SIGKILLs per store (20 with -short)")
 
 // The child process is this test binary run with these variables set.
 const (
-	envChild   = "WEFT_CRASH_CHILD"   // the child's job: "1" (crash), "answer" or "resume"
+	envChild   = "WEFT_CRASH_CHILD"   // the child's job: "1" (crash), "answer", "resume" or "worker"
 	envStore   = "WEFT_CRASH_STORE"   // sqlite:PATH or postgres:SCHEMA|URL
 	envLog     = "WEFT_CRASH_LOG"     // the effect log
 	envBatch   = "WEFT_CRASH_BATCH"   // the batch of threads to drive
@@ -48,6 +48,8 @@ func TestMain(m *testing.M) {
 			run = answerChild
 		case "resume":
 			run = resumeChild
+		case "worker":
+			run = workerChild
 		}
 		if err := run(); err != nil {
 			fmt.Fprintln(os.Stderr, "crash child:", err)
@@ -93,6 +95,9 @@ type effectLog struct {
 }
 
 func (l *effectLog) add(format string, args ...any) {
+	if l == nil {
+		return // a process that only reads the threads
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, err := l.f.WriteString(fmt.Sprintf(format, args...) + "\n"); err != nil {

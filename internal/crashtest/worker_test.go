@@ -1,0 +1,392 @@
+package crashtest_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/internal/pgtest"
+	"github.com/weftgraph/weft/worker"
+)
+
+var workerKills = flag.Int("crash.workerkills", 30, "SIGKILLs of workers per store (10 with -short)")
+
+// The lease and heartbeat of worker children: short, so that takeovers
+// happen within the test; the heartbeat well inside the lease.
+const (
+	childLease     = 400 * time.Millisecond
+	childHeartbeat = 50 * time.Millisecond
+)
+
+// envSlowNode makes the worker child's "prepare" node sleep this long (a
+// Go duration): long enough for the parent to freeze the worker in it.
+const envSlowNode = "WEFT_CRASH_SLOW"
+
+// workerChild runs a worker over the store until it is killed, or until
+// SIGTERM, when it shuts down and hands back what it runs.
+func workerChild() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	store, closeStore, err := openStore(ctx, os.Getenv(envStore))
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	f, err := os.OpenFile(os.Getenv(envLog), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	slow, _ := time.ParseDuration(os.Getenv(envSlowNode))
+	wf, err := buildWorked(store, &effectLog{f: f}, slow)
+	if err != nil {
+		return err
+	}
+	w, err := worker.New(store, []weft.Runner{wf.Runner()}, worker.Config{Poll: 20 * time.Millisecond, Slots: 8, ShutdownTimeout: time.Second,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	err = w.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// buildWorked is the crash workflow as workers run it: prepare (slow if
+// asked), charge (a journaled effect, then a question), finish.
+func buildWorked(store checkpoint.Store, log *effectLog, slow time.Duration) (*weft.Workflow[Job], error) {
+	g := weft.NewGraph[Job]("crash")
+	g.AddNode("prepare", func(ctx context.Context, j Job) (Job, error) {
+		if slow > 0 {
+			select {
+			case <-time.After(slow):
+			case <-ctx.Done():
+				return j, ctx.Err()
+			}
+		}
+		jitter()
+		// The effect log tells which process ran the node.
+		if log != nil {
+			log.add("prepare %d", os.Getpid())
+		}
+		j.Steps = append(j.Steps, "prepare")
+		return j, nil
+	})
+	g.AddNode("charge", func(ctx context.Context, j Job) (Job, error) {
+		jitter()
+		receipt, err := weft.Do(ctx, "charge", func(ctx context.Context) (string, error) {
+			id := weft.EffectID(ctx)
+			log.add("start %s", id)
+			jitter()
+			log.add("effect %s", id)
+			jitter()
+			return "receipt-" + id[:8], nil
+		})
+		if err != nil {
+			return j, err
+		}
+		log.add("done %s", receipt)
+		answer, err := weft.Interrupt[string](ctx, receipt, weft.Key("confirm"))
+		if err != nil {
+			return j, err
+		}
+		j.Receipt, j.Answer = receipt, answer
+		return j, nil
+	})
+	g.AddNode("finish", func(ctx context.Context, j Job) (Job, error) {
+		jitter()
+		j.Steps = append(j.Steps, "finish")
+		return j, nil
+	})
+	g.AddEdge(weft.Start, "prepare").AddEdge("prepare", "charge").AddEdge("charge", "finish")
+	return g.Compile(weft.WithStore(store), weft.WithLease(childLease), weft.WithHeartbeat(childHeartbeat))
+}
+
+// workerProc is one worker child.
+type workerProc struct {
+	cmd    *exec.Cmd
+	done   chan error
+	stderr *syncBuilder
+}
+
+// syncBuilder is a strings.Builder safe to read while the child writes.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startWorker starts a worker child and waits until it has opened the
+// store.
+func startWorker(t *testing.T, spec, logPath string, env ...string) *workerProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), envChild+"=worker", envStore+"="+spec, envLog+"="+logPath), env...)
+	p := &workerProc{cmd: cmd, done: make(chan error, 1), stderr: &syncBuilder{}}
+	cmd.Stderr = p.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		ready <- sc.Scan()
+		for sc.Scan() {
+		}
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	if !<-ready {
+		t.Fatalf("worker child exited before it was ready: %v\n%s", <-p.done, p.stderr.String())
+	}
+	t.Cleanup(func() { p.kill() })
+	return p
+}
+
+// kill SIGKILLs the worker (if it still runs) and waits for it.
+func (p *workerProc) kill() {
+	if p.cmd.Process.Kill() == nil {
+		<-p.done
+	}
+}
+
+// parentSide is the parent's handle on the store and the workflow, to
+// submit runs, answer questions (as the CLI would, through the store) and
+// read the threads.
+type parentSide struct {
+	t     *testing.T
+	store checkpoint.Store
+	wf    *weft.Workflow[Job]
+}
+
+func newParentSide(t *testing.T, spec string) *parentSide {
+	store, closeStore, err := openStore(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeStore)
+	wf, err := buildWorked(store, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &parentSide{t: t, store: store, wf: wf}
+}
+
+// answerPending answers every pending question of the threads, through
+// the store: the threads become ready for a worker.
+func (p *parentSide) answerPending(ctx context.Context) {
+	page, err := p.store.Interrupts(ctx, &checkpoint.InterruptQuery{Workflow: "crash", Status: checkpoint.InterruptPending, Limit: 500})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	for _, q := range page.Interrupts {
+		v, _ := json.Marshal(answerFor(q.ThreadID))
+		_, err := p.store.Answer(ctx, &checkpoint.AnswerRequest{ThreadID: q.ThreadID, Answers: []checkpoint.Answer{{
+			ThreadID: q.ThreadID, InterruptID: q.ID, Value: v, Author: "parent", Channel: checkpoint.ChannelCLI, At: time.Now()}}})
+		if err != nil && !errors.Is(err, checkpoint.ErrAlreadyAnswered) && !errors.Is(err, checkpoint.ErrConflict) {
+			p.t.Fatalf("answer %s/%s: %v", q.ThreadID, q.ID, err)
+		}
+	}
+}
+
+// completed counts the threads that completed, failing the test on a
+// thread that failed.
+func (p *parentSide) completed(ctx context.Context, ids []string) int {
+	n := 0
+	for _, id := range ids {
+		row, err := p.store.Thread(ctx, id)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		switch row.Status {
+		case checkpoint.StatusCompleted:
+			n++
+		case checkpoint.StatusFailed:
+			p.t.Fatalf("thread %s failed: %s", id, row.Error)
+		}
+	}
+	return n
+}
+
+// until answers questions and waits for all threads to complete, up to a
+// generous deadline (a bound on a broken build, not a schedule).
+func (p *parentSide) until(ctx context.Context, ids []string) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for p.completed(ctx, ids) < len(ids) {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("threads not completed after 2 minutes")
+		}
+		p.answerPending(ctx)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// check checks every thread's final state and the effect log.
+func (p *parentSide) check(ctx context.Context, ids []string, logPath string) {
+	effects := map[string]int{}
+	for _, id := range ids {
+		snap, err := p.wf.State(ctx, id)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		j := snap.Values
+		if snap.Status != weft.StatusCompleted || j.Answer != answerFor(id) || strings.Join(j.Steps, ",") != "prepare,finish" || j.Receipt == "" {
+			p.t.Errorf("thread %s: %s with %+v", id, snap.Status, j)
+		}
+		effects[j.Receipt]++
+	}
+	checkEffects(p.t, logPath, effects)
+}
+
+// workerCrash submits threads, runs two workers at a time over them,
+// SIGKILLs one at a random moment again and again (starting another), while
+// answers come through the store; then lets the last workers finish.
+// Every thread completes once, with its answer, and each journaled effect
+// ran once.
+func workerCrash(t *testing.T, spec string) {
+	n := *workerKills
+	if testing.Short() {
+		n = 10
+	}
+	ctx := context.Background()
+	logPath := filepath.Join(t.TempDir(), "effects.log")
+	p := newParentSide(t, spec)
+	const threads = 24
+	ids := make([]string, threads)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("w-%d", i)
+		if _, err := p.wf.Submit(ctx, ids[i], Job{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	workers := []*workerProc{startWorker(t, spec, logPath), startWorker(t, spec, logPath)}
+	for range n {
+		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
+		p.answerPending(ctx)
+		i := rand.IntN(len(workers))
+		workers[i].kill()
+		workers[i] = startWorker(t, spec, logPath)
+	}
+	p.until(ctx, ids)
+	p.check(ctx, ids, logPath)
+	t.Logf("%d worker kills over %d threads", n, threads)
+}
+
+func TestWorkerCrashSQLite(t *testing.T) {
+	workerCrash(t, "sqlite:"+filepath.Join(t.TempDir(), "workers.db"))
+}
+
+func TestWorkerCrashPostgres(t *testing.T) {
+	workerCrash(t, "postgres:"+pgtest.Schema(t)+"|"+pgtest.URL(t))
+}
+
+// frozenWorker freezes (SIGSTOP) a worker inside a node, lets another
+// worker take the thread over once the frozen one's lease lapsed, then
+// thaws the first: it must write nothing (its claim is gone), and the
+// thread ends as the second worker made it.
+func frozenWorker(t *testing.T, spec string) {
+	ctx := context.Background()
+	logPath := filepath.Join(t.TempDir(), "effects.log")
+	p := newParentSide(t, spec)
+	if _, err := p.wf.Submit(ctx, "frozen", Job{}); err != nil {
+		t.Fatal(err)
+	}
+	a := startWorker(t, spec, logPath, envSlowNode+"=1500ms")
+	pidA := strconv.Itoa(a.cmd.Process.Pid)
+	// Wait until A holds the thread (its owner names its pid).
+	for deadline := time.Now().Add(time.Minute); ; {
+		row, err := p.store.Thread(ctx, "frozen")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.Status == checkpoint.StatusRunning && strings.Contains(row.Owner, ":"+pidA+":") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker A never claimed the thread: %+v", row)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	b := startWorker(t, spec, logPath)
+	// B takes the thread over once A's lease lapsed, and runs it to the
+	// question; the parent answers; B completes it.
+	p.until(ctx, []string{"frozen"})
+	if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	// A wakes inside prepare with its claim gone; when the node returns,
+	// its run finds itself fenced out and says so.
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(a.stderr.String(), "fenced out"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the thawed worker did not report that it was fenced out:\n%s", a.stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	snap, err := p.wf.State(ctx, "frozen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != weft.StatusCompleted || strings.Join(snap.Values.Steps, ",") != "prepare,finish" || snap.Values.Answer != answerFor("frozen") {
+		t.Fatalf("after the frozen worker woke: %s %+v", snap.Status, snap.Values)
+	}
+	// B took it over: a second claim, and B ran prepare again.
+	row, err := p.store.Thread(ctx, "frozen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidB := strconv.Itoa(b.cmd.Process.Pid)
+	if row.Epoch < 2 || !strings.Contains(string(log), "prepare "+pidB+"\n") {
+		t.Fatalf("no takeover: epoch %d, effect log:\n%s", row.Epoch, log)
+	}
+	p.check(ctx, []string{"frozen"}, logPath)
+	a.kill()
+	b.kill()
+}
+
+func TestFrozenWorkerSQLite(t *testing.T) {
+	frozenWorker(t, "sqlite:"+filepath.Join(t.TempDir(), "frozen.db"))
+}
+
+func TestFrozenWorkerPostgres(t *testing.T) {
+	frozenWorker(t, "postgres:"+pgtest.Schema(t)+"|"+pgtest.URL(t))
+}
