@@ -53,11 +53,21 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 			match = slices.Insert(match, j, r)
 		}
 	}
-	if q.ThreadID != "" {
+	switch {
+	case q.ThreadID != "":
 		if t := s.threads[q.ThreadID]; t != nil {
 			scan(t)
 		}
-	} else {
+	case q.Status == checkpoint.InterruptPending:
+		// The inbox's query: walk the index of pending questions, which is
+		// in page order, and stop once the page (and one more) is full.
+		s.inbox.walk(s.threads, after, func(r *checkpoint.InterruptRecord) bool {
+			if matches(q, r) {
+				match = append(match, r)
+			}
+			return len(match) <= limit
+		})
+	default:
 		for _, t := range s.threads {
 			scan(t)
 		}
@@ -148,6 +158,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 		}
 		recs = append(recs, r)
 	}
+	defer s.inbox.gone(len(recs), s.threads)
 	for i, r := range recs {
 		ans := &a.Answers[i]
 		r.Status = checkpoint.InterruptAnswered

@@ -21,6 +21,7 @@ type Store struct {
 	threads map[string]*thread
 	leases  map[string]lease
 	now     func() time.Time
+	inbox   pendingIndex // the pending interrupts, in page order
 }
 
 type lease struct {
@@ -62,8 +63,9 @@ type thread struct {
 	spaces []*space
 	// writes are the pending writes of every namespace, in no order.
 	writes []checkpoint.PendingWrite
-	// interrupts are in insertion order.
+	// interrupts are in insertion order; byID finds one by its ID.
 	interrupts []checkpoint.InterruptRecord
+	byID       map[string]int
 	// steps is the step log.
 	steps stepLog
 }
@@ -278,12 +280,15 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	t.row = row
 
 	if x := c.Cancel; x != nil {
+		n := 0
 		for i := range t.interrupts {
 			if r := &t.interrupts[i]; r.Status == checkpoint.InterruptPending && (len(x.IDs) == 0 || slices.Contains(x.IDs, r.ID)) {
 				r.Status = checkpoint.InterruptCancelled
 				r.Author, r.Channel, r.AnsweredAt, r.Note = x.Author, x.Channel, x.At, x.Note
+				n++
 			}
 		}
+		s.inbox.gone(n, s.threads)
 	}
 	if x := c.Carry; x != nil {
 		var carried []checkpoint.PendingWrite
@@ -310,7 +315,14 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	t.putWrites(writes)
 	for i := range recs {
 		if t.interrupt(recs[i].ID) == nil {
+			if t.byID == nil {
+				t.byID = map[string]int{}
+			}
+			t.byID[recs[i].ID] = len(t.interrupts)
 			t.interrupts = append(t.interrupts, recs[i])
+			if recs[i].Status == checkpoint.InterruptPending {
+				s.inbox.add(&t.interrupts[len(t.interrupts)-1])
+			}
 		}
 	}
 	for _, st := range c.Steps {
@@ -356,10 +368,8 @@ func (t *thread) verifyBlobs(cp *checkpoint.Checkpoint, version int64) error {
 
 // interrupt returns the thread's interrupt id, or nil.
 func (t *thread) interrupt(id string) *checkpoint.InterruptRecord {
-	for i := range t.interrupts {
-		if t.interrupts[i].ID == id {
-			return &t.interrupts[i]
-		}
+	if i, ok := t.byID[id]; ok {
+		return &t.interrupts[i]
 	}
 	return nil
 }
@@ -587,10 +597,18 @@ func (s *Store) DeleteThread(ctx context.Context, threadID string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.threads[threadID] == nil {
+	t := s.threads[threadID]
+	if t == nil {
 		return threadNotFound(threadID)
 	}
 	delete(s.threads, threadID)
+	n := 0
+	for i := range t.interrupts {
+		if t.interrupts[i].Status == checkpoint.InterruptPending {
+			n++
+		}
+	}
+	s.inbox.gone(n, s.threads)
 	return nil
 }
 
