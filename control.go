@@ -54,7 +54,8 @@ func (t *task[S]) jump(nodes []string) error {
 		}
 	}
 	t.mu.Lock()
-	t.gotos = append(t.gotos, nodes...)
+	x := t.rare()
+	x.gotos = append(x.gotos, nodes...)
 	t.mu.Unlock()
 	return nil
 }
@@ -134,8 +135,10 @@ func Do[T any](ctx context.Context, key string, fn func(ctx context.Context) (T,
 func (t *task[S]) recall(key string) ([]byte, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if b, ok := t.journal[key]; ok {
-		return b, true
+	if t.x != nil {
+		if b, ok := t.x.journal[key]; ok {
+			return b, true
+		}
 	}
 	for i := range t.r.pending {
 		w := &t.r.pending[i]
@@ -171,10 +174,11 @@ func (t *task[S]) record(key string, data []byte) error {
 		return fmt.Errorf("thread %q: %w", r.thread, err)
 	}
 	t.mu.Lock()
-	if t.journal == nil {
-		t.journal = map[string][]byte{}
+	x := t.rare()
+	if x.journal == nil {
+		x.journal = map[string][]byte{}
 	}
-	t.journal[key] = data
+	x.journal[key] = data
 	t.mu.Unlock()
 	return nil
 }

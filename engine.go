@@ -518,7 +518,9 @@ func (r *run[S]) runTask(name string, in S, start time.Time) taskResult[S] {
 			Duration: r.now().Sub(tr.started), Error: tr.err.Error(),
 		}
 		retries = append(retries, st)
-		journal = tr.t.journal // effects of the failed attempt are not repeated
+		if tr.t.x != nil {
+			journal = tr.t.x.journal // effects of the failed attempt are not repeated
+		}
 		r.wf.log(r.ctx, "weft: retrying node", r.thread, "node", r.path(nodeName), "attempt", attempt, "error", tr.err)
 		if err := sleep(r.ctx, policy.backoff(attempt)); err != nil {
 			tr.retries = retries
@@ -557,7 +559,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string][]byte) (tr taskResult[S]) {
 	nodeName, branch := splitTask(name)
 	t := &task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
-		origin: originOf(&r.head.cp), off: r.off || start.IsZero(), prior: r.priors(name), journal: journal}
+		origin: originOf(&r.head.cp), off: r.off || start.IsZero(), prior: r.priors(name)}
+	if journal != nil {
+		t.x = &taskRare{journal: journal}
+	}
 	tr.t = t
 	tr.started, tr.dur = start, -1
 	if start.IsZero() {
@@ -592,7 +597,10 @@ func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string]
 	} else {
 		out, err = n.fn(t, in)
 	}
-	tr.out, tr.gotos = out, t.gotos
+	tr.out = out
+	if t.x != nil {
+		tr.gotos = t.x.gotos
+	}
 	switch {
 	case t.fatal != nil:
 		tr.err = t.fatal
@@ -832,7 +840,9 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, result
 	}
 	for i := range results {
 		if t := results[i].t; t != nil {
-			waiting = append(waiting, t.nested...)
+			if t.x != nil {
+				waiting = append(waiting, t.x.nested...)
+			}
 			waiting = append(waiting, t.still...)
 		}
 	}
@@ -867,7 +877,9 @@ func (r *run[S]) moot(results []taskResult[S]) []string {
 	var ids []string
 	for i := range results {
 		if t := results[i].t; t != nil {
-			ids = append(ids, t.unasked...)
+			if t.x != nil {
+				ids = append(ids, t.x.unasked...)
+			}
 		}
 	}
 	return ids

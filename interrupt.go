@@ -74,7 +74,6 @@ type task[S any] struct {
 	origin string // the checkpoint the superstep first ran from (originOf)
 
 	node string // node name
-	off  bool   // runs on another goroutine than the root run's
 
 	mu sync.Mutex
 	// prior are this task's questions at this pause, in call order; used
@@ -87,14 +86,30 @@ type task[S any] struct {
 	firstNew *newCall                     // the first call that matched no prior question
 	asked    []checkpoint.InterruptRecord // new questions of this execution
 	still    []checkpoint.InterruptRecord // prior questions it waits on again
-	unasked  []string                     // prior questions it finished without
 	waiting  int                          // questions this execution waits on
 	fatal    error                        // fails the task even if the node swallows it
-	gotos    []string                     // Command.Goto
-	journal  map[string][]byte            // Do results of this execution
-	nested   []checkpoint.InterruptRecord // questions pending in a subgraph it runs
+	x        *taskRare                    // what few tasks need, made on demand
 	ended    atomic.Bool                  // the node returned
+	off      bool                         // runs on another goroutine than the root run's
 	doneCh   chan struct{}                // closed when the node returns (made on demand)
+}
+
+// taskRare is the part of a task that most tasks never use, kept apart so
+// that a task is small.
+type taskRare struct {
+	gotos   []string                     // Command.Goto
+	journal map[string][]byte            // Do results of this execution (and of failed attempts)
+	nested  []checkpoint.InterruptRecord // questions pending in a subgraph it runs
+	unasked []string                     // prior questions it finished without
+}
+
+// rare returns t.x, made if need be. The caller holds t.mu, or is the only
+// goroutine that can see t.
+func (t *task[S]) rare() *taskRare {
+	if t.x == nil {
+		t.x = &taskRare{}
+	}
+	return t.x
 }
 
 func (t *task[S]) Value(key any) any {
@@ -393,7 +408,8 @@ func (t *task[S]) mismatch() error {
 			t.path, describeRecord(pending[0]), differs, ErrInterruptMismatch)
 	case len(pending) > 0 && t.waiting == 0:
 		for _, p := range pending {
-			t.unasked = append(t.unasked, p.ID)
+			x := t.rare()
+			x.unasked = append(x.unasked, p.ID)
 		}
 	}
 	return nil

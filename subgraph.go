@@ -145,7 +145,8 @@ func (sg *subgraphOf[S, C]) run(ctx context.Context, s S) (S, error) {
 			return s, fmt.Errorf("subgraph %s paused without a question", t.path)
 		}
 		t.mu.Lock()
-		t.nested = append(t.nested, cr.waiting...)
+		x := t.rare()
+		x.nested = append(x.nested, cr.waiting...)
 		t.waiting += len(cr.waiting)
 		t.mu.Unlock()
 		return s, &PauseError{ID: cr.waiting[0].ID, Node: cr.waiting[0].Node}
