@@ -223,7 +223,7 @@ func TestMissingStore(t *testing.T) {
 
 func TestMigrate(t *testing.T) {
 	dir := t.TempDir()
-	weftIn(t, dir, "", "migrate", "--store", "sqlite:new.db").want(t, 0, "schema version 1")
+	weftIn(t, dir, "", "migrate", "--store", "sqlite:new.db").want(t, 0, fmt.Sprintf("schema version %d", sqlitestore.LatestSchemaVersion()))
 	var out struct{ Version, Latest int }
 	weftIn(t, dir, "", "migrate", "--store", "sqlite:new.db", "--json").want(t, 0).json(t, &out)
 	if out.Version != out.Latest || out.Version < 1 {

@@ -144,31 +144,12 @@ func Workflows(store checkpoint.Store, opts ...weft.CompileOption) ([]weft.Runne
 	return runners, nil
 }
 
-// Withdrawer is what the demo's runners add to weft.Runner: taking a
-// paused thread out of the inbox.
-type Withdrawer interface {
-	// Withdraw cancels the thread's pending questions and leaves it
-	// stopped at its current state (Workflow.UpdateState without a
-	// change); Resume carries it on, and its nodes ask again.
-	Withdraw(ctx context.Context, thread string) error
-}
-
-type runner[S any] struct {
-	weft.Runner
-	wf *weft.Workflow[S]
-}
-
-func (r runner[S]) Withdraw(ctx context.Context, thread string) error {
-	_, err := r.wf.UpdateState(ctx, thread, nil)
-	return err
-}
-
 func compile[S any](g *weft.Graph[S], opts []weft.CompileOption) (weft.Runner, error) {
 	wf, err := g.Compile(opts...)
 	if err != nil {
 		return nil, err
 	}
-	return runner[S]{Runner: wf.Runner(), wf: wf}, nil
+	return wf.Runner(), nil
 }
 
 func approval() *weft.Graph[Post] {

@@ -3,6 +3,7 @@ package demo_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -69,9 +70,6 @@ func TestWorkflows(t *testing.T) {
 	var names []string
 	for _, r := range e.runners {
 		names = append(names, r.Name())
-		if _, ok := r.(demo.Withdrawer); !ok {
-			t.Errorf("%s is not a Withdrawer", r.Name())
-		}
 	}
 	if got := strings.Join(names, " "); got != "demo-approval demo-refine demo-refund demo-agent" {
 		t.Errorf("workflows %s", got)
@@ -226,7 +224,9 @@ func TestAgent(t *testing.T) {
 	}
 }
 
-func TestWithdraw(t *testing.T) {
+// TestStop checks that stopping a demo thread that waits for an answer
+// withdraws its question and ends it, as weft does for any workflow.
+func TestStop(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	r, _ := e.ib.Runner(demo.Approval)
@@ -234,17 +234,19 @@ func TestWithdraw(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := e.pending("a1")[0]
-	if err := r.(demo.Withdrawer).Withdraw(ctx, "a1"); err != nil {
+	if _, err := e.ib.Stop(ctx, "a1", inbox.Author{Name: "tester"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(e.pending("a1")) != 0 {
 		t.Error("questions still pending")
 	}
-	if row, _ := e.store.Thread(ctx, "a1"); row.Status != weft.StatusStopped {
+	if row, _ := e.store.Thread(ctx, "a1"); row.Status != weft.StatusCancelled {
 		t.Errorf("status %s", row.Status)
 	}
-	res, err := r.Resume(ctx, "a1")
-	if err != nil || !res.Paused() || res.Interrupts[0].ID == old.ID {
-		t.Fatalf("resume: %v %+v", err, res)
+	if q, err := e.ib.Question(ctx, "a1", old.ID); err != nil || q.Status != checkpoint.InterruptCancelled || q.Author != "tester" {
+		t.Errorf("the withdrawn question: %v %+v", err, q)
+	}
+	if _, err := r.Resume(ctx, "a1"); !errors.Is(err, weft.ErrThreadCancelled) {
+		t.Fatalf("resume: %v", err)
 	}
 }
