@@ -259,16 +259,18 @@ a failed one re-runs the superstep that failed, and one whose questions were
 all answered continues.
 
 For a thread of one of the demo workflows it runs here, until the thread
-completes or pauses, and prints where it stopped. For any other workflow it
+completes or pauses, and prints where it stopped (with --ready, it is left
+ready for the worker of 'weft demo' instead). For any other workflow it
 makes the thread ready in the store, and a worker that has the workflow
-(package worker, 'weft serve' of a program that has it) carries it on, or
-its program's next Resume. A thread that still waits for answers stays as
+(package worker, in your program) carries it on, or its program's next
+Resume. A thread that still waits for answers stays as
 it is; a running one is busy (exit code 4), a completed or cancelled one has
 ended (exit code 4).
 
   weft resume essay-1`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
 		fs.BoolVar(&c.verbose, "verbose", false, "log what the run does")
+		fs.BoolVar(&c.queue, "ready", false, "make the thread ready for a worker even if this command could run it")
 		return func(args []string) error { return runResume(c, args[0]) }
 	},
 }
@@ -279,6 +281,7 @@ func runResume(c *cli, id string) error {
 		return err
 	}
 	_, runnable := ib.Runner(row.Workflow)
+	runnable = runnable && !c.queue
 	res, err := ib.Resume(c.ctx, id)
 	if err != nil {
 		return err

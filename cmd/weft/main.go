@@ -65,6 +65,7 @@ type cli struct {
 	store   string // --store
 	json    bool   // --json
 	verbose bool   // --verbose
+	queue   bool   // the inbox leaves threads ready for a worker (resume --ready)
 
 	closers []io.Closer
 	run     func(args []string) error // the command, from its setup
@@ -331,7 +332,11 @@ func (c *cli) openInbox(migrate bool) (*inbox.Inbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	return inbox.New(store, runners, inbox.WithLogger(c.logger(slog.LevelWarn))), nil
+	opts := []inbox.Option{inbox.WithLogger(c.logger(slog.LevelWarn))}
+	if c.queue {
+		opts = append(opts, inbox.WithQueue())
+	}
+	return inbox.New(store, runners, opts...), nil
 }
 
 // openThread opens the inbox (as openInbox, without migrating) and loads

@@ -685,3 +685,101 @@ func TestServe(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
+
+// waitRow polls the store in dir until thread's row satisfies ok, with a
+// generous deadline, and returns it.
+func waitRow(t *testing.T, dir, thread, what string, ok func(*checkpoint.Thread) bool) *checkpoint.Thread {
+	t.Helper()
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "weft.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	var row *checkpoint.Thread
+	for time.Now().Before(deadline) {
+		if row, err = store.Thread(context.Background(), thread); err == nil && ok(row) {
+			return row
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("thread %s is not %s: %+v (%v)", thread, what, row, err)
+	return nil
+}
+
+func TestServeWorker(t *testing.T) {
+	dir := fixture(t)
+	setup(t, dir, func(ctx context.Context, store *sqlitestore.Store, runners []weft.Runner) {
+		// post-9: submitted; post-8: left running by a process that died
+		// (its lease lapsed); long-1: a long job, submitted.
+		for _, id := range []string{"post-9", "post-8"} {
+			if err := runners[0].Submit(ctx, id, json.RawMessage(`{"Title":"Later"}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		row, err := store.Thread(ctx, "post-8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Claim(ctx, &checkpoint.Claim{ThreadID: "post-8", ExpectedVersion: row.Version, Owner: "dead", Lease: time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		long := runners[len(runners)-1]
+		if long.Name() != demo.Long {
+			t.Fatalf("the last demo workflow is %s", long.Name())
+		}
+		if err := long.Submit(ctx, "long-1", json.RawMessage(`{"Seconds":600}`)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	tokens := filepath.Join(dir, "tokens.json")
+	if err := os.WriteFile(tokens, []byte(`{"tok": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stop := startServer(t, dir, "serve", "--demo", "--addr", "127.0.0.1:0", "--tokens", tokens, "--shutdown-timeout", "1s", "--slots", "4")
+
+	// The server's worker runs the ready thread and takes over the dead
+	// one, each to its question.
+	for _, id := range []string{"post-9", "post-8"} {
+		waitRow(t, dir, id, "interrupted", func(r *checkpoint.Thread) bool { return r.Status == weft.StatusInterrupted })
+	}
+	running := waitRow(t, dir, "long-1", "running", func(r *checkpoint.Thread) bool {
+		return r.Status == weft.StatusRunning && r.Owner != ""
+	})
+
+	// Stopped from here, it stops there at a heartbeat.
+	weftIn(t, dir, "", "stop", "long-1").want(t, 0, "to stop it")
+	waitRow(t, dir, "long-1", "stopped", func(r *checkpoint.Thread) bool { return r.Status == weft.StatusStopped })
+	// Resumed for the worker, it runs there again.
+	weftIn(t, dir, "", "resume", "long-1", "--ready").want(t, 0, "Thread long-1 is ready")
+	waitRow(t, dir, "long-1", "running again", func(r *checkpoint.Thread) bool {
+		return r.Status == weft.StatusRunning && r.Epoch > running.Epoch
+	})
+
+	// At the interrupt the server hands it back, ready for any worker.
+	code, out := stop()
+	if code != 0 || !strings.Contains(out, "Worker: runs the ready threads of") || !strings.Contains(out, "weft: stopped") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	row := waitRow(t, dir, "long-1", "ready", func(r *checkpoint.Thread) bool { return true })
+	if row.Status != weft.StatusReady || row.Owner != "" {
+		t.Errorf("after the server stopped: %+v", row)
+	}
+}
+
+func TestServeNoWorker(t *testing.T) {
+	dir := fixture(t)
+	tokens := filepath.Join(dir, "tokens.json")
+	if err := os.WriteFile(tokens, []byte(`{"tok": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	weftIn(t, dir, "", "serve", "--demo", "--tokens", tokens, "--slots", "0").want(t, exitUsage, "--slots")
+	_, stop := startServer(t, dir, "serve", "--demo", "--worker=false", "--addr", "127.0.0.1:0", "--tokens", tokens)
+	if code, out := stop(); code != 0 || !strings.Contains(out, "Worker: off") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	_, stop = startServer(t, dir, "serve", "--addr", "127.0.0.1:0", "--tokens", tokens)
+	if code, out := stop(); code != 0 || !strings.Contains(out, "Worker: none") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
