@@ -72,7 +72,7 @@ var demoCmd = &command{
 	nargs:   [2]int{0, 0},
 	noJSON:  true,
 	summary: "serve the web inbox with example workflows (start here)",
-	help: `Demo serves weft's HTTP API and web inbox with four example workflows, on
+	help: `Demo serves weft's HTTP API and web inbox with five example workflows, on
 a SQLite file it creates (or reuses) and migrates, and starts a few threads
 so that the inbox has questions in it:
 
@@ -82,6 +82,7 @@ so that the inbox has questions in it:
                  answer; a large one goes to the finance leads after an hour
   demo-agent     an agent's tool calls each wait for the approval of the role
                  that owns the tool (analysts, dba, ops)
+  demo-long      a node that works for {"Seconds": N} (see below)
 
 It prints the URL and a token: open the URL, log in with the token, and
 answer. The token stands for the principal "demo" with the admin role (and
@@ -90,6 +91,21 @@ The same threads can be answered from another terminal:
 
   weft inbox
   weft answer THREAD ID '{"action":"approve"}'
+
+It runs a worker (--worker=false to only serve): threads made ready (by an
+answer, a deadline, 'weft resume --ready', or a process that died while it
+ran them) run here. demo-long, which the demo does not start by itself,
+works for as many seconds as its input says, to stop and take over by hand:
+
+  curl -H 'Authorization: Bearer TOKEN' -d '{"thread":"long-1","input":{"Seconds":120}}' \
+      URL/v1/workflows/demo-long/threads &
+  weft show long-1             # running, its owner and lease
+  weft stop long-1             # stops at the owner's next heartbeat
+  weft resume long-1 --ready   # the worker carries it on
+
+Ctrl-C hands the threads it runs back at their last checkpoint (ready): run
+'weft demo' again, or another on the same file with another --addr, and it
+carries them on, their journaled effects not repeated.
 
 Run it again on the same file to carry on where you were; new threads are
 started where the old ones were answered. Stop it with Ctrl-C. Delete the
@@ -185,11 +201,16 @@ store). But it cannot run your threads: answers, starts and resumes of your
 workflows' threads are refused (unknown_workflow), and fallback deadlines
 (weft.Within) are left for a process that has the workflow. To answer in the
 browser and have threads carry on, serve the inbox from your own program:
-server.New(inbox.New(store, []weft.Runner{wf.Runner(), ...}), ...). 'weft
-answer' records answers for any workflow.
+server.New(inbox.New(store, []weft.Runner{wf.Runner(), ...}), ...), and run
+a worker there (package worker). 'weft answer', 'weft stop' and 'weft
+resume' work for any workflow through the store.
 
 --demo adds the demo workflows, to serve a store made by 'weft demo' with
-real tokens. Serve does not migrate the store: run 'weft migrate' first.
+real tokens, and a worker that runs their ready threads (--worker=false
+only serves; --slots caps how many run at once). At Ctrl-C or SIGTERM serve
+stops accepting requests, gives the runs under way --shutdown-timeout to
+finish, and hands the others back at their last checkpoint, ready for
+another process. Serve does not migrate the store: run 'weft migrate' first.
 
   weft serve --store postgres://weft@db/app --tokens tokens.json --addr :8080`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
