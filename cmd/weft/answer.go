@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
@@ -198,6 +199,10 @@ func runStop(c *cli, id, as string) error {
 	}
 	switch after.Status {
 	case weft.StatusRunning:
+		if !after.LeaseUntil.After(time.Now()) {
+			return report(after, 0, fmt.Sprintf("Asked thread %s to stop. Its owner %s no longer renews its claim (it died?): the worker that takes it over stops it at once.",
+				id, orDash(after.Owner)))
+		}
 		return report(after, 0, fmt.Sprintf("Asked %s, which runs thread %s, to stop it: it stops at its next heartbeat, at its last checkpoint.\n'weft show %s' shows when it has; 'weft resume %s' then carries it on.",
 			orDash(after.Owner), id, id, id))
 	case weft.StatusCancelled:
