@@ -783,3 +783,36 @@ func TestServeNoWorker(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
+
+// TestServeHandsBackRequests checks that a run a request started is handed
+// back at its last checkpoint when the server stops, not orphaned.
+func TestServeHandsBackRequests(t *testing.T) {
+	dir := fixture(t)
+	tokens := filepath.Join(dir, "tokens.json")
+	if err := os.WriteFile(tokens, []byte(`{"tok": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url, stop := startServer(t, dir, "serve", "--demo", "--worker=false", "--addr", "127.0.0.1:0", "--tokens", tokens, "--shutdown-timeout", "1s")
+	replied := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, url+"v1/workflows/demo-long/threads",
+			strings.NewReader(`{"thread":"long-2","input":{"Seconds":600}}`))
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			replied <- 0
+			return
+		}
+		resp.Body.Close()
+		replied <- resp.StatusCode
+	}()
+	waitRow(t, dir, "long-2", "running", func(r *checkpoint.Thread) bool { return r.Status == weft.StatusRunning })
+	if code, out := stop(); code != 0 {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	<-replied
+	row := waitRow(t, dir, "long-2", "stored", func(*checkpoint.Thread) bool { return true })
+	if row.Status != weft.StatusReady || row.Owner != "" {
+		t.Errorf("after the server stopped: %+v", row)
+	}
+}
