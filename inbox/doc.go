@@ -44,6 +44,36 @@
 // it (weft's Resume continues a thread whose questions were answered
 // behind its back, as after a crash).
 //
+// # Stopping, cancelling and resuming
+//
+// Stop, Cancel and Resume control a thread of any workflow, registered or
+// not, from the store alone, the way Record answers without the program;
+// what they leave is what weft.Workflow's Stop, Cancel and Resume leave, so
+// a thread is the same whichever way it was stopped:
+//
+//   - Stop asks a running thread to stop (Store.RequestStop): the process
+//     that runs it, here or in any other process, stops it at its next
+//     heartbeat, at its last checkpoint; until then the thread is running
+//     with StopRequested set. A ready thread (answered or submitted, not
+//     picked up yet) becomes stopped at once. A thread that waits for
+//     answers is cancelled, as Cancel does, with "stopped" as the note.
+//     Stop of a thread that is stopped, failed or has ended is
+//     ErrNotRunning.
+//   - Cancel ends a thread that waits (paused, ready, stopped or failed):
+//     its pending questions are withdrawn with who did it, through which
+//     channel and why (Audit shows it), and its status becomes cancelled.
+//     A running thread is ErrBusy (stop it first), an ended one
+//     ErrNotRunning.
+//   - Resume carries a stopped or failed thread on: inline, with the
+//     runner's Resume, when the inbox has the workflow and runs threads
+//     inline; otherwise (WithQueue, or a workflow the inbox does not have)
+//     it makes the thread ready, for any worker that has the workflow
+//     (package worker) or the program's next Resume.
+//
+// Each is a compare-and-set on the thread's version, retried a few times
+// when an answer, a claim or an edit comes first (ErrConflict if the thread
+// keeps changing); a refusal changes nothing.
+//
 // # Deadlines
 //
 // Questions asked with weft.Within (a fallback answer) or weft.Escalate
@@ -75,6 +105,8 @@
 //
 //   - Errors are weft's sentinels, re-exported under the same values
 //     (ErrNotFound is checkpoint.ErrNotFound), plus ErrUnknownWorkflow.
+//   - Stop of a thread that does not exist is ErrNotFound and matches
+//     ErrNotRunning too, as weft.Workflow.Stop's error does.
 //   - Query.Assignees keeps questions assigned to one of the names given;
 //     questions assigned to nobody (anyone may answer) are listed without
 //     that filter. Item.MayAnswer is the check for "may this principal,

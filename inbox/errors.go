@@ -42,4 +42,14 @@ var (
 	// recorded (the error is a *weft.AnsweredError) and the running owner
 	// acts on it.
 	ErrBusy = weft.ErrBusy
+
+	// ErrNotRunning: Stop of a thread that neither runs nor waits (stopped,
+	// failed, completed or cancelled), or Cancel of one that has ended.
+	// Nothing was changed.
+	ErrNotRunning = weft.ErrNotRunning
+
+	// ErrConflict: the thread kept changing under a Stop, Cancel or Resume
+	// (answers, claims, edits by others) through every retry; nothing of
+	// that call was kept. Look again and retry.
+	ErrConflict = weft.ErrConflict
 )

@@ -12,7 +12,6 @@ import (
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/inbox"
-	"github.com/weftgraph/weft/internal/demo"
 )
 
 // defaultAuthor is the author of answers without --as.
@@ -39,9 +38,9 @@ answered first, the command fails with exit code 4 and their answer stands.
 For a thread of one of the demo workflows, the command then carries the
 thread on, here, until it completes or asks again, and prints where it
 stopped. For any other workflow it records the answer in the store and
-nothing more: the thread carries on when its own program resumes it (a
-Resume with no answers, or any answer through an inbox that has the
-workflow; weft's Resume continues a thread whose questions were answered
+makes the thread ready, in the same step, and nothing more: a worker that
+has the workflow (package worker) carries it on, or its program's next
+Resume (weft's Resume continues a thread whose questions were answered
 while it was not running).
 
 Quote the JSON for the shell; put -- before a value that starts with "-":
@@ -79,11 +78,23 @@ func runAnswer(c *cli, args []string, as string) error {
 		if err := ib.Record(c.ctx, tid, id, value, by); err != nil {
 			return err
 		}
-		if c.json {
-			return c.printJSON(map[string]any{"thread": tid, "question": id, "recorded": true, "ran": false, "workflow": row.Workflow})
+		status := weft.StatusReady
+		if after, err := ib.Store().Thread(c.ctx, tid); err == nil {
+			status = after.Status
 		}
-		fmt.Fprintf(c.stdout, "Recorded the answer to %s as %s.\nWorkflow %s is not one this command runs: thread %s carries on when its program resumes it.\n",
-			id, as, row.Workflow, tid)
+		if c.json {
+			return c.printJSON(map[string]any{"thread": tid, "question": id, "recorded": true, "ran": false,
+				"workflow": row.Workflow, "status": status})
+		}
+		fmt.Fprintf(c.stdout, "Recorded the answer to %s as %s.\n", id, as)
+		switch status {
+		case weft.StatusReady:
+			fmt.Fprintf(c.stdout, "Thread %s is ready for a worker: one that has workflow %s carries it on (or its program's next Resume).\n", tid, row.Workflow)
+		case weft.StatusRunning:
+			fmt.Fprintf(c.stdout, "Thread %s is running (in %s), which carries on with the answer.\n", tid, orDash(row.Owner))
+		default:
+			fmt.Fprintf(c.stdout, "Thread %s is %s; workflow %s is not one this command runs.\n", tid, status, row.Workflow)
+		}
 		return nil
 	}
 	res, err := ib.Answer(c.ctx, tid, id, value, by)
@@ -122,96 +133,149 @@ func printQuestions(c *cli, thread string, qs []weft.Question) {
 	}
 }
 
-// errRunningElsewhere: the thread runs in another process, which only that
-// process (or its server) can stop.
-var errRunningElsewhere = errors.New("the thread is running in another process")
-
 var stopCmd = &command{
 	name:    "stop",
 	args:    "THREAD",
 	nargs:   [2]int{1, 1},
-	summary: "stop a thread and take its questions out of the inbox",
-	help: `Stop stops a thread so that nothing more happens to it until someone
-resumes it.
+	summary: "stop a thread, or take a waiting one out of the inbox",
+	help: `Stop stops a thread of any workflow, through the store, as the
+workflow's own Stop would:
 
-A thread that waits for answers (or has failed) is stopped here: its pending
-questions are withdrawn (cancelled: they leave the inbox, and answering them
-fails with exit code 4) and its status becomes "stopped", its state kept.
-'weft resume THREAD' carries it on, and its nodes ask their questions again.
-This works for the demo workflows; for a thread of another workflow, stop it
-from its program (Workflow.UpdateState, or Stop while it runs).
+  running            the process that runs it (a worker, a server, your
+                     program) is asked to stop it, durably: it stops at its
+                     next heartbeat, at its last checkpoint, and the thread
+                     becomes "stopped". The command returns at once.
+  ready              (answered or submitted, not picked up yet) it becomes
+                     "stopped" at once.
+  waiting            its pending questions are withdrawn (they leave the
+                     inbox; answering them fails with exit code 4), with
+                     --as as who did it, and the thread is cancelled: it
+                     has ended, and its program's Run starts a new turn.
 
-A thread that is running right now runs in another process, which is the
-only one that can stop it (weft runs a thread in one place at a time): the
-command fails with exit code 4 and says which; stop it there, for a server
-with POST /v1/threads/THREAD/stop. A thread that is already stopped is left
-as it is (exit code 0); a completed one cannot be stopped (exit code 4).
+'weft resume THREAD' carries a stopped thread on. A thread that is already
+stopped or cancelled is left as it is (exit code 0); a failed or completed
+one cannot be stopped (exit code 4: cancel a failed one with 'weft cancel').
+A server stops threads with POST /v1/threads/THREAD/stop.
 
   weft stop essay-1`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
-		return func(args []string) error { return runStop(c, args[0]) }
+		var as string
+		fs.StringVar(&as, "as", defaultAuthor(), "the `name` recorded as who withdrew the questions; the default is $WEFT_AUTHOR, else $USER")
+		return func(args []string) error { return runStop(c, args[0], as) }
 	},
 }
 
-func runStop(c *cli, id string) error {
+func runStop(c *cli, id, as string) error {
 	ib, row, err := c.openThread(id)
 	if err != nil {
 		return err
 	}
-	report := func(status weft.Status, withdrawn int, msg string) error {
+	report := func(row *checkpoint.Thread, withdrawn int, msg string) error {
 		if c.json {
-			return c.printJSON(map[string]any{"thread": id, "status": status, "withdrawn": withdrawn})
+			return c.printJSON(map[string]any{"thread": id, "status": row.Status, "withdrawn": withdrawn,
+				"stop_requested": !row.StopRequested.IsZero()})
 		}
 		_, err := fmt.Fprintln(c.stdout, msg)
 		return err
 	}
 	switch row.Status {
 	case weft.StatusStopped:
-		return report(row.Status, 0, fmt.Sprintf("Thread %s is already stopped; 'weft resume %s' carries it on.", id, id))
+		return report(row, 0, fmt.Sprintf("Thread %s is already stopped; 'weft resume %s' carries it on.", id, id))
+	case weft.StatusCancelled:
+		return report(row, 0, fmt.Sprintf("Thread %s is already cancelled; nothing waits in the inbox for it.", id))
 	case weft.StatusCompleted:
 		return fmt.Errorf("thread %q has completed; there is nothing to stop: %w", id, weft.ErrThreadCompleted)
-	case weft.StatusRunning:
-		if row.LeaseUntil.After(time.Now()) {
-			return fmt.Errorf("thread %q is running in another process (%s) until %s at least: stop it there (POST /v1/threads/%s/stop on its server): %w",
-				id, orDash(row.Owner), row.LeaseUntil.Local().Format(time.DateTime), id, errRunningElsewhere)
-		}
-		// Its process is gone (the lease lapsed): stop it here.
-	}
-	r, ok := ib.Runner(row.Workflow)
-	w, canWithdraw := r.(demo.Withdrawer)
-	if !ok || !canWithdraw {
-		return fmt.Errorf("thread %q belongs to workflow %q, which this command cannot stop: stop it from its program: %w",
-			id, row.Workflow, inbox.ErrUnknownWorkflow)
+	case weft.StatusFailed:
+		return fmt.Errorf("thread %q has failed (%s); there is nothing to stop: 'weft resume %s' runs it again, 'weft cancel %s' ends it: %w",
+			id, row.Error, id, id, weft.ErrNotRunning)
 	}
 	page, err := ib.List(c.ctx, inbox.Query{Thread: id, Limit: inbox.MaxLimit})
 	if err != nil {
 		return err
 	}
-	if err := w.Withdraw(c.ctx, id); err != nil {
+	after, err := ib.Stop(c.ctx, id, inbox.Author{Name: as, Channel: checkpoint.ChannelCLI})
+	if err != nil {
 		return err
 	}
-	return report(weft.StatusStopped, len(page.Items),
-		fmt.Sprintf("Stopped thread %s; withdrew %d question(s). 'weft resume %s' carries it on.", id, len(page.Items), id))
+	switch after.Status {
+	case weft.StatusRunning:
+		if !after.LeaseUntil.After(time.Now()) {
+			return report(after, 0, fmt.Sprintf("Asked thread %s to stop. Its owner %s no longer renews its claim (it died?): the worker that takes it over stops it at once.",
+				id, orDash(after.Owner)))
+		}
+		return report(after, 0, fmt.Sprintf("Asked %s, which runs thread %s, to stop it: it stops at its next heartbeat, at its last checkpoint.\n'weft show %s' shows when it has; 'weft resume %s' then carries it on.",
+			orDash(after.Owner), id, id, id))
+	case weft.StatusCancelled:
+		return report(after, len(page.Items), fmt.Sprintf("Withdrew %d question(s) of thread %s and cancelled it.", len(page.Items), id))
+	}
+	return report(after, 0, fmt.Sprintf("Stopped thread %s before it ran on; 'weft resume %s' carries it on.", id, id))
+}
+
+var cancelCmd = &command{
+	name:    "cancel",
+	args:    "THREAD",
+	nargs:   [2]int{1, 1},
+	summary: "end a waiting, stopped or failed thread, withdrawing its questions",
+	help: `Cancel ends a thread of any workflow that waits (for answers, or ready,
+stopped or failed), through the store, as the workflow's own Cancel would:
+its pending questions are withdrawn, with --as as who did it and --reason as
+why (both in 'weft history'), and its status becomes "cancelled". It keeps
+its history; its program's Run starts a new turn on it.
+
+A running thread cannot be cancelled (exit code 4): 'weft stop' it first.
+A completed or cancelled one has ended (exit code 4).
+
+  weft cancel refund-large-1 --reason "customer withdrew the request"`,
+	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
+		var as, reason string
+		fs.StringVar(&as, "as", defaultAuthor(), "the `name` recorded as who cancelled; the default is $WEFT_AUTHOR, else $USER")
+		fs.StringVar(&reason, "reason", "cancelled from the command line", "why, recorded on each withdrawn question")
+		return func(args []string) error { return runCancel(c, args[0], as, reason) }
+	},
+}
+
+func runCancel(c *cli, id, as, reason string) error {
+	ib, _, err := c.openThread(id)
+	if err != nil {
+		return err
+	}
+	page, err := ib.List(c.ctx, inbox.Query{Thread: id, Limit: inbox.MaxLimit})
+	if err != nil {
+		return err
+	}
+	after, err := ib.Cancel(c.ctx, id, reason, inbox.Author{Name: as, Channel: checkpoint.ChannelCLI})
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(map[string]any{"thread": id, "status": after.Status, "withdrawn": len(page.Items)})
+	}
+	_, err = fmt.Fprintf(c.stdout, "Cancelled thread %s; withdrew %d question(s).\n", id, len(page.Items))
+	return err
 }
 
 var resumeCmd = &command{
 	name:    "resume",
 	args:    "THREAD",
 	nargs:   [2]int{1, 1},
-	summary: "carry a stopped, failed or answered thread on (demo workflows)",
-	help: `Resume carries a thread on from where it is: a stopped thread runs again
-(its nodes ask their questions again), a failed one re-runs the superstep
-that failed, and one whose questions were all answered (by 'weft answer' on
-a workflow it could not run, say) continues. It runs here, until the thread
-completes or pauses, and prints where it stopped. A thread that still waits
-for answers stays as it is.
+	summary: "carry a stopped, failed or answered thread on",
+	help: `Resume carries a thread on from where it is: a stopped thread runs again,
+a failed one re-runs the superstep that failed, and one whose questions were
+all answered continues.
 
-It works for the demo workflows; resume the threads of other workflows from
-their programs.
+For a thread of one of the demo workflows it runs here, until the thread
+completes or pauses, and prints where it stopped (with --ready, it is left
+ready for the worker of 'weft demo' instead). For any other workflow it
+makes the thread ready in the store, and a worker that has the workflow
+(package worker, in your program) carries it on, or its program's next
+Resume. A thread that still waits for answers stays as
+it is; a running one is busy (exit code 4), a completed or cancelled one has
+ended (exit code 4).
 
   weft resume essay-1`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
 		fs.BoolVar(&c.verbose, "verbose", false, "log what the run does")
+		fs.BoolVar(&c.queue, "ready", false, "make the thread ready for a worker even if this command could run it")
 		return func(args []string) error { return runResume(c, args[0]) }
 	},
 }
@@ -221,19 +285,23 @@ func runResume(c *cli, id string) error {
 	if err != nil {
 		return err
 	}
-	r, ok := ib.Runner(row.Workflow)
-	if !ok {
-		return fmt.Errorf("thread %q belongs to workflow %q, which this command cannot run: resume it from its program: %w",
-			id, row.Workflow, inbox.ErrUnknownWorkflow)
-	}
-	res, err := r.Resume(c.ctx, id, weft.By(defaultAuthor(), checkpoint.ChannelCLI))
+	_, runnable := ib.Runner(row.Workflow)
+	runnable = runnable && !c.queue
+	res, err := ib.Resume(c.ctx, id)
 	if err != nil {
 		return err
 	}
 	if c.json {
 		return c.printJSON(resultOf(res))
 	}
-	fmt.Fprintf(c.stdout, "Resumed; %s.\n", statusLine(res))
-	printQuestions(c, res.Thread, res.Interrupts)
+	switch {
+	case runnable:
+		fmt.Fprintf(c.stdout, "Resumed; %s.\n", statusLine(res))
+		printQuestions(c, res.Thread, res.Interrupts)
+	case res.Status == weft.StatusReady:
+		fmt.Fprintf(c.stdout, "Thread %s is ready: a worker that has workflow %s carries it on (or its program's next Resume).\n", id, row.Workflow)
+	default:
+		fmt.Fprintf(c.stdout, "Thread %s is %s; nothing to resume ('weft show %s' lists what it waits for).\n", id, res.Status, id)
+	}
 	return nil
 }

@@ -6,7 +6,8 @@
 //	weft show THREAD                  # a thread's state and questions
 //	weft history THREAD               # its checkpoints, steps and answers
 //	weft answer THREAD ID JSON        # answer a question
-//	weft stop THREAD                  # take a thread out of the inbox
+//	weft stop THREAD                  # stop it (or take a waiting one out of the inbox)
+//	weft cancel THREAD                # end a waiting, stopped or failed thread
 //	weft resume THREAD                # carry it on
 //	weft migrate                      # create or upgrade a store's tables
 //	weft serve --tokens FILE          # serve your store with your tokens
@@ -21,13 +22,25 @@
 // A thread carries on only where its workflow's code is, and the code of
 // your workflows lives in your program, not in this command. The command
 // has the demo's workflows (internal/demo, named demo-*), so for their
-// threads answer, stop and resume do everything: the thread runs on, in this
+// threads answer and resume do everything: the thread runs on, in this
 // process, until it completes or asks again. For the threads of any other
 // workflow it reads everything the store holds (inbox, state as stored,
-// history, steps, audit), and answer records the answer in the store,
-// validated against the question's schema, exactly once, with its author
-// and the channel "cli": the thread carries on when its program next resumes
-// it. Stop and resume refuse other workflows' threads.
+// history, steps, audit) and acts through the store alone (package inbox):
+// answer records the answer, validated against the question's schema,
+// exactly once, with its author and the channel "cli", and makes the thread
+// ready; resume makes a stopped or failed thread ready; a worker that has
+// the workflow (package worker) then carries it on, or its program's next
+// Resume. Stop and cancel work for every workflow: stop asks the process
+// that runs a thread to stop it at its next heartbeat (or stops a ready one
+// at once), and stop or cancel of a thread that waits for answers withdraws
+// its questions and cancels it, as the workflow's own Stop and Cancel do.
+//
+// Serve and demo run a worker (package worker) for the workflows they have:
+// threads made ready (answered, submitted, resumed, or left by a process
+// that died) are run there; --worker=false serves without running threads,
+// --slots caps how many run at once. On SIGINT or SIGTERM they stop taking
+// requests, hand the threads they run back at their last checkpoint (ready,
+// for another worker) and exit.
 //
 // # Exit codes
 //
@@ -35,8 +48,9 @@
 //	1  error
 //	2  usage: unknown command, bad flag or argument
 //	3  not found: no such store file, thread or question
-//	4  conflict: already answered (or cancelled), busy, running elsewhere,
-//	   or completed
+//	4  conflict: already answered (or cancelled), busy (running), completed
+//	   or cancelled, or in a state the command does not apply to (stop of
+//	   a failed thread)
 //	5  invalid answer: the value does not fit the question's schema
 //
 // With --json, output is one JSON document on standard output, and an error

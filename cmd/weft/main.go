@@ -35,7 +35,8 @@ const exitCodesHelp = `Exit codes:
   2  usage: unknown command, bad flag or argument
   3  not found: no such store file, thread or question
   4  conflict: the question was already answered (or cancelled), the thread
-     is busy, running in another process, or completed
+     is busy (running), completed or cancelled, or in a state the command
+     does not apply to (stop of a failed thread)
   5  invalid answer: the value does not fit the question's schema
 `
 
@@ -64,6 +65,7 @@ type cli struct {
 	store   string // --store
 	json    bool   // --json
 	verbose bool   // --verbose
+	queue   bool   // the inbox leaves threads ready for a worker (resume --ready)
 
 	closers []io.Closer
 	run     func(args []string) error // the command, from its setup
@@ -87,7 +89,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		demoCmd, serveCmd, inboxCmd, showCmd, historyCmd, answerCmd, stopCmd, resumeCmd, migrateCmd,
+		demoCmd, serveCmd, inboxCmd, showCmd, historyCmd, answerCmd, stopCmd, cancelCmd, resumeCmd, migrateCmd,
 	}
 }
 
@@ -272,10 +274,12 @@ func exitCode(err error) (int, string) {
 		return exitNotFound, "not_found"
 	case errors.Is(err, weft.ErrAlreadyAnswered):
 		return exitConflict, "already_answered"
-	case errors.Is(err, weft.ErrBusy), errors.Is(err, weft.ErrConflict), errors.Is(err, errRunningElsewhere):
+	case errors.Is(err, weft.ErrBusy), errors.Is(err, weft.ErrConflict):
 		return exitConflict, "busy"
 	case errors.Is(err, weft.ErrThreadCompleted):
 		return exitConflict, "thread_completed"
+	case errors.Is(err, weft.ErrThreadCancelled):
+		return exitConflict, "thread_cancelled"
 	case errors.Is(err, weft.ErrThreadPaused), errors.Is(err, weft.ErrNotRunning), errors.Is(err, weft.ErrGraphChanged):
 		return exitConflict, "conflict"
 	case errors.Is(err, inbox.ErrUnknownWorkflow):
@@ -328,7 +332,11 @@ func (c *cli) openInbox(migrate bool) (*inbox.Inbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	return inbox.New(store, runners, inbox.WithLogger(c.logger(slog.LevelWarn))), nil
+	opts := []inbox.Option{inbox.WithLogger(c.logger(slog.LevelWarn))}
+	if c.queue {
+		opts = append(opts, inbox.WithQueue())
+	}
+	return inbox.New(store, runners, opts...), nil
 }
 
 // openThread opens the inbox (as openInbox, without migrating) and loads

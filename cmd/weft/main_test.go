@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/sqlitestore"
 	"github.com/weftgraph/weft/internal/demo"
 )
@@ -177,7 +178,7 @@ func TestHelp(t *testing.T) {
 		weftIn(t, dir, "", "help", c.name).want(t, 0, "Usage: weft "+c.name)
 		weftIn(t, dir, "", c.name, "-h").want(t, 0, "Usage: weft "+c.name)
 	}
-	weftIn(t, dir, "", "answer", "--help").want(t, 0, "--as", "exactly once", "program resumes it")
+	weftIn(t, dir, "", "answer", "--help").want(t, 0, "--as", "exactly once", "a worker that\nhas the workflow")
 	weftIn(t, dir, "", "stop", "--help").want(t, 0, "POST /v1/threads/THREAD/stop")
 	if _, err := os.Stat(filepath.Join(dir, "weft.db")); err == nil {
 		t.Error("--help created a store")
@@ -223,7 +224,7 @@ func TestMissingStore(t *testing.T) {
 
 func TestMigrate(t *testing.T) {
 	dir := t.TempDir()
-	weftIn(t, dir, "", "migrate", "--store", "sqlite:new.db").want(t, 0, "schema version 1")
+	weftIn(t, dir, "", "migrate", "--store", "sqlite:new.db").want(t, 0, fmt.Sprintf("schema version %d", sqlitestore.LatestSchemaVersion()))
 	var out struct{ Version, Latest int }
 	weftIn(t, dir, "", "migrate", "--store", "sqlite:new.db", "--json").want(t, 0).json(t, &out)
 	if out.Version != out.Latest || out.Version < 1 {
@@ -377,9 +378,15 @@ func TestAnswerOtherWorkflow(t *testing.T) {
 	id := question(t, dir, "ext-1")
 	weftIn(t, dir, "", "answer", "ext-1", id, `"yes"`).want(t, exitInvalid, "invalid answer")
 	weftIn(t, dir, "", "answer", "ext-1", id, `true`, "--as", "quinn").
-		want(t, 0, "Recorded the answer", "carries on when its program resumes it")
+		want(t, 0, "Recorded the answer", "Thread ext-1 is ready for a worker", "ext-review")
 	weftIn(t, dir, "", "answer", "ext-1", id, `false`).want(t, exitConflict)
-	weftIn(t, dir, "", "resume", "ext-1").want(t, exitError, "resume it from its program")
+	var s snapshotJSON
+	weftIn(t, dir, "", "show", "ext-1", "--json").want(t, 0).json(t, &s)
+	if s.Status != weft.StatusReady || s.Runnable {
+		t.Errorf("after the answer: %+v", s)
+	}
+	// Ready already: resume leaves it for the worker.
+	weftIn(t, dir, "", "resume", "ext-1").want(t, 0, "Thread ext-1 is ready: a worker that has workflow ext-review")
 
 	// The program resumes it and it carries on with the answer.
 	store, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "weft.db"), sqlitestore.Options{})
@@ -435,38 +442,127 @@ func TestHistory(t *testing.T) {
 	weftIn(t, dir, "", "history", "nope").want(t, exitNotFound)
 }
 
+// setup opens the fixture's store for fn, to put threads in states the
+// command line cannot.
+func setup(t *testing.T, dir string, fn func(ctx context.Context, store *sqlitestore.Store, runners []weft.Runner)) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "weft.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	runners, err := demo.Workflows(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(ctx, store, runners)
+}
+
 func TestStopResume(t *testing.T) {
 	dir := fixture(t)
+	setup(t, dir, func(ctx context.Context, store *sqlitestore.Store, runners []weft.Runner) {
+		// post-9: a demo thread submitted, not run yet (ready).
+		if err := runners[0].Submit(ctx, "post-9", json.RawMessage(`{"Title":"Later"}`)); err != nil {
+			t.Fatal(err)
+		}
+		// ext-2: a thread another process runs; ext-3: one submitted.
+		ext := extWorkflow(t, store)
+		if _, err := ext.Submit(ctx, "ext-2", Ext{Doc: "two"}); err != nil {
+			t.Fatal(err)
+		}
+		row, err := store.Thread(ctx, "ext-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Claim(ctx, &checkpoint.Claim{ThreadID: "ext-2", ExpectedVersion: row.Version, Owner: "elsewhere", Lease: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ext.Submit(ctx, "ext-3", Ext{Doc: "three"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	show := func(thread string) snapshotJSON {
+		t.Helper()
+		var s snapshotJSON
+		weftIn(t, dir, "", "show", thread, "--json").want(t, 0).json(t, &s)
+		return s
+	}
+
+	// A thread that waits: its question is withdrawn and it is cancelled,
+	// as the workflow's Stop does.
 	old := question(t, dir, "essay-1")
-	weftIn(t, dir, "", "stop", "essay-1").want(t, 0, "Stopped thread essay-1; withdrew 1 question(s)")
+	weftIn(t, dir, "", "stop", "essay-1", "--as", "ann").want(t, 0, "Withdrew 1 question(s) of thread essay-1 and cancelled it")
 	var out inboxOut
 	weftIn(t, dir, "", "inbox", "--thread", "essay-1", "--json").want(t, 0).json(t, &out)
 	if len(out.Items) != 0 {
 		t.Errorf("a stopped thread is still in the inbox: %+v", out.Items)
 	}
 	weftIn(t, dir, "", "answer", "essay-1", old, `{"action":"approve"}`).want(t, exitConflict)
-	weftIn(t, dir, "", "stop", "essay-1").want(t, 0, "already stopped")
+	weftIn(t, dir, "", "stop", "essay-1").want(t, 0, "already cancelled")
 	var st struct {
 		Status    weft.Status
 		Withdrawn int
 	}
 	weftIn(t, dir, "", "stop", "essay-1", "--json").want(t, 0).json(t, &st)
-	if st.Status != weft.StatusStopped || st.Withdrawn != 0 {
+	if st.Status != weft.StatusCancelled || st.Withdrawn != 0 {
 		t.Errorf("stop --json: %+v", st)
 	}
-
-	weftIn(t, dir, "", "resume", "essay-1").want(t, 0, "thread essay-1 is waiting for 1 question(s)")
-	if question(t, dir, "essay-1") == old {
-		t.Error("the resumed thread asks with the withdrawn question's ID")
+	weftIn(t, dir, "", "resume", "essay-1", "--json").want(t, exitConflict, `"code":"thread_cancelled"`)
+	var h struct{ Questions []questionJSON }
+	weftIn(t, dir, "", "history", "essay-1", "--json").want(t, 0).json(t, &h)
+	if len(h.Questions) != 1 || h.Questions[0].Status != "cancelled" || h.Questions[0].Author != "ann" || h.Questions[0].Channel != "cli" {
+		t.Errorf("the withdrawn question: %+v", h.Questions)
 	}
-	weftIn(t, dir, "", "resume", "essay-1").want(t, 0, "waiting for 1 question(s)")
+
+	// A ready demo thread stops at once; resume runs it here.
+	weftIn(t, dir, "", "stop", "post-9").want(t, 0, "Stopped thread post-9 before it ran on")
+	if s := show("post-9"); s.Status != weft.StatusStopped {
+		t.Errorf("post-9 after stop: %s", s.Status)
+	}
+	weftIn(t, dir, "", "stop", "post-9").want(t, 0, "already stopped")
+	weftIn(t, dir, "", "resume", "post-9").want(t, 0, "thread post-9 is waiting for 1 question(s)")
+	weftIn(t, dir, "", "resume", "post-9").want(t, 0, "waiting for 1 question(s)")
+
+	// A thread another process runs: the stop is requested, durably, and
+	// the thread runs on until that process's next heartbeat.
+	before := show("ext-2")
+	if before.Status != weft.StatusRunning || before.Owner != "elsewhere" || before.LeaseUntil.IsZero() ||
+		before.Epoch == 0 || !before.StopRequested.IsZero() {
+		t.Fatalf("ext-2 before stop: %+v", before)
+	}
+	weftIn(t, dir, "", "stop", "ext-2").want(t, 0, "Asked elsewhere, which runs thread ext-2, to stop it")
+	after := show("ext-2")
+	if after.Status != weft.StatusRunning || after.Owner != "elsewhere" || after.Epoch != before.Epoch || after.StopRequested.IsZero() {
+		t.Errorf("ext-2 after stop: %+v", after)
+	}
+	weftIn(t, dir, "", "show", "ext-2").want(t, 0, "owner       elsewhere", "stop        requested")
+	weftIn(t, dir, "", "resume", "ext-2").want(t, exitConflict, "running")
+	weftIn(t, dir, "", "cancel", "ext-2").want(t, exitConflict, "stop it first")
+
+	// Another workflow's stopped thread: resume makes it ready for a
+	// worker that has the workflow.
+	weftIn(t, dir, "", "stop", "ext-3").want(t, 0, "Stopped thread ext-3")
+	weftIn(t, dir, "", "resume", "ext-3").want(t, 0, "Thread ext-3 is ready: a worker that has workflow ext-review")
+	if s := show("ext-3"); s.Status != weft.StatusReady {
+		t.Errorf("ext-3 after resume: %s", s.Status)
+	}
+
+	// Cancel of another workflow's waiting thread, with a reason.
+	weftIn(t, dir, "", "cancel", "ext-1", "--reason", "superseded", "--as", "bo").want(t, 0, "Cancelled thread ext-1; withdrew 1 question(s)")
+	weftIn(t, dir, "", "history", "ext-1", "--json").want(t, 0).json(t, &h)
+	if s := show("ext-1"); s.Status != weft.StatusCancelled || len(h.Questions) != 1 || h.Questions[0].Status != "cancelled" || h.Questions[0].Author != "bo" {
+		t.Errorf("ext-1 after cancel: %s %+v", s.Status, h.Questions)
+	}
+	weftIn(t, dir, "", "cancel", "ext-1").want(t, exitConflict)
 
 	id := question(t, dir, "post-1")
 	weftIn(t, dir, "", "answer", "post-1", id, `{"action":"reject","text":"no"}`).want(t, 0, "completed")
 	weftIn(t, dir, "", "stop", "post-1").want(t, exitConflict, "completed")
 	weftIn(t, dir, "", "resume", "post-1").want(t, exitConflict)
-	weftIn(t, dir, "", "stop", "ext-1").want(t, exitError, "stop it from its program")
 	weftIn(t, dir, "", "stop", "nope").want(t, exitNotFound)
+	weftIn(t, dir, "", "resume", "nope").want(t, exitNotFound)
+	weftIn(t, dir, "", "cancel", "nope").want(t, exitNotFound)
 }
 
 // startServer runs weft with args, which serve HTTP, and returns the base
@@ -587,5 +683,136 @@ func TestServe(t *testing.T) {
 	}
 	if code, out := stop(); code != 0 {
 		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+// waitRow polls the store in dir until thread's row satisfies ok, with a
+// generous deadline, and returns it.
+func waitRow(t *testing.T, dir, thread, what string, ok func(*checkpoint.Thread) bool) *checkpoint.Thread {
+	t.Helper()
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "weft.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	var row *checkpoint.Thread
+	for time.Now().Before(deadline) {
+		if row, err = store.Thread(context.Background(), thread); err == nil && ok(row) {
+			return row
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("thread %s is not %s: %+v (%v)", thread, what, row, err)
+	return nil
+}
+
+func TestServeWorker(t *testing.T) {
+	dir := fixture(t)
+	setup(t, dir, func(ctx context.Context, store *sqlitestore.Store, runners []weft.Runner) {
+		// post-9: submitted; post-8: left running by a process that died
+		// (its lease lapsed); long-1: a long job, submitted.
+		for _, id := range []string{"post-9", "post-8"} {
+			if err := runners[0].Submit(ctx, id, json.RawMessage(`{"Title":"Later"}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		row, err := store.Thread(ctx, "post-8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Claim(ctx, &checkpoint.Claim{ThreadID: "post-8", ExpectedVersion: row.Version, Owner: "dead", Lease: time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		long := runners[len(runners)-1]
+		if long.Name() != demo.Long {
+			t.Fatalf("the last demo workflow is %s", long.Name())
+		}
+		if err := long.Submit(ctx, "long-1", json.RawMessage(`{"Seconds":600}`)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	tokens := filepath.Join(dir, "tokens.json")
+	if err := os.WriteFile(tokens, []byte(`{"tok": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stop := startServer(t, dir, "serve", "--demo", "--addr", "127.0.0.1:0", "--tokens", tokens, "--shutdown-timeout", "1s", "--slots", "4")
+
+	// The server's worker runs the ready thread and takes over the dead
+	// one, each to its question.
+	for _, id := range []string{"post-9", "post-8"} {
+		waitRow(t, dir, id, "interrupted", func(r *checkpoint.Thread) bool { return r.Status == weft.StatusInterrupted })
+	}
+	running := waitRow(t, dir, "long-1", "running", func(r *checkpoint.Thread) bool {
+		return r.Status == weft.StatusRunning && r.Owner != ""
+	})
+
+	// Stopped from here, it stops there at a heartbeat.
+	weftIn(t, dir, "", "stop", "long-1").want(t, 0, "to stop it")
+	waitRow(t, dir, "long-1", "stopped", func(r *checkpoint.Thread) bool { return r.Status == weft.StatusStopped })
+	// Resumed for the worker, it runs there again.
+	weftIn(t, dir, "", "resume", "long-1", "--ready").want(t, 0, "Thread long-1 is ready")
+	waitRow(t, dir, "long-1", "running again", func(r *checkpoint.Thread) bool {
+		return r.Status == weft.StatusRunning && r.Epoch > running.Epoch
+	})
+
+	// At the interrupt the server hands it back, ready for any worker.
+	code, out := stop()
+	if code != 0 || !strings.Contains(out, "Worker: runs the ready threads of") || !strings.Contains(out, "weft: stopped") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	row := waitRow(t, dir, "long-1", "ready", func(r *checkpoint.Thread) bool { return true })
+	if row.Status != weft.StatusReady || row.Owner != "" {
+		t.Errorf("after the server stopped: %+v", row)
+	}
+}
+
+func TestServeNoWorker(t *testing.T) {
+	dir := fixture(t)
+	tokens := filepath.Join(dir, "tokens.json")
+	if err := os.WriteFile(tokens, []byte(`{"tok": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	weftIn(t, dir, "", "serve", "--demo", "--tokens", tokens, "--slots", "0").want(t, exitUsage, "--slots")
+	_, stop := startServer(t, dir, "serve", "--demo", "--worker=false", "--addr", "127.0.0.1:0", "--tokens", tokens)
+	if code, out := stop(); code != 0 || !strings.Contains(out, "Worker: off") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	_, stop = startServer(t, dir, "serve", "--addr", "127.0.0.1:0", "--tokens", tokens)
+	if code, out := stop(); code != 0 || !strings.Contains(out, "Worker: none") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+// TestServeHandsBackRequests checks that a run a request started is handed
+// back at its last checkpoint when the server stops, not orphaned.
+func TestServeHandsBackRequests(t *testing.T) {
+	dir := fixture(t)
+	tokens := filepath.Join(dir, "tokens.json")
+	if err := os.WriteFile(tokens, []byte(`{"tok": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url, stop := startServer(t, dir, "serve", "--demo", "--worker=false", "--addr", "127.0.0.1:0", "--tokens", tokens, "--shutdown-timeout", "1s")
+	replied := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, url+"v1/workflows/demo-long/threads",
+			strings.NewReader(`{"thread":"long-2","input":{"Seconds":600}}`))
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			replied <- 0
+			return
+		}
+		resp.Body.Close()
+		replied <- resp.StatusCode
+	}()
+	waitRow(t, dir, "long-2", "running", func(r *checkpoint.Thread) bool { return r.Status == weft.StatusRunning })
+	if code, out := stop(); code != 0 {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	<-replied
+	row := waitRow(t, dir, "long-2", "stored", func(*checkpoint.Thread) bool { return true })
+	if row.Status != weft.StatusReady || row.Owner != "" {
+		t.Errorf("after the server stopped: %+v", row)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/inbox"
 )
 
@@ -76,6 +77,14 @@ type snapshotJSON struct {
 	Values     any            `json:"values"`
 	Questions  []questionJSON `json:"questions"`
 	Subgraphs  []subgraphJSON `json:"subgraphs,omitempty"`
+	// Owner names the process whose claim runs the thread, while it runs,
+	// and LeaseUntil is when that claim lapses unless renewed; Epoch counts
+	// the thread's claims; StopRequested is when someone asked the running
+	// thread to stop (absent if nobody did).
+	Owner         string    `json:"owner,omitempty"`
+	LeaseUntil    time.Time `json:"lease_until,omitzero"`
+	Epoch         int64     `json:"epoch"`
+	StopRequested time.Time `json:"stop_requested,omitzero"`
 	// Runnable says whether this command can carry the thread on (its
 	// workflow is one of the demo's).
 	Runnable bool `json:"runnable"`
@@ -88,11 +97,16 @@ type subgraphJSON struct {
 	Next     []string `json:"next"`
 }
 
-func snapshotOf(s *weft.Snapshot[any], runnable bool) snapshotJSON {
+// snapshotOf is the JSON of a thread's state s, with the claim fields of
+// its row (row may be nil: then the snapshot's own).
+func snapshotOf(s *weft.Snapshot[any], row *checkpoint.Thread, runnable bool) snapshotJSON {
 	out := snapshotJSON{
 		Thread: s.Thread, Workflow: s.Workflow, Status: s.Status, Checkpoint: s.Checkpoint, Parent: s.Parent,
 		Step: s.Step, Source: s.Source, Created: s.Created, Next: orEmpty(s.Next), Error: s.Error, Values: s.Values,
-		Questions: []questionJSON{}, Runnable: runnable,
+		Questions: []questionJSON{}, Runnable: runnable, Owner: s.Owner, LeaseUntil: s.LeaseUntil,
+	}
+	if row != nil {
+		out.Owner, out.LeaseUntil, out.Epoch, out.StopRequested = row.Owner, row.LeaseUntil, row.Epoch, row.StopRequested
 	}
 	for i := range s.Interrupts {
 		q := questionOf(&s.Interrupts[i])

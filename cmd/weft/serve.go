@@ -4,24 +4,31 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/inbox"
 	"github.com/weftgraph/weft/internal/demo"
 	"github.com/weftgraph/weft/server"
+	"github.com/weftgraph/weft/worker"
 )
 
 // serveOpts are the flags demo and serve share.
 type serveOpts struct {
 	addr      string
 	deadlines time.Duration
+	worker    bool          // run a worker for the workflows served
+	slots     int           // the worker's Config.Slots
+	shutdown  time.Duration // how long runs get to finish at shutdown
 }
 
 func (o *serveOpts) declare(c *cli, fs *flag.FlagSet, addr string) {
@@ -29,6 +36,18 @@ func (o *serveOpts) declare(c *cli, fs *flag.FlagSet, addr string) {
 	o.deadlines = 10 * time.Second
 	fs.Var((*positiveDuration)(&o.deadlines), "deadlines", "the `interval` at which to look for questions whose deadline passed (more than 0)")
 	fs.BoolVar(&c.verbose, "verbose", false, "log every request and run")
+	fs.BoolVar(&o.worker, "worker", true, "run a worker: carry on the ready threads of the workflows served (answered, submitted, resumed, or left by a process that died); --worker=false only serves")
+	fs.IntVar(&o.slots, "slots", worker.DefaultSlots, "how many threads the worker runs at once, at most")
+	o.shutdown = 10 * time.Second
+	fs.Var((*positiveDuration)(&o.shutdown), "shutdown-timeout", "at Ctrl-C or SIGTERM, how long running threads and requests get to finish before they are handed back at their last checkpoint")
+}
+
+// check refuses flag values that do not go together.
+func (o *serveOpts) check() error {
+	if o.slots < 1 {
+		return usagef("--slots %d: want 1 or more", o.slots)
+	}
+	return nil
 }
 
 // positiveDuration is a duration flag that refuses 0 and less.
@@ -53,7 +72,7 @@ var demoCmd = &command{
 	nargs:   [2]int{0, 0},
 	noJSON:  true,
 	summary: "serve the web inbox with example workflows (start here)",
-	help: `Demo serves weft's HTTP API and web inbox with four example workflows, on
+	help: `Demo serves weft's HTTP API and web inbox with five example workflows, on
 a SQLite file it creates (or reuses) and migrates, and starts a few threads
 so that the inbox has questions in it:
 
@@ -63,6 +82,7 @@ so that the inbox has questions in it:
                  answer; a large one goes to the finance leads after an hour
   demo-agent     an agent's tool calls each wait for the approval of the role
                  that owns the tool (analysts, dba, ops)
+  demo-long      a node that works for {"Seconds": N} (see below)
 
 It prints the URL and a token: open the URL, log in with the token, and
 answer. The token stands for the principal "demo" with the admin role (and
@@ -71,6 +91,21 @@ The same threads can be answered from another terminal:
 
   weft inbox
   weft answer THREAD ID '{"action":"approve"}'
+
+It runs a worker (--worker=false to only serve): threads made ready (by an
+answer, a deadline, 'weft resume --ready', or a process that died while it
+ran them) run here. demo-long, which the demo does not start by itself,
+works for as many seconds as its input says, to stop and take over by hand:
+
+  curl -H 'Authorization: Bearer TOKEN' -d '{"thread":"long-1","input":{"Seconds":120}}' \
+      URL/v1/workflows/demo-long/threads &
+  weft show long-1             # running, its owner and lease
+  weft stop long-1             # stops at the owner's next heartbeat
+  weft resume long-1 --ready   # the worker carries it on
+
+Ctrl-C hands the threads it runs back at their last checkpoint (ready): run
+'weft demo' again, or another on the same file with another --addr, and it
+carries them on, their journaled effects not repeated.
 
 Run it again on the same file to carry on where you were; new threads are
 started where the old ones were answered. Stop it with Ctrl-C. Delete the
@@ -87,6 +122,9 @@ file (and its -wal and -shm files) to start over.`,
 }
 
 func runDemo(c *cli, o serveOpts, token string, seed bool) error {
+	if err := o.check(); err != nil {
+		return err
+	}
 	store, err := c.openStore(true)
 	if err != nil {
 		return err
@@ -104,8 +142,10 @@ func runDemo(c *cli, o serveOpts, token string, seed bool) error {
 		token = hex.EncodeToString(b)
 	}
 	principal := server.Principal{Name: "demo", Roles: append([]string{server.RoleAdmin}, demo.Roles...)}
+	life := newLifecycle(c.ctx)
+	defer life.end()
 	feed := server.NewFeed()
-	ib := inbox.New(store, runners, inbox.WithLogger(log), inbox.WithRunOptions(weft.WithObserver(feed)))
+	ib := inbox.New(store, life.bindAll(runners), inbox.WithLogger(log), inbox.WithRunOptions(weft.WithObserver(feed)))
 	srv, err := server.New(ib, server.WithTokens(map[string]server.Principal{token: principal}),
 		server.WithFeed(feed), server.WithLogger(log))
 	if err != nil {
@@ -132,8 +172,8 @@ func runDemo(c *cli, o serveOpts, token string, seed bool) error {
 		len(runners), c.store, len(started), len(page.Items))
 	fmt.Fprintf(c.stdout, "  open   %s\n  token  %s\n\n", url, token)
 	fmt.Fprintf(c.stdout, "  API    curl -H 'Authorization: Bearer %s' %sv1/inbox\n", token, url)
-	fmt.Fprintf(c.stdout, "  CLI    weft inbox --store %s\n\nStop with Ctrl-C.\n", shellQuote(c.store))
-	return serveHTTP(c, ln, srv, ib, o)
+	fmt.Fprintf(c.stdout, "  CLI    weft inbox --store %s\n\n", shellQuote(c.store))
+	return serveHTTP(c, ln, srv, ib, o, &served{life: life, runners: runners, feed: feed, log: log})
 }
 
 var serveCmd = &command{
@@ -161,11 +201,16 @@ store). But it cannot run your threads: answers, starts and resumes of your
 workflows' threads are refused (unknown_workflow), and fallback deadlines
 (weft.Within) are left for a process that has the workflow. To answer in the
 browser and have threads carry on, serve the inbox from your own program:
-server.New(inbox.New(store, []weft.Runner{wf.Runner(), ...}), ...). 'weft
-answer' records answers for any workflow.
+server.New(inbox.New(store, []weft.Runner{wf.Runner(), ...}), ...), and run
+a worker there (package worker). 'weft answer', 'weft stop' and 'weft
+resume' work for any workflow through the store.
 
 --demo adds the demo workflows, to serve a store made by 'weft demo' with
-real tokens. Serve does not migrate the store: run 'weft migrate' first.
+real tokens, and a worker that runs their ready threads (--worker=false
+only serves; --slots caps how many run at once). At Ctrl-C or SIGTERM serve
+stops accepting requests, gives the runs under way --shutdown-timeout to
+finish, and hands the others back at their last checkpoint, ready for
+another process. Serve does not migrate the store: run 'weft migrate' first.
 
   weft serve --store postgres://weft@db/app --tokens tokens.json --addr :8080`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
@@ -180,6 +225,9 @@ real tokens. Serve does not migrate the store: run 'weft migrate' first.
 }
 
 func runServe(c *cli, o serveOpts, tokensFile string, withDemo bool) error {
+	if err := o.check(); err != nil {
+		return err
+	}
 	if tokensFile == "" {
 		return usagef("--tokens FILE is required")
 	}
@@ -198,8 +246,10 @@ func runServe(c *cli, o serveOpts, tokensFile string, withDemo bool) error {
 			return err
 		}
 	}
+	life := newLifecycle(c.ctx)
+	defer life.end()
 	feed := server.NewFeed()
-	ib := inbox.New(store, runners, inbox.WithLogger(log), inbox.WithRunOptions(weft.WithObserver(feed)))
+	ib := inbox.New(store, life.bindAll(runners), inbox.WithLogger(log), inbox.WithRunOptions(weft.WithObserver(feed)))
 	srv, err := server.New(ib, server.WithTokens(tokens), server.WithFeed(feed), server.WithLogger(log))
 	if err != nil {
 		return err
@@ -208,9 +258,9 @@ func runServe(c *cli, o serveOpts, tokensFile string, withDemo bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "weft serve: %s on %s with %d token(s) and workflows %v.\nStop with Ctrl-C.\n",
+	fmt.Fprintf(c.stdout, "weft serve: %s on %s with %d token(s) and workflows %v.\n",
 		redact(c.store), baseURL(ln.Addr()), len(tokens), ib.Workflows())
-	return serveHTTP(c, ln, srv, ib, o)
+	return serveHTTP(c, ln, srv, ib, o, &served{life: life, runners: runners, feed: feed, log: log})
 }
 
 // baseURL is the URL a browser on this machine opens for addr.
@@ -225,15 +275,67 @@ func baseURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
-// serveHTTP serves srv on ln and runs the inbox's deadlines until the
-// command's context ends (Ctrl-C), then shuts the server down.
-func serveHTTP(c *cli, ln net.Listener, srv *server.Server, ib *inbox.Inbox, o serveOpts) error {
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+// served is what serveHTTP runs besides the server: the lifecycle the
+// server's runs are bound to, and the workflows a worker runs.
+type served struct {
+	life    *lifecycle
+	runners []weft.Runner // unbound: the worker hands its runs back itself
+	feed    *server.Feed
+	log     *slog.Logger
+}
+
+// serveHTTP serves srv on ln, with a worker for the workflows (unless
+// --worker=false or there are none) and deadlines, until the command's
+// context ends (Ctrl-C, SIGTERM). Then it stops accepting requests, gives
+// the requests and the worker's runs --shutdown-timeout to finish, hands
+// back at their last checkpoint the runs still going (the worker's and
+// those the server started), waits for them, and returns.
+func serveHTTP(c *cli, ln net.Listener, srv *server.Server, ib *inbox.Inbox, o serveOpts, sv *served) error {
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Requests, and what they leave running, end with the server.
+		BaseContext: func(net.Listener) context.Context { return sv.life.ctx },
+	}
 	hs.RegisterOnShutdown(srv.CloseStreams) // event streams do not end by themselves
+
+	var w *worker.Worker
+	if o.worker && len(sv.runners) > 0 {
+		var err error
+		w, err = worker.New(ib.Store(), sv.runners, worker.Config{
+			Slots:           o.slots,
+			Deadlines:       o.deadlines,
+			ShutdownTimeout: o.shutdown,
+			RunOptions:      []weft.RunOption{weft.WithObserver(sv.feed)},
+			Logger:          sv.log,
+		})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	switch {
+	case w != nil:
+		fmt.Fprintf(c.stdout, "Worker: runs the ready threads of %v, %d at a time; deadlines every %s.\n", ib.Workflows(), o.slots, o.deadlines)
+	case len(sv.runners) == 0:
+		fmt.Fprintln(c.stdout, "Worker: none (no workflow to run here); deadlines escalate every "+o.deadlines.String()+".")
+	default:
+		fmt.Fprintln(c.stdout, "Worker: off (--worker=false): ready threads wait for another process.")
+	}
+	fmt.Fprintln(c.stdout, "Stop with Ctrl-C.")
+
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
-	deadlines := make(chan error, 1)
-	go func() { deadlines <- ib.RunDeadlines(ctx, o.deadlines) }()
+	var background sync.WaitGroup
+	if w != nil {
+		background.Go(func() {
+			if err := w.Run(ctx); err != nil {
+				sv.log.Error("weft: worker", "error", err)
+			}
+		})
+	} else {
+		background.Go(func() { ib.RunDeadlines(ctx, o.deadlines) })
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
@@ -242,16 +344,108 @@ func serveHTTP(c *cli, ln net.Listener, srv *server.Server, ib *inbox.Inbox, o s
 	case <-ctx.Done():
 	case err = <-served:
 	}
+	// Stop claiming (the worker gives its runs the shutdown timeout), stop
+	// accepting requests and give those under way the same time.
 	cancel()
-	shutdown, done := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
+	fmt.Fprintln(c.stderr, "weft: stopping")
+	shutdown, done := context.WithTimeout(context.WithoutCancel(c.ctx), o.shutdown)
 	defer done()
-	if serr := hs.Shutdown(shutdown); serr != nil {
+	serr := hs.Shutdown(shutdown)
+	// Hand back the runs the server started that are still going, and
+	// wait for them to reach the store.
+	sv.life.end()
+	if serr != nil {
 		hs.Close()
 	}
-	<-deadlines
+	sv.life.wait()
+	background.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	fmt.Fprintln(c.stderr, "weft: stopped")
 	return err
+}
+
+// lifecycle binds the runs that the server and the inbox start (runs of
+// requests, which outlive their clients) to the server's life: when it
+// ends, they are handed back at their last checkpoint (weft.ErrHandedBack:
+// the thread is ready, for any worker), and wait lets the process exit only
+// once they have.
+type lifecycle struct {
+	ctx  context.Context
+	stop context.CancelFunc
+
+	mu     sync.Mutex
+	ended  bool
+	active sync.WaitGroup
+}
+
+func newLifecycle(parent context.Context) *lifecycle {
+	ctx, stop := context.WithCancel(context.WithoutCancel(parent))
+	return &lifecycle{ctx: ctx, stop: stop}
+}
+
+// end hands back the bound runs and refuses new ones. It may be called
+// more than once.
+func (l *lifecycle) end() {
+	l.mu.Lock()
+	l.ended = true
+	l.mu.Unlock()
+	l.stop()
+}
+
+// wait waits for the bound runs to return.
+func (l *lifecycle) wait() { l.active.Wait() }
+
+// bind returns ctx, cancelled with weft.ErrHandedBack when the lifecycle
+// ends, and the function to call when the run returns.
+func (l *lifecycle) bind(ctx context.Context) (context.Context, func()) {
+	run, cancel := context.WithCancelCause(ctx)
+	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		cancel(fmt.Errorf("weft: the server is shutting down: %w", weft.ErrHandedBack))
+		return run, func() {}
+	}
+	l.active.Add(1)
+	l.mu.Unlock()
+	stop := context.AfterFunc(l.ctx, func() { cancel(weft.ErrHandedBack) })
+	return run, func() {
+		stop()
+		cancel(nil)
+		l.active.Done()
+	}
+}
+
+// bindAll wraps runners so that the runs they make are bound to l.
+func (l *lifecycle) bindAll(runners []weft.Runner) []weft.Runner {
+	out := make([]weft.Runner, len(runners))
+	for i, r := range runners {
+		out[i] = boundRunner{Runner: r, life: l}
+	}
+	return out
+}
+
+// boundRunner is a runner whose runs are bound to a lifecycle.
+type boundRunner struct {
+	weft.Runner
+	life *lifecycle
+}
+
+func (r boundRunner) Run(ctx context.Context, thread string, input json.RawMessage, opts ...weft.RunOption) (*weft.Result[any], error) {
+	ctx, done := r.life.bind(ctx)
+	defer done()
+	return r.Runner.Run(ctx, thread, input, opts...)
+}
+
+func (r boundRunner) Resume(ctx context.Context, thread string, opts ...weft.RunOption) (*weft.Result[any], error) {
+	ctx, done := r.life.bind(ctx)
+	defer done()
+	return r.Runner.Resume(ctx, thread, opts...)
+}
+
+func (r boundRunner) Continue(ctx context.Context, row checkpoint.Thread, opts ...weft.RunOption) (*weft.Result[any], error) {
+	ctx, done := r.life.bind(ctx)
+	defer done()
+	return r.Runner.Continue(ctx, row, opts...)
 }

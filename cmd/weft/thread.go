@@ -41,8 +41,12 @@ func runShow(c *cli, args []string) error {
 		return err
 	}
 	_, runnable := ib.Runner(s.Workflow)
+	row, err := ib.Store().Thread(c.ctx, args[0])
+	if err != nil {
+		return fmt.Errorf("thread %q: %w", args[0], err)
+	}
 	if c.json {
-		out := snapshotOf(s, runnable)
+		out := snapshotOf(s, row, runnable)
 		for i := range out.Questions {
 			out.Questions[i].AnswerUsing = answerCommand(c, s.Thread, out.Questions[i].ID)
 		}
@@ -53,6 +57,16 @@ func runShow(c *cli, args []string) error {
 	fmt.Fprintf(w, "thread      %s\n", s.Thread)
 	fmt.Fprintf(w, "workflow    %s\n", s.Workflow)
 	fmt.Fprintf(w, "status      %s\n", s.Status)
+	if row.Status == weft.StatusRunning {
+		lease := "lapsed " + short(now.Sub(row.LeaseUntil)) + " ago: a worker takes it over"
+		if row.LeaseUntil.After(now) {
+			lease = "until " + row.LeaseUntil.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(w, "owner       %s (claim %d, %s)\n", orDash(row.Owner), row.Epoch, lease)
+	}
+	if !row.StopRequested.IsZero() {
+		fmt.Fprintf(w, "stop        requested %s ago; it stops at its next heartbeat\n", short(now.Sub(row.StopRequested)))
+	}
 	if s.Error != "" {
 		fmt.Fprintf(w, "error       %s\n", s.Error)
 	}

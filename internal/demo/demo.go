@@ -13,6 +13,10 @@
 //   - demo-agent: an agent plans tool calls and each call, a branch of a
 //     fan-out (weft.Map), waits for the approval of the role that owns the
 //     tool; approved calls run once.
+//   - demo-long: a node that works for the number of seconds its input
+//     gives (LongJob.Seconds), in small steps that honour its context,
+//     between two journaled side effects (weft.Do): a thread to stop,
+//     resume, hand back and take over by hand. Seed does not start it.
 //
 // Workflow names start with "demo-" so that they never take over the
 // threads of a user's workflows in a store the weft command opens.
@@ -36,6 +40,7 @@ const (
 	Refine   = "demo-refine"
 	Refund   = "demo-refund"
 	Agent    = "demo-agent"
+	Long     = "demo-long"
 )
 
 // Roles are the roles the demo's questions are assigned to.
@@ -138,29 +143,11 @@ func Workflows(store checkpoint.Store, opts ...weft.CompileOption) ([]weft.Runne
 	add(compile(refine(), opts))
 	add(compile(refund(), opts))
 	add(compile(agent(), opts))
+	add(compile(long(), opts))
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return runners, nil
-}
-
-// Withdrawer is what the demo's runners add to weft.Runner: taking a
-// paused thread out of the inbox.
-type Withdrawer interface {
-	// Withdraw cancels the thread's pending questions and leaves it
-	// stopped at its current state (Workflow.UpdateState without a
-	// change); Resume carries it on, and its nodes ask again.
-	Withdraw(ctx context.Context, thread string) error
-}
-
-type runner[S any] struct {
-	weft.Runner
-	wf *weft.Workflow[S]
-}
-
-func (r runner[S]) Withdraw(ctx context.Context, thread string) error {
-	_, err := r.wf.UpdateState(ctx, thread, nil)
-	return err
 }
 
 func compile[S any](g *weft.Graph[S], opts []weft.CompileOption) (weft.Runner, error) {
@@ -168,7 +155,7 @@ func compile[S any](g *weft.Graph[S], opts []weft.CompileOption) (weft.Runner, e
 	if err != nil {
 		return nil, err
 	}
-	return runner[S]{Runner: wf.Runner(), wf: wf}, nil
+	return wf.Runner(), nil
 }
 
 func approval() *weft.Graph[Post] {
@@ -352,4 +339,74 @@ func runTool(c ToolCall) string {
 		return "deployed to " + c.Arg
 	}
 	return "done"
+}
+
+// LongJob is the state of demo-long.
+type LongJob struct {
+	// Seconds is how long the work node works (0: LongSeconds).
+	Seconds float64
+	// Started and Finished are the results of the node's side effects,
+	// journaled with weft.Do: each is made once however often the node
+	// runs (after a stop, a hand-back or a takeover).
+	Started  string
+	Finished string
+	// Done is set by the node after work.
+	Done bool
+}
+
+// LongProgress is what demo-long's work emits (weft.Emit) at every step:
+// the result of its first side effect, and how far it got.
+type LongProgress struct {
+	Started string  `json:"started"`
+	Done    float64 `json:"done"`
+	Of      float64 `json:"of"`
+}
+
+// LongSeconds is how long demo-long works when its input does not say.
+const LongSeconds = 30.0
+
+// LongStep is how often demo-long's work looks at its context (and emits
+// its progress).
+const LongStep = 100 * time.Millisecond
+
+func long() *weft.Graph[LongJob] {
+	g := weft.NewGraph[LongJob](Long)
+	g.AddNode("work", func(ctx context.Context, j LongJob) (LongJob, error) {
+		seconds := j.Seconds
+		if seconds <= 0 {
+			seconds = LongSeconds
+		}
+		started, err := weft.Do(ctx, "start", func(ctx context.Context) (string, error) {
+			return fmt.Sprintf("job %s started at %s", weft.EffectID(ctx)[:8], time.Now().UTC().Format(time.RFC3339)), nil
+		})
+		if err != nil {
+			return j, err
+		}
+		j.Started = started
+		total := time.Duration(seconds * float64(time.Second))
+		t := time.NewTicker(min(LongStep, total))
+		defer t.Stop()
+		for begin := time.Now(); time.Since(begin) < total; {
+			select {
+			case <-ctx.Done():
+				return j, context.Cause(ctx)
+			case <-t.C:
+				_ = weft.Emit(ctx, LongProgress{Started: started, Done: min(time.Since(begin), total).Seconds(), Of: seconds})
+			}
+		}
+		finished, err := weft.Do(ctx, "finish", func(ctx context.Context) (string, error) {
+			return fmt.Sprintf("job %s finished at %s", weft.EffectID(ctx)[:8], time.Now().UTC().Format(time.RFC3339)), nil
+		})
+		if err != nil {
+			return j, err
+		}
+		j.Finished = finished
+		return j, nil
+	})
+	g.AddNode("done", func(ctx context.Context, j LongJob) (LongJob, error) {
+		j.Done = true
+		return j, nil
+	})
+	g.AddEdge(weft.Start, "work").AddEdge("work", "done").AddEdge("done", weft.End)
+	return g
 }

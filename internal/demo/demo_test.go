@@ -3,6 +3,7 @@ package demo_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -69,11 +70,8 @@ func TestWorkflows(t *testing.T) {
 	var names []string
 	for _, r := range e.runners {
 		names = append(names, r.Name())
-		if _, ok := r.(demo.Withdrawer); !ok {
-			t.Errorf("%s is not a Withdrawer", r.Name())
-		}
 	}
-	if got := strings.Join(names, " "); got != "demo-approval demo-refine demo-refund demo-agent" {
+	if got := strings.Join(names, " "); got != "demo-approval demo-refine demo-refund demo-agent demo-long" {
 		t.Errorf("workflows %s", got)
 	}
 	if _, err := demo.Workflows(nil); err == nil {
@@ -226,7 +224,9 @@ func TestAgent(t *testing.T) {
 	}
 }
 
-func TestWithdraw(t *testing.T) {
+// TestStop checks that stopping a demo thread that waits for an answer
+// withdraws its question and ends it, as weft does for any workflow.
+func TestStop(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	r, _ := e.ib.Runner(demo.Approval)
@@ -234,17 +234,100 @@ func TestWithdraw(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := e.pending("a1")[0]
-	if err := r.(demo.Withdrawer).Withdraw(ctx, "a1"); err != nil {
+	if _, err := e.ib.Stop(ctx, "a1", inbox.Author{Name: "tester"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(e.pending("a1")) != 0 {
 		t.Error("questions still pending")
 	}
-	if row, _ := e.store.Thread(ctx, "a1"); row.Status != weft.StatusStopped {
+	if row, _ := e.store.Thread(ctx, "a1"); row.Status != weft.StatusCancelled {
 		t.Errorf("status %s", row.Status)
 	}
-	res, err := r.Resume(ctx, "a1")
-	if err != nil || !res.Paused() || res.Interrupts[0].ID == old.ID {
-		t.Fatalf("resume: %v %+v", err, res)
+	if q, err := e.ib.Question(ctx, "a1", old.ID); err != nil || q.Status != checkpoint.InterruptCancelled || q.Author != "tester" {
+		t.Errorf("the withdrawn question: %v %+v", err, q)
+	}
+	if _, err := r.Resume(ctx, "a1"); !errors.Is(err, weft.ErrThreadCancelled) {
+		t.Fatalf("resume: %v", err)
+	}
+}
+
+// longRun runs a demo-long thread in the background and returns the
+// progress it emits and the run's outcome.
+func longRun(ctx context.Context, r weft.Runner, thread, input string) (<-chan demo.LongProgress, <-chan *weft.Result[any], <-chan error) {
+	progress := make(chan demo.LongProgress, 1000)
+	results := make(chan *weft.Result[any], 1)
+	errs := make(chan error, 1)
+	obs := weft.ObserverFunc(func(_ context.Context, ev weft.Event) {
+		if p, ok := ev.Data.(demo.LongProgress); ok && ev.Type == weft.EventCustom {
+			select {
+			case progress <- p:
+			default:
+			}
+		}
+	})
+	go func() {
+		res, err := r.Run(ctx, thread, json.RawMessage(input), weft.WithObserver(obs))
+		results <- res
+		errs <- err
+	}()
+	return progress, results, errs
+}
+
+func TestLong(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	r, ok := e.ib.Runner(demo.Long)
+	if !ok {
+		t.Fatal("no demo-long")
+	}
+
+	// Short work runs to the end.
+	res, err := r.Run(ctx, "quick", json.RawMessage(`{"Seconds":0.05}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := res.State.(demo.LongJob); res.Status != weft.StatusCompleted || !j.Done || j.Started == "" || j.Finished == "" {
+		t.Fatalf("quick: %s %+v", res.Status, j)
+	}
+
+	// Stopped in the middle, it keeps its first effect's result and
+	// carries on with it when resumed.
+	progress, results, errs := longRun(ctx, r, "stopped", `{"Seconds":0.6}`)
+	first := <-progress
+	if err := r.Stop(ctx, "stopped"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := <-results, <-errs; err != nil || res.Status != weft.StatusStopped {
+		t.Fatalf("stopped run: %v %+v", err, res)
+	}
+	if row, _ := e.store.Thread(ctx, "stopped"); row.Status != weft.StatusStopped {
+		t.Fatalf("status %s", row.Status)
+	}
+	res, err = r.Resume(ctx, "stopped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := res.State.(demo.LongJob); res.Status != weft.StatusCompleted || !j.Done || j.Started != first.Started || j.Finished == "" {
+		t.Errorf("resumed: %s %+v; first run started %q", res.Status, j, first.Started)
+	}
+
+	// Handed back (a worker shutting down), it is ready for any worker.
+	hctx, handBack := context.WithCancelCause(ctx)
+	defer handBack(nil)
+	progress, results, errs = longRun(hctx, r, "handed", `{"Seconds":1}`)
+	first = <-progress
+	handBack(weft.ErrHandedBack)
+	res, err = <-results, <-errs
+	if row, _ := e.store.Thread(ctx, "handed"); row.Status != weft.StatusReady {
+		t.Fatalf("after the hand-back: %s (run: %v %+v)", row.Status, err, res)
+	}
+	// The next run (a worker's, or a Resume) starts where it was, with
+	// the journaled effect.
+	res, err = r.Resume(ctx, "handed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := res.State.(demo.LongJob); res.Status != weft.StatusCompleted || j.Started != first.Started {
+		t.Errorf("resumed after the hand-back: %s %+v; first run started %q", res.Status, j, first.Started)
 	}
 }
