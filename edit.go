@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -135,7 +136,7 @@ func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func
 		c.c.Carry = &checkpoint.Carry{From: base.cp.ID, Kinds: []string{writeDo}}
 	}
 	r := wf.newRun(ctx, wf.p, thread, &runConfig{})
-	r.tr.row = *row
+	r.tr.setRow(*row, false, time.Time{})
 	status := StatusStopped
 	if len(next) == 0 {
 		status = StatusCompleted

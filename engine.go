@@ -153,6 +153,18 @@ type threadRun struct {
 	confirmed time.Time
 }
 
+// setRow sets the thread's row as the run knows it (the heartbeat reads
+// it from another goroutine); with claimed, the store confirmed the claim
+// at now.
+func (tr *threadRun) setRow(row checkpoint.Thread, claimed bool, now time.Time) {
+	tr.mu.Lock()
+	tr.row = row
+	if claimed {
+		tr.confirmed = now
+	}
+	tr.mu.Unlock()
+}
+
 // confirm notes that the store confirmed the claim at t.
 func (tr *threadRun) confirm(t time.Time) {
 	tr.mu.Lock()
@@ -926,7 +938,7 @@ func (r *run[S]) answeredMeanwhile() (bool, error) {
 		if cur.Status != StatusReady || cur.Head != r.rootCP {
 			return false, nil // someone else carries it on
 		}
-		r.tr.row = *cur
+		r.tr.setRow(*cur, false, time.Time{})
 	}
 	return false, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/memstore"
+	"github.com/weftgraph/weft/worker"
 )
 
 // Shapes is a state with every kind of field a node may change in place.
@@ -616,4 +617,65 @@ func testStopOfAPausedThreadCancelsIt(t *testing.T, open opener) {
 		t.Fatalf("stop of a paused thread: %s", s.Status)
 	}
 	_ = strings.ToLower
+}
+
+// TestSubmittedThenCancelledStartsANewTurn: a submitted run cancelled
+// before any worker took it can be started again, by Run or Submit.
+func TestSubmittedThenCancelledStartsANewTurn(t *testing.T) {
+	eachStore(t, func(t *testing.T, open opener) {
+		wf := approval(t, []weft.CompileOption{weft.WithStore(open(nil))}, nil)
+		res := must[*weft.Result[Doc]](t)(wf.Submit(ctx, "t", Doc{}))
+		wantStatus(t, res, weft.StatusReady, 0)
+		if err := wf.Cancel(ctx, "t", "changed my mind"); err != nil {
+			t.Fatal(err)
+		}
+		res = must[*weft.Result[Doc]](t)(wf.Run(ctx, "t", Doc{}))
+		wantStatus(t, res, weft.StatusInterrupted, 1)
+		must[*weft.Result[Doc]](t)(wf.Submit(ctx, "u", Doc{}))
+		if err := wf.Cancel(ctx, "u", ""); err != nil {
+			t.Fatal(err)
+		}
+		res = must[*weft.Result[Doc]](t)(wf.Submit(ctx, "u", Doc{}))
+		wantStatus(t, res, weft.StatusReady, 0)
+		res = must[*weft.Result[Doc]](t)(wf.Resume(ctx, "u"))
+		wantStatus(t, res, weft.StatusInterrupted, 1)
+	})
+}
+
+// TestWorkerRunsNodesLongerThanABeat: a worker's run whose node outlasts
+// many heartbeats before its first commit keeps its claim and completes:
+// the heartbeat renews it while the node runs.
+func TestWorkerRunsNodesLongerThanABeat(t *testing.T) {
+	type S struct{ Done bool }
+	store := memstore.New()
+	g := weft.NewGraph[S]("long")
+	g.AddNode("slow", func(ctx context.Context, s S) (S, error) {
+		time.Sleep(60 * time.Millisecond) // twelve beats
+		s.Done = true
+		return s, nil
+	})
+	g.AddEdge(weft.Start, "slow")
+	wf := must[*weft.Workflow[S]](t)(g.Compile(weft.WithStore(store), weft.WithHeartbeat(5*time.Millisecond), weft.WithLease(time.Second)))
+	must[*weft.Result[S]](t)(wf.Submit(ctx, "t", S{}))
+	w, err := worker.New(store, []weft.Runner{wf.Runner()}, worker.Config{Poll: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	defer func() { cancel(); <-done }()
+	for {
+		snap := must[*weft.Snapshot[S]](t)(wf.State(ctx, "t"))
+		if snap.Status == weft.StatusCompleted {
+			if !snap.Values.Done {
+				t.Fatalf("completed without the node's output: %+v", snap)
+			}
+			return
+		}
+		if snap.Status == weft.StatusFailed {
+			t.Fatalf("failed: %+v", snap)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -270,7 +270,12 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	default:
 		return nil, fmt.Errorf("thread %q is %s; carry it on with Resume: %w", thread, row.Status, ErrThreadPaused)
 	}
-	r.tr.row = *row
+	r.tr.setRow(*row, false, time.Time{})
+	if row.Head == "" {
+		// Cancelled before it ever ran (a submitted run): nothing to
+		// carry over.
+		return r.start(wf.withDefaults(input), nil)
+	}
 	parent, err := wf.p.rootSnapshot(ctx, row, "")
 	if err != nil {
 		return nil, err
@@ -407,10 +412,7 @@ func (r *run[S]) resume(claimed *checkpoint.Thread) (*Result[S], error) {
 	case StatusCancelled:
 		return nil, wf.lateAnswers(ctx, r, fmt.Errorf("thread %q: %w", thread, ErrThreadCancelled))
 	}
-	r.tr.row = *row
-	if r.claimed {
-		r.tr.confirmed = wf.now()
-	}
+	r.tr.setRow(*row, r.claimed, wf.now())
 	if row.Head == "" {
 		return r.resumeSubmitted()
 	}
@@ -507,7 +509,7 @@ func (r *run[S]) recordOnly(busy error) error {
 	if err := wf.owns(row); err != nil {
 		return err
 	}
-	r.tr.row = *row
+	r.tr.setRow(*row, false, time.Time{})
 	if row.Head != "" {
 		if r.records, err = wf.questionsAt(ctx, thread, row.Head, ""); err != nil {
 			return err
@@ -563,16 +565,14 @@ func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite
 		if !res.Claimed {
 			return fmt.Errorf("thread %q is %s (in %s), which carries on with the answers: %w", thread, res.Thread.Status, res.Thread.Owner, ErrBusy)
 		}
-		r.tr.row = res.Thread
-		r.tr.confirmed = wf.now()
+		r.tr.setRow(res.Thread, true, wf.now())
 		return nil
 	}
 	row, err := wf.st.Claim(r.ctx, &checkpoint.Claim{ThreadID: thread, ExpectedVersion: r.tr.row.Version, Owner: wf.owner, Lease: wf.cfg.lease})
 	if err != nil {
 		return busyError(err)
 	}
-	r.tr.row = *row
-	r.tr.confirmed = wf.now()
+	r.tr.setRow(*row, true, wf.now())
 	if cmd != nil {
 		err := wf.st.PutWrites(r.ctx, &checkpoint.PutWrites{ThreadID: thread, Owner: row.Owner, Epoch: row.Epoch, Writes: []checkpoint.PendingWrite{*cmd}})
 		if err != nil {
@@ -951,7 +951,7 @@ func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts .
 		}
 		r := wf.newRun(ctx, wf.p, thread, rc)
 		r.register(a, release)
-		r.tr.row = *row
+		r.tr.setRow(*row, false, time.Time{})
 		at := wf.now()
 		c := &commit[S]{c: checkpoint.Commit{At: at, Cancel: &checkpoint.Cancellation{Author: rc.author, Channel: r.channel(), At: at, Note: reason}}}
 		err = r.save(c, StatusCancelled, "", nil)
