@@ -384,6 +384,7 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 	r := wf.newRun(runCtx, wf.p, thread, rc)
 	r.register(a, release)
 	res, err := r.resume(nil)
+	err = r.explainLoss(err)
 	if err != nil && len(r.recorded) > 0 && !errors.As(err, new(*AnsweredError)) {
 		err = &AnsweredError{Thread: thread, Answered: r.recorded, Err: err}
 	}
@@ -489,7 +490,30 @@ func (wf *Workflow[S]) Continue(ctx context.Context, row checkpoint.Thread, opts
 	defer release()
 	r := wf.newRun(ctx, wf.p, row.ID, rc)
 	r.register(a, release)
-	return r.resume(&row)
+	res, err := r.resume(&row)
+	return res, r.explainLoss(err)
+}
+
+// explainLoss says why a run that held a claim failed when the claim is
+// what it lost: a process that froze and woke after another took the
+// thread over finds the thread changed under it (its input consumed, its
+// checkpoint moved on) before its heartbeat noticed. Such an error wraps
+// ErrClaimLost, whatever the store call that failed.
+func (r *run[S]) explainLoss(err error) error {
+	if err == nil || errors.Is(err, ErrClaimLost) {
+		return err
+	}
+	owner, epoch := r.tr.claim()
+	if owner != r.wf.owner || epoch == 0 {
+		return err // it never held a claim
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Second)
+	defer cancel()
+	row, rerr := r.wf.st.Thread(ctx, r.thread)
+	if rerr == nil && (row.Owner != owner || row.Epoch != epoch) {
+		return fmt.Errorf("thread %q: another process took it over (epoch %d, by %s): %w (%w)", r.thread, row.Epoch, row.Owner, ErrClaimLost, err)
+	}
+	return err
 }
 
 // Owner is the name the workflow's runs claim threads under in the store

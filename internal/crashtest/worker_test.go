@@ -324,7 +324,7 @@ func frozenWorker(t *testing.T, spec string) {
 	if _, err := p.wf.Submit(ctx, "frozen", Job{}); err != nil {
 		t.Fatal(err)
 	}
-	a := startWorker(t, spec, logPath, envSlowNode+"=1500ms")
+	a := startWorker(t, spec, logPath, envSlowNode+"=3s")
 	pidA := strconv.Itoa(a.cmd.Process.Pid)
 	// Wait until A holds the thread (its owner names its pid).
 	for deadline := time.Now().Add(time.Minute); ; {
@@ -340,8 +340,28 @@ func frozenWorker(t *testing.T, spec string) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
+	// Freeze A while it holds no lock in the database (between two of its
+	// transactions, as a GC pause or a stopped VM would most often catch
+	// it): a process frozen inside a transaction blocks the others' writes
+	// on SQLite, and on PostgreSQL holds the thread's row, until it
+	// thaws. A probe write that must fail fast at once tells which.
+	for attempt := 0; ; attempt++ {
+		if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		_, err := p.store.Claim(pctx, &checkpoint.Claim{ThreadID: "frozen", ExpectedVersion: -1, Owner: "probe", Lease: time.Millisecond})
+		cancel()
+		if errors.Is(err, checkpoint.ErrConflict) {
+			break
+		}
+		if attempt == 50 {
+			t.Fatalf("could not freeze worker A outside a transaction: %v", err)
+		}
+		if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
 	}
 	b := startWorker(t, spec, logPath)
 	// B takes the thread over once A's lease lapsed, and runs it to the
