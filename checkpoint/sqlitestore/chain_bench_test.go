@@ -81,3 +81,42 @@ func BenchmarkCheckpointHead(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBlobScanFloor is the floor under BenchmarkCheckpointHead: one
+// bare SELECT of the thread's blobs (every row Checkpoint returns, and no
+// other) scanned into checkpoint.Blob values, on the same read pool,
+// without the checkpoint row, the JSON of its versions or the chain walk.
+//
+//	go test -run '^$' -bench 'CheckpointHead|BlobScanFloor' -count 6 ./checkpoint/sqlitestore/
+func BenchmarkBlobScanFloor(b *testing.B) {
+	for _, n := range chainSizes {
+		b.Run(fmt.Sprintf("supersteps=%d", n), func(b *testing.B) {
+			s := openBench(b)
+			growChain(b, s, "chain", n)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				rows, err := s.read.QueryContext(ctx, `SELECT field, version, base, data FROM blobs
+					WHERE thread_id = ?1 AND namespace = '' AND (field = 'list' OR field = 'flat' AND version = ?2)`, "chain", n)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var out []checkpoint.Blob
+				for rows.Next() {
+					var bl checkpoint.Blob
+					if err := rows.Scan(&bl.Field, &bl.Version, &bl.Base, &bl.Data); err != nil {
+						b.Fatal(err)
+					}
+					out = append(out, bl)
+				}
+				if err := rows.Err(); err != nil {
+					b.Fatal(err)
+				}
+				rows.Close()
+				if len(out) != n+1 {
+					b.Fatalf("%d rows, want %d", len(out), n+1)
+				}
+			}
+		})
+	}
+}
