@@ -33,3 +33,16 @@ func MigrateTo(ctx context.Context, s *Store, target int) error { return s.migra
 func NewUnchecked(pool *pgxpool.Pool, schema string) *Store {
 	return &Store{pool: pool, schema: schema, ident: quote(schema), sql: newStatements(quote(schema)), notify: true, channel: channelOf(schema)}
 }
+
+// CheckpointSQL returns the statement of Checkpoint for an empty id (head
+// true, in the root namespace) or an explicit one.
+func CheckpointSQL(s *Store, head bool) string {
+	if head {
+		return s.sql.checkpointHead
+	}
+	return s.sql.checkpointByID
+}
+
+// BlobRowsRead returns how many blob rows the store's Checkpoint calls
+// have read, before it keeps the chains.
+func BlobRowsRead(s *Store) int64 { return s.blobRows.Load() }

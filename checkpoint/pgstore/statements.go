@@ -98,11 +98,22 @@ SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM t), '` + codeConflict + `', '
 
 	// Checkpoint: the thread's head (to tell a missing thread from a
 	// missing checkpoint), the checkpoint, and every blob its state needs,
-	// down the Base chains of Append blobs, in one statement and so one
-	// snapshot: a concurrent Prune cannot take blobs away halfway.
-	// Malformed versions are skipped here and reported by the decoder.
+	// in one statement and so one snapshot: a concurrent Prune cannot take
+	// blobs away halfway. Malformed versions are skipped here and reported
+	// by the decoder. The blobs are read in two lookups per field, each a
+	// parameterized scan of the primary key (thread_id, namespace, field,
+	// version) with every column in the index condition, whatever the
+	// table's statistics: the head blob at the checkpoint's version, then
+	// the range from its root to it, which holds its whole Append chain
+	// (and the blobs of forks that share the root, which Checkpoint drops
+	// by following the bases). A root above its head (a database written
+	// by hand) still reads the head blob. OFFSET 0 keeps the planner from
+	// pulling the LATERAL subqueries up into joins, which it may then
+	// plan as a hash join over every blob of the thread (what it did
+	// without statistics): each stays a lookup parameterized by the row
+	// before it, an index scan with every key column in its condition.
 	checkpointSQL := func(match string) string {
-		return q(`WITH RECURSIVE cp AS (
+		return q(`WITH cp AS (
 	SELECT t.head, c.namespace, c.version, c.parent, c.step, c.source, c.next, c.versions, c.meta, c.created_at
 	FROM {{schema}}.threads t
 	LEFT JOIN LATERAL (
@@ -110,16 +121,25 @@ SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM t), '` + codeConflict + `', '
 		WHERE c.thread_id = t.id AND c.namespace = $2 ` + match + `
 	) c ON true
 	WHERE t.id = $1
-), need AS (
-	SELECT b.field, b.version, b.base, b.data
+), head AS (
+	SELECT h.field, h.version, h.root
 	FROM cp
 	CROSS JOIN LATERAL jsonb_each_text(CASE WHEN jsonb_typeof(cp.versions) = 'object' THEN cp.versions ELSE '{}' END) AS v (field, version)
-	JOIN {{schema}}.blobs b ON b.thread_id = $1 AND b.namespace = $2 AND b.field = v.field AND b.version = {{schema}}.parse_id(v.version)
-	UNION ALL
+	CROSS JOIN LATERAL (
+		SELECT b.field, b.version, b.root FROM {{schema}}.blobs b
+		WHERE b.thread_id = $1 AND b.namespace = $2 AND b.field = v.field AND b.version = {{schema}}.parse_id(v.version)
+		OFFSET 0
+	) h
+), need AS (
 	SELECT b.field, b.version, b.base, b.data
-	FROM need n
-	JOIN {{schema}}.blobs b ON b.thread_id = $1 AND b.namespace = $2 AND b.field = n.field AND b.version = n.base
-	WHERE n.base > 0 AND n.base < n.version
+	FROM head h
+	CROSS JOIN LATERAL (
+		SELECT b.field, b.version, b.base, b.data FROM {{schema}}.blobs b
+		WHERE b.thread_id = $1 AND b.namespace = $2 AND b.field = h.field
+			AND b.version >= least(h.root, h.version) AND b.version <= h.version
+			AND (b.root = h.root OR b.version = h.version)
+		OFFSET 0
+	) b
 )
 SELECT cp.head, cp.namespace, cp.version, cp.parent, cp.step, cp.source, cp.next, cp.versions, cp.meta, cp.created_at,
 	blobs.fields, blobs.versions, blobs.bases, blobs.data
@@ -129,8 +149,8 @@ FROM cp, LATERAL (
 	FROM need
 ) blobs`)
 	}
-	st.checkpointByID = checkpointSQL("AND c.version = $3")
-	st.checkpointHead = checkpointSQL("AND c.version = {{schema}}.parse_id(t.head)")
+	st.checkpointByID = checkpointSQL("AND c.version = $3 OFFSET 0")
+	st.checkpointHead = checkpointSQL("AND c.version = {{schema}}.parse_id(t.head) OFFSET 0")
 	st.checkpointNewest = checkpointSQL("ORDER BY c.version DESC LIMIT 1")
 	st.history = q(`SELECT c.namespace, c.version, c.parent, c.step, c.source, c.next, c.versions, c.meta, c.created_at
 FROM {{schema}}.threads t
@@ -266,8 +286,15 @@ func commitPartsSQL(flags int) string {
 			`DELETE FROM {{schema}}.pending_writes WHERE thread_id = $1 AND namespace = ? AND checkpoint_id = ?`)
 	}
 	if flags&partBlobs != 0 {
-		ctes = append(ctes, `INSERT INTO {{schema}}.blobs (thread_id, namespace, field, version, base, data)
-	SELECT $1, ?::text, b.field, ?::bigint, b.base, b.data FROM unnest(?::text[], ?::bigint[], ?::bytea[]) AS b (field, base, data)`)
+		// Each blob gets its root (see 0003_blob_roots.sql): its own
+		// version for a full blob, the root of its base blob for an
+		// Append blob, or its base when that blob is not stored.
+		ctes = append(ctes, `INSERT INTO {{schema}}.blobs (thread_id, namespace, field, version, base, root, data)
+	SELECT $1, n.namespace, b.field, n.version, b.base,
+		CASE WHEN b.base <= 0 OR b.base >= n.version THEN n.version ELSE coalesce((SELECT p.root FROM {{schema}}.blobs p
+			WHERE p.thread_id = $1 AND p.namespace = n.namespace AND p.field = b.field AND p.version = b.base), b.base) END,
+		b.data
+	FROM (SELECT ?::text AS namespace, ?::bigint AS version) n, unnest(?::text[], ?::bigint[], ?::bytea[]) AS b (field, base, data)`)
 	}
 	if flags&partSteps != 0 {
 		ctes = append(ctes, `INSERT INTO {{schema}}.steps

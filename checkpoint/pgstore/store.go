@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,6 +57,10 @@ type Store struct {
 	clock   func() time.Time // nil: the database's now()
 	notify  bool             // notify after writes that make work ready
 	channel string           // the NOTIFY channel of the schema
+
+	// blobRows counts the blob rows Checkpoint has read, for the tests
+	// that check the cost of a read without timing it.
+	blobRows atomic.Int64
 }
 
 var (

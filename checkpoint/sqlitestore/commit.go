@@ -32,7 +32,12 @@ const (
 		LIMIT 1`
 	qInsertCP = `INSERT INTO checkpoints (thread_id, namespace, version, parent, step, source, next, versions, meta, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qInsertBlob   = `INSERT INTO blobs (thread_id, namespace, version, field, base, data) VALUES (?, ?, ?, ?, ?, ?)`
+	// qInsertBlob inserts a blob with its root (see 0003_blob_roots.sql):
+	// its own version ?4 for a full blob, the root of its base blob ?5 for
+	// an Append blob, or ?5 itself when that blob is not stored.
+	qInsertBlob = `INSERT INTO blobs (thread_id, namespace, field, version, base, root, data)
+		VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 <= 0 OR ?5 >= ?4 THEN ?4 ELSE coalesce((SELECT p.root FROM blobs p
+			WHERE p.thread_id = ?1 AND p.namespace = ?2 AND p.field = ?3 AND p.version = ?5), ?5) END, ?6)`
 	qDeleteWrites = `DELETE FROM pending_writes WHERE thread_id = ? AND namespace = ? AND checkpoint_id = ?`
 	qPutWrite     = `INSERT INTO pending_writes (thread_id, namespace, checkpoint_id, task, kind, key, data) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (thread_id, namespace, checkpoint_id, task, kind, key) DO UPDATE SET data = excluded.data`
@@ -278,7 +283,7 @@ func insertCheckpoint(ctx context.Context, tx txn, id string, version int64, cp 
 	}
 	for i := range cp.Blobs {
 		b := &cp.Blobs[i]
-		if _, err := tx.exec(ctx, qInsertBlob, id, cp.Namespace, version, b.Field, b.Base, bytesArg(b.Data)); err != nil {
+		if _, err := tx.exec(ctx, qInsertBlob, id, cp.Namespace, b.Field, version, b.Base, bytesArg(b.Data)); err != nil {
 			return fmt.Errorf("sqlitestore: thread %q: checkpoint %s: insert blob %q: %w", id, checkpoint.FormatID(version), b.Field, err)
 		}
 	}

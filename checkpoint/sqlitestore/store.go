@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -69,6 +70,16 @@ type Store struct {
 	wstmts, rstmts map[string]*sql.Stmt
 	// now is Options.Clock, or time.Now.
 	now func() time.Time
+	// counts counts what the store asks of SQLite, for the tests that
+	// check the cost of a read without timing it.
+	counts counters
+}
+
+// counters count the statements the store runs and the blob rows its
+// reads scan.
+type counters struct {
+	statements atomic.Int64
+	blobRows   atomic.Int64
 }
 
 var _ checkpoint.Store = (*Store)(nil)
@@ -225,13 +236,15 @@ func (s *Store) Close() error {
 
 // txn is a transaction with the statements prepared on its pool.
 type txn struct {
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	tx     *sql.Tx
+	stmts  map[string]*sql.Stmt
+	counts *counters
 }
 
 // exec runs a statement in the transaction, prepared if query is one of
 // the pool's.
 func (t txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.counts.statements.Add(1)
 	if st := t.stmts[query]; st != nil {
 		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
@@ -241,6 +254,7 @@ func (t txn) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 // QueryContext runs a query in the transaction, prepared if it is one of
 // the pool's.
 func (t txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	t.counts.statements.Add(1)
 	if st := t.stmts[query]; st != nil {
 		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
@@ -249,6 +263,7 @@ func (t txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.
 
 // QueryRowContext is QueryContext for one row.
 func (t txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	t.counts.statements.Add(1)
 	if st := t.stmts[query]; st != nil {
 		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
@@ -262,7 +277,7 @@ func (s *Store) writeTx(ctx context.Context, fn func(txn) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: begin: %w", err)
 	}
-	if err := fn(txn{tx, s.wstmts}); err != nil {
+	if err := fn(txn{tx, s.wstmts, &s.counts}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -280,12 +295,13 @@ func (s *Store) readTx(ctx context.Context, fn func(txn) error) error {
 		return fmt.Errorf("sqlitestore: begin: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(txn{tx, s.rstmts})
+	return fn(txn{tx, s.rstmts, &s.counts})
 }
 
 // query runs a query outside a transaction on the read pool, prepared if it
 // is one of the pool's.
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s.counts.statements.Add(1)
 	if st := s.rstmts[query]; st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -294,6 +310,7 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 
 // queryRow is query for one row.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	s.counts.statements.Add(1)
 	if st := s.rstmts[query]; st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
