@@ -11,9 +11,12 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
@@ -130,13 +133,54 @@ type loginView struct {
 	Error string
 }
 
-// safeNext keeps a post-login redirect on this site.
+// defaultNext is where a login goes when it has no (acceptable) next page.
+const defaultNext = "/inbox"
+
+// maxNext caps the length of a post-login redirect.
+const maxNext = 2048
+
+// safeNext keeps a post-login redirect on this site: it returns next when
+// it is a same-origin absolute path, judged after parsing and decoding,
+// and defaultNext otherwise. Browsers drop tabs and newlines from URLs
+// and read a backslash as a slash, so "/\t/evil.example" or "/\\evil.example"
+// would leave the site: any control character or backslash, raw or
+// percent-encoded, is refused, and so is a path that begins with "//"
+// before or after cleaning, a scheme, a host or user information.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/inbox"
+	if next == "" || len(next) > maxNext || !utf8.ValidString(next) || !strings.HasPrefix(next, "/") ||
+		strings.ContainsFunc(next, unsafeInURL) {
+		return defaultNext
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Opaque != "" || u.User != nil || u.Host != "" {
+		return defaultNext
+	}
+	p := u.Path
+	if !utf8.ValidString(p) || strings.ContainsFunc(p, unsafeInURL) || !strings.HasPrefix(p, "/") ||
+		strings.HasPrefix(p, "//") || strings.HasPrefix(u.EscapedPath(), "//") {
+		return defaultNext
+	}
+	clean := path.Clean(p)
+	if strings.HasPrefix(clean, "//") {
+		return defaultNext
+	}
+	out := u.EscapedPath()
+	if clean != p && clean+"/" != p {
+		out = (&url.URL{Path: clean}).EscapedPath()
+	}
+	if strings.HasPrefix(out, "//") || !strings.HasPrefix(out, "/") {
+		return defaultNext
+	}
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
 }
+
+// unsafeInURL reports the characters a redirect target may not hold:
+// controls (which browsers drop) and backslashes (which they read as
+// slashes).
+func unsafeInURL(r rune) bool { return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, _ Principal) error {
 	if _, _, ok := s.session(r); ok {
