@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
@@ -128,12 +129,22 @@ func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request, _ Princip
 // maxThreadID caps the length of thread IDs the API accepts.
 const maxThreadID = 256
 
+// checkThreadID checks the ID of a thread to create: at most maxThreadID
+// bytes of UTF-8, no control characters, no "/" (IDs are path segments of
+// the API's and the web inbox's URLs, and of files that tools may name
+// after them), and not "." or "..", which URLs and paths resolve away.
 func checkThreadID(id string) error {
-	if len(id) > maxThreadID {
+	switch {
+	case len(id) > maxThreadID:
 		return errBadRequest(fmt.Sprintf("thread ID longer than %d bytes", maxThreadID))
-	}
-	if strings.ContainsFunc(id, unicode.IsControl) {
+	case id == "." || id == "..":
+		return errBadRequest(fmt.Sprintf("thread ID %q is not allowed: it names a directory in URLs and paths", id))
+	case !utf8.ValidString(id):
+		return errBadRequest("thread ID is not valid UTF-8")
+	case strings.ContainsFunc(id, unicode.IsControl):
 		return errBadRequest("thread ID contains control characters")
+	case strings.Contains(id, "/"):
+		return errBadRequest(fmt.Sprintf("thread ID %q contains \"/\"; use another separator", id))
 	}
 	return nil
 }

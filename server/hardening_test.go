@@ -116,3 +116,21 @@ func TestLoginNeverRedirectsOffSite(t *testing.T) {
 		t.Errorf("/login?next=/%%09/evil.example/: to %q", loc)
 	}
 }
+
+func TestStartRefusesBadThreadIDs(t *testing.T) {
+	e := newEnv(t)
+	for _, id := range []string{".", "..", "a/b", "/", "a/", "/a", "../x", "a\x00b", "a\tb", "a\nb", "a\x7fb", strings.Repeat("x", maxThreadID+1)} {
+		ej := e.apiErr("POST", "/v1/workflows/review/threads", "admin-token",
+			map[string]any{"thread": id, "input": Review{Topic: "x"}}, http.StatusBadRequest, CodeBadRequest)
+		if !strings.Contains(ej.Error, "thread ID") {
+			t.Errorf("thread %q: message %q does not say what is wrong", id, ej.Error)
+		}
+		if _, err := e.store.Thread(t.Context(), id); err == nil {
+			t.Errorf("thread %q was created", id)
+		}
+	}
+	// Dots and other punctuation inside an ID are fine.
+	for _, id := range []string{"...", ".a", "a..b", "team a:42?x", "é"} {
+		e.start("review", id, Review{Topic: "x"})
+	}
+}
