@@ -134,3 +134,29 @@ func TestStartRefusesBadThreadIDs(t *testing.T) {
 		e.start("review", id, Review{Topic: "x"})
 	}
 }
+
+// TestStartUnderAnotherWorkflow: a thread of one workflow cannot be
+// started (or given a new turn) under another, and nothing changes.
+func TestStartUnderAnotherWorkflow(t *testing.T) {
+	e := newEnv(t)
+	e.start("review", "r1", Review{Topic: "Go"})
+	e.start("review", "s1", Review{Topic: "Go"}) // completed: Run would start a new turn
+	e.json("POST", "/v1/threads/s1/answers", "admin-token",
+		map[string]any{"answers": map[string]any{e.pending("s1"): Verdict{Action: "approve"}}}, http.StatusOK, nil)
+	for _, c := range []struct{ workflow, thread string }{
+		{"expense", "r1"}, {"pair", "r1"}, {"expense", "s1"}, {"slow", "s1"},
+	} {
+		before, _ := e.store.Thread(t.Context(), c.thread)
+		steps, _ := e.store.Steps(t.Context(), c.thread, 0)
+		ej := e.apiErr("POST", "/v1/workflows/"+c.workflow+"/threads", "admin-token",
+			map[string]any{"thread": c.thread}, http.StatusConflict, CodeWrongWorkflow)
+		if !strings.Contains(ej.Error, before.Workflow) {
+			t.Errorf("%s under %s: message %q does not name the thread's workflow", c.thread, c.workflow, ej.Error)
+		}
+		after, _ := e.store.Thread(t.Context(), c.thread)
+		steps2, _ := e.store.Steps(t.Context(), c.thread, 0)
+		if after.Workflow != before.Workflow || after.Head != before.Head || after.Status != before.Status || len(steps2) != len(steps) {
+			t.Errorf("%s under %s: thread changed: %+v, was %+v", c.thread, c.workflow, after, before)
+		}
+	}
+}

@@ -2,9 +2,13 @@ package server
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -108,4 +112,66 @@ func TestOpenAPIServed(t *testing.T) {
 	if string(body) != string(file) {
 		t.Error("served document differs from server/openapi.json")
 	}
+}
+
+// TestOpenAPIErrorCodes checks that the Error schema lists every code the
+// server reports, and no other.
+func TestOpenAPIErrorCodes(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Error struct {
+					Properties struct {
+						Code struct {
+							Enum []string `json:"enum"`
+						} `json:"code"`
+					} `json:"properties"`
+				} `json:"Error"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Sorted(slices.Values(doc.Components.Schemas.Error.Properties.Code.Enum))
+	want := errorCodes(t)
+	if !slices.Equal(got, want) {
+		t.Errorf("openapi.json error codes:\n got %v\nwant %v", got, want)
+	}
+}
+
+// errorCodes returns the values of the Code constants of errors.go.
+func errorCodes(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "errors.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if !strings.HasPrefix(name.Name, "Code") || i >= len(vs.Values) {
+					continue
+				}
+				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					v, err := strconv.Unquote(lit.Value)
+					if err != nil {
+						t.Fatal(err)
+					}
+					codes = append(codes, v)
+				}
+			}
+		}
+	}
+	if len(codes) == 0 {
+		t.Fatal("no Code constants in errors.go")
+	}
+	slices.Sort(codes)
+	return codes
 }
