@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,10 +85,22 @@ func (s *Server) threadRunner(ctx context.Context, thread string) (weft.Runner, 
 // writeRun reports the outcome of a run. A run that failed in a node is
 // reported as a result with status "failed" and the error: the request
 // itself (an answer, say) was carried out.
+//
+// A result with status ready (a submitted run, answers only recorded) and
+// answers recorded to a thread that runs elsewhere (a *weft.AnsweredError
+// wrapping weft.ErrBusy: the run that has the thread carries on with them)
+// are reported with 202 and the thread's status: the request was carried
+// out, and the thread goes on without this request.
 func (s *Server) writeRun(w http.ResponseWriter, r *http.Request, thread string, res *weft.Result[any], err error) error {
 	if err == nil {
+		if res.Status == weft.StatusReady {
+			return s.writeAccepted(w, r, thread, res.Status)
+		}
 		writeJSON(w, http.StatusOK, resultOf(res))
 		return nil
+	}
+	if answeredBusy(err) {
+		return s.writeAccepted(w, r, thread, weft.StatusRunning)
 	}
 	if _, _, ok := classify(err); ok {
 		return err
@@ -103,6 +118,31 @@ func (s *Server) writeRun(w http.ResponseWriter, r *http.Request, thread string,
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// answeredBusy reports whether err says that answers were recorded to a
+// thread that runs elsewhere, which carries on with them: for the caller,
+// a success.
+func answeredBusy(err error) bool {
+	var ae *weft.AnsweredError
+	return errors.As(err, &ae) && errors.Is(ae.Err, weft.ErrBusy)
+}
+
+// writeAccepted answers 202 with the thread's current status (status when
+// it cannot be read) and a Location of the thread: the request was
+// carried out, and the thread goes on elsewhere (a worker, another
+// process, another request).
+func (s *Server) writeAccepted(w http.ResponseWriter, r *http.Request, thread string, status weft.Status) error {
+	out := resultJSON{Thread: thread, Status: status, Interrupts: []questionJSON{}}
+	if snap, err := s.ib.State(r.Context(), thread); err == nil {
+		out.Status, out.State, out.Interrupts, out.Checkpoint = snap.Status, snap.Values, questionsOf(snap.Interrupts), snap.Checkpoint
+	}
+	w.Header().Set("Location", threadURL(thread))
+	writeJSON(w, http.StatusAccepted, out)
+	return nil
+}
+
+// threadURL is the API's URL of a thread.
+func threadURL(thread string) string { return "/v1/threads/" + url.PathEscape(thread) }
 
 // failedRun reports whether the thread failed, with its row: whether an
 // error that classify does not know came from running the thread after
@@ -310,7 +350,25 @@ func (s *Server) postAnswers(w http.ResponseWriter, r *http.Request, p Principal
 		}
 	}
 	res, err := s.ib.AnswerMany(runContext(r), thread, req.Answers, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelAPI})
+	err = s.answerError(r.Context(), thread, slices.Collect(maps.Keys(req.Answers)), p, err)
 	return s.writeRun(w, r, thread, res, err)
+}
+
+// answerError turns a refusal of answers because the thread was busy,
+// with nothing recorded, into ErrAlreadyAnswered when one of the
+// questions was decided meanwhile: of many concurrent answers, the ones
+// that lose learn that they lost, not that they should try again. Other
+// errors are returned as they are.
+func (s *Server) answerError(ctx context.Context, thread string, ids []string, p Principal, err error) error {
+	if err == nil || !errors.Is(err, weft.ErrBusy) || answeredBusy(err) {
+		return err
+	}
+	for _, id := range ids {
+		if _, cerr := s.checkAnswerable(ctx, thread, id, p); errors.Is(cerr, weft.ErrAlreadyAnswered) {
+			return cerr
+		}
+	}
+	return err
 }
 
 func (s *Server) resumeThread(w http.ResponseWriter, r *http.Request, p Principal) error {

@@ -1,10 +1,17 @@
 package server
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
 )
 
 // offSite reports whether a browser that follows loc from base lands on
@@ -158,5 +165,155 @@ func TestStartUnderAnotherWorkflow(t *testing.T) {
 		if after.Workflow != before.Workflow || after.Head != before.Head || after.Status != before.Status || len(steps2) != len(steps) {
 			t.Errorf("%s under %s: thread changed: %+v, was %+v", c.thread, c.workflow, after, before)
 		}
+	}
+}
+
+// TestConcurrentAnswersLosersAlreadyAnswered: of many concurrent answers
+// to one question, exactly one is recorded and reported as a success; the
+// others get 409 already_answered, never busy.
+func TestConcurrentAnswersLosersAlreadyAnswered(t *testing.T) {
+	for round := range 5 {
+		e := newEnv(t)
+		thread := fmt.Sprintf("r%d", round)
+		e.start("review", thread, Review{Topic: "Go"})
+		q := e.pending(thread)
+		const n = 16
+		type reply struct {
+			status int
+			body   []byte
+		}
+		replies := make([]reply, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				res, body := e.do("POST", "/v1/threads/"+thread+"/answers", "ann-token",
+					map[string]any{"answers": map[string]any{q: Verdict{Action: "approve"}}})
+				replies[i] = reply{res.StatusCode, body}
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for _, r := range replies {
+			switch r.status {
+			case http.StatusOK, http.StatusAccepted:
+				won++
+				var res resultJSON
+				if err := json.Unmarshal(r.body, &res); err != nil || res.Thread != thread || res.Status == "" {
+					t.Errorf("success without the thread's status: %s", r.body)
+				}
+			case http.StatusConflict:
+				var ej errorJSON
+				if json.Unmarshal(r.body, &ej) != nil || ej.Code != CodeAlreadyAnswered {
+					t.Errorf("loser: %d %s, want 409 %s", r.status, r.body, CodeAlreadyAnswered)
+				}
+			default:
+				t.Errorf("status %d: %s", r.status, r.body)
+			}
+		}
+		if won != 1 {
+			t.Errorf("round %d: %d answers succeeded, want 1", round, won)
+		}
+		var audit []entryJSON
+		e.json("GET", "/v1/threads/"+thread+"/audit", "ann-token", nil, http.StatusOK, &audit)
+		if len(audit) != 1 || audit[0].Status != checkpoint.InterruptAnswered || audit[0].Author != "ann" {
+			t.Errorf("audit %+v", audit)
+		}
+	}
+}
+
+// TestConcurrentWebAnswers: the same through the web inbox: one answer
+// wins (a redirect to the question), the others see 409 on the page.
+func TestConcurrentWebAnswers(t *testing.T) {
+	e := newEnv(t)
+	e.start("review", "r1", Review{Topic: "Go"})
+	q := e.pending("r1")
+	const n = 16
+	codes := make([]int, n)
+	bodies := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		b := e.browser()
+		csrf := b.login("ann-token")
+		wg.Go(func() {
+			<-start
+			res, body := b.post(questionURL("r1", q), url.Values{"csrf": {csrf}, "answer.action": {`"approve"`}})
+			codes[i], bodies[i] = res.StatusCode, body
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for i, c := range codes {
+		switch c {
+		case http.StatusSeeOther:
+			won++
+		case http.StatusConflict:
+			if strings.Contains(bodies[i], "busy") {
+				t.Errorf("loser told the thread is busy: %s", bodies[i])
+			}
+		default:
+			t.Errorf("status %d: %s", c, bodies[i])
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d answers won (%v), want 1", won, codes)
+	}
+}
+
+// claimElsewhere makes the thread run in another (pretend) process.
+func (e *env) claimElsewhere(thread string) {
+	e.t.Helper()
+	row, err := e.store.Thread(e.t.Context(), thread)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.store.Claim(e.t.Context(), &checkpoint.Claim{ThreadID: thread, ExpectedVersion: row.Version,
+		Owner: "another-process", Lease: time.Hour}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestAnswerToThreadRunningElsewhere: an answer recorded to a thread that
+// runs in another process (a *weft.AnsweredError wrapping ErrBusy) is a
+// success, 202 with the thread's status; a second answer is 409
+// already_answered.
+func TestAnswerToThreadRunningElsewhere(t *testing.T) {
+	e := newEnv(t)
+	e.start("review", "r1", Review{Topic: "Go"})
+	q := e.pending("r1")
+	e.claimElsewhere("r1")
+	body := map[string]any{"answers": map[string]any{q: Verdict{Action: "approve"}}}
+	res, data := e.do("POST", "/v1/threads/r1/answers", "ann-token", body)
+	var out resultJSON
+	if res.StatusCode != http.StatusAccepted || json.Unmarshal(data, &out) != nil || out.Thread != "r1" || out.Status != weft.StatusRunning {
+		t.Fatalf("answer: %d %s, want 202 with status running", res.StatusCode, data)
+	}
+	if loc := res.Header.Get("Location"); loc != "/v1/threads/r1" {
+		t.Errorf("Location %q", loc)
+	}
+	e.apiErr("POST", "/v1/threads/r1/answers", "ann-token", body, http.StatusConflict, CodeAlreadyAnswered)
+	var audit []entryJSON
+	e.json("GET", "/v1/threads/r1/audit", "ann-token", nil, http.StatusOK, &audit)
+	if len(audit) != 1 || audit[0].Status != checkpoint.InterruptAnswered || audit[0].Author != "ann" {
+		t.Errorf("audit %+v", audit)
+	}
+
+	// Through the web inbox: the answer goes back to the question's page.
+	e.start("review", "r2", Review{Topic: "Go"})
+	q2 := e.pending("r2")
+	e.claimElsewhere("r2")
+	b := e.browser()
+	csrf := b.login("ann-token")
+	res, page := b.post(questionURL("r2", q2), url.Values{"csrf": {csrf}, "answer.action": {`"approve"`}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != questionURL("r2", q2) {
+		t.Errorf("web answer: %d %s", res.StatusCode, page)
+	}
+	res, page = b.post(questionURL("r2", q2), url.Values{"csrf": {csrf}, "answer.action": {`"reject"`}})
+	if res.StatusCode != http.StatusConflict || strings.Contains(page, "busy") {
+		t.Errorf("second web answer: %d %s", res.StatusCode, page)
 	}
 }

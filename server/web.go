@@ -425,8 +425,9 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 	value, err := form.decode(r.PostForm)
 	if err == nil {
 		_, err = s.ib.Answer(runContext(r), thread, id, value, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelUI})
+		err = s.answerError(r.Context(), thread, []string{id}, p, err)
 	}
-	if err != nil {
+	if err != nil && !answeredBusy(err) { // answered busy: recorded, and the thread goes on elsewhere
 		if status, _, ok := classify(err); ok {
 			return s.showQuestion(w, r, p, status, err.Error())
 		}
