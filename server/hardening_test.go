@@ -12,6 +12,8 @@ import (
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/checkpoint/memstore"
+	"github.com/weftgraph/weft/inbox"
 )
 
 // offSite reports whether a browser that follows loc from base lands on
@@ -94,7 +96,7 @@ func TestLoginNeverRedirectsOffSite(t *testing.T) {
 	for _, next := range openRedirects {
 		b := e.browser()
 		_, page := b.get("/login?next=" + url.QueryEscape(next))
-		res, body := b.post("/login", url.Values{"csrf": {csrfOf(t, page)}, "token": {"ann-token"}, "next": {next}})
+		res, body := b.post("/login", url.Values{"csrf": {csrfOf(t, page)}, "token": {"ann-token-for-tests"}, "next": {next}})
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("login with next %q: %d %s", next, res.StatusCode, body)
 		}
@@ -117,7 +119,7 @@ func TestLoginNeverRedirectsOffSite(t *testing.T) {
 	}
 	// The raw form from the brief.
 	b := e.browser()
-	b.login("ann-token")
+	b.login("ann-token-for-tests")
 	res, _ := b.get("/login?next=/%09/evil.example/")
 	if loc := res.Header.Get("Location"); loc != defaultNext {
 		t.Errorf("/login?next=/%%09/evil.example/: to %q", loc)
@@ -127,7 +129,7 @@ func TestLoginNeverRedirectsOffSite(t *testing.T) {
 func TestStartRefusesBadThreadIDs(t *testing.T) {
 	e := newEnv(t)
 	for _, id := range []string{".", "..", "a/b", "/", "a/", "/a", "../x", "a\x00b", "a\tb", "a\nb", "a\x7fb", strings.Repeat("x", maxThreadID+1)} {
-		ej := e.apiErr("POST", "/v1/workflows/review/threads", "admin-token",
+		ej := e.apiErr("POST", "/v1/workflows/review/threads", "admin-token-for-tests",
 			map[string]any{"thread": id, "input": Review{Topic: "x"}}, http.StatusBadRequest, CodeBadRequest)
 		if !strings.Contains(ej.Error, "thread ID") {
 			t.Errorf("thread %q: message %q does not say what is wrong", id, ej.Error)
@@ -148,14 +150,14 @@ func TestStartUnderAnotherWorkflow(t *testing.T) {
 	e := newEnv(t)
 	e.start("review", "r1", Review{Topic: "Go"})
 	e.start("review", "s1", Review{Topic: "Go"}) // completed: Run would start a new turn
-	e.json("POST", "/v1/threads/s1/answers", "admin-token",
+	e.json("POST", "/v1/threads/s1/answers", "admin-token-for-tests",
 		map[string]any{"answers": map[string]any{e.pending("s1"): Verdict{Action: "approve"}}}, http.StatusOK, nil)
 	for _, c := range []struct{ workflow, thread string }{
 		{"expense", "r1"}, {"pair", "r1"}, {"expense", "s1"}, {"slow", "s1"},
 	} {
 		before, _ := e.store.Thread(t.Context(), c.thread)
 		steps, _ := e.store.Steps(t.Context(), c.thread, 0)
-		ej := e.apiErr("POST", "/v1/workflows/"+c.workflow+"/threads", "admin-token",
+		ej := e.apiErr("POST", "/v1/workflows/"+c.workflow+"/threads", "admin-token-for-tests",
 			map[string]any{"thread": c.thread}, http.StatusConflict, CodeWrongWorkflow)
 		if !strings.Contains(ej.Error, before.Workflow) {
 			t.Errorf("%s under %s: message %q does not name the thread's workflow", c.thread, c.workflow, ej.Error)
@@ -188,7 +190,7 @@ func TestConcurrentAnswersLosersAlreadyAnswered(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				res, body := e.do("POST", "/v1/threads/"+thread+"/answers", "ann-token",
+				res, body := e.do("POST", "/v1/threads/"+thread+"/answers", "ann-token-for-tests",
 					map[string]any{"answers": map[string]any{q: Verdict{Action: "approve"}}})
 				replies[i] = reply{res.StatusCode, body}
 			})
@@ -217,7 +219,7 @@ func TestConcurrentAnswersLosersAlreadyAnswered(t *testing.T) {
 			t.Errorf("round %d: %d answers succeeded, want 1", round, won)
 		}
 		var audit []entryJSON
-		e.json("GET", "/v1/threads/"+thread+"/audit", "ann-token", nil, http.StatusOK, &audit)
+		e.json("GET", "/v1/threads/"+thread+"/audit", "ann-token-for-tests", nil, http.StatusOK, &audit)
 		if len(audit) != 1 || audit[0].Status != checkpoint.InterruptAnswered || audit[0].Author != "ann" {
 			t.Errorf("audit %+v", audit)
 		}
@@ -237,7 +239,7 @@ func TestConcurrentWebAnswers(t *testing.T) {
 	start := make(chan struct{})
 	for i := range n {
 		b := e.browser()
-		csrf := b.login("ann-token")
+		csrf := b.login("ann-token-for-tests")
 		wg.Go(func() {
 			<-start
 			res, body := b.post(questionURL("r1", q), url.Values{"csrf": {csrf}, "answer.action": {`"approve"`}})
@@ -287,7 +289,7 @@ func TestAnswerToThreadRunningElsewhere(t *testing.T) {
 	q := e.pending("r1")
 	e.claimElsewhere("r1")
 	body := map[string]any{"answers": map[string]any{q: Verdict{Action: "approve"}}}
-	res, data := e.do("POST", "/v1/threads/r1/answers", "ann-token", body)
+	res, data := e.do("POST", "/v1/threads/r1/answers", "ann-token-for-tests", body)
 	var out resultJSON
 	if res.StatusCode != http.StatusAccepted || json.Unmarshal(data, &out) != nil || out.Thread != "r1" || out.Status != weft.StatusRunning {
 		t.Fatalf("answer: %d %s, want 202 with status running", res.StatusCode, data)
@@ -295,9 +297,9 @@ func TestAnswerToThreadRunningElsewhere(t *testing.T) {
 	if loc := res.Header.Get("Location"); loc != "/v1/threads/r1" {
 		t.Errorf("Location %q", loc)
 	}
-	e.apiErr("POST", "/v1/threads/r1/answers", "ann-token", body, http.StatusConflict, CodeAlreadyAnswered)
+	e.apiErr("POST", "/v1/threads/r1/answers", "ann-token-for-tests", body, http.StatusConflict, CodeAlreadyAnswered)
 	var audit []entryJSON
-	e.json("GET", "/v1/threads/r1/audit", "ann-token", nil, http.StatusOK, &audit)
+	e.json("GET", "/v1/threads/r1/audit", "ann-token-for-tests", nil, http.StatusOK, &audit)
 	if len(audit) != 1 || audit[0].Status != checkpoint.InterruptAnswered || audit[0].Author != "ann" {
 		t.Errorf("audit %+v", audit)
 	}
@@ -307,7 +309,7 @@ func TestAnswerToThreadRunningElsewhere(t *testing.T) {
 	q2 := e.pending("r2")
 	e.claimElsewhere("r2")
 	b := e.browser()
-	csrf := b.login("ann-token")
+	csrf := b.login("ann-token-for-tests")
 	res, page := b.post(questionURL("r2", q2), url.Values{"csrf": {csrf}, "answer.action": {`"approve"`}})
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != questionURL("r2", q2) {
 		t.Errorf("web answer: %d %s", res.StatusCode, page)
@@ -315,5 +317,22 @@ func TestAnswerToThreadRunningElsewhere(t *testing.T) {
 	res, page = b.post(questionURL("r2", q2), url.Values{"csrf": {csrf}, "answer.action": {`"reject"`}})
 	if res.StatusCode != http.StatusConflict || strings.Contains(page, "busy") {
 		t.Errorf("second web answer: %d %s", res.StatusCode, page)
+	}
+}
+
+func TestNewRefusesShortTokens(t *testing.T) {
+	ib := inbox.New(memstore.New(), nil)
+	for _, tok := range []string{"zq", "s3cret", "fifteen-bytes!!", strings.Repeat("a", MinTokenLen-1)} {
+		_, err := New(ib, WithTokens(map[string]Principal{tok: {Name: "ann", Roles: []string{RoleAdmin}}}))
+		if err == nil {
+			t.Errorf("token of %d bytes: no error", len(tok))
+			continue
+		}
+		if !strings.Contains(err.Error(), `"ann"`) || strings.Contains(err.Error(), tok) {
+			t.Errorf("token of %d bytes: error %q should name the principal and not the token", len(tok), err)
+		}
+	}
+	if _, err := New(ib, WithTokens(map[string]Principal{strings.Repeat("a", MinTokenLen): {Name: "ann"}})); err != nil {
+		t.Errorf("token of %d bytes: %v", MinTokenLen, err)
 	}
 }

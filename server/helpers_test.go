@@ -191,12 +191,12 @@ func newWorkflows(t testing.TB, store checkpoint.Store, h *testHooks, opts ...we
 
 // The principals of the tests, by token.
 var testTokens = map[string]Principal{
-	"admin-token":  {Name: "root", Roles: []string{RoleAdmin}},
-	"ann-token":    {Name: "ann", Roles: []string{RoleReviewer, "editors"}},
-	"bob-token":    {Name: "bob", Roles: []string{RoleReviewer, "sales"}},
-	"olga-token":   {Name: "olga", Roles: []string{RoleOperator}},
-	"vera-token":   {Name: "vera", Roles: []string{RoleViewer, "editors"}},
-	"nobody-token": {Name: "nobody", Roles: []string{"editors"}},
+	"admin-token-for-tests":  {Name: "root", Roles: []string{RoleAdmin}},
+	"ann-token-for-tests":    {Name: "ann", Roles: []string{RoleReviewer, "editors"}},
+	"bob-token-for-tests":    {Name: "bob", Roles: []string{RoleReviewer, "sales"}},
+	"olga-token-for-tests":   {Name: "olga", Roles: []string{RoleOperator}},
+	"vera-token-for-tests":   {Name: "vera", Roles: []string{RoleViewer, "editors"}},
+	"nobody-token-for-tests": {Name: "nobody", Roles: []string{"editors"}},
 }
 
 // env is a server over memstore with the test workflows.
@@ -288,7 +288,7 @@ func (e *env) json(method, path, token string, body any, status int, out any) {
 func (e *env) start(workflow, thread string, input any) resultJSON {
 	e.t.Helper()
 	var res resultJSON
-	e.json("POST", "/v1/workflows/"+workflow+"/threads", "admin-token",
+	e.json("POST", "/v1/workflows/"+workflow+"/threads", "admin-token-for-tests",
 		map[string]any{"thread": thread, "input": input}, http.StatusOK, &res)
 	return res
 }

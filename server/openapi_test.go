@@ -101,7 +101,7 @@ func TestOpenAPIRefs(t *testing.T) {
 
 func TestOpenAPIServed(t *testing.T) {
 	e := newEnv(t)
-	res, body := e.do("GET", "/v1/openapi.json", "vera-token", nil)
+	res, body := e.do("GET", "/v1/openapi.json", "vera-token-for-tests", nil)
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}

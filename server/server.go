@@ -58,15 +58,24 @@ type Server struct {
 // Option configures a Server.
 type Option func(*Server)
 
+// MinTokenLen is the length, in bytes, below which New refuses a token.
+const MinTokenLen = 16
+
 // WithTokens sets the bearer tokens the server accepts and the principal
 // each one stands for. Tokens are secrets: make them long and random (32
-// bytes from crypto/rand, hex-encoded, say). The server keeps only their
-// SHA-256 hashes. New fails without any token.
+// bytes from crypto/rand, hex-encoded, say); New refuses tokens shorter
+// than MinTokenLen bytes, naming their principal (never the token). The
+// server keeps only their SHA-256 hashes. New fails without any token.
 func WithTokens(tokens map[string]Principal) Option {
 	return func(s *Server) {
 		for tok, p := range tokens {
 			if tok == "" || strings.TrimSpace(p.Name) == "" {
 				s.optErr = errors.Join(s.optErr, fmt.Errorf("server: WithTokens: empty token or principal name (principal %q)", p.Name))
+				continue
+			}
+			if len(tok) < MinTokenLen {
+				s.optErr = errors.Join(s.optErr, fmt.Errorf("server: WithTokens: the token of principal %q is %d bytes, want at least %d (32 random bytes, hex-encoded, say)",
+					p.Name, len(tok), MinTokenLen))
 				continue
 			}
 			s.tokens[sha256.Sum256([]byte(tok))] = p
