@@ -46,7 +46,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /{$}", perm: permPublic, web: true, h: s.home},
 		{pattern: "GET /login", perm: permPublic, web: true, h: s.loginPage},
 		{pattern: "POST /login", perm: permPublic, web: true, h: s.login},
-		{pattern: "POST /logout", perm: permRead, web: true, h: s.logout},
+		{pattern: "POST /logout", perm: permPublic, web: true, h: s.logout}, // checks the session's CSRF token itself
 		{pattern: "GET /inbox", perm: permRead, web: true, page: true, h: s.inboxPage},
 		{pattern: "GET /inbox/rows", perm: permRead, web: true, h: s.inboxRows},
 		{pattern: "GET /inbox/events", perm: permRead, web: true, h: s.allEvents}, // session auth: an EventSource cannot send a bearer token

@@ -140,12 +140,20 @@
 //
 // The pages are html/template, with a stylesheet and a small script
 // embedded in the binary; there is no build step. The browser logs in at
-// /login with a token; the session is a signed cookie (HMAC-SHA256 under
-// WithSessionKey, random per process by default) that is HttpOnly,
-// SameSite=Strict, Secure over TLS (or always, WithSecureCookies), and
-// expires after WithSessionTTL. It holds no token, only the token's hash,
-// so removing a token from the server's list ends its sessions. Every form
-// carries a CSRF token bound to the session (the login form one bound to
-// a cookie of its own); a POST without it is refused with 403. Cookies are
-// no credential for /v1, and bearer tokens none for the pages.
+// /login with a token; a principal whose roles grant nothing is refused
+// there (403, with why). The session is a signed cookie (HMAC-SHA256
+// under WithSessionKey, random per process by default) that is HttpOnly,
+// SameSite=Lax (so that a link to a question from mail or chat opens it;
+// every change is a POST with a CSRF token), Secure over TLS (or always,
+// WithSecureCookies(true)), and expires after WithSessionTTL. It holds no
+// token, only the token's hash, so removing a token from the server's list
+// ends its sessions. POST /logout needs no permission, only the session's
+// CSRF token; it ends the session in the server too: the session's ID is
+// kept in memory until the session would have expired, so a copy of the
+// cookie stops working. That list is the process's own: behind a load
+// balancer, other instances with the same session key still accept the
+// cookie until it expires. Every form carries a CSRF token bound to the
+// session (the login form one bound to a cookie of its own); a POST
+// without it is refused with 403. Cookies are no credential for /v1, and
+// bearer tokens none for the pages.
 package server

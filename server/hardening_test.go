@@ -1,9 +1,11 @@
 package server
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -334,5 +336,128 @@ func TestNewRefusesShortTokens(t *testing.T) {
 	}
 	if _, err := New(ib, WithTokens(map[string]Principal{strings.Repeat("a", MinTokenLen): {Name: "ann"}})); err != nil {
 		t.Errorf("token of %d bytes: %v", MinTokenLen, err)
+	}
+}
+
+// TestLoginRefusesPrincipalWithoutPermissions: a principal whose roles
+// grant nothing cannot log in, and is told why.
+func TestLoginRefusesPrincipalWithoutPermissions(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	_, page := b.get("/login")
+	res, body := b.post("/login", url.Values{"csrf": {csrfOf(t, page)}, "token": {"nobody-token-for-tests"}})
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "nobody has no role that grants access") {
+		t.Errorf("login: %d %s", res.StatusCode, body)
+	}
+	for _, c := range res.Cookies() {
+		if c.Name == sessionCookie && c.Value != "" {
+			t.Errorf("session cookie set: %+v", c)
+		}
+	}
+	if res, _ := b.get("/inbox"); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("inbox after a refused login: %d", res.StatusCode)
+	}
+}
+
+// TestLogout: logout needs no permission but the session's CSRF token,
+// and ends the session on the server: a copy of the cookie stops working.
+func TestLogout(t *testing.T) {
+	e := newEnv(t)
+	for _, token := range []string{"ann-token-for-tests", "nobody-token-for-tests"} {
+		b := e.browser()
+		csrf := b.session(token)
+		copied := b.c.Jar.Cookies(mustURL(t, e.ts.URL))
+		inbox := func() int {
+			req := httptest.NewRequest("GET", "/inbox", nil)
+			for _, c := range copied {
+				req.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			e.srv.ServeHTTP(rec, req)
+			return rec.Code
+		}
+		before := inbox()
+		if before != http.StatusOK && before != http.StatusForbidden {
+			t.Fatalf("%s: inbox with the session: %d", token, before)
+		}
+		for _, bad := range []string{"", "forged"} {
+			if res, body := b.post("/logout", url.Values{"csrf": {bad}}); res.StatusCode != http.StatusForbidden || !strings.Contains(body, "CSRF") {
+				t.Errorf("%s: logout with csrf %q: %d", token, bad, res.StatusCode)
+			}
+		}
+		if got := inbox(); got != before {
+			t.Errorf("%s: a refused logout ended the session: %d", token, got)
+		}
+		res, body := b.post("/logout", url.Values{"csrf": {csrf}})
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login" {
+			t.Fatalf("%s: logout: %d %s", token, res.StatusCode, body)
+		}
+		if got := inbox(); got != http.StatusSeeOther {
+			t.Errorf("%s: the copied cookie still works after logout: %d", token, got)
+		}
+		// Logging out again, without a session, still works.
+		if res, _ := b.post("/logout", url.Values{}); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("%s: logout without a session: %d", token, res.StatusCode)
+		}
+	}
+	// Another login of the same principal is a new session.
+	b := e.browser()
+	b.login("ann-token-for-tests")
+	if res, _ := b.get("/inbox"); res.StatusCode != http.StatusOK {
+		t.Errorf("new login after logout: %d", res.StatusCode)
+	}
+}
+
+// TestRevocationsExpire: revoked session IDs are kept until the session
+// would have expired, then dropped.
+func TestRevocationsExpire(t *testing.T) {
+	var rv revocations
+	now := time.Unix(1000, 0)
+	rv.revoke("a", now.Add(time.Hour), now)
+	if !rv.revoked("a") || rv.revoked("b") {
+		t.Fatal("revoked")
+	}
+	later := now.Add(2 * time.Hour)
+	rv.revoke("b", later.Add(time.Hour), later)
+	if rv.revoked("a") || !rv.revoked("b") || len(rv.ids) != 1 {
+		t.Errorf("after expiry: %v", rv.ids)
+	}
+}
+
+func TestSecureCookies(t *testing.T) {
+	for _, c := range []struct {
+		opts []Option
+		tls  bool
+		want bool
+	}{
+		{nil, false, false},
+		{nil, true, true},
+		{[]Option{WithSecureCookies(true)}, false, true},
+		{[]Option{WithSecureCookies(false)}, false, false},
+		{[]Option{WithSecureCookies(false)}, true, true},
+	} {
+		e := newEnv(t, c.opts...)
+		req := httptest.NewRequest("GET", "/login", nil)
+		if c.tls {
+			req.TLS = &tls.ConnectionState{}
+		}
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		rec2 := httptest.NewRecorder()
+		if err := e.srv.setSession(rec2, req, "ann-token-for-tests"); err != nil {
+			t.Fatal(err)
+		}
+		cookies := append(rec.Result().Cookies(), rec2.Result().Cookies()...)
+		if len(cookies) != 2 {
+			t.Fatalf("cookies %v", cookies)
+		}
+		for _, ck := range cookies {
+			if ck.Secure != c.want || !ck.HttpOnly {
+				t.Errorf("options %d, TLS %v: cookie %s Secure %v HttpOnly %v, want Secure %v", len(c.opts), c.tls, ck.Name, ck.Secure, ck.HttpOnly, c.want)
+			}
+			if ck.Name == sessionCookie && ck.SameSite != http.SameSiteLaxMode {
+				t.Errorf("session cookie SameSite %v, want Lax", ck.SameSite)
+			}
+		}
 	}
 }

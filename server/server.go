@@ -45,6 +45,7 @@ type Server struct {
 	sessionTTL time.Duration
 	secure     bool
 	now        func() time.Time
+	revoked    revocations // sessions that logged out
 
 	closing   chan struct{} // closed by CloseStreams
 	closeOnce sync.Once
@@ -181,11 +182,13 @@ func WithSessionTTL(d time.Duration) Option {
 	}
 }
 
-// WithSecureCookies marks the web inbox's cookies Secure even on requests
-// that did not come over TLS: for a server behind a proxy that terminates
-// TLS. Requests that came over TLS always get Secure cookies.
-func WithSecureCookies() Option {
-	return func(s *Server) { s.secure = true }
+// WithSecureCookies(true) marks the web inbox's cookies Secure even on
+// requests that did not come over TLS: for a server behind a proxy that
+// terminates TLS. Requests that came over TLS always get Secure cookies,
+// whatever on says; false, the default, leaves plain HTTP requests (a
+// server on localhost) with cookies that are not Secure.
+func WithSecureCookies(on bool) Option {
+	return func(s *Server) { s.secure = on }
 }
 
 // New returns a server over ib. It fails if an option is invalid or no

@@ -216,6 +216,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ Principal) erro
 		s.log.InfoContext(r.Context(), "weft server: login refused", "remote", r.RemoteAddr)
 		return s.showLogin(w, r, http.StatusUnauthorized, "Unknown token.")
 	}
+	if !p.can(permRead) {
+		s.log.InfoContext(r.Context(), "weft server: login refused: no role grants anything", "principal", p.Name, "remote", r.RemoteAddr)
+		return s.showLogin(w, r, http.StatusForbidden, fmt.Sprintf(
+			"%s has no role that grants access to the inbox (viewer, reviewer, operator or admin); ask an administrator for one.", p.Name))
+	}
 	if err := s.setSession(w, r, token); err != nil {
 		return err
 	}
@@ -224,7 +229,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ Principal) erro
 	return nil
 }
 
+// logout ends the session: its ID is revoked in this process, so a copy
+// of the cookie no longer works either, and the browser is told to drop
+// the cookie. It needs no permission (a principal whose roles changed may
+// still log out) but, with a valid session, the session's CSRF token.
+// Without a valid session there is nothing to end: the cookie is dropped.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	if err := s.parseForm(w, r); err != nil {
+		return err
+	}
+	if sess, p, ok := s.session(r); ok {
+		if !s.validCSRF(r, sess) {
+			return &apiError{http.StatusForbidden, CodeCSRF, "missing or invalid CSRF token; reload the page and try again"}
+		}
+		s.revoked.revoke(sess.id, sess.expiry, s.now())
+		s.log.InfoContext(r.Context(), "weft server: logout", "principal", p.Name)
+	}
 	s.clearSession(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
