@@ -141,7 +141,12 @@
 // The pages are html/template, with a stylesheet and a small script
 // embedded in the binary; there is no build step. The browser logs in at
 // /login with a token; a principal whose roles grant nothing is refused
-// there (403, with why). The session is a signed cookie (HMAC-SHA256
+// there (403, with why). Failed logins are throttled per client address:
+// after 5 unknown tokens within a minute, the address's logins are refused
+// with 429 and Retry-After until the minute ends (successful logins are
+// neither counted nor slowed). The address is the connection's peer
+// (an IPv6 client's /64); forwarding headers are not trusted, so behind a
+// proxy its clients share one budget. The session is a signed cookie (HMAC-SHA256
 // under WithSessionKey, random per process by default) that is HttpOnly,
 // SameSite=Lax (so that a link to a question from mail or chat opens it;
 // every change is a POST with a CSRF token), Secure over TLS (or always,

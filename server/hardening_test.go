@@ -461,3 +461,77 @@ func TestSecureCookies(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginThrottle: after loginFailures failed logins within a minute
+// from one address, its logins are refused with 429 and Retry-After, even
+// with a good token, until the window ends; other addresses are not
+// affected, and successful logins count nothing.
+func TestLoginThrottle(t *testing.T) {
+	e := newEnv(t)
+	now := time.Unix(1_000_000, 0)
+	e.srv.now = func() time.Time { return now }
+	const cookie = "0123456789abcdef0123456789abcdef"
+	login := func(remote, token string) *httptest.ResponseRecorder {
+		t.Helper()
+		form := url.Values{"csrf": {e.srv.mac("login", cookie)}, "token": {token}, "next": {"/inbox"}}
+		req := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: loginCookie, Value: cookie})
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		return rec
+	}
+	const attacker, other = "203.0.113.7:4000", "198.51.100.2:5000"
+	// Successes are not counted, nor slowed.
+	for range 2 * loginFailures {
+		if rec := login(attacker, "ann-token-for-tests"); rec.Code != http.StatusSeeOther {
+			t.Fatalf("good login: %d", rec.Code)
+		}
+	}
+	for i := range loginFailures {
+		if rec := login(attacker, fmt.Sprintf("wrong-token-%02d-xxxxxxxx", i)); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i, rec.Code)
+		}
+	}
+	now = now.Add(10 * time.Second)
+	for _, token := range []string{"wrong-token-xx-xxxxxxxx", "ann-token-for-tests"} {
+		rec := login(attacker, token)
+		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "50" ||
+			!strings.Contains(rec.Body.String(), "Too many failed logins") {
+			t.Errorf("throttled login with %s: %d, Retry-After %q", token, rec.Code, rec.Header().Get("Retry-After"))
+		}
+		if strings.Contains(rec.Header().Get("Set-Cookie"), sessionCookie) {
+			t.Errorf("throttled login set a session")
+		}
+	}
+	// The same client on another port, another address, an IPv6 neighbour.
+	if rec := login("203.0.113.7:4001", "ann-token-for-tests"); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("same address, other port: %d", rec.Code)
+	}
+	if rec := login(other, "ann-token-for-tests"); rec.Code != http.StatusSeeOther {
+		t.Errorf("other address: %d", rec.Code)
+	}
+	for range loginFailures {
+		login("[2001:db8::1]:1", "wrong-token-xx-xxxxxxxx")
+	}
+	if rec := login("[2001:db8::2]:1", "ann-token-for-tests"); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("same IPv6 /64: %d", rec.Code)
+	}
+	// After the window, the address may try again.
+	now = now.Add(loginWindow)
+	if rec := login(attacker, "ann-token-for-tests"); rec.Code != http.StatusSeeOther {
+		t.Errorf("after the window: %d", rec.Code)
+	}
+}
+
+func TestThrottleBounded(t *testing.T) {
+	var th throttle
+	now := time.Unix(0, 0)
+	for i := range maxThrottled + 100 {
+		th.fail(fmt.Sprint(i), now)
+	}
+	if len(th.keys) > maxThrottled {
+		t.Errorf("%d keys, want at most %d", len(th.keys), maxThrottled)
+	}
+}

@@ -46,6 +46,7 @@ type Server struct {
 	secure     bool
 	now        func() time.Time
 	revoked    revocations // sessions that logged out
+	logins     throttle    // failed logins per client address
 
 	closing   chan struct{} // closed by CloseStreams
 	closeOnce sync.Once

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -207,12 +208,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ Principal) erro
 	if err := s.parseForm(w, r); err != nil {
 		return err
 	}
+	client := clientKey(r)
+	if wait := s.logins.blocked(client, s.now()); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.log.InfoContext(r.Context(), "weft server: login throttled", "remote", r.RemoteAddr)
+		return s.showLogin(w, r, http.StatusTooManyRequests,
+			fmt.Sprintf("Too many failed logins from your address. Try again in %d seconds.", secs))
+	}
 	if !s.validLoginCSRF(r) {
 		return s.showLogin(w, r, http.StatusForbidden, "The form expired. Try again.")
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
 	p, ok := s.principal(token)
 	if !ok {
+		s.logins.fail(client, s.now())
 		s.log.InfoContext(r.Context(), "weft server: login refused", "remote", r.RemoteAddr)
 		return s.showLogin(w, r, http.StatusUnauthorized, "Unknown token.")
 	}
