@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Principal is who a token stands for: a name, recorded as the author of
@@ -372,6 +373,17 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) error {
 			return mbe
 		}
 		return errBadRequest("invalid form: " + err.Error())
+	}
+	// Turned into JSON, invalid UTF-8 would become U+FFFD: refuse it.
+	for k, vs := range r.PostForm {
+		if !utf8.ValidString(k) {
+			return errBadRequest("invalid form: a field name is not valid UTF-8")
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return errBadRequest(fmt.Sprintf("invalid form: field %q is not valid UTF-8", k))
+			}
+		}
 	}
 	return nil
 }

@@ -61,8 +61,9 @@
 //
 // # The API
 //
-// All bodies are JSON, at most WithMaxBody bytes (1 MiB by default; more is
-// 413). openapi.json, served at GET /v1/openapi.json and kept next to this
+// All bodies are JSON in valid UTF-8 (anything else is 400 bad_request,
+// before anything is recorded; so are web forms), at most WithMaxBody
+// bytes (1 MiB by default; more is 413). openapi.json, served at GET /v1/openapi.json and kept next to this
 // file, documents every route, body and error:
 //
 //	GET  /v1/openapi.json                        this API's OpenAPI 3.1 document

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
@@ -99,11 +100,13 @@ func TestLoginNeverRedirectsOffSite(t *testing.T) {
 		b := e.browser()
 		_, page := b.get("/login?next=" + url.QueryEscape(next))
 		res, body := b.post("/login", url.Values{"csrf": {csrfOf(t, page)}, "token": {"ann-token-for-tests"}, "next": {next}})
-		if res.StatusCode != http.StatusSeeOther {
-			t.Fatalf("login with next %q: %d %s", next, res.StatusCode, body)
-		}
-		if loc := res.Header.Get("Location"); loc != defaultNext || offSite(t, e.ts.URL, loc) {
-			t.Errorf("login with next %q: to %q", next, loc)
+		if !utf8.ValidString(next) { // refused as a form
+			if res.StatusCode != http.StatusBadRequest {
+				t.Errorf("login with next %q: %d %s", next, res.StatusCode, body)
+			}
+			b.login("ann-token-for-tests")
+		} else if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != defaultNext || offSite(t, e.ts.URL, loc) {
+			t.Errorf("login with next %q: %d to %q", next, res.StatusCode, loc)
 		}
 		// Logged in, /login?next= redirects at once.
 		res, _ = b.get("/login?next=" + url.QueryEscape(next))
@@ -534,4 +537,51 @@ func TestThrottleBounded(t *testing.T) {
 	if len(th.keys) > maxThrottled {
 		t.Errorf("%d keys, want at most %d", len(th.keys), maxThrottled)
 	}
+}
+
+// TestAnswerInvalidUTF8: an answer with invalid UTF-8, in JSON or in a
+// form, is refused with 400 and records nothing.
+func TestAnswerInvalidUTF8(t *testing.T) {
+	e := newEnv(t)
+	e.start("expense", "x1", Expense{Item: "taxi", Amount: 12})
+	q := e.pending("x1")
+	for _, body := range []string{
+		`{"answers": {"` + q + `": {"approve": true, "amount": 1, "priority": 1, "category": "food", "urgency": "low", "note": "caf` + "\xe9" + `", "details": {"approver": "a"}}}}`,
+		`{"answers": {"` + q + `": {"approve": true, "amount": 1, "priority": 1, "category": "food", "urgency": "low", "details": {"approver": "` + "\xff\xfe" + `"}}}}`,
+		`{"answers": {"` + q + "\xc3" + `": {"approve": true}}}`,
+		`{"answers": {"` + q + `": {"approve": true, "amount": 1, "priority": 1, "category": "food", "urgency": "low", "details": {"approver": "a"}}}, "x` + "\xed\xa0\x80" + `": 1}`,
+	} {
+		res, data := e.do("POST", "/v1/threads/x1/answers", "admin-token-for-tests", body)
+		var ej errorJSON
+		if res.StatusCode != http.StatusBadRequest || json.Unmarshal(data, &ej) != nil || (ej.Code != CodeBadRequest && ej.Code != CodeInvalidAnswer) {
+			t.Errorf("body %q: %d %s", body, res.StatusCode, data)
+		}
+	}
+	b := e.browser()
+	csrf := b.login("admin-token-for-tests")
+	for _, form := range []url.Values{
+		{"answer.note": {"caf\xe9"}},
+		{"answer.details.approver": {"\xff"}},
+		{"answer.details.tags": {"[\"\xff\"]"}},
+		{"answer.\xff": {"x"}},
+	} {
+		form.Set("csrf", csrf)
+		for k, v := range map[string]string{"answer.approve": "true", "answer.amount": "1", "answer.priority": "1",
+			"answer.category": `"food"`, "answer.urgency": `"low"`, "answer.details.approver": "a"} {
+			if form.Get(k) == "" {
+				form.Set(k, v)
+			}
+		}
+		if res, page := b.post(questionURL("x1", q), form); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("form %v: %d %s", form, res.StatusCode, page)
+		}
+	}
+	var audit []entryJSON
+	e.json("GET", "/v1/threads/x1/audit", "admin-token-for-tests", nil, http.StatusOK, &audit)
+	if len(audit) != 1 || audit[0].Status != checkpoint.InterruptPending {
+		t.Errorf("audit %+v", audit)
+	}
+	// A valid answer after all that.
+	res := map[string]any{"approve": true, "amount": 1, "priority": 1, "category": "food", "urgency": "low", "note": "café", "details": map[string]any{"approver": "a"}}
+	e.json("POST", "/v1/threads/x1/answers", "admin-token-for-tests", map[string]any{"answers": map[string]any{q: res}}, http.StatusOK, nil)
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/inbox"
@@ -313,6 +314,11 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, optiona
 			return nil
 		}
 		return errBadRequest("request body is empty; want a JSON object")
+	}
+	// The decoder would replace invalid UTF-8 in strings with U+FFFD, and
+	// record what the client did not send.
+	if !utf8.Valid(body) {
+		return errBadRequest("request body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
