@@ -60,9 +60,31 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request, _ Principal
 	return &apiError{http.StatusNotFound, CodeNotFound, "no such route: " + r.Method + " " + r.URL.Path}
 }
 
-// runContext is the context of the runs a request makes: a run does not
-// stop when its client goes away (POST /v1/threads/{id}/stop does that).
-func runContext(r *http.Request) context.Context { return context.WithoutCancel(r.Context()) }
+// runContext is the context of the runs a request makes: the request's
+// own. A synchronous run belongs to its request and does not outlive it:
+// a client that goes away, or a server that closes its connections at
+// shutdown, stops the run at its last checkpoint (the thread is stopped,
+// answers recorded before stand, and resume carries it on). A run that
+// must outlive its request is submitted instead (wait=false, WithQueue),
+// for a worker or a later resume to run.
+func runContext(r *http.Request) context.Context { return r.Context() }
+
+// wantWait reads whether the client waits for the run: the body's "wait"
+// field when set, else the query parameter wait, else true.
+func wantWait(r *http.Request, body *bool) (bool, error) {
+	if body != nil {
+		return *body, nil
+	}
+	v := r.URL.Query().Get("wait")
+	if v == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, errBadRequest(fmt.Sprintf("wait=%q: want true or false", v))
+	}
+	return b, nil
+}
 
 func (s *Server) runOptions(p Principal, channel string) []weft.RunOption {
 	return []weft.RunOption{weft.By(p.Name, channel), weft.WithObserver(s.feed)}
@@ -109,7 +131,7 @@ func (s *Server) writeRun(w http.ResponseWriter, r *http.Request, thread string,
 	if !failed {
 		return err
 	}
-	ctx := context.WithoutCancel(r.Context())
+	ctx := r.Context()
 	out := resultJSON{Thread: thread, Status: weft.StatusFailed, Interrupts: []questionJSON{}, Checkpoint: row.Head, Error: err.Error()}
 	if snap, serr := s.ib.State(ctx, thread); serr == nil {
 		out.State, out.Interrupts = snap.Values, questionsOf(snap.Interrupts)
@@ -148,7 +170,7 @@ func threadURL(thread string) string { return "/v1/threads/" + url.PathEscape(th
 // error that classify does not know came from running the thread after
 // the request was carried out.
 func (s *Server) failedRun(r *http.Request, thread string) (*checkpoint.Thread, bool) {
-	row, err := s.ib.Store().Thread(context.WithoutCancel(r.Context()), thread)
+	row, err := s.ib.Store().Thread(r.Context(), thread)
 	if err != nil || row.Status != weft.StatusFailed {
 		return nil, false
 	}
@@ -210,6 +232,17 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	if err := checkThreadID(req.Thread); err != nil {
 		return err
+	}
+	wait, err := wantWait(r, req.Wait)
+	if err != nil {
+		return err
+	}
+	if !wait {
+		if err := rn.Submit(r.Context(), req.Thread, req.Input); err != nil {
+			return err
+		}
+		s.log.InfoContext(r.Context(), "weft server: thread submitted", "thread", req.Thread, "workflow", name, "by", p.Name)
+		return s.writeAccepted(w, r, req.Thread, weft.StatusReady)
 	}
 	res, err := rn.Run(runContext(r), req.Thread, req.Input, s.runOptions(p, checkpoint.ChannelAPI)...)
 	return s.writeRun(w, r, req.Thread, res, err)
@@ -344,14 +377,28 @@ func (s *Server) postAnswers(w http.ResponseWriter, r *http.Request, p Principal
 	if len(req.Answers) == 0 {
 		return errBadRequest(`no answers: want {"answers": {"<interrupt id>": <value>}}`)
 	}
+	wait, err := wantWait(r, req.Wait)
+	if err != nil {
+		return err
+	}
 	for id := range req.Answers {
 		if _, err := s.checkAnswerable(r.Context(), thread, id, p); err != nil {
 			return err
 		}
 	}
-	res, err := s.ib.AnswerMany(runContext(r), thread, req.Answers, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelAPI})
+	res, err := s.answerer(wait).AnswerMany(runContext(r), thread, req.Answers, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelAPI})
 	err = s.answerError(r.Context(), thread, slices.Collect(maps.Keys(req.Answers)), p, err)
 	return s.writeRun(w, r, thread, res, err)
+}
+
+// answerer is the inbox that answers: the server's, which runs the thread
+// on, unless the server queues (WithQueue) or the client does not wait;
+// then one that only records the answers and makes the thread ready.
+func (s *Server) answerer(wait bool) *inbox.Inbox {
+	if s.queue || !wait {
+		return s.recorder
+	}
+	return s.ib
 }
 
 // answerError turns a refusal of answers because the thread was busy,

@@ -37,6 +37,8 @@ const (
 // New. It is safe for concurrent use.
 type Server struct {
 	ib         *inbox.Inbox
+	recorder   *inbox.Inbox // ib's store, answers only recorded (inbox.WithQueue)
+	queue      bool
 	feed       *Feed
 	tokens     map[[sha256.Size]byte]Principal
 	log        *slog.Logger
@@ -193,6 +195,17 @@ func WithSecureCookies(on bool) Option {
 	return func(s *Server) { s.secure = on }
 }
 
+// WithQueue makes answers (through the API and the web inbox) only
+// recorded: the answered thread becomes ready, for the workers that run
+// the deployment's threads (package worker) to carry on, and
+// POST /v1/threads/{id}/answers answers 202 with the thread's status.
+// Without it, an answer runs the thread on in the request, unless the
+// client asks not to wait ("wait": false). Starts stay synchronous by
+// default either way; a client submits one with "wait": false.
+func WithQueue() Option {
+	return func(s *Server) { s.queue = true }
+}
+
 // New returns a server over ib. It fails if an option is invalid or no
 // token was given (WithTokens).
 func New(ib *inbox.Inbox, opts ...Option) (*Server, error) {
@@ -227,6 +240,7 @@ func New(ib *inbox.Inbox, opts ...Option) (*Server, error) {
 	if s.feed == nil {
 		s.feed = NewFeed()
 	}
+	s.recorder = inbox.New(ib.Store(), nil, inbox.WithQueue(), inbox.WithLogger(s.log))
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err

@@ -454,7 +454,7 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 	}
 	value, err := form.decode(r.PostForm)
 	if err == nil {
-		_, err = s.ib.Answer(runContext(r), thread, id, value, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelUI})
+		_, err = s.answerer(true).Answer(runContext(r), thread, id, value, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelUI})
 		err = s.answerError(r.Context(), thread, []string{id}, p, err)
 	}
 	if err != nil && !answeredBusy(err) { // answered busy: recorded, and the thread goes on elsewhere
