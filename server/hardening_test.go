@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -584,4 +585,160 @@ func TestAnswerInvalidUTF8(t *testing.T) {
 	// A valid answer after all that.
 	res := map[string]any{"approve": true, "amount": 1, "priority": 1, "category": "food", "urgency": "low", "note": "café", "details": map[string]any{"approver": "a"}}
 	e.json("POST", "/v1/threads/x1/answers", "admin-token-for-tests", map[string]any{"answers": map[string]any{q: res}}, http.StatusOK, nil)
+}
+
+// TestStartAsync: "wait": false (or ?wait=false) submits the run: 202,
+// status ready, a Location of the thread, and nothing runs; resume runs
+// it. The default stays synchronous.
+func TestStartAsync(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		thread, query string
+		body          map[string]any
+	}{
+		{"a1", "", map[string]any{"thread": "a1", "input": Review{Topic: "Go"}, "wait": false}},
+		{"a2", "?wait=false", map[string]any{"thread": "a2", "input": Review{Topic: "Go"}}},
+		{"a3", "?wait=true", map[string]any{"thread": "a3", "input": Review{Topic: "Go"}, "wait": false}}, // the body wins
+	} {
+		res, data := e.do("POST", "/v1/workflows/review/threads"+c.query, "olga-token-for-tests", c.body)
+		var out resultJSON
+		if res.StatusCode != http.StatusAccepted || json.Unmarshal(data, &out) != nil || out.Thread != c.thread || out.Status != weft.StatusReady {
+			t.Fatalf("%s: %d %s, want 202 ready", c.thread, res.StatusCode, data)
+		}
+		if loc := res.Header.Get("Location"); loc != "/v1/threads/"+c.thread {
+			t.Errorf("%s: Location %q", c.thread, loc)
+		}
+		row, err := e.store.Thread(t.Context(), c.thread)
+		if err != nil || row.Status != weft.StatusReady {
+			t.Fatalf("%s: row %+v %v", c.thread, row, err)
+		}
+		if steps, _ := e.store.Steps(t.Context(), c.thread, 0); len(steps) != 0 {
+			t.Errorf("%s: a submitted thread ran: %+v", c.thread, steps)
+		}
+		var after resultJSON
+		e.json("POST", "/v1/threads/"+c.thread+"/resume", "olga-token-for-tests", nil, http.StatusOK, &after)
+		if after.Status != weft.StatusInterrupted {
+			t.Errorf("%s: resumed: %+v", c.thread, after)
+		}
+	}
+	// Refusals are those of a start.
+	e.apiErr("POST", "/v1/workflows/review/threads", "olga-token-for-tests",
+		map[string]any{"thread": "a1", "wait": false}, http.StatusConflict, CodeThreadPaused)
+	e.apiErr("POST", "/v1/workflows/expense/threads", "olga-token-for-tests",
+		map[string]any{"thread": "a1", "wait": false}, http.StatusConflict, CodeWrongWorkflow)
+	e.apiErr("POST", "/v1/workflows/review/threads?wait=later", "olga-token-for-tests",
+		map[string]any{"thread": "a9"}, http.StatusBadRequest, CodeBadRequest)
+	e.apiErr("POST", "/v1/workflows/review/threads", "olga-token-for-tests",
+		map[string]any{"thread": "a9", "input": map[string]any{"nope": 1}, "wait": false}, http.StatusBadRequest, CodeInvalidInput)
+	// The default waits.
+	if res := e.start("review", "s1", Review{Topic: "Go"}); res.Status != weft.StatusInterrupted {
+		t.Errorf("default start: %+v", res)
+	}
+}
+
+// TestAnswersQueued: with WithQueue, or "wait": false, an answer is only
+// recorded: 202, the thread ready, its next node not run.
+func TestAnswersQueued(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		opts  []Option
+		query string
+		wait  any
+	}{
+		{"WithQueue", []Option{WithQueue()}, "", nil},
+		{"WithQueue, wait true", []Option{WithQueue()}, "", true},
+		{"wait false", nil, "", false},
+		{"?wait=false", nil, "?wait=false", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, c.opts...)
+			e.start("review", "r1", Review{Topic: "Go"})
+			q := e.pending("r1")
+			body := map[string]any{"answers": map[string]any{q: Verdict{Action: "approve"}}}
+			if c.wait != nil {
+				body["wait"] = c.wait
+			}
+			res, data := e.do("POST", "/v1/threads/r1/answers"+c.query, "ann-token-for-tests", body)
+			var out resultJSON
+			if res.StatusCode != http.StatusAccepted || json.Unmarshal(data, &out) != nil || out.Status != weft.StatusReady {
+				t.Fatalf("answer: %d %s, want 202 ready", res.StatusCode, data)
+			}
+			if loc := res.Header.Get("Location"); loc != "/v1/threads/r1" {
+				t.Errorf("Location %q", loc)
+			}
+			select {
+			case <-e.hooks.published:
+				t.Error("the thread ran on")
+			default:
+			}
+			var audit []entryJSON
+			e.json("GET", "/v1/threads/r1/audit", "ann-token-for-tests", nil, http.StatusOK, &audit)
+			if len(audit) != 1 || audit[0].Status != checkpoint.InterruptAnswered || audit[0].Author != "ann" || audit[0].Channel != checkpoint.ChannelAPI {
+				t.Errorf("audit %+v", audit)
+			}
+			e.apiErr("POST", "/v1/threads/r1/answers"+c.query, "ann-token-for-tests", body, http.StatusConflict, CodeAlreadyAnswered)
+			var after resultJSON
+			e.json("POST", "/v1/threads/r1/resume", "olga-token-for-tests", nil, http.StatusOK, &after)
+			if after.Status != weft.StatusCompleted {
+				t.Errorf("resumed: %+v", after)
+			}
+		})
+	}
+	// The web inbox queues too.
+	e := newEnv(t, WithQueue())
+	e.start("review", "r1", Review{Topic: "Go"})
+	q := e.pending("r1")
+	b := e.browser()
+	csrf := b.login("ann-token-for-tests")
+	if res, page := b.post(questionURL("r1", q), url.Values{"csrf": {csrf}, "answer.action": {`"approve"`}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("web answer: %d %s", res.StatusCode, page)
+	}
+	if row, _ := e.store.Thread(t.Context(), "r1"); row.Status != weft.StatusReady {
+		t.Errorf("after a queued web answer: %s", row.Status)
+	}
+}
+
+// TestSyncRunEndsWithItsRequest: a synchronous run uses the request's
+// context: a client that goes away stops it at its last checkpoint, and
+// resume carries it on.
+func TestSyncRunEndsWithItsRequest(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", e.ts.URL+"/v1/workflows/slow/threads", strings.NewReader(`{"thread": "s1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer olga-token-for-tests")
+	errc := make(chan error, 1)
+	go func() {
+		res, err := e.ts.Client().Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		errc <- err
+	}()
+	select {
+	case <-e.hooks.slowStart:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow node did not start")
+	}
+	cancel()
+	<-errc
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		row, err := e.store.Thread(t.Context(), "s1")
+		if err == nil && row.Status == weft.StatusStopped {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the client went away: %+v %v, want stopped", row, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var res resultJSON
+	e.json("POST", "/v1/threads/s1/resume", "olga-token-for-tests", nil, http.StatusOK, &res)
+	if res.Status != weft.StatusCompleted {
+		t.Errorf("resumed: %+v", res)
+	}
 }
