@@ -68,13 +68,13 @@
 //
 //	GET  /v1/openapi.json                        this API's OpenAPI 3.1 document
 //	GET  /v1/workflows                           workflows, with their input schemas
-//	POST /v1/workflows/{name}/threads            start a thread: {"thread": id, "input": {...}}
+//	POST /v1/workflows/{name}/threads            start a thread: {"thread": id, "input": {...}, "wait": true}
 //	GET  /v1/threads/{id}                        state (?checkpoint= for a past one)
 //	GET  /v1/threads/{id}/history                checkpoints, newest first (?limit=)
 //	GET  /v1/threads/{id}/steps                  the superstep log
 //	GET  /v1/threads/{id}/audit                  every question, answer, author, channel
 //	GET  /v1/threads/{id}/interrupts/{interrupt} one question, with the thread's state
-//	POST /v1/threads/{id}/answers                {"answers": {"<interrupt id>": <value>, ...}}
+//	POST /v1/threads/{id}/answers                {"answers": {"<interrupt id>": <value>, ...}, "wait": true}
 //	POST /v1/threads/{id}/resume                 carry on a stopped, failed or breakpointed thread
 //	POST /v1/threads/{id}/stop                   stop a thread running in this process (202)
 //	GET  /v1/threads/{id}/events                 the thread's events (SSE)
@@ -84,11 +84,34 @@
 //
 // Starting, answering and resuming run the thread until it pauses,
 // completes or stops, and return the result ({"thread", "status", "state",
-// "interrupts", "checkpoint"}). The run belongs to the server, not to the
-// request: a client that disconnects does not stop it (POST .../stop
-// does). When a node fails after an answer was recorded the response is
-// 200 with status "failed" and the error: the answer stands, and the
-// thread carries on with resume.
+// "interrupts", "checkpoint"}) with 200. The run belongs to the request
+// and runs under its context, and nothing of it outlives the request: a
+// client that disconnects (or a server that closes its connections when
+// Shutdown gives up) stops it at its last checkpoint; the thread is then
+// stopped, answers recorded before stand, and resume carries it on. When
+// a node fails after an answer was recorded the response is 200 with
+// status "failed" and the error: the answer stands, and the thread
+// carries on with resume.
+//
+// A run that should not hold a request is handed on instead, answered
+// with 202, the thread's status and a Location of the thread
+// (/v1/threads/{id}):
+//
+//   - a start with "wait": false in the body (or ?wait=false) is only
+//     submitted (weft.Runner.Submit): the thread is ready, for a worker
+//     (package worker) or a later resume to run;
+//   - answers are only recorded, and the thread made ready, when the
+//     client asks so the same way, and always on a server made
+//     WithQueue, for deployments where workers run the threads;
+//   - answers recorded to a thread that runs elsewhere at that moment
+//     (in another process or request) are a success too: that run
+//     carries on with them (status running).
+//
+// Of concurrent answers to one question exactly one is recorded; every
+// other gets 409 already_answered, never busy.
+//
+// The ID of a thread to start is at most 256 bytes of UTF-8, without
+// control characters or "/", and neither "." nor ".." (400 otherwise).
 //
 // Errors are {"error": "...", "code": "..."}: 400 for malformed JSON or
 // parameters (bad_request), input that does not fit the workflow's state

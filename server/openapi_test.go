@@ -5,8 +5,10 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -174,4 +176,53 @@ func errorCodes(t *testing.T) []string {
 	}
 	slices.Sort(codes)
 	return codes
+}
+
+// TestOpenAPIRequestBodies checks that the request schemas document every
+// field the server reads, and nothing else, and that the routes that may
+// hand a run on document their 202 and the wait parameter.
+func TestOpenAPIRequestBodies(t *testing.T) {
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]any{"StartRequest": startRequest{}, "AnswersRequest": answersRequest{}} {
+		var fields []string
+		rt := reflect.TypeOf(v)
+		for i := range rt.NumField() {
+			tag, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+			fields = append(fields, tag)
+		}
+		slices.Sort(fields)
+		documented := slices.Sorted(maps.Keys(doc.Components.Schemas[name].Properties))
+		if !slices.Equal(fields, documented) {
+			t.Errorf("%s: fields %v, documented %v", name, fields, documented)
+		}
+	}
+	for _, path := range []string{"/v1/workflows/{name}/threads", "/v1/threads/{id}/answers"} {
+		type param struct {
+			Name string `json:"name"`
+			In   string `json:"in"`
+		}
+		var op struct {
+			Responses  map[string]json.RawMessage `json:"responses"`
+			Parameters []param                    `json:"parameters"`
+		}
+		if err := json.Unmarshal(doc.Paths[path]["post"], &op); err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		if _, ok := op.Responses["202"]; !ok {
+			t.Errorf("POST %s: no 202 response", path)
+		}
+		if !slices.ContainsFunc(op.Parameters, func(p param) bool { return p.Name == "wait" && p.In == "query" }) {
+			t.Errorf("POST %s: no wait query parameter", path)
+		}
+	}
 }
