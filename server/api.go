@@ -6,11 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
@@ -42,7 +46,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /{$}", perm: permPublic, web: true, h: s.home},
 		{pattern: "GET /login", perm: permPublic, web: true, h: s.loginPage},
 		{pattern: "POST /login", perm: permPublic, web: true, h: s.login},
-		{pattern: "POST /logout", perm: permRead, web: true, h: s.logout},
+		{pattern: "POST /logout", perm: permPublic, web: true, h: s.logout}, // checks the session's CSRF token itself
 		{pattern: "GET /inbox", perm: permRead, web: true, page: true, h: s.inboxPage},
 		{pattern: "GET /inbox/rows", perm: permRead, web: true, h: s.inboxRows},
 		{pattern: "GET /inbox/events", perm: permRead, web: true, h: s.allEvents}, // session auth: an EventSource cannot send a bearer token
@@ -56,9 +60,31 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request, _ Principal
 	return &apiError{http.StatusNotFound, CodeNotFound, "no such route: " + r.Method + " " + r.URL.Path}
 }
 
-// runContext is the context of the runs a request makes: a run does not
-// stop when its client goes away (POST /v1/threads/{id}/stop does that).
-func runContext(r *http.Request) context.Context { return context.WithoutCancel(r.Context()) }
+// runContext is the context of the runs a request makes: the request's
+// own. A synchronous run belongs to its request and does not outlive it:
+// a client that goes away, or a server that closes its connections at
+// shutdown, stops the run at its last checkpoint (the thread is stopped,
+// answers recorded before stand, and resume carries it on). A run that
+// must outlive its request is submitted instead (wait=false, WithQueue),
+// for a worker or a later resume to run.
+func runContext(r *http.Request) context.Context { return r.Context() }
+
+// wantWait reads whether the client waits for the run: the body's "wait"
+// field when set, else the query parameter wait, else true.
+func wantWait(r *http.Request, body *bool) (bool, error) {
+	if body != nil {
+		return *body, nil
+	}
+	v := r.URL.Query().Get("wait")
+	if v == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, errBadRequest(fmt.Sprintf("wait=%q: want true or false", v))
+	}
+	return b, nil
+}
 
 func (s *Server) runOptions(p Principal, channel string) []weft.RunOption {
 	return []weft.RunOption{weft.By(p.Name, channel), weft.WithObserver(s.feed)}
@@ -81,10 +107,22 @@ func (s *Server) threadRunner(ctx context.Context, thread string) (weft.Runner, 
 // writeRun reports the outcome of a run. A run that failed in a node is
 // reported as a result with status "failed" and the error: the request
 // itself (an answer, say) was carried out.
+//
+// A result with status ready (a submitted run, answers only recorded) and
+// answers recorded to a thread that runs elsewhere (a *weft.AnsweredError
+// wrapping weft.ErrBusy: the run that has the thread carries on with them)
+// are reported with 202 and the thread's status: the request was carried
+// out, and the thread goes on without this request.
 func (s *Server) writeRun(w http.ResponseWriter, r *http.Request, thread string, res *weft.Result[any], err error) error {
 	if err == nil {
+		if res.Status == weft.StatusReady {
+			return s.writeAccepted(w, r, thread, res.Status)
+		}
 		writeJSON(w, http.StatusOK, resultOf(res))
 		return nil
+	}
+	if answeredBusy(err) {
+		return s.writeAccepted(w, r, thread, weft.StatusRunning)
 	}
 	if _, _, ok := classify(err); ok {
 		return err
@@ -93,7 +131,7 @@ func (s *Server) writeRun(w http.ResponseWriter, r *http.Request, thread string,
 	if !failed {
 		return err
 	}
-	ctx := context.WithoutCancel(r.Context())
+	ctx := r.Context()
 	out := resultJSON{Thread: thread, Status: weft.StatusFailed, Interrupts: []questionJSON{}, Checkpoint: row.Head, Error: err.Error()}
 	if snap, serr := s.ib.State(ctx, thread); serr == nil {
 		out.State, out.Interrupts = snap.Values, questionsOf(snap.Interrupts)
@@ -103,11 +141,36 @@ func (s *Server) writeRun(w http.ResponseWriter, r *http.Request, thread string,
 	return nil
 }
 
+// answeredBusy reports whether err says that answers were recorded to a
+// thread that runs elsewhere, which carries on with them: for the caller,
+// a success.
+func answeredBusy(err error) bool {
+	var ae *weft.AnsweredError
+	return errors.As(err, &ae) && errors.Is(ae.Err, weft.ErrBusy)
+}
+
+// writeAccepted answers 202 with the thread's current status (status when
+// it cannot be read) and a Location of the thread: the request was
+// carried out, and the thread goes on elsewhere (a worker, another
+// process, another request).
+func (s *Server) writeAccepted(w http.ResponseWriter, r *http.Request, thread string, status weft.Status) error {
+	out := resultJSON{Thread: thread, Status: status, Interrupts: []questionJSON{}}
+	if snap, err := s.ib.State(r.Context(), thread); err == nil {
+		out.Status, out.State, out.Interrupts, out.Checkpoint = snap.Status, snap.Values, questionsOf(snap.Interrupts), snap.Checkpoint
+	}
+	w.Header().Set("Location", threadURL(thread))
+	writeJSON(w, http.StatusAccepted, out)
+	return nil
+}
+
+// threadURL is the API's URL of a thread.
+func threadURL(thread string) string { return "/v1/threads/" + url.PathEscape(thread) }
+
 // failedRun reports whether the thread failed, with its row: whether an
 // error that classify does not know came from running the thread after
 // the request was carried out.
 func (s *Server) failedRun(r *http.Request, thread string) (*checkpoint.Thread, bool) {
-	row, err := s.ib.Store().Thread(context.WithoutCancel(r.Context()), thread)
+	row, err := s.ib.Store().Thread(r.Context(), thread)
 	if err != nil || row.Status != weft.StatusFailed {
 		return nil, false
 	}
@@ -128,12 +191,22 @@ func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request, _ Princip
 // maxThreadID caps the length of thread IDs the API accepts.
 const maxThreadID = 256
 
+// checkThreadID checks the ID of a thread to create: at most maxThreadID
+// bytes of UTF-8, no control characters, no "/" (IDs are path segments of
+// the API's and the web inbox's URLs, and of files that tools may name
+// after them), and not "." or "..", which URLs and paths resolve away.
 func checkThreadID(id string) error {
-	if len(id) > maxThreadID {
+	switch {
+	case len(id) > maxThreadID:
 		return errBadRequest(fmt.Sprintf("thread ID longer than %d bytes", maxThreadID))
-	}
-	if strings.ContainsFunc(id, unicode.IsControl) {
+	case id == "." || id == "..":
+		return errBadRequest(fmt.Sprintf("thread ID %q is not allowed: it names a directory in URLs and paths", id))
+	case !utf8.ValidString(id):
+		return errBadRequest("thread ID is not valid UTF-8")
+	case strings.ContainsFunc(id, unicode.IsControl):
 		return errBadRequest("thread ID contains control characters")
+	case strings.Contains(id, "/"):
+		return errBadRequest(fmt.Sprintf("thread ID %q contains \"/\"; use another separator", id))
 	}
 	return nil
 }
@@ -159,6 +232,17 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	if err := checkThreadID(req.Thread); err != nil {
 		return err
+	}
+	wait, err := wantWait(r, req.Wait)
+	if err != nil {
+		return err
+	}
+	if !wait {
+		if err := rn.Submit(r.Context(), req.Thread, req.Input); err != nil {
+			return err
+		}
+		s.log.InfoContext(r.Context(), "weft server: thread submitted", "thread", req.Thread, "workflow", name, "by", p.Name)
+		return s.writeAccepted(w, r, req.Thread, weft.StatusReady)
 	}
 	res, err := rn.Run(runContext(r), req.Thread, req.Input, s.runOptions(p, checkpoint.ChannelAPI)...)
 	return s.writeRun(w, r, req.Thread, res, err)
@@ -293,13 +377,45 @@ func (s *Server) postAnswers(w http.ResponseWriter, r *http.Request, p Principal
 	if len(req.Answers) == 0 {
 		return errBadRequest(`no answers: want {"answers": {"<interrupt id>": <value>}}`)
 	}
+	wait, err := wantWait(r, req.Wait)
+	if err != nil {
+		return err
+	}
 	for id := range req.Answers {
 		if _, err := s.checkAnswerable(r.Context(), thread, id, p); err != nil {
 			return err
 		}
 	}
-	res, err := s.ib.AnswerMany(runContext(r), thread, req.Answers, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelAPI})
+	res, err := s.answerer(wait).AnswerMany(runContext(r), thread, req.Answers, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelAPI})
+	err = s.answerError(r.Context(), thread, slices.Collect(maps.Keys(req.Answers)), p, err)
 	return s.writeRun(w, r, thread, res, err)
+}
+
+// answerer is the inbox that answers: the server's, which runs the thread
+// on, unless the server queues (WithQueue) or the client does not wait;
+// then one that only records the answers and makes the thread ready.
+func (s *Server) answerer(wait bool) *inbox.Inbox {
+	if s.queue || !wait {
+		return s.recorder
+	}
+	return s.ib
+}
+
+// answerError turns a refusal of answers because the thread was busy,
+// with nothing recorded, into ErrAlreadyAnswered when one of the
+// questions was decided meanwhile: of many concurrent answers, the ones
+// that lose learn that they lost, not that they should try again. Other
+// errors are returned as they are.
+func (s *Server) answerError(ctx context.Context, thread string, ids []string, p Principal, err error) error {
+	if err == nil || !errors.Is(err, weft.ErrBusy) || answeredBusy(err) {
+		return err
+	}
+	for _, id := range ids {
+		if _, cerr := s.checkAnswerable(ctx, thread, id, p); errors.Is(cerr, weft.ErrAlreadyAnswered) {
+			return cerr
+		}
+	}
+	return err
 }
 
 func (s *Server) resumeThread(w http.ResponseWriter, r *http.Request, p Principal) error {

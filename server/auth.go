@@ -14,7 +14,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Principal is who a token stands for: a name, recorded as the author of
@@ -219,11 +221,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, p Princ
 	}
 }
 
-// Sessions of the web inbox are signed cookies: no server-side state. The
-// cookie holds the SHA-256 of the login token (so removing a token ends
-// its sessions), an expiry and a nonce, signed with HMAC-SHA256 under the
-// session key. CSRF tokens are an HMAC of the session cookie: bound to
-// the session, checked on every POST.
+// Sessions of the web inbox are signed cookies. The cookie holds the
+// SHA-256 of the login token (so removing a token ends its sessions), an
+// expiry and a nonce, the session's ID, signed with HMAC-SHA256 under the
+// session key. The only server-side state is the IDs of the sessions that
+// logged out, until they expire (revocations). CSRF tokens are an HMAC of
+// the session cookie: bound to the session, checked on every POST.
+//
+// The session cookie is SameSite=Lax, not Strict: a link to a question
+// from mail or chat is a cross-site navigation, which must carry the
+// session to open the question. Every state-changing request is a POST,
+// which Lax cookies do not go with from other sites, and needs the CSRF
+// token besides.
 
 const (
 	sessionCookie = "weft_session"
@@ -238,7 +247,45 @@ type sessionData struct {
 
 // session is a verified session cookie.
 type session struct {
-	raw string // the cookie's payload, what the CSRF token is bound to
+	raw    string    // the cookie's payload, what the CSRF token is bound to
+	id     string    // its nonce: what logout revokes
+	expiry time.Time // when it ends anyway
+}
+
+// revocations are the sessions that logged out before they expired, kept
+// in memory until they would have expired: a copied cookie stops working
+// at logout. They are this process's: another instance that shares the
+// session key (WithSessionKey) does not know of them.
+type revocations struct {
+	mu   sync.Mutex
+	ids  map[string]time.Time // session ID -> its expiry
+	next time.Time            // when to drop the expired ones next
+}
+
+// revoke ends the session id, which would expire at exp.
+func (rv *revocations) revoke(id string, exp, now time.Time) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if rv.ids == nil {
+		rv.ids = map[string]time.Time{}
+	}
+	if !now.Before(rv.next) {
+		for k, x := range rv.ids {
+			if !now.Before(x) {
+				delete(rv.ids, k)
+			}
+		}
+		rv.next = now.Add(time.Minute)
+	}
+	rv.ids[id] = exp
+}
+
+// revoked reports whether the session id logged out.
+func (rv *revocations) revoked(id string) bool {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	_, ok := rv.ids[id]
+	return ok
 }
 
 // sessionKey holds the session of a web request in its context, once
@@ -277,10 +324,10 @@ func (s *Server) session(r *http.Request) (session, Principal, bool) {
 		return session{}, Principal{}, false
 	}
 	p, ok := s.tokens[[sha256.Size]byte(sum)]
-	if !ok {
+	if !ok || sd.Nonce == "" || s.revoked.revoked(sd.Nonce) {
 		return session{}, Principal{}, false
 	}
-	return session{raw: payload}, p, true
+	return session{raw: payload, id: sd.Nonce, expiry: time.Unix(sd.Expiry, 0)}, p, true
 }
 
 // setSession logs the browser in with token.
@@ -299,15 +346,16 @@ func (s *Server) setSession(w http.ResponseWriter, r *http.Request, token string
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: payload + "." + s.mac("session", payload), Path: "/",
 		Expires: exp, MaxAge: int(s.sessionTTL / time.Second),
-		HttpOnly: true, Secure: s.secureRequest(r), SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: s.secureRequest(r), SameSite: http.SameSiteLaxMode,
 	})
 	return nil
 }
 
+// clearSession tells the browser to drop its session cookie.
 func (s *Server) clearSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: s.secureRequest(r), SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: s.secureRequest(r), SameSite: http.SameSiteLaxMode,
 	})
 }
 
@@ -325,6 +373,17 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) error {
 			return mbe
 		}
 		return errBadRequest("invalid form: " + err.Error())
+	}
+	// Turned into JSON, invalid UTF-8 would become U+FFFD: refuse it.
+	for k, vs := range r.PostForm {
+		if !utf8.ValidString(k) {
+			return errBadRequest("invalid form: a field name is not valid UTF-8")
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return errBadRequest(fmt.Sprintf("invalid form: field %q is not valid UTF-8", k))
+			}
+		}
 	}
 	return nil
 }

@@ -56,7 +56,7 @@ func benchAnswer(b *testing.B, store checkpoint.Store) {
 		body := fmt.Sprintf(`{"answers": {%q: {"action": "approve"}}}`, res.Interrupts[0].ID)
 		b.StartTimer()
 		sent := time.Now()
-		r, data := e.do("POST", "/v1/threads/"+thread+"/answers", "ann-token", body)
+		r, data := e.do("POST", "/v1/threads/"+thread+"/answers", "ann-token-for-tests", body)
 		if r.StatusCode != http.StatusOK {
 			b.Fatalf("answer: %d %s", r.StatusCode, data)
 		}
@@ -91,7 +91,7 @@ func BenchmarkInboxPage(b *testing.B) {
 		}
 	}
 	br := e.browser()
-	br.login("ann-token")
+	br.login("ann-token-for-tests")
 	for b.Loop() {
 		res, page := br.get("/inbox")
 		if res.StatusCode != http.StatusOK || strings.Count(page, `<tr class="row"`) != 50 {

@@ -95,7 +95,7 @@ func TestBrowserInbox(t *testing.T) {
 	do("log in",
 		chromedp.Navigate(e.ts.URL+"/inbox"),
 		chromedp.WaitVisible(c("#token")),
-		chromedp.SendKeys(c("#token"), "ann-token"),
+		chromedp.SendKeys(c("#token"), "ann-token-for-tests"),
 		chromedp.Submit(c("#login-form")),
 		chromedp.WaitVisible(c("#questions")),
 	)
@@ -110,7 +110,7 @@ func TestBrowserInbox(t *testing.T) {
 	e.start("review", "r2", Review{Topic: "Live"})
 	do("new question appears", chromedp.WaitVisible(c(`tr[data-thread="r2"]`)))
 	q2 := e.pending("r2")
-	e.json("POST", "/v1/threads/r2/answers", "admin-token",
+	e.json("POST", "/v1/threads/r2/answers", "admin-token-for-tests",
 		map[string]any{"answers": map[string]any{q2: Verdict{Action: "reject"}}}, http.StatusOK, nil)
 	do("answered question disappears", chromedp.WaitNotPresent(c(`tr[data-thread="r2"]`)))
 	if marker, n := eval(`window.weftMarker`), text("#count"); marker != "kept" || n != "2" {
@@ -125,12 +125,12 @@ func TestBrowserInbox(t *testing.T) {
 		chromedp.WaitVisible(c("#answered")),
 	)
 	var snap snapshotJSON
-	e.json("GET", "/v1/threads/r1", "vera-token", nil, http.StatusOK, &snap)
+	e.json("GET", "/v1/threads/r1", "vera-token-for-tests", nil, http.StatusOK, &snap)
 	if st := snap.Values.(map[string]any); snap.Status != weft.StatusCompleted || st["decision"] != "approve" || st["done"] != true {
 		t.Errorf("r1 after the answer: %s %v", snap.Status, st)
 	}
 	var audit []entryJSON
-	e.json("GET", "/v1/threads/r1/audit", "vera-token", nil, http.StatusOK, &audit)
+	e.json("GET", "/v1/threads/r1/audit", "vera-token-for-tests", nil, http.StatusOK, &audit)
 	if audit[0].InterruptID != qReview || audit[0].Author != "ann" || audit[0].Channel != checkpoint.ChannelUI {
 		t.Errorf("audit %+v", audit)
 	}
@@ -150,7 +150,7 @@ func TestBrowserInbox(t *testing.T) {
 		chromedp.Click(c("#answer-form button.primary")),
 		chromedp.WaitVisible(c("#answered")),
 	)
-	e.json("GET", "/v1/threads/x1", "vera-token", nil, http.StatusOK, &snap)
+	e.json("GET", "/v1/threads/x1", "vera-token-for-tests", nil, http.StatusOK, &snap)
 	st := snap.Values.(map[string]any)
 	ap, _ := st["approval"].(map[string]any)
 	if snap.Status != weft.StatusCompleted || st["paid"] != true || ap["amount"] != 27.5 || ap["priority"] != 2.0 ||
@@ -166,7 +166,7 @@ func TestBrowserInbox(t *testing.T) {
 		chromedp.Navigate(e.ts.URL+"/inbox"),
 		chromedp.Click(c(`form[action="/logout"] button`)),
 		chromedp.WaitVisible(c("#token")),
-		chromedp.SendKeys(c("#token"), "bob-token"),
+		chromedp.SendKeys(c("#token"), "bob-token-for-tests"),
 		chromedp.Submit(c("#login-form")),
 		chromedp.WaitVisible(c(`tr[data-thread="r3"]`)),
 		chromedp.Navigate(e.ts.URL+questionURL("r3", q3)),

@@ -61,19 +61,20 @@
 //
 // # The API
 //
-// All bodies are JSON, at most WithMaxBody bytes (1 MiB by default; more is
-// 413). openapi.json, served at GET /v1/openapi.json and kept next to this
+// All bodies are JSON in valid UTF-8 (anything else is 400 bad_request,
+// before anything is recorded; so are web forms), at most WithMaxBody
+// bytes (1 MiB by default; more is 413). openapi.json, served at GET /v1/openapi.json and kept next to this
 // file, documents every route, body and error:
 //
 //	GET  /v1/openapi.json                        this API's OpenAPI 3.1 document
 //	GET  /v1/workflows                           workflows, with their input schemas
-//	POST /v1/workflows/{name}/threads            start a thread: {"thread": id, "input": {...}}
+//	POST /v1/workflows/{name}/threads            start a thread: {"thread": id, "input": {...}, "wait": true}
 //	GET  /v1/threads/{id}                        state (?checkpoint= for a past one)
 //	GET  /v1/threads/{id}/history                checkpoints, newest first (?limit=)
 //	GET  /v1/threads/{id}/steps                  the superstep log
 //	GET  /v1/threads/{id}/audit                  every question, answer, author, channel
 //	GET  /v1/threads/{id}/interrupts/{interrupt} one question, with the thread's state
-//	POST /v1/threads/{id}/answers                {"answers": {"<interrupt id>": <value>, ...}}
+//	POST /v1/threads/{id}/answers                {"answers": {"<interrupt id>": <value>, ...}, "wait": true}
 //	POST /v1/threads/{id}/resume                 carry on a stopped, failed or breakpointed thread
 //	POST /v1/threads/{id}/stop                   stop a thread running in this process (202)
 //	GET  /v1/threads/{id}/events                 the thread's events (SSE)
@@ -83,11 +84,34 @@
 //
 // Starting, answering and resuming run the thread until it pauses,
 // completes or stops, and return the result ({"thread", "status", "state",
-// "interrupts", "checkpoint"}). The run belongs to the server, not to the
-// request: a client that disconnects does not stop it (POST .../stop
-// does). When a node fails after an answer was recorded the response is
-// 200 with status "failed" and the error: the answer stands, and the
-// thread carries on with resume.
+// "interrupts", "checkpoint"}) with 200. The run belongs to the request
+// and runs under its context, and nothing of it outlives the request: a
+// client that disconnects (or a server that closes its connections when
+// Shutdown gives up) stops it at its last checkpoint; the thread is then
+// stopped, answers recorded before stand, and resume carries it on. When
+// a node fails after an answer was recorded the response is 200 with
+// status "failed" and the error: the answer stands, and the thread
+// carries on with resume.
+//
+// A run that should not hold a request is handed on instead, answered
+// with 202, the thread's status and a Location of the thread
+// (/v1/threads/{id}):
+//
+//   - a start with "wait": false in the body (or ?wait=false) is only
+//     submitted (weft.Runner.Submit): the thread is ready, for a worker
+//     (package worker) or a later resume to run;
+//   - answers are only recorded, and the thread made ready, when the
+//     client asks so the same way, and always on a server made
+//     WithQueue, for deployments where workers run the threads;
+//   - answers recorded to a thread that runs elsewhere at that moment
+//     (in another process or request) are a success too: that run
+//     carries on with them (status running).
+//
+// Of concurrent answers to one question exactly one is recorded; every
+// other gets 409 already_answered, never busy.
+//
+// The ID of a thread to start is at most 256 bytes of UTF-8, without
+// control characters or "/", and neither "." nor ".." (400 otherwise).
 //
 // Errors are {"error": "...", "code": "..."}: 400 for malformed JSON or
 // parameters (bad_request), input that does not fit the workflow's state
@@ -96,7 +120,8 @@
 // question stays pending); 401 and 403 (unauthorized, forbidden,
 // not_assignee); 404 (not_found, unknown_workflow, unknown_interrupt,
 // and unknown /v1 routes); 409 (already_answered, busy, conflict,
-// thread_paused, thread_completed, not_running, graph_changed); 413
+// thread_paused, thread_completed, not_running, graph_changed, and
+// wrong_workflow for a start under a workflow the thread is not of); 413
 // (too_large); 500 (internal, logged with details, reported without).
 //
 // # Events
@@ -139,12 +164,25 @@
 //
 // The pages are html/template, with a stylesheet and a small script
 // embedded in the binary; there is no build step. The browser logs in at
-// /login with a token; the session is a signed cookie (HMAC-SHA256 under
-// WithSessionKey, random per process by default) that is HttpOnly,
-// SameSite=Strict, Secure over TLS (or always, WithSecureCookies), and
-// expires after WithSessionTTL. It holds no token, only the token's hash,
-// so removing a token from the server's list ends its sessions. Every form
-// carries a CSRF token bound to the session (the login form one bound to
-// a cookie of its own); a POST without it is refused with 403. Cookies are
-// no credential for /v1, and bearer tokens none for the pages.
+// /login with a token; a principal whose roles grant nothing is refused
+// there (403, with why). Failed logins are throttled per client address:
+// after 5 unknown tokens within a minute, the address's logins are refused
+// with 429 and Retry-After until the minute ends (successful logins are
+// neither counted nor slowed). The address is the connection's peer
+// (an IPv6 client's /64); forwarding headers are not trusted, so behind a
+// proxy its clients share one budget. The session is a signed cookie (HMAC-SHA256
+// under WithSessionKey, random per process by default) that is HttpOnly,
+// SameSite=Lax (so that a link to a question from mail or chat opens it;
+// every change is a POST with a CSRF token), Secure over TLS (or always,
+// WithSecureCookies(true)), and expires after WithSessionTTL. It holds no
+// token, only the token's hash, so removing a token from the server's list
+// ends its sessions. POST /logout needs no permission, only the session's
+// CSRF token; it ends the session in the server too: the session's ID is
+// kept in memory until the session would have expired, so a copy of the
+// cookie stops working. That list is the process's own: behind a load
+// balancer, other instances with the same session key still accept the
+// cookie until it expires. Every form carries a CSRF token bound to the
+// session (the login form one bound to a cookie of its own); a POST
+// without it is refused with 403. Cookies are no credential for /v1, and
+// bearer tokens none for the pages.
 package server

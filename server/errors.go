@@ -28,6 +28,7 @@ const (
 	CodeThreadCompleted = "thread_completed"  // 409: resume of a completed thread
 	CodeNotRunning      = "not_running"       // 409: stop of a thread not running in this process
 	CodeGraphChanged    = "graph_changed"     // 409: the thread waits in a node the workflow lost
+	CodeWrongWorkflow   = "wrong_workflow"    // 409: the thread belongs to another workflow
 	CodeTooLarge        = "too_large"         // 413: the body exceeds the limit (WithMaxBody)
 	CodeInternal        = "internal"          // 500: anything else; the details are logged
 )
@@ -77,6 +78,8 @@ func classify(err error) (status int, code string, ok bool) {
 		return http.StatusConflict, CodeNotRunning, true
 	case errors.Is(err, weft.ErrGraphChanged):
 		return http.StatusConflict, CodeGraphChanged, true
+	case errors.Is(err, weft.ErrWrongWorkflow):
+		return http.StatusConflict, CodeWrongWorkflow, true
 	}
 	return http.StatusInternalServerError, CodeInternal, false
 }

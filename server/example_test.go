@@ -49,7 +49,7 @@ func Example() {
 	feed := server.NewFeed()
 	ib := inbox.New(store, []weft.Runner{wf.Runner()}, inbox.WithRunOptions(weft.WithObserver(feed)))
 	srv, err := server.New(ib, server.WithFeed(feed), server.WithTokens(map[string]server.Principal{
-		"s3cret": {Name: "ann", Roles: []string{server.RoleOperator, "editors"}},
+		"s3cret-0123456789abcdef": {Name: "ann", Roles: []string{server.RoleOperator, "editors"}},
 	}))
 	if err != nil {
 		log.Fatal(err)
@@ -65,7 +65,7 @@ func Example() {
 	}
 	post := func(path, body string) result {
 		req, _ := http.NewRequest("POST", ts.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer s3cret")
+		req.Header.Set("Authorization", "Bearer s3cret-0123456789abcdef")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			log.Fatal(err)

@@ -191,12 +191,12 @@ func newWorkflows(t testing.TB, store checkpoint.Store, h *testHooks, opts ...we
 
 // The principals of the tests, by token.
 var testTokens = map[string]Principal{
-	"admin-token":  {Name: "root", Roles: []string{RoleAdmin}},
-	"ann-token":    {Name: "ann", Roles: []string{RoleReviewer, "editors"}},
-	"bob-token":    {Name: "bob", Roles: []string{RoleReviewer, "sales"}},
-	"olga-token":   {Name: "olga", Roles: []string{RoleOperator}},
-	"vera-token":   {Name: "vera", Roles: []string{RoleViewer, "editors"}},
-	"nobody-token": {Name: "nobody", Roles: []string{"editors"}},
+	"admin-token-for-tests":  {Name: "root", Roles: []string{RoleAdmin}},
+	"ann-token-for-tests":    {Name: "ann", Roles: []string{RoleReviewer, "editors"}},
+	"bob-token-for-tests":    {Name: "bob", Roles: []string{RoleReviewer, "sales"}},
+	"olga-token-for-tests":   {Name: "olga", Roles: []string{RoleOperator}},
+	"vera-token-for-tests":   {Name: "vera", Roles: []string{RoleViewer, "editors"}},
+	"nobody-token-for-tests": {Name: "nobody", Roles: []string{"editors"}},
 }
 
 // env is a server over memstore with the test workflows.
@@ -288,7 +288,7 @@ func (e *env) json(method, path, token string, body any, status int, out any) {
 func (e *env) start(workflow, thread string, input any) resultJSON {
 	e.t.Helper()
 	var res resultJSON
-	e.json("POST", "/v1/workflows/"+workflow+"/threads", "admin-token",
+	e.json("POST", "/v1/workflows/"+workflow+"/threads", "admin-token-for-tests",
 		map[string]any{"thread": thread, "input": input}, http.StatusOK, &res)
 	return res
 }
@@ -371,5 +371,23 @@ func (b *browser) login(token string) string {
 	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusForbidden {
 		b.e.t.Fatalf("inbox after login: status %d", res.StatusCode)
 	}
+	return csrfOf(b.e.t, page)
+}
+
+// session gives the browser a session of token without the login form
+// (which refuses principals without a built-in role) and returns its CSRF
+// token.
+func (b *browser) session(token string) string {
+	b.e.t.Helper()
+	rec := httptest.NewRecorder()
+	if err := b.e.srv.setSession(rec, httptest.NewRequest("POST", "/login", nil), token); err != nil {
+		b.e.t.Fatal(err)
+	}
+	u, err := url.Parse(b.e.ts.URL)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	b.c.Jar.SetCookies(u, rec.Result().Cookies())
+	_, page := b.get("/inbox")
 	return csrfOf(b.e.t, page)
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/inbox"
@@ -36,6 +37,8 @@ const (
 // New. It is safe for concurrent use.
 type Server struct {
 	ib         *inbox.Inbox
+	recorder   *inbox.Inbox // ib's store, answers only recorded (inbox.WithQueue)
+	queue      bool
 	feed       *Feed
 	tokens     map[[sha256.Size]byte]Principal
 	log        *slog.Logger
@@ -45,6 +48,8 @@ type Server struct {
 	sessionTTL time.Duration
 	secure     bool
 	now        func() time.Time
+	revoked    revocations // sessions that logged out
+	logins     throttle    // failed logins per client address
 
 	closing   chan struct{} // closed by CloseStreams
 	closeOnce sync.Once
@@ -58,15 +63,24 @@ type Server struct {
 // Option configures a Server.
 type Option func(*Server)
 
+// MinTokenLen is the length, in bytes, below which New refuses a token.
+const MinTokenLen = 16
+
 // WithTokens sets the bearer tokens the server accepts and the principal
 // each one stands for. Tokens are secrets: make them long and random (32
-// bytes from crypto/rand, hex-encoded, say). The server keeps only their
-// SHA-256 hashes. New fails without any token.
+// bytes from crypto/rand, hex-encoded, say); New refuses tokens shorter
+// than MinTokenLen bytes, naming their principal (never the token). The
+// server keeps only their SHA-256 hashes. New fails without any token.
 func WithTokens(tokens map[string]Principal) Option {
 	return func(s *Server) {
 		for tok, p := range tokens {
 			if tok == "" || strings.TrimSpace(p.Name) == "" {
 				s.optErr = errors.Join(s.optErr, fmt.Errorf("server: WithTokens: empty token or principal name (principal %q)", p.Name))
+				continue
+			}
+			if len(tok) < MinTokenLen {
+				s.optErr = errors.Join(s.optErr, fmt.Errorf("server: WithTokens: the token of principal %q is %d bytes, want at least %d (32 random bytes, hex-encoded, say)",
+					p.Name, len(tok), MinTokenLen))
 				continue
 			}
 			s.tokens[sha256.Sum256([]byte(tok))] = p
@@ -172,11 +186,24 @@ func WithSessionTTL(d time.Duration) Option {
 	}
 }
 
-// WithSecureCookies marks the web inbox's cookies Secure even on requests
-// that did not come over TLS: for a server behind a proxy that terminates
-// TLS. Requests that came over TLS always get Secure cookies.
-func WithSecureCookies() Option {
-	return func(s *Server) { s.secure = true }
+// WithSecureCookies(true) marks the web inbox's cookies Secure even on
+// requests that did not come over TLS: for a server behind a proxy that
+// terminates TLS. Requests that came over TLS always get Secure cookies,
+// whatever on says; false, the default, leaves plain HTTP requests (a
+// server on localhost) with cookies that are not Secure.
+func WithSecureCookies(on bool) Option {
+	return func(s *Server) { s.secure = on }
+}
+
+// WithQueue makes answers (through the API and the web inbox) only
+// recorded: the answered thread becomes ready, for the workers that run
+// the deployment's threads (package worker) to carry on, and
+// POST /v1/threads/{id}/answers answers 202 with the thread's status.
+// Without it, an answer runs the thread on in the request, unless the
+// client asks not to wait ("wait": false). Starts stay synchronous by
+// default either way; a client submits one with "wait": false.
+func WithQueue() Option {
+	return func(s *Server) { s.queue = true }
 }
 
 // New returns a server over ib. It fails if an option is invalid or no
@@ -213,6 +240,7 @@ func New(ib *inbox.Inbox, opts ...Option) (*Server, error) {
 	if s.feed == nil {
 		s.feed = NewFeed()
 	}
+	s.recorder = inbox.New(ib.Store(), nil, inbox.WithQueue(), inbox.WithLogger(s.log))
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -300,6 +328,11 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, optiona
 			return nil
 		}
 		return errBadRequest("request body is empty; want a JSON object")
+	}
+	// The decoder would replace invalid UTF-8 in strings with U+FFFD, and
+	// record what the client did not send.
+	if !utf8.Valid(body) {
+		return errBadRequest("request body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

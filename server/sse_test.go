@@ -125,7 +125,7 @@ func TestThreadEventsLiveAndReplay(t *testing.T) {
 	q := e.pending("r1")
 
 	// From the oldest buffered event: the first run.
-	s := e.follow(t, "/v1/threads/r1/events?since=0", "vera-token", "")
+	s := e.follow(t, "/v1/threads/r1/events?since=0", "vera-token-for-tests", "")
 	first := s.until("interrupted")
 	if got := types(first); got != "run_started node_started node_finished step_committed node_started interrupted" {
 		t.Errorf("first run: %s", got)
@@ -136,7 +136,7 @@ func TestThreadEventsLiveAndReplay(t *testing.T) {
 	}
 
 	// Live: the answer and what follows.
-	e.json("POST", "/v1/threads/r1/answers", "ann-token",
+	e.json("POST", "/v1/threads/r1/answers", "ann-token-for-tests",
 		map[string]any{"answers": map[string]any{q: Verdict{Action: "edit"}}}, http.StatusOK, nil)
 	second := s.until("completed")
 	if got := types(second); !strings.HasPrefix(got, "answered resumed node_started") {
@@ -153,14 +153,14 @@ func TestThreadEventsLiveAndReplay(t *testing.T) {
 	}
 
 	// Reconnect after the third event: the rest again, nothing else.
-	r := e.follow(t, "/v1/threads/r1/events", "vera-token", all[2].id)
+	r := e.follow(t, "/v1/threads/r1/events", "vera-token-for-tests", all[2].id)
 	rest := r.until("completed")
 	if len(rest) != len(all)-3 || rest[0].id != all[3].id {
 		t.Errorf("replay after %s: %s, want %s", all[2].id, types(rest), types(all[3:]))
 	}
 
 	// Without an ID, a stream starts with the next event.
-	n := e.follow(t, "/v1/threads/r1/events", "vera-token", "")
+	n := e.follow(t, "/v1/threads/r1/events", "vera-token-for-tests", "")
 	e.start("review", "r1", Review{Topic: "Again"}) // a new turn
 	if ev := n.next(); ev.typ != "run_started" {
 		t.Errorf("fresh stream starts with %s", ev.typ)
@@ -184,7 +184,7 @@ func TestEventsResetWhenMissed(t *testing.T) {
 	e := newEnv(t)
 	e.start("review", "r1", Review{Topic: "Go"})
 	// An ID from another epoch (a restart): reset, then what the feed has.
-	s := e.follow(t, "/v1/threads/r1/events", "vera-token", "deadbeef-3")
+	s := e.follow(t, "/v1/threads/r1/events", "vera-token-for-tests", "deadbeef-3")
 	if ev := s.next(); ev.typ != "reset" {
 		t.Fatalf("first event %s, want reset", ev.typ)
 	}
@@ -192,7 +192,7 @@ func TestEventsResetWhenMissed(t *testing.T) {
 		t.Errorf("after reset: %s", ev.typ)
 	}
 	// Garbage is treated the same way.
-	g := e.follow(t, "/v1/events", "vera-token", "garbage")
+	g := e.follow(t, "/v1/events", "vera-token-for-tests", "garbage")
 	if ev := g.next(); ev.typ != "reset" {
 		t.Errorf("garbage ID: %s", ev.typ)
 	}
@@ -201,7 +201,7 @@ func TestEventsResetWhenMissed(t *testing.T) {
 	small := NewFeed(FeedBuffer(3, 4))
 	e2 := newEnv(t, WithFeed(small)) // the runs the server starts go to small
 	e2.start("review", "r1", Review{Topic: "Go"})
-	s2 := e2.follow(t, "/v1/threads/r1/events", "vera-token", small.formatID(1))
+	s2 := e2.follow(t, "/v1/threads/r1/events", "vera-token-for-tests", small.formatID(1))
 	if ev := s2.next(); ev.typ != "reset" {
 		t.Errorf("behind the buffer: %s", ev.typ)
 	}
@@ -209,7 +209,7 @@ func TestEventsResetWhenMissed(t *testing.T) {
 		t.Errorf("after the reset: %s, want the oldest buffered event", ev.typ)
 	}
 	// Asking for the oldest buffered event is no reset.
-	s3 := e2.follow(t, "/v1/threads/r1/events?since=0", "vera-token", "")
+	s3 := e2.follow(t, "/v1/threads/r1/events?since=0", "vera-token-for-tests", "")
 	if ev := s3.next(); ev.typ != "step_committed" {
 		t.Errorf("since=0: %s, want the oldest buffered event", ev.typ)
 	}
@@ -217,8 +217,8 @@ func TestEventsResetWhenMissed(t *testing.T) {
 
 func TestGlobalEventsFilter(t *testing.T) {
 	e := newEnv(t)
-	all := e.follow(t, "/v1/events", "vera-token", "")
-	exp := e.follow(t, "/v1/events?workflow=expense", "vera-token", "")
+	all := e.follow(t, "/v1/events", "vera-token-for-tests", "")
+	exp := e.follow(t, "/v1/events?workflow=expense", "vera-token-for-tests", "")
 	e.start("review", "r1", Review{Topic: "Go"})
 	e.start("expense", "x1", Expense{Item: "taxi"})
 	evs := all.until("interrupted")
@@ -241,7 +241,7 @@ func TestGlobalEventsFilter(t *testing.T) {
 
 func TestEventsHeartbeat(t *testing.T) {
 	e := newEnv(t, WithHeartbeat(20*time.Millisecond))
-	s := e.follow(t, "/v1/events", "vera-token", "")
+	s := e.follow(t, "/v1/events", "vera-token-for-tests", "")
 	timeout := time.After(5 * time.Second)
 	for {
 		select {
@@ -307,7 +307,7 @@ func TestFeedEncodesUnencodableData(t *testing.T) {
 
 func TestCloseStreams(t *testing.T) {
 	e := newEnv(t)
-	s := e.follow(t, "/v1/events", "vera-token", "")
+	s := e.follow(t, "/v1/events", "vera-token-for-tests", "")
 	e.srv.CloseStreams()
 	timeout := time.After(5 * time.Second)
 	for {

@@ -215,9 +215,11 @@ type errorJSON struct {
 type startRequest struct {
 	Thread string          `json:"thread"`
 	Input  json.RawMessage `json:"input"`
+	Wait   *bool           `json:"wait"`
 }
 
 // answersRequest is the body of POST /v1/threads/{id}/answers.
 type answersRequest struct {
 	Answers map[string]json.RawMessage `json:"answers"`
+	Wait    *bool                      `json:"wait"`
 }

@@ -11,9 +11,13 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
@@ -130,13 +134,54 @@ type loginView struct {
 	Error string
 }
 
-// safeNext keeps a post-login redirect on this site.
+// defaultNext is where a login goes when it has no (acceptable) next page.
+const defaultNext = "/inbox"
+
+// maxNext caps the length of a post-login redirect.
+const maxNext = 2048
+
+// safeNext keeps a post-login redirect on this site: it returns next when
+// it is a same-origin absolute path, judged after parsing and decoding,
+// and defaultNext otherwise. Browsers drop tabs and newlines from URLs
+// and read a backslash as a slash, so "/\t/evil.example" or "/\\evil.example"
+// would leave the site: any control character or backslash, raw or
+// percent-encoded, is refused, and so is a path that begins with "//"
+// before or after cleaning, a scheme, a host or user information.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/inbox"
+	if next == "" || len(next) > maxNext || !utf8.ValidString(next) || !strings.HasPrefix(next, "/") ||
+		strings.ContainsFunc(next, unsafeInURL) {
+		return defaultNext
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Opaque != "" || u.User != nil || u.Host != "" {
+		return defaultNext
+	}
+	p := u.Path
+	if !utf8.ValidString(p) || strings.ContainsFunc(p, unsafeInURL) || !strings.HasPrefix(p, "/") ||
+		strings.HasPrefix(p, "//") || strings.HasPrefix(u.EscapedPath(), "//") {
+		return defaultNext
+	}
+	clean := path.Clean(p)
+	if strings.HasPrefix(clean, "//") {
+		return defaultNext
+	}
+	out := u.EscapedPath()
+	if clean != p && clean+"/" != p {
+		out = (&url.URL{Path: clean}).EscapedPath()
+	}
+	if strings.HasPrefix(out, "//") || !strings.HasPrefix(out, "/") {
+		return defaultNext
+	}
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
 }
+
+// unsafeInURL reports the characters a redirect target may not hold:
+// controls (which browsers drop) and backslashes (which they read as
+// slashes).
+func unsafeInURL(r rune) bool { return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, _ Principal) error {
 	if _, _, ok := s.session(r); ok {
@@ -163,14 +208,28 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ Principal) erro
 	if err := s.parseForm(w, r); err != nil {
 		return err
 	}
+	client := clientKey(r)
+	if wait := s.logins.blocked(client, s.now()); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.log.InfoContext(r.Context(), "weft server: login throttled", "remote", r.RemoteAddr)
+		return s.showLogin(w, r, http.StatusTooManyRequests,
+			fmt.Sprintf("Too many failed logins from your address. Try again in %d seconds.", secs))
+	}
 	if !s.validLoginCSRF(r) {
 		return s.showLogin(w, r, http.StatusForbidden, "The form expired. Try again.")
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
 	p, ok := s.principal(token)
 	if !ok {
+		s.logins.fail(client, s.now())
 		s.log.InfoContext(r.Context(), "weft server: login refused", "remote", r.RemoteAddr)
 		return s.showLogin(w, r, http.StatusUnauthorized, "Unknown token.")
+	}
+	if !p.can(permRead) {
+		s.log.InfoContext(r.Context(), "weft server: login refused: no role grants anything", "principal", p.Name, "remote", r.RemoteAddr)
+		return s.showLogin(w, r, http.StatusForbidden, fmt.Sprintf(
+			"%s has no role that grants access to the inbox (viewer, reviewer, operator or admin); ask an administrator for one.", p.Name))
 	}
 	if err := s.setSession(w, r, token); err != nil {
 		return err
@@ -180,7 +239,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ Principal) erro
 	return nil
 }
 
+// logout ends the session: its ID is revoked in this process, so a copy
+// of the cookie no longer works either, and the browser is told to drop
+// the cookie. It needs no permission (a principal whose roles changed may
+// still log out) but, with a valid session, the session's CSRF token.
+// Without a valid session there is nothing to end: the cookie is dropped.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	if err := s.parseForm(w, r); err != nil {
+		return err
+	}
+	if sess, p, ok := s.session(r); ok {
+		if !s.validCSRF(r, sess) {
+			return &apiError{http.StatusForbidden, CodeCSRF, "missing or invalid CSRF token; reload the page and try again"}
+		}
+		s.revoked.revoke(sess.id, sess.expiry, s.now())
+		s.log.InfoContext(r.Context(), "weft server: logout", "principal", p.Name)
+	}
 	s.clearSession(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
@@ -380,9 +454,10 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 	}
 	value, err := form.decode(r.PostForm)
 	if err == nil {
-		_, err = s.ib.Answer(runContext(r), thread, id, value, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelUI})
+		_, err = s.answerer(true).Answer(runContext(r), thread, id, value, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelUI})
+		err = s.answerError(r.Context(), thread, []string{id}, p, err)
 	}
-	if err != nil {
+	if err != nil && !answeredBusy(err) { // answered busy: recorded, and the thread goes on elsewhere
 		if status, _, ok := classify(err); ok {
 			return s.showQuestion(w, r, p, status, err.Error())
 		}

@@ -23,7 +23,7 @@ func TestWebAnswerEnum(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login?next=%2Finbox%2Fr1%2F") {
 		t.Fatalf("logged out: %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
-	csrf := b.login("ann-token")
+	csrf := b.login("ann-token-for-tests")
 
 	res, page := b.get("/inbox")
 	for _, want := range []string{"review", "approve", "approve the draft?", "editors", `href="/inbox/r1/` + q + `"`} {
@@ -55,12 +55,12 @@ func TestWebAnswerEnum(t *testing.T) {
 		t.Errorf("page after the answer:\n%s", page)
 	}
 	var audit []entryJSON
-	e.json("GET", "/v1/threads/r1/audit", "vera-token", nil, http.StatusOK, &audit)
+	e.json("GET", "/v1/threads/r1/audit", "vera-token-for-tests", nil, http.StatusOK, &audit)
 	if audit[0].Author != "ann" || audit[0].Channel != checkpoint.ChannelUI || string(audit[0].Answer) != `{"action":"edit"}` {
 		t.Errorf("audit %+v", audit)
 	}
 	var snap snapshotJSON
-	e.json("GET", "/v1/threads/r1", "vera-token", nil, http.StatusOK, &snap)
+	e.json("GET", "/v1/threads/r1", "vera-token-for-tests", nil, http.StatusOK, &snap)
 	if snap.Status != weft.StatusCompleted {
 		t.Errorf("thread %s", snap.Status)
 	}
@@ -77,7 +77,7 @@ func TestWebAnswerObjectAndInvalid(t *testing.T) {
 	e.start("expense", "x1", Expense{Item: "taxi", Amount: 30})
 	q := e.pending("x1")
 	b := e.browser()
-	csrf := b.login("bob-token")
+	csrf := b.login("bob-token-for-tests")
 	_, page := b.get("/inbox/x1/" + q)
 	for _, want := range []string{`type="checkbox" name="answer.approve"`, `<select name="answer.category">`,
 		`type="number" name="answer.priority" step="1" min="1" max="5" required`, `<textarea name="answer.note"`,
@@ -102,7 +102,7 @@ func TestWebAnswerObjectAndInvalid(t *testing.T) {
 		t.Fatalf("answer: %d", res.StatusCode)
 	}
 	var snap snapshotJSON
-	e.json("GET", "/v1/threads/x1", "vera-token", nil, http.StatusOK, &snap)
+	e.json("GET", "/v1/threads/x1", "vera-token-for-tests", nil, http.StatusOK, &snap)
 	st := snap.Values.(map[string]any)
 	if snap.Status != weft.StatusCompleted || st["paid"] != true || st["approval"].(map[string]any)["priority"] != 4.0 {
 		t.Errorf("state %v", st)
@@ -114,8 +114,8 @@ func TestWebNoFormWithoutRole(t *testing.T) {
 	e.start("review", "r1", Review{Topic: "Go"})
 	q := e.pending("r1")
 	for token, reason := range map[string]string{
-		"bob-token":  "assigned to editors",
-		"vera-token": "may only read",
+		"bob-token-for-tests":  "assigned to editors",
+		"vera-token-for-tests": "may only read",
 	} {
 		b := e.browser()
 		csrf := b.login(token)
@@ -139,7 +139,7 @@ func TestWebNoFormWithoutRole(t *testing.T) {
 func TestWebErrors(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.login("ann-token")
+	b.login("ann-token-for-tests")
 	res, page := b.get("/inbox/nope/nope")
 	if res.StatusCode != http.StatusNotFound || !strings.Contains(page, `id="error-message"`) {
 		t.Errorf("unknown question: %d", res.StatusCode)
@@ -160,7 +160,7 @@ func TestWebPaging(t *testing.T) {
 		e.start("review", th, Review{Topic: th})
 	}
 	b := e.browser()
-	b.login("ann-token")
+	b.login("ann-token-for-tests")
 	_, page := b.get("/inbox?limit=2")
 	if n := strings.Count(page, `<tr class="row"`); n != 2 || !strings.Contains(page, `id="next-page"`) {
 		t.Fatalf("first page: %d rows", n)
