@@ -60,14 +60,17 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request, _ Principal
 	return &apiError{http.StatusNotFound, CodeNotFound, "no such route: " + r.Method + " " + r.URL.Path}
 }
 
-// runContext is the context of the runs a request makes: the request's
-// own. A synchronous run belongs to its request and does not outlive it:
-// a client that goes away, or a server that closes its connections at
-// shutdown, stops the run at its last checkpoint (the thread is stopped,
-// answers recorded before stand, and resume carries it on). A run that
-// must outlive its request is submitted instead (wait=false, WithQueue),
-// for a worker or a later resume to run.
-func runContext(r *http.Request) context.Context { return r.Context() }
+// runContext is the context of the runs a request makes. A synchronous
+// run is waited for by its request, but its thread is durable: a client
+// that goes away, or a server that closes its connections at shutdown,
+// hands the run back at its last checkpoint (weft.ErrHandedBack: the
+// thread is left ready, answers recorded before stand), for a worker or a
+// later resume to carry on. done releases the context.
+func runContext(r *http.Request) (ctx context.Context, done func()) {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	stop := context.AfterFunc(r.Context(), func() { cancel(weft.ErrHandedBack) })
+	return ctx, func() { stop(); cancel(nil) }
+}
 
 // wantWait reads whether the client waits for the run: the body's "wait"
 // field when set, else the query parameter wait, else true.
@@ -244,7 +247,9 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, p Principal
 		s.log.InfoContext(r.Context(), "weft server: thread submitted", "thread", req.Thread, "workflow", name, "by", p.Name)
 		return s.writeAccepted(w, r, req.Thread, weft.StatusReady)
 	}
-	res, err := rn.Run(runContext(r), req.Thread, req.Input, s.runOptions(p, checkpoint.ChannelAPI)...)
+	ctx, done := runContext(r)
+	defer done()
+	res, err := rn.Run(ctx, req.Thread, req.Input, s.runOptions(p, checkpoint.ChannelAPI)...)
 	return s.writeRun(w, r, req.Thread, res, err)
 }
 
@@ -386,7 +391,9 @@ func (s *Server) postAnswers(w http.ResponseWriter, r *http.Request, p Principal
 			return err
 		}
 	}
-	res, err := s.answerer(wait).AnswerMany(runContext(r), thread, req.Answers, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelAPI})
+	ctx, done := runContext(r)
+	defer done()
+	res, err := s.answerer(wait).AnswerMany(ctx, thread, req.Answers, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelAPI})
 	err = s.answerError(r.Context(), thread, slices.Collect(maps.Keys(req.Answers)), p, err)
 	return s.writeRun(w, r, thread, res, err)
 }
@@ -428,7 +435,9 @@ func (s *Server) resumeThread(w http.ResponseWriter, r *http.Request, p Principa
 	if err != nil {
 		return err
 	}
-	res, err := rn.Resume(runContext(r), thread, s.runOptions(p, checkpoint.ChannelAPI)...)
+	ctx, done := runContext(r)
+	defer done()
+	res, err := rn.Resume(ctx, thread, s.runOptions(p, checkpoint.ChannelAPI)...)
 	return s.writeRun(w, r, thread, res, err)
 }
 

@@ -84,11 +84,12 @@
 //
 // Starting, answering and resuming run the thread until it pauses,
 // completes or stops, and return the result ({"thread", "status", "state",
-// "interrupts", "checkpoint"}) with 200. The run belongs to the request
-// and runs under its context, and nothing of it outlives the request: a
-// client that disconnects (or a server that closes its connections when
-// Shutdown gives up) stops it at its last checkpoint; the thread is then
-// stopped, answers recorded before stand, and resume carries it on. When
+// "interrupts", "checkpoint"}) with 200. The run is waited for by the
+// request, but the thread is durable: a client that
+// disconnects (or a server that closes its connections when Shutdown gives
+// up) hands the run back at its last checkpoint; the thread is then
+// ready, answers recorded before stand, and a worker (or resume) carries
+// it on. When
 // a node fails after an answer was recorded the response is 200 with
 // status "failed" and the error: the answer stands, and the thread
 // carries on with resume.

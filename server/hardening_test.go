@@ -698,9 +698,9 @@ func TestAnswersQueued(t *testing.T) {
 	}
 }
 
-// TestSyncRunEndsWithItsRequest: a synchronous run uses the request's
-// context: a client that goes away stops it at its last checkpoint, and
-// resume carries it on.
+// TestSyncRunEndsWithItsRequest: a client that goes away hands its
+// synchronous run back at its last checkpoint: the thread is ready, and
+// resume (or a worker) carries it on.
 func TestSyncRunEndsWithItsRequest(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -728,11 +728,11 @@ func TestSyncRunEndsWithItsRequest(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		row, err := e.store.Thread(t.Context(), "s1")
-		if err == nil && row.Status == weft.StatusStopped {
+		if err == nil && row.Status == weft.StatusReady {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after the client went away: %+v %v, want stopped", row, err)
+			t.Fatalf("after the client went away: %+v %v, want ready", row, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -454,7 +454,9 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 	}
 	value, err := form.decode(r.PostForm)
 	if err == nil {
-		_, err = s.answerer(true).Answer(runContext(r), thread, id, value, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelUI})
+		ctx, done := runContext(r)
+		defer done()
+		_, err = s.answerer(true).Answer(ctx, thread, id, value, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelUI})
 		err = s.answerError(r.Context(), thread, []string{id}, p, err)
 	}
 	if err != nil && !answeredBusy(err) { // answered busy: recorded, and the thread goes on elsewhere

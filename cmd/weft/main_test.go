@@ -641,8 +641,8 @@ func get(t *testing.T, url, token string) (int, []byte) {
 
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
-	url, stop := startServer(t, dir, "demo", "--addr", "127.0.0.1:0", "--token", "s3cret", "--store", "sqlite:demo.db")
-	code, body := get(t, url+"v1/inbox", "s3cret")
+	url, stop := startServer(t, dir, "demo", "--addr", "127.0.0.1:0", "--token", "s3cret-demo-token-1", "--store", "sqlite:demo.db")
+	code, body := get(t, url+"v1/inbox", "s3cret-demo-token-1")
 	var page inboxOut
 	if err := json.Unmarshal(body, &page); code != http.StatusOK || err != nil || len(page.Items) != 8 {
 		t.Errorf("GET /v1/inbox: %d %v %s", code, err, body)
@@ -656,7 +656,7 @@ func TestDemo(t *testing.T) {
 	// The command line works on the demo's store while it serves.
 	weftIn(t, dir, "", "inbox", "--store", "sqlite:demo.db").want(t, 0, "post-1", "agent-1")
 	code, out := stop()
-	if code != 0 || !strings.Contains(out, "token  s3cret") || !strings.Contains(out, "started 6 threads; 8 questions waiting") {
+	if code != 0 || !strings.Contains(out, "token  s3cret-demo-token-1") || !strings.Contains(out, "started 6 threads; 8 questions waiting") {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 
@@ -671,12 +671,12 @@ func TestDemo(t *testing.T) {
 func TestServe(t *testing.T) {
 	dir := fixture(t)
 	tokens := filepath.Join(dir, "tokens.json")
-	if err := os.WriteFile(tokens, []byte(`{"tok-ann": {"name": "ann", "roles": ["reviewer", "qa"]}}`), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte(`{"tok-ann-0123456789": {"name": "ann", "roles": ["reviewer", "qa"]}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	weftIn(t, dir, "", "serve", "--tokens", "missing.json").want(t, exitError, "missing.json")
 	url, stop := startServer(t, dir, "serve", "--addr", "127.0.0.1:0", "--tokens", tokens)
-	code, body := get(t, url+"v1/inbox?assignee=qa", "tok-ann")
+	code, body := get(t, url+"v1/inbox?assignee=qa", "tok-ann-0123456789")
 	var page inboxOut
 	if err := json.Unmarshal(body, &page); code != http.StatusOK || err != nil || len(page.Items) != 1 || page.Items[0].Thread != "ext-1" {
 		t.Errorf("GET /v1/inbox: %d %v %s", code, err, body)
@@ -733,7 +733,7 @@ func TestServeWorker(t *testing.T) {
 		}
 	})
 	tokens := filepath.Join(dir, "tokens.json")
-	if err := os.WriteFile(tokens, []byte(`{"tok": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte(`{"tok-0123456789abcdef": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, stop := startServer(t, dir, "serve", "--demo", "--addr", "127.0.0.1:0", "--tokens", tokens, "--shutdown-timeout", "1s", "--slots", "4")
@@ -770,7 +770,7 @@ func TestServeWorker(t *testing.T) {
 func TestServeNoWorker(t *testing.T) {
 	dir := fixture(t)
 	tokens := filepath.Join(dir, "tokens.json")
-	if err := os.WriteFile(tokens, []byte(`{"tok": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte(`{"tok-0123456789abcdef": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	weftIn(t, dir, "", "serve", "--demo", "--tokens", tokens, "--slots", "0").want(t, exitUsage, "--slots")
@@ -789,7 +789,7 @@ func TestServeNoWorker(t *testing.T) {
 func TestServeHandsBackRequests(t *testing.T) {
 	dir := fixture(t)
 	tokens := filepath.Join(dir, "tokens.json")
-	if err := os.WriteFile(tokens, []byte(`{"tok": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte(`{"tok-0123456789abcdef": {"name": "ann", "roles": ["admin"]}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	url, stop := startServer(t, dir, "serve", "--demo", "--worker=false", "--addr", "127.0.0.1:0", "--tokens", tokens, "--shutdown-timeout", "1s")
@@ -797,7 +797,7 @@ func TestServeHandsBackRequests(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, url+"v1/workflows/demo-long/threads",
 			strings.NewReader(`{"thread":"long-2","input":{"Seconds":600}}`))
-		req.Header.Set("Authorization", "Bearer tok")
+		req.Header.Set("Authorization", "Bearer tok-0123456789abcdef")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			replied <- 0

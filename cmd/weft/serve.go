@@ -115,7 +115,7 @@ file (and its -wal and -shm files) to start over.`,
 		o.declare(c, fs, "localhost:8080")
 		var token string
 		var seed bool
-		fs.StringVar(&token, "token", "", "the login token (default: a new random one)")
+		fs.StringVar(&token, "token", "", "the login token, at least 16 bytes (default: a new random one)")
 		fs.BoolVar(&seed, "seed", true, "start demo threads when the inbox has none of a kind")
 		return func([]string) error { return runDemo(c, o, token, seed) }
 	},
