@@ -140,6 +140,15 @@
 // of that superstep that finished are not run again (their outputs are kept
 // as pending writes).
 //
+// # Drawing
+//
+// Workflow.Shape returns the compiled graph's nodes (with their kind:
+// node, map or subgraph, and a subgraph's own shape) and edges (static, or
+// conditional: a router's targets and a node's Destinations); Shape.Mermaid
+// draws it as a Mermaid flowchart, marking the nodes a thread runs next,
+// waits at or failed in, as LangGraph's draw_mermaid does. The server's
+// thread page shows it.
+//
 // # Side effects and resolvers
 //
 // A node runs again from its start after a pause, so code before an

@@ -21,6 +21,8 @@ type Runner interface {
 	Store() checkpoint.Store
 	// InputSchema is the JSON schema of the state type, the input of Run.
 	InputSchema() json.RawMessage
+	// Shape is Workflow.Shape: the graph's nodes and edges, to draw.
+	Shape() Shape
 	// Run is Workflow.Run with the input as JSON ("" or null for the zero
 	// state). Input that does not decode into the state type, or has fields
 	// it lacks, is refused with ErrInvalidInput.
@@ -53,6 +55,7 @@ func (wf *Workflow[S]) Runner() Runner { return runner[S]{wf} }
 type runner[S any] struct{ wf *Workflow[S] }
 
 func (r runner[S]) Name() string            { return r.wf.name }
+func (r runner[S]) Shape() Shape            { return r.wf.Shape() }
 func (r runner[S]) Store() checkpoint.Store { return r.wf.cfg.store }
 
 func (r runner[S]) InputSchema() json.RawMessage {
