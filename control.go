@@ -67,6 +67,7 @@ type journaler interface {
 	before(ctx context.Context) error
 	record(key string, data []byte) error
 	effectID(key string) string
+	traceEffect(ctx context.Context, key, id string) (context.Context, func(error))
 }
 
 type effectKey struct{}
@@ -118,7 +119,10 @@ func Do[T any](ctx context.Context, key string, fn func(ctx context.Context) (T,
 	if err := j.before(ctx); err != nil {
 		return zero, fmt.Errorf("weft.Do(%q): %w", key, err)
 	}
-	v, err := fn(context.WithValue(ctx, effectKey{}, j.effectID(key)))
+	id := j.effectID(key)
+	ectx, end := j.traceEffect(ctx, key, id)
+	v, err := fn(context.WithValue(ectx, effectKey{}, id))
+	end(err)
 	if err != nil {
 		return v, err
 	}

@@ -175,6 +175,17 @@
 // stops the thread. WithObserver receives the same events from any run;
 // LogObserver logs them with log/slog.
 //
+// # Tracing
+//
+// WithTracer gives a workflow a Tracer, told as each run, node (each
+// attempt, each Map branch) and Do effect starts and ends; it returns the
+// context the work runs under, so that spans nest and a node's own
+// instrumentation joins them. What the Tracer carries at a pause is stored
+// with the thread, and the run that resumes it, in any process, gets it:
+// a resumed run links to the run that asked. Package
+// github.com/weftgraph/weft/otel implements Tracer with OpenTelemetry, in a
+// module of its own.
+//
 // # Status
 //
 // A thread is running, ready (it can go on and waits for someone to claim

@@ -254,6 +254,17 @@ func (tr *taskResult[S]) paused() bool {
 
 // loop runs supersteps until the graph ends, pauses, stops or fails.
 func (r *run[S]) loop() (res *Result[S], err error) {
+	if tc := r.wf.cfg.tracer; tc != nil && !r.child {
+		ctx, end := tc.Run(r.ctx, TraceRun{Workflow: r.wf.name, Thread: r.thread, Resumed: r.resumed, Checkpoint: r.head.cp.ID}, r.traceLink())
+		r.ctx = ctx
+		defer func() {
+			status := StatusFailed
+			if res != nil {
+				status = res.Status
+			}
+			end(status, err)
+		}()
+	}
 	defer func() {
 		// A run whose claim the heartbeat found lost fails with whatever
 		// its cancelled context made the next store call return; say why.
@@ -368,7 +379,7 @@ func (r *run[S]) loop() (res *Result[S], err error) {
 // checkWrites refuses pending writes that name nodes the graph lacks.
 func (r *run[S]) checkWrites(ws []write[S]) error {
 	for _, w := range ws {
-		if w.task == taskResume || w.task == taskInput {
+		if w.task == taskResume || w.task == taskInput || w.task == taskTrace {
 			continue
 		}
 		if err := r.wf.knows(r.thread, []string{w.task}); err != nil {
@@ -517,7 +528,7 @@ func (r *run[S]) runTask(name string, in S, start time.Time) taskResult[S] {
 	var retries []checkpoint.Step
 	var journal map[string][]byte
 	for attempt := 1; ; attempt++ {
-		tr := r.attempt(name, in, start, journal)
+		tr := r.attempt(name, in, start, journal, attempt)
 		policy := n.retry
 		if tr.err == nil || tr.paused() || policy == nil || attempt >= policy.attempts() || r.ctx.Err() != nil ||
 			(policy.Retryable != nil && !policy.Retryable(unwrapNode(tr.err))) {
@@ -567,13 +578,19 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// attempt runs one node once.
-func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string][]byte) (tr taskResult[S]) {
+// attempt runs one node once: attempt n of its retry policy.
+func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
 	nodeName, branch := splitTask(name)
 	t := &task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
 		origin: originOf(&r.head.cp), off: r.off || start.IsZero(), prior: r.priors(name)}
 	if journal != nil {
 		t.x = &taskRare{journal: journal}
+	}
+	if tc := r.wf.cfg.tracer; tc != nil {
+		ctx, end := tc.Node(t.Context, TraceNode{Workflow: r.wf.name, Thread: r.thread, Node: t.path, Task: name,
+			Superstep: r.head.cp.Step + 1, Attempt: n})
+		t.Context = ctx
+		defer func() { end(tr.err) }()
 	}
 	tr.t = t
 	tr.started, tr.dur = start, -1
@@ -836,6 +853,7 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, result
 	if results != nil {
 		c.writes = r.outputs(tasks, results)
 	}
+	c.writes = append(c.writes, r.traceCarry()...)
 	if moot := r.moot(results); len(moot) > 0 {
 		c.c.Cancel = &checkpoint.Cancellation{IDs: moot, Author: "weft", Channel: checkpoint.ChannelEngine, At: c.c.At,
 			Note: "not asked again: the node ran again without it"}

@@ -37,6 +37,7 @@ type compileConfig struct {
 	now       func() time.Time
 	resolvers []Resolver
 	observers []Observer
+	tracer    Tracer
 }
 
 type runConfig struct {
