@@ -26,7 +26,7 @@ import (
 	"github.com/weftgraph/weft/worker"
 )
 
-var workerKills = flag.Int("crash.workerkills", 30, "SIGKILLs of workers per store (10 with -short)")
+var workerKills = flag.Int("crash.workerkills", 30, "SIGKILLs of workers per store (default: 30 on SQLite, 50 on PostgreSQL; 10 with -short)")
 
 // The lease and heartbeat of worker children: short, so that takeovers
 // happen within the test; the heartbeat well inside the lease.
@@ -38,6 +38,10 @@ const (
 // envSlowNode makes the worker child's "prepare" node sleep this long (a
 // Go duration): long enough for the parent to freeze the worker in it.
 const envSlowNode = "WEFT_CRASH_SLOW"
+
+// envWithin gives the workflow's question a fallback answer ("fallback")
+// after this long (a Go duration).
+const envWithin = "WEFT_CRASH_WITHIN"
 
 // workerChild runs a worker over the store until it is killed, or until
 // SIGTERM, when it shuts down and hands back what it runs.
@@ -53,12 +57,12 @@ func workerChild() error {
 	if err != nil {
 		return err
 	}
-	slow, _ := time.ParseDuration(os.Getenv(envSlowNode))
+	slow := parseSlow(os.Getenv(envSlowNode))
 	wf, err := buildWorked(store, &effectLog{f: f}, slow)
 	if err != nil {
 		return err
 	}
-	w, err := worker.New(store, []weft.Runner{wf.Runner()}, worker.Config{Poll: 20 * time.Millisecond, Slots: 8, ShutdownTimeout: time.Second,
+	w, err := worker.New(store, []weft.Runner{wf.Runner()}, worker.Config{Poll: 20 * time.Millisecond, Slots: 8, ShutdownTimeout: time.Second, Deadlines: 50 * time.Millisecond, LeaderTTL: time.Second,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err
@@ -71,14 +75,32 @@ func workerChild() error {
 	return err
 }
 
+// parseSlow reads envSlowNode: a duration ("3s") or a range
+// ("50ms-500ms"), and returns how long each run of the slow node takes.
+func parseSlow(v string) func() time.Duration {
+	lo, hi, isRange := strings.Cut(v, "-")
+	a, _ := time.ParseDuration(lo)
+	b := a
+	if isRange {
+		b, _ = time.ParseDuration(hi)
+	}
+	return func() time.Duration {
+		if b <= a {
+			return a
+		}
+		return a + time.Duration(rand.Int64N(int64(b-a)))
+	}
+}
+
 // buildWorked is the crash workflow as workers run it: prepare (slow if
 // asked), charge (a journaled effect, then a question), finish.
-func buildWorked(store checkpoint.Store, log *effectLog, slow time.Duration) (*weft.Workflow[Job], error) {
+func buildWorked(store checkpoint.Store, log *effectLog, slow func() time.Duration) (*weft.Workflow[Job], error) {
+	within, _ := time.ParseDuration(os.Getenv(envWithin))
 	g := weft.NewGraph[Job]("crash")
 	g.AddNode("prepare", func(ctx context.Context, j Job) (Job, error) {
-		if slow > 0 {
+		if d := slow(); d > 0 {
 			select {
-			case <-time.After(slow):
+			case <-time.After(d):
 			case <-ctx.Done():
 				return j, ctx.Err()
 			}
@@ -105,7 +127,11 @@ func buildWorked(store checkpoint.Store, log *effectLog, slow time.Duration) (*w
 			return j, err
 		}
 		log.add("done %s", receipt)
-		answer, err := weft.Interrupt[string](ctx, receipt, weft.Key("confirm"))
+		opts := []weft.InterruptOption{weft.Key("confirm")}
+		if within > 0 {
+			opts = append(opts, weft.Within(within, "fallback"))
+		}
+		answer, err := weft.Interrupt[string](ctx, receipt, opts...)
 		if err != nil {
 			return j, err
 		}
@@ -198,7 +224,7 @@ func newParentSide(t *testing.T, spec string) *parentSide {
 		t.Fatal(err)
 	}
 	t.Cleanup(closeStore)
-	wf, err := buildWorked(store, nil, 0)
+	wf, err := buildWorked(store, nil, parseSlow(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,20 +297,23 @@ func (p *parentSide) check(ctx context.Context, ids []string, logPath string) {
 	checkEffects(p.t, logPath, effects)
 }
 
-// workerCrash submits threads, runs two workers at a time over them,
-// SIGKILLs one at a random moment again and again (starting another), while
-// answers come through the store; then lets the last workers finish.
-// Every thread completes once, with its answer, and each journaled effect
-// ran once.
-func workerCrash(t *testing.T, spec string) {
-	n := *workerKills
+// workerCrash submits threads whose first node takes 50–500 ms (a model
+// call), runs workers processes over them, and SIGKILLs a worker that
+// holds running threads at a random moment, again and again (starting
+// another), while answers come through the store; then lets the last
+// workers finish. Every thread completes once, with its answer, each
+// journaled effect ran once, and the threads of each killed worker were
+// taken over (the worst takeover is logged).
+func workerCrash(t *testing.T, spec string, workers, threads, kills int) {
 	if testing.Short() {
-		n = 10
+		kills = 10
+	}
+	if *workerKills > 0 && *workerKills != 30 {
+		kills = *workerKills // set on the command line
 	}
 	ctx := context.Background()
 	logPath := filepath.Join(t.TempDir(), "effects.log")
 	p := newParentSide(t, spec)
-	const threads = 24
 	ids := make([]string, threads)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("w-%d", i)
@@ -292,25 +321,104 @@ func workerCrash(t *testing.T, spec string) {
 			t.Fatal(err)
 		}
 	}
-	workers := []*workerProc{startWorker(t, spec, logPath), startWorker(t, spec, logPath)}
-	for range n {
+	slow := envSlowNode + "=50ms-500ms"
+	procs := make([]*workerProc, workers)
+	for i := range procs {
+		procs[i] = startWorker(t, spec, logPath, slow)
+	}
+	tk := &takeovers{since: map[string]takeover{}}
+	for range kills {
 		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
 		p.answerPending(ctx)
-		i := rand.IntN(len(workers))
-		workers[i].kill()
-		workers[i] = startWorker(t, spec, logPath)
+		tk.check(t, p)
+		// The victim: a worker that runs threads now, if one does.
+		i := rand.IntN(len(procs))
+		held := p.heldBy(ctx, ids, procs[i])
+		for j := range procs {
+			if h := p.heldBy(ctx, ids, procs[j]); len(h) > 0 {
+				i, held = j, h
+				break
+			}
+		}
+		procs[i].kill()
+		tk.killed(procs[i], held)
+		procs[i] = startWorker(t, spec, logPath, slow)
 	}
-	p.until(ctx, ids)
+	deadline := time.Now().Add(2 * time.Minute)
+	for p.completed(ctx, ids) < len(ids) {
+		if time.Now().After(deadline) {
+			t.Fatalf("threads not completed after 2 minutes")
+		}
+		p.answerPending(ctx)
+		tk.check(t, p)
+		time.Sleep(20 * time.Millisecond)
+	}
+	tk.check(t, p)
 	p.check(ctx, ids, logPath)
-	t.Logf("%d worker kills over %d threads", n, threads)
+	t.Logf("%d worker kills over %d threads and %d workers; %d threads taken over from killed workers, the worst after %v (lease %v)",
+		kills, threads, workers, tk.n, tk.worst.Round(time.Millisecond), childLease)
+}
+
+// takeover is a thread a killed worker held: its epoch then, and when the
+// worker died.
+type takeover struct {
+	epoch int64
+	at    time.Time
+}
+
+// takeovers tracks the threads of killed workers until another claims
+// them (or they end).
+type takeovers struct {
+	since map[string]takeover
+	worst time.Duration
+	n     int
+}
+
+func (tk *takeovers) killed(w *workerProc, held map[string]int64) {
+	now := time.Now()
+	for id, epoch := range held {
+		tk.since[id] = takeover{epoch, now}
+	}
+}
+
+// check notes the tracked threads another worker claimed (a higher epoch)
+// or that ended.
+func (tk *takeovers) check(t *testing.T, p *parentSide) {
+	for id, k := range tk.since {
+		row, err := p.store.Thread(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.Epoch > k.epoch || row.Status == checkpoint.StatusCompleted {
+			tk.worst = max(tk.worst, time.Since(k.at))
+			tk.n++
+			delete(tk.since, id)
+		}
+	}
+}
+
+// heldBy returns the threads w runs now, with their claim's epoch.
+func (p *parentSide) heldBy(ctx context.Context, ids []string, w *workerProc) map[string]int64 {
+	pid := ":" + strconv.Itoa(w.cmd.Process.Pid) + ":"
+	held := map[string]int64{}
+	for _, id := range ids {
+		row, err := p.store.Thread(ctx, id)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		if row.Status == checkpoint.StatusRunning && strings.Contains(row.Owner, pid) {
+			held[id] = row.Epoch
+		}
+	}
+	return held
 }
 
 func TestWorkerCrashSQLite(t *testing.T) {
-	workerCrash(t, "sqlite:"+filepath.Join(t.TempDir(), "workers.db"))
+	workerCrash(t, "sqlite:"+filepath.Join(t.TempDir(), "workers.db"), 2, 24, 30)
 }
 
 func TestWorkerCrashPostgres(t *testing.T) {
-	workerCrash(t, "postgres:"+pgtest.Schema(t)+"|"+pgtest.URL(t))
+	workerCrash(t, "postgres:"+pgtest.Schema(t)+"|"+pgtest.URL(t), 3, 60, 50)
 }
 
 // frozenWorker freezes (SIGSTOP) a worker inside a node, lets another
@@ -409,4 +517,116 @@ func TestFrozenWorkerSQLite(t *testing.T) {
 
 func TestFrozenWorkerPostgres(t *testing.T) {
 	frozenWorker(t, "postgres:"+pgtest.Schema(t)+"|"+pgtest.URL(t))
+}
+
+// deadlineWorkers: a question whose fallback comes due while three worker
+// processes run deadlines is answered once, by the deadline, and its
+// thread carries on once.
+func deadlineWorkers(t *testing.T, spec string) {
+	ctx := context.Background()
+	logPath := filepath.Join(t.TempDir(), "effects.log")
+	t.Setenv(envWithin, "300ms") // the parent's workflow asks the same question
+	p := newParentSide(t, spec)
+	const threads = 6
+	ids := make([]string, threads)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("d-%d", i)
+		if _, err := p.wf.Submit(ctx, ids[i], Job{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		startWorker(t, spec, logPath, envWithin+"=300ms")
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for p.completed(ctx, ids) < threads {
+		if time.Now().After(deadline) {
+			t.Fatal("threads not completed after 2 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, id := range ids {
+		snap, err := p.wf.State(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.Values.Answer != "fallback" || strings.Join(snap.Values.Steps, ",") != "prepare,finish" {
+			t.Errorf("thread %s: %+v", id, snap.Values)
+		}
+		page, err := p.store.Interrupts(ctx, &checkpoint.InterruptQuery{ThreadID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Interrupts) != 1 || page.Interrupts[0].Channel != checkpoint.ChannelDeadline || page.Interrupts[0].Status != checkpoint.InterruptAnswered {
+			t.Errorf("thread %s: questions %+v, want one answered by the deadline", id, page.Interrupts)
+		}
+	}
+}
+
+func TestDeadlineWorkersSQLite(t *testing.T) {
+	deadlineWorkers(t, "sqlite:"+filepath.Join(t.TempDir(), "deadline.db"))
+}
+
+func TestDeadlineWorkersPostgres(t *testing.T) {
+	deadlineWorkers(t, "postgres:"+pgtest.Schema(t)+"|"+pgtest.URL(t))
+}
+
+// stopElsewhere: a stop requested through the store, by a process that
+// does not run the thread, stops it in the worker that does, inside its
+// long node; the node's work is not committed, and a resume carries on.
+func stopElsewhere(t *testing.T, spec string) {
+	ctx := context.Background()
+	logPath := filepath.Join(t.TempDir(), "effects.log")
+	p := newParentSide(t, spec)
+	if _, err := p.wf.Submit(ctx, "s", Job{}); err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, spec, logPath, envSlowNode+"=20s")
+	for deadline := time.Now().Add(time.Minute); ; {
+		row, err := p.store.Thread(ctx, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.Status == checkpoint.StatusRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no worker claimed the thread: %+v", row)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	asked := time.Now()
+	if _, err := p.store.RequestStop(ctx, &checkpoint.StopRequest{ThreadID: "s", At: asked}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; {
+		row, err := p.store.Thread(ctx, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.Status == checkpoint.StatusStopped {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the thread did not stop: %+v", row)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(asked)
+	snap, err := p.wf.State(ctx, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Values.Steps) != 0 {
+		t.Errorf("the stopped node's work was kept: %+v", snap.Values)
+	}
+	t.Logf("stopped %v after the request (heartbeat %v; the node would have taken 20s)", took.Round(time.Millisecond), childHeartbeat)
+}
+
+func TestStopElsewhereSQLite(t *testing.T) {
+	stopElsewhere(t, "sqlite:"+filepath.Join(t.TempDir(), "stop.db"))
+}
+
+func TestStopElsewherePostgres(t *testing.T) {
+	stopElsewhere(t, "postgres:"+pgtest.Schema(t)+"|"+pgtest.URL(t))
 }
