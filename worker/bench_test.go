@@ -1,0 +1,116 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/checkpoint/pgstore"
+	"github.com/weftgraph/weft/checkpoint/sqlitestore"
+	"github.com/weftgraph/weft/internal/pgtest"
+	"github.com/weftgraph/weft/worker"
+)
+
+type benchJob struct{ N int }
+
+// BenchmarkThroughput measures supersteps per second: b.N threads of three
+// nodes each (so 3·b.N supersteps) are submitted, then run by 1, 2 or 4
+// workers, each on its own store handle as separate processes would be
+// (its own SQLite connection pool, its own PostgreSQL pool), with nodes
+// that do nothing or wait 20 ms (a model call). The time per op is per
+// thread.
+func BenchmarkThroughput(b *testing.B) {
+	for _, st := range []string{"sqlite", "postgres"} {
+		for _, wait := range []time.Duration{0, 20 * time.Millisecond} {
+			for _, workers := range []int{1, 2, 4} {
+				b.Run(fmt.Sprintf("store=%s/node=%v/workers=%d", st, wait, workers), func(b *testing.B) {
+					throughput(b, st, wait, workers)
+				})
+			}
+		}
+	}
+}
+
+func throughput(b *testing.B, kind string, wait time.Duration, workers int) {
+	ctx := context.Background()
+	var open func() checkpoint.Store
+	switch kind {
+	case "sqlite":
+		path := filepath.Join(b.TempDir(), "bench.db")
+		open = func() checkpoint.Store {
+			s, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Migrate: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		}
+	case "postgres":
+		url, schema := pgtest.URL(b), pgtest.Schema(b)
+		open = func() checkpoint.Store {
+			s, err := pgstore.New(ctx, pgtest.NewPool(b, url), pgstore.Options{Schema: schema, Migrate: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}
+	}
+	build := func(store checkpoint.Store) *weft.Workflow[benchJob] {
+		g := weft.NewGraph[benchJob]("bench")
+		step := func(ctx context.Context, j benchJob) (benchJob, error) {
+			if wait > 0 {
+				time.Sleep(wait)
+			}
+			j.N++
+			return j, nil
+		}
+		g.AddNode("a", step).AddNode("b", step).AddNode("c", step)
+		g.AddEdge(weft.Start, "a").AddEdge("a", "b").AddEdge("b", "c")
+		wf, err := g.Compile(weft.WithStore(store))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return wf
+	}
+	submitter := build(open())
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("t%d", i)
+		if _, err := submitter.Submit(ctx, ids[i], benchJob{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, workers)
+	b.ResetTimer()
+	for range workers {
+		store := open()
+		w, err := worker.New(store, []weft.Runner{build(store).Runner()}, worker.Config{Poll: 5 * time.Millisecond, Slots: 16, Deadlines: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() { done <- w.Run(wctx) }()
+	}
+	// Wait for the last thread; they complete in about submission order.
+	for i := len(ids) - 1; i >= 0; {
+		row, err := submitter.Runner().Store().Thread(ctx, ids[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if row.Status == checkpoint.StatusCompleted {
+			i--
+			continue
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(3*b.N)/b.Elapsed().Seconds(), "supersteps/s")
+	cancel()
+	for range workers {
+		<-done
+	}
+}
