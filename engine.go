@@ -839,7 +839,10 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 	}
 	row.Version = v
 	tr.row = row
-	tr.confirmed = r.now()
+	// The commit confirmed the claim; its time will do.
+	if tr.confirmed = c.c.At; tr.confirmed.IsZero() {
+		tr.confirmed = r.now()
+	}
 	return nil
 }
 

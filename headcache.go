@@ -14,12 +14,14 @@ const headCacheSize = 512
 // whole history of Append blobs. Checkpoints never change once written, so
 // an entry is valid for as long as the thread's incarnation (its creation
 // time) and checkpoint ID match, in any process; it holds its own copy of
-// the state. When full, the entry used least recently goes.
+// the state. When full, an entry not used since the clock hand last passed
+// it goes (the CLOCK approximation of least recently used: O(1) per put).
 type headCache[S any] struct {
 	si    *stateInfo
 	mu    sync.Mutex
-	clock uint64 // counts uses
-	items map[headID]cachedHead[S]
+	items map[headID]*cachedHead[S]
+	ring  []headID // the entries, in the order the hand visits them
+	hand  int
 }
 
 // headID names a checkpoint of one incarnation of a thread.
@@ -31,11 +33,11 @@ type headID struct {
 
 type cachedHead[S any] struct {
 	snap snap[S]
-	used uint64
+	used bool // since the hand last passed
 }
 
 func newHeadCache[S any](si *stateInfo) *headCache[S] {
-	return &headCache[S]{si: si, items: make(map[headID]cachedHead[S], 64)}
+	return &headCache[S]{si: si, items: make(map[headID]*cachedHead[S], 64)}
 }
 
 func headKey(thread string, created time.Time, cpID string) headID {
@@ -50,34 +52,39 @@ func (c *headCache[S]) get(key headID) (*snap[S], bool) {
 		c.mu.Unlock()
 		return nil, false
 	}
-	c.clock++
-	e.used = c.clock
-	c.items[key] = e
-	c.mu.Unlock()
+	e.used = true
 	s := e.snap
+	c.mu.Unlock()
 	s.state = copyState(c.si, s.state)
 	return &s, true
 }
 
 // put keeps a copy of s under key.
 func (c *headCache[S]) put(key headID, s *snap[S]) {
-	e := cachedHead[S]{snap: *s}
+	e := &cachedHead[S]{snap: *s}
 	e.snap.cp.Blobs = nil
 	e.snap.state = storedState(c.si, s.state)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.clock++
-	e.used = c.clock
-	c.items[key] = e
-	if len(c.items) <= headCacheSize {
+	if _, ok := c.items[key]; ok {
+		c.items[key] = e
 		return
 	}
-	var oldest headID
-	least := c.clock
-	for k, v := range c.items {
-		if v.used < least {
-			oldest, least = k, v.used
-		}
+	c.items[key] = e
+	if len(c.ring) < headCacheSize {
+		c.ring = append(c.ring, key)
+		return
 	}
-	delete(c.items, oldest)
+	for {
+		old := c.ring[c.hand]
+		if o := c.items[old]; o != nil && o.used {
+			o.used = false
+			c.hand = (c.hand + 1) % len(c.ring)
+			continue
+		}
+		delete(c.items, old)
+		c.ring[c.hand] = key
+		c.hand = (c.hand + 1) % len(c.ring)
+		return
+	}
 }
