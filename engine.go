@@ -846,6 +846,16 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 	return nil
 }
 
+// keepHead offers the head the run leaves the thread at to the persister's
+// cache of heads.
+func (r *run[S]) keepHead() {
+	tr := r.tr
+	tr.mu.Lock()
+	row := tr.row
+	tr.mu.Unlock()
+	r.p.keep(&row, r.head)
+}
+
 // pause commits a pause: new questions, finished outputs, the step log.
 // Questions of the pause that the superstep made moot (a node that ran
 // again finished without asking them) are cancelled. If an answer arrived
@@ -863,6 +873,9 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, result
 	}
 	if err := r.save(c, StatusInterrupted, "", nil); err != nil {
 		return nil, false, err
+	}
+	if !r.child {
+		r.keepHead()
 	}
 	waiting := make([]checkpoint.InterruptRecord, 0, len(recs)+len(r.waiting))
 	waiting = append(waiting, r.waiting...)
@@ -998,6 +1011,9 @@ func (r *run[S]) stop(tasks []string, results []taskResult[S], steps []checkpoin
 	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Steps: steps}, writes: r.outputs(tasks, results)}
 	if err := r.save(c, status, "", nil); err != nil {
 		return nil, err
+	}
+	if !r.child {
+		r.keepHead()
 	}
 	res := r.result(status, nil)
 	if !r.child {

@@ -92,6 +92,7 @@ type task[S any] struct {
 	ended    atomic.Bool                  // the node returned
 	off      bool                         // runs on another goroutine than the root run's
 	doneCh   chan struct{}                // closed when the node returns (made on demand)
+	watched  atomic.Bool                  // done was called: end must close doneCh
 }
 
 // taskRare is the part of a task that most tasks never use, kept apart so
@@ -122,11 +123,18 @@ func (t *task[S]) Value(key any) any {
 // end marks the node as returned: what it left running (a goroutine that
 // emits, asks or journals) is refused from now on.
 func (t *task[S]) end() {
+	t.ended.Store(true)
+	if !t.watched.Load() {
+		return // nobody waits on done: no lock to take
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.ended.Store(true)
 	if t.doneCh != nil {
-		close(t.doneCh)
+		select {
+		case <-t.doneCh: // done saw ended and closed it
+		default:
+			close(t.doneCh)
+		}
 	}
 }
 
@@ -134,6 +142,10 @@ func (t *task[S]) end() {
 func (t *task[S]) done() <-chan struct{} {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// watched is stored before ended is read, and end stores ended before
+	// it reads watched: one of the two sees the other, so the channel is
+	// closed once the node returned, whichever came first.
+	t.watched.Store(true)
 	if t.doneCh == nil {
 		t.doneCh = make(chan struct{})
 		if t.ended.Load() {
@@ -382,6 +394,9 @@ func deadlines(rec *checkpoint.InterruptRecord, cfg *askConfig, now time.Time, p
 // the old questions too. Questions it finished without asking (it did not
 // pause) are moot and will be cancelled.
 func (t *task[S]) mismatch() error {
+	if len(t.prior) == 0 {
+		return nil // nothing was recorded for it (prior never changes)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var answered, pending []*checkpoint.InterruptRecord

@@ -20,6 +20,10 @@ type persister[S any] interface {
 	// row's head. It may come from a cache of decoded heads.
 	rootSnapshot(ctx context.Context, row *checkpoint.Thread, id string) (*snap[S], error)
 	commit(ctx context.Context, c *commit[S]) (int64, error)
+	// keep notes that s is the head of the thread row names, which a run
+	// leaves (it paused or stopped on it): the next reader may take it
+	// from a cache instead of decoding it.
+	keep(row *checkpoint.Thread, s *snap[S])
 	putWrites(ctx context.Context, p checkpoint.PutWrites, ws []write[S]) error
 	// writes loads the pending writes of the superstep from checkpoint
 	// cpID, whose state is base (outputs are stored as changes of it).
@@ -118,6 +122,12 @@ func (p *storePersister[S]) rootSnapshot(ctx context.Context, row *checkpoint.Th
 		p.heads.put(key, s)
 	}
 	return s, err
+}
+
+func (p *storePersister[S]) keep(row *checkpoint.Thread, s *snap[S]) {
+	if p.heads != nil && s != nil && s.cp.ID != "" && s.cp.Namespace == "" {
+		p.heads.put(headKey(row.ID, row.CreatedAt, s.cp.ID), s)
+	}
 }
 
 func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, error) {
@@ -220,6 +230,8 @@ func (nopPersister[S]) snapshot(_ context.Context, thread, ns, id string) (*snap
 func (nopPersister[S]) rootSnapshot(_ context.Context, row *checkpoint.Thread, id string) (*snap[S], error) {
 	return nil, fmt.Errorf("weft: ephemeral thread: checkpoint %q: %w", id, checkpoint.ErrNotFound)
 }
+
+func (nopPersister[S]) keep(*checkpoint.Thread, *snap[S]) {}
 
 func (nopPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error) {
 	return c.c.ExpectedVersion + 1, nil
