@@ -55,7 +55,7 @@
 // # Wake-ups
 //
 // On PostgreSQL (pgstore), writes that make a thread ready notify the
-// workers (LISTEN/NOTIFY, outside the writing transaction, coalesced), so
+// workers (LISTEN/NOTIFY, sent by the writing transaction: delivered when it commits), so
 // an answer given in one process starts the next node in another within
 // milliseconds. Notices are hints: workers also poll (Config.Poll, every
 // second by default), so a lost notice costs at most a poll. Behind a
