@@ -55,9 +55,9 @@
 // # Wake-ups
 //
 // On PostgreSQL (pgstore), writes that make a thread ready notify the
-// workers (LISTEN/NOTIFY, sent by the writing transaction: delivered when it commits), so
-// an answer given in one process starts the next node in another within
-// milliseconds. Notices are hints: workers also poll (Config.Poll, every
+// workers (LISTEN/NOTIFY, sent by the writing transaction and delivered
+// when it commits), so an answer given in one process starts the next
+// node in another within milliseconds. Notices are hints: workers also poll (Config.Poll, every
 // second by default), so a lost notice costs at most a poll. Behind a
 // connection pooler that breaks LISTEN, set Config.NoListen (pgstore's
 // Options.NoNotify for the writers). SQLite (several processes on one
