@@ -146,13 +146,7 @@ func (t *Telemetry) Node(ctx context.Context, n weft.TraceNode) (context.Context
 	))
 	start := time.Now()
 	return ctx, func(err error) {
-		outcome := "ok"
-		if err != nil {
-			outcome = "error"
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-		}
-		span.End()
+		outcome := end(span, err)
 		t.nodeDur.Record(context.Background(), time.Since(start).Seconds(), metric.WithAttributes(
 			attribute.String("weft.workflow", n.Workflow), attribute.String("weft.node", n.Node), attribute.String("weft.outcome", outcome)))
 	}
@@ -164,15 +158,22 @@ func (t *Telemetry) Effect(ctx context.Context, key, effectID string) (context.C
 		attribute.String("weft.effect.key", key), attribute.String("weft.effect.id", effectID)))
 	workflow := workflowOf(ctx)
 	return ctx, func(err error) {
-		outcome := "ok"
-		if err != nil {
-			outcome = "error"
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-		}
-		span.End()
+		outcome := end(span, err)
 		t.effects.Add(context.Background(), 1, metric.WithAttributes(attribute.String("weft.workflow", workflow), attribute.String("weft.outcome", outcome)))
 	}
+}
+
+// end ends span with err and returns the outcome attribute: "ok" or
+// "error".
+func end(span trace.Span, err error) string {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+	return outcome
 }
 
 // Carry returns the run's trace context, to keep with its pause.

@@ -39,13 +39,13 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 }
 
-func throughput(b *testing.B, kind string, wait time.Duration, workers int) {
+// opener returns a function that opens a new handle on one store of kind
+// ("sqlite": a file; "postgres": a schema), as another process would.
+func opener(b *testing.B, kind string) func() checkpoint.Store {
 	ctx := context.Background()
-	var open func() checkpoint.Store
-	switch kind {
-	case "sqlite":
+	if kind == "sqlite" {
 		path := filepath.Join(b.TempDir(), "bench.db")
-		open = func() checkpoint.Store {
+		return func() checkpoint.Store {
 			s, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Migrate: true})
 			if err != nil {
 				b.Fatal(err)
@@ -53,16 +53,20 @@ func throughput(b *testing.B, kind string, wait time.Duration, workers int) {
 			b.Cleanup(func() { s.Close() })
 			return s
 		}
-	case "postgres":
-		url, schema := pgtest.URL(b), pgtest.Schema(b)
-		open = func() checkpoint.Store {
-			s, err := pgstore.New(ctx, pgtest.NewPool(b, url), pgstore.Options{Schema: schema, Migrate: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return s
-		}
 	}
+	url, schema := pgtest.URL(b), pgtest.Schema(b)
+	return func() checkpoint.Store {
+		s, err := pgstore.New(ctx, pgtest.NewPool(b, url), pgstore.Options{Schema: schema, Migrate: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+}
+
+func throughput(b *testing.B, kind string, wait time.Duration, workers int) {
+	ctx := context.Background()
+	open := opener(b, kind)
 	build := func(store checkpoint.Store) *weft.Workflow[benchJob] {
 		g := weft.NewGraph[benchJob]("bench")
 		step := func(ctx context.Context, j benchJob) (benchJob, error) {
@@ -136,28 +140,7 @@ func BenchmarkAnswerToNextNode(b *testing.B) {
 
 func answerToNode(b *testing.B, kind string, noListen bool) {
 	ctx := context.Background()
-	var open func() checkpoint.Store
-	switch kind {
-	case "sqlite":
-		path := filepath.Join(b.TempDir(), "bench.db")
-		open = func() checkpoint.Store {
-			s, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Migrate: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Close() })
-			return s
-		}
-	default:
-		url, schema := pgtest.URL(b), pgtest.Schema(b)
-		open = func() checkpoint.Store {
-			s, err := pgstore.New(ctx, pgtest.NewPool(b, url), pgstore.Options{Schema: schema, Migrate: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return s
-		}
-	}
+	open := opener(b, kind)
 	started := make(chan string, 1024)
 	build := func(store checkpoint.Store) *weft.Workflow[benchJob] {
 		g := weft.NewGraph[benchJob]("answer")

@@ -127,41 +127,7 @@ func maybeKillSelf(n int) {
 func jitter() { time.Sleep(time.Duration(rand.IntN(2500)) * time.Microsecond) }
 
 func build(store checkpoint.Store, log *effectLog) (*weft.Workflow[Job], error) {
-	g := weft.NewGraph[Job]("crash")
-	g.AddNode("prepare", func(ctx context.Context, j Job) (Job, error) {
-		jitter()
-		j.Steps = append(j.Steps, "prepare")
-		return j, nil
-	})
-	g.AddNode("charge", func(ctx context.Context, j Job) (Job, error) {
-		jitter()
-		receipt, err := weft.Do(ctx, "charge", func(ctx context.Context) (string, error) {
-			id := weft.EffectID(ctx)
-			log.add("start %s", id)
-			jitter()
-			log.add("effect %s", id) // the external system, deduplicating by id
-			jitter()
-			return "receipt-" + id[:8], nil
-		})
-		if err != nil {
-			return j, err
-		}
-		log.add("done %s", receipt)
-		jitter()
-		answer, err := weft.Interrupt[string](ctx, receipt, weft.Key("confirm"))
-		if err != nil {
-			return j, err
-		}
-		j.Receipt, j.Answer = receipt, answer
-		return j, nil
-	})
-	g.AddNode("finish", func(ctx context.Context, j Job) (Job, error) {
-		jitter()
-		j.Steps = append(j.Steps, "finish")
-		return j, nil
-	})
-	g.AddEdge(weft.Start, "prepare").AddEdge("prepare", "charge").AddEdge("charge", "finish")
-	return g.Compile(weft.WithStore(store), weft.WithLease(50*time.Millisecond), weft.WithHeartbeat(10*time.Millisecond))
+	return buildWorked(store, log, parseSlow(""), 50*time.Millisecond, 10*time.Millisecond)
 }
 
 func threadIDs(batch, n int) []string {

@@ -58,7 +58,7 @@ func workerChild() error {
 		return err
 	}
 	slow := parseSlow(os.Getenv(envSlowNode))
-	wf, err := buildWorked(store, &effectLog{f: f}, slow)
+	wf, err := buildWorked(store, &effectLog{f: f}, slow, childLease, childHeartbeat)
 	if err != nil {
 		return err
 	}
@@ -92,9 +92,9 @@ func parseSlow(v string) func() time.Duration {
 	}
 }
 
-// buildWorked is the crash workflow as workers run it: prepare (slow if
-// asked), charge (a journaled effect, then a question), finish.
-func buildWorked(store checkpoint.Store, log *effectLog, slow func() time.Duration) (*weft.Workflow[Job], error) {
+// buildWorked is the crash workflow: prepare (slow if asked), charge (a
+// journaled effect, then a question), finish, on a lease with a heartbeat.
+func buildWorked(store checkpoint.Store, log *effectLog, slow func() time.Duration, lease, beat time.Duration) (*weft.Workflow[Job], error) {
 	within, _ := time.ParseDuration(os.Getenv(envWithin))
 	g := weft.NewGraph[Job]("crash")
 	g.AddNode("prepare", func(ctx context.Context, j Job) (Job, error) {
@@ -144,7 +144,7 @@ func buildWorked(store checkpoint.Store, log *effectLog, slow func() time.Durati
 		return j, nil
 	})
 	g.AddEdge(weft.Start, "prepare").AddEdge("prepare", "charge").AddEdge("charge", "finish")
-	return g.Compile(weft.WithStore(store), weft.WithLease(childLease), weft.WithHeartbeat(childHeartbeat))
+	return g.Compile(weft.WithStore(store), weft.WithLease(lease), weft.WithHeartbeat(beat))
 }
 
 // workerProc is one worker child.
@@ -224,7 +224,7 @@ func newParentSide(t *testing.T, spec string) *parentSide {
 		t.Fatal(err)
 	}
 	t.Cleanup(closeStore)
-	wf, err := buildWorked(store, nil, parseSlow(""))
+	wf, err := buildWorked(store, nil, parseSlow(""), childLease, childHeartbeat)
 	if err != nil {
 		t.Fatal(err)
 	}
