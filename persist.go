@@ -124,6 +124,16 @@ func (p *storePersister[S]) rootSnapshot(ctx context.Context, row *checkpoint.Th
 	return s, err
 }
 
+// resumable reports whether a thread left in status is one a Resume will
+// read the head of next: paused, stopped, failed, ready.
+func resumable(status checkpoint.Status) bool {
+	switch status {
+	case checkpoint.StatusInterrupted, checkpoint.StatusStopped, checkpoint.StatusFailed, checkpoint.StatusReady:
+		return true
+	}
+	return false
+}
+
 func (p *storePersister[S]) keep(row *checkpoint.Thread, s *snap[S]) {
 	if p.heads != nil && s != nil && s.cp.ID != "" && s.cp.Namespace == "" {
 		p.heads.put(headKey(row.ID, row.CreatedAt, s.cp.ID), s)
@@ -156,10 +166,10 @@ func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, er
 		sc.Writes = append(sc.Writes, ws...)
 	}
 	v, err := p.st.Commit(ctx, sc)
-	// Keep the head of a thread the run leaves (paused, failed, done): the
-	// next Resume or State reads it. A run that goes on keeps its state in
-	// memory.
-	if err == nil && p.heads != nil && sc.Checkpoint != nil && sc.Checkpoint.Namespace == "" && sc.Thread.Status != checkpoint.StatusRunning {
+	// Keep the head of a thread the run leaves to be resumed (paused, failed,
+	// stopped, ready): the next Resume reads it. A run that goes on keeps its
+	// state in memory; a completed thread is read less often than it is made.
+	if err == nil && p.heads != nil && sc.Checkpoint != nil && sc.Checkpoint.Namespace == "" && resumable(sc.Thread.Status) {
 		created := sc.Thread.CreatedAt
 		if sc.ExpectedVersion == 0 {
 			created = sc.At
