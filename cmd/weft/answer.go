@@ -51,7 +51,6 @@ Quote the JSON for the shell; put -- before a value that starts with "-":
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
 		var as string
 		fs.StringVar(&as, "as", defaultAuthor(), "the `name` recorded as the answer's author; the default is $WEFT_AUTHOR, else $USER")
-		fs.BoolVar(&c.verbose, "verbose", false, "log what the run does")
 		return func(args []string) error { return runAnswer(c, args, as) }
 	},
 }
@@ -274,7 +273,6 @@ ended (exit code 4).
 
   weft resume essay-1`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
-		fs.BoolVar(&c.verbose, "verbose", false, "log what the run does")
 		fs.BoolVar(&c.queue, "ready", false, "make the thread ready for a worker even if this command could run it")
 		return func(args []string) error { return runResume(c, args[0]) }
 	},

@@ -65,6 +65,7 @@ type cli struct {
 	store   string // --store
 	json    bool   // --json
 	verbose bool   // --verbose
+	thread  string // the THREAD argument, for the hints of errors
 	queue   bool   // the inbox leaves threads ready for a worker (resume --ready)
 
 	closers []io.Closer
@@ -89,7 +90,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		demoCmd, serveCmd, inboxCmd, showCmd, historyCmd, answerCmd, stopCmd, cancelCmd, resumeCmd, migrateCmd,
+		demoCmd, serveCmd, inboxCmd, threadsCmd, showCmd, historyCmd, answerCmd, stopCmd, cancelCmd, resumeCmd, migrateCmd,
 	}
 }
 
@@ -191,6 +192,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "weft %s: %v\nRun 'weft %s --help' for usage.\n", cmd.name, err, cmd.name)
 		return exitUsage
 	}
+	if i := slices.Index(strings.Fields(cmd.args), "THREAD"); i >= 0 && i < len(pos) {
+		c.thread = pos[i]
+	}
 	err = c.run(pos)
 	for i := len(c.closers) - 1; i >= 0; i-- {
 		if cerr := c.closers[i].Close(); cerr != nil && err == nil {
@@ -211,6 +215,7 @@ func (c *cli) flagSet(cmd *command) *flag.FlagSet {
 	if !cmd.noJSON {
 		fs.BoolVar(&c.json, "json", false, "print JSON instead of text")
 	}
+	fs.BoolVar(&c.verbose, "verbose", false, "log what the command does, and print an error with its whole chain of causes")
 	c.run = cmd.setup(c, fs)
 	return fs
 }
@@ -288,15 +293,22 @@ func exitCode(err error) (int, string) {
 	return exitError, "error"
 }
 
-// fail reports err and returns the exit code.
+// fail reports err, as one line with a hint (see explain), and returns
+// the exit code. With --json the error is a JSON object: "error" is the
+// whole chain, "message" and "hint" what a person reads.
 func (c *cli) fail(cmd *command, err error) int {
 	code, kind := exitCode(err)
 	if c.json {
-		data, _ := json.Marshal(map[string]any{"error": err.Error(), "code": kind, "exit": code})
+		msg, hint := explain(c, err)
+		out := map[string]any{"error": err.Error(), "message": msg, "code": kind, "exit": code}
+		if hint != "" {
+			out["hint"] = hint
+		}
+		data, _ := json.Marshal(out)
 		fmt.Fprintf(c.stderr, "%s\n", data)
 		return code
 	}
-	fmt.Fprintf(c.stderr, "weft %s: %v\n", cmd.name, err)
+	printError(c, c.stderr, cmd.name, err)
 	if code == exitUsage {
 		fmt.Fprintf(c.stderr, "Run 'weft %s --help' for usage.\n", cmd.name)
 	}

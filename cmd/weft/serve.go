@@ -35,7 +35,6 @@ func (o *serveOpts) declare(c *cli, fs *flag.FlagSet, addr string) {
 	fs.StringVar(&o.addr, "addr", addr, "the `address` to listen on (host:port; port 0 picks a free one)")
 	o.deadlines = 10 * time.Second
 	fs.Var((*positiveDuration)(&o.deadlines), "deadlines", "the `interval` at which to look for questions whose deadline passed (more than 0)")
-	fs.BoolVar(&c.verbose, "verbose", false, "log every request and run")
 	fs.BoolVar(&o.worker, "worker", true, "run a worker: carry on the ready threads of the workflows served (answered, submitted, resumed, or left by a process that died); --worker=false only serves")
 	fs.IntVar(&o.slots, "slots", worker.DefaultSlots, "how many threads the worker runs at once, at most")
 	o.shutdown = 10 * time.Second
