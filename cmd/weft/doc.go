@@ -46,7 +46,8 @@
 //
 //	0  ok
 //	1  error
-//	2  usage: unknown command, bad flag or argument
+//	2  usage: unknown command, bad flag or argument (an answer's --key
+//	   that matches several questions)
 //	3  not found: no such store file, thread or question
 //	4  conflict: already answered (or cancelled), busy (running), completed
 //	   or cancelled, or in a state the command does not apply to (stop of

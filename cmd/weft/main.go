@@ -32,7 +32,8 @@ const (
 const exitCodesHelp = `Exit codes:
   0  ok
   1  error
-  2  usage: unknown command, bad flag or argument
+  2  usage: unknown command, bad flag or argument (an answer's --key that
+     matches several questions)
   3  not found: no such store file, thread or question
   4  conflict: the question was already answered (or cancelled), the thread
      is busy (running), completed or cancelled, or in a state the command
@@ -271,6 +272,8 @@ func exitCode(err error) (int, string) {
 	switch {
 	case errors.As(err, &ue):
 		return exitUsage, "usage"
+	case errors.Is(err, weft.ErrAmbiguousAnswer):
+		return exitUsage, "ambiguous"
 	case errors.Is(err, weft.ErrInvalidAnswer), errors.Is(err, weft.ErrInvalidInput):
 		return exitInvalid, "invalid_answer"
 	case errors.Is(err, weft.ErrUnknownInterrupt):
