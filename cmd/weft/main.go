@@ -91,7 +91,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		demoCmd, serveCmd, inboxCmd, threadsCmd, showCmd, historyCmd, answerCmd, stopCmd, cancelCmd, resumeCmd, migrateCmd,
+		demoCmd, serveCmd, inboxCmd, threadsCmd, showCmd, historyCmd, eventsCmd, answerCmd, stopCmd, cancelCmd, resumeCmd, migrateCmd,
 	}
 }
 
