@@ -196,7 +196,10 @@ func init() {
 		{is: isErr(weft.ErrNotRunning), text: trimmed(weft.ErrNotRunning), label: "",
 			hint: func(c *cli) string { return fmt.Sprintf("'weft show %s' shows where it stands", c.threadArg()) }},
 		{is: isErr(inbox.ErrUnknownWorkflow), text: trimmed(inbox.ErrUnknownWorkflow), label: "not a workflow this command runs",
-			hint: func(*cli) string {
+			hint: func(c *cli) string {
+				if c.command == "start" {
+					return "only the program that has the workflow's code can start its threads: Workflow.Run or Submit there, or POST /v1/workflows/WORKFLOW/threads to a server that program runs ('weft serve' does not have it either)"
+				}
 				return "this command runs only the demo workflows: run a worker (package worker) in the program that has the workflow, or serve it from there"
 			}},
 		{is: isErr(checkpoint.ErrBadCursor), text: trimmed(checkpoint.ErrBadCursor), label: "malformed cursor",

@@ -67,6 +67,7 @@ type cli struct {
 	json    bool   // --json
 	verbose bool   // --verbose
 	thread  string // the THREAD argument, for the hints of errors
+	command string // the command's name
 	queue   bool   // the inbox leaves threads ready for a worker (resume --ready)
 
 	closers []io.Closer
@@ -91,7 +92,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		demoCmd, serveCmd, inboxCmd, threadsCmd, showCmd, historyCmd, eventsCmd, answerCmd, stopCmd, cancelCmd, resumeCmd, migrateCmd,
+		demoCmd, serveCmd, inboxCmd, threadsCmd, showCmd, historyCmd, eventsCmd, startCmd, answerCmd, stopCmd, cancelCmd, resumeCmd, migrateCmd,
 	}
 }
 
@@ -179,7 +180,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		topUsage(stderr)
 		return exitUsage
 	}
-	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, command: cmd.name}
 	fs := c.flagSet(cmd)
 	pos, err := parseArgs(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
