@@ -38,7 +38,8 @@ const exitCodesHelp = `Exit codes:
   4  conflict: the question was already answered (or cancelled), the thread
      is busy (running), completed or cancelled, or in a state the command
      does not apply to (stop of a failed thread)
-  5  invalid answer: the value does not fit the question's schema
+  5  invalid answer or input: the value does not fit the question's schema
+     (or, for start, the workflow's state)
 `
 
 // defaultStore is the store of commands without --store.

@@ -99,8 +99,7 @@ answer, a deadline, 'weft resume --ready', or a process that died while it
 ran them) run here. demo-long, which the demo does not start by itself,
 works for as many seconds as its input says, to stop and take over by hand:
 
-  curl -H 'Authorization: Bearer TOKEN' -d '{"thread":"long-1","input":{"Seconds":120}}' \
-      URL/v1/workflows/demo-long/threads &
+  weft start demo-long long-1 '{"Seconds":120}'
   weft show long-1             # running, its owner and lease
   weft stop long-1             # stops at the owner's next heartbeat
   weft resume long-1 --ready   # the worker carries it on
