@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/weftgraph/weft"
@@ -26,11 +27,15 @@ func defaultAuthor() string {
 
 var answerCmd = &command{
 	name:    "answer",
-	args:    "THREAD ID JSON",
-	nargs:   [2]int{3, 3},
-	summary: "answer a question",
+	args:    "THREAD ID JSON  |  THREAD --key KEY JSON",
+	nargs:   [2]int{2, 3},
+	summary: "answer a question, by its ID or by its key or node",
 	help: `Answer answers the question ID of THREAD with the JSON value (- reads it
-from standard input). The answer is checked against the question's schema
+from standard input). With --key KEY instead of an ID it answers the one
+pending question of THREAD whose key (weft.Key) or node path is KEY; if
+none or several match, it answers nothing and lists the questions that wait,
+with their IDs, keys and nodes (exit code 3 for none, 2 for several: answer
+one of them by ID). The answer is checked against the question's schema
 (exit code 5 if it does not fit, and nothing is recorded) and recorded
 exactly once, with --as as its author and "cli" as its channel: if someone
 answered first, the command fails with exit code 4 and their answer stands.
@@ -47,18 +52,73 @@ Quote the JSON for the shell; put -- before a value that starts with "-":
 
   weft answer post-1 3f9c0e1a2b4d '{"action":"approve"}'
   weft answer refund-large-1 9a0b1c2d3e4f '{"approve":false,"note":"ask the carrier"}' --as grace
-  weft answer agent-1 5e6f7a8b9c0d -- -1`,
+  weft answer agent-1 5e6f7a8b9c0d -- -1
+  weft answer post-1 --key review '{"action":"approve"}'`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
-		var as string
+		var as, key string
 		fs.StringVar(&as, "as", defaultAuthor(), "the `name` recorded as the answer's author; the default is $WEFT_AUTHOR, else $USER")
-		fs.BoolVar(&c.verbose, "verbose", false, "log what the run does")
-		return func(args []string) error { return runAnswer(c, args, as) }
+		fs.StringVar(&key, "key", "", "answer the one pending question with this `key` (weft.Key) or node path, instead of giving its ID")
+		return func(args []string) error {
+			switch {
+			case key == "" && len(args) != 3:
+				return usagef("want THREAD ID JSON (or THREAD --key KEY JSON)")
+			case key != "" && len(args) != 2:
+				return usagef("with --key, want THREAD JSON: the key stands for the ID")
+			}
+			return runAnswer(c, args, as, key)
+		}
 	},
 }
 
-func runAnswer(c *cli, args []string, as string) error {
-	tid, id, value := args[0], args[1], []byte(args[2])
-	if args[2] == "-" {
+// questionByKey returns the ID of the one pending question of thread whose
+// key or node path is key. None is an error wrapping ErrUnknownInterrupt,
+// several one wrapping ErrAmbiguousAnswer; both list the questions that
+// wait.
+func questionByKey(c *cli, ib *inbox.Inbox, thread, key string) (string, error) {
+	page, err := ib.List(c.ctx, inbox.Query{Thread: thread, Limit: inbox.MaxLimit})
+	if err != nil {
+		return "", err
+	}
+	var match []inbox.Item
+	for _, it := range page.Items {
+		if it.Key == key || it.Node == key {
+			match = append(match, it)
+		}
+	}
+	describe := func(items []inbox.Item) string {
+		var parts []string
+		for _, it := range items {
+			d := it.ID + " (node " + it.Node
+			if it.Task != "" && it.Task != it.Node {
+				d += ", task " + it.Task
+			}
+			if it.Key != "" {
+				d += ", key " + it.Key
+			}
+			parts = append(parts, d+")")
+		}
+		return strings.Join(parts, ", ")
+	}
+	switch {
+	case len(match) == 1:
+		return match[0].ID, nil
+	case len(match) > 1:
+		return "", fmt.Errorf("--key %q matches %d questions of thread %s: %s; answer one by ID: %w",
+			key, len(match), thread, describe(match), weft.ErrAmbiguousAnswer)
+	case len(page.Items) == 0:
+		return "", fmt.Errorf("--key %q: thread %s waits for no question: %w", key, thread, weft.ErrUnknownInterrupt)
+	}
+	return "", fmt.Errorf("--key %q matches no question of thread %s; it waits for %s: %w",
+		key, thread, describe(page.Items), weft.ErrUnknownInterrupt)
+}
+
+func runAnswer(c *cli, args []string, as, key string) error {
+	tid, raw := args[0], args[len(args)-1]
+	id, value := "", []byte(raw)
+	if key == "" {
+		id = args[1]
+	}
+	if raw == "-" {
 		data, err := io.ReadAll(c.stdin)
 		if err != nil {
 			return err
@@ -72,6 +132,11 @@ func runAnswer(c *cli, args []string, as string) error {
 	ib, row, err := c.openThread(tid)
 	if err != nil {
 		return err
+	}
+	if key != "" {
+		if id, err = questionByKey(c, ib, tid, key); err != nil {
+			return err
+		}
 	}
 	by := inbox.Author{Name: as, Channel: checkpoint.ChannelCLI}
 	if _, ok := ib.Runner(row.Workflow); !ok {
@@ -274,7 +339,6 @@ ended (exit code 4).
 
   weft resume essay-1`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
-		fs.BoolVar(&c.verbose, "verbose", false, "log what the run does")
 		fs.BoolVar(&c.queue, "ready", false, "make the thread ready for a worker even if this command could run it")
 		return func(args []string) error { return runResume(c, args[0]) }
 	},

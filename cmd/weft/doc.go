@@ -3,19 +3,33 @@
 //
 //	weft demo                         # serve the inbox with example workflows
 //	weft inbox                        # the questions that wait, oldest first
+//	weft threads --status failed      # list threads: find stuck and failed ones
 //	weft show THREAD                  # a thread's state and questions
 //	weft history THREAD               # its checkpoints, steps and answers
+//	weft events THREAD --follow       # its step log and answers, as they come
+//	weft start WORKFLOW THREAD JSON   # start a demo thread (--wait: run it here)
 //	weft answer THREAD ID JSON        # answer a question
+//	weft answer THREAD --key KEY JSON # answer it by its key or node path
 //	weft stop THREAD                  # stop it (or take a waiting one out of the inbox)
 //	weft cancel THREAD                # end a waiting, stopped or failed thread
 //	weft resume THREAD                # carry it on
 //	weft migrate                      # create or upgrade a store's tables
+//	weft migrate --status             # applied and pending migrations (--print: their SQL)
 //	weft serve --tokens FILE          # serve your store with your tokens
 //
 // Every command takes --store sqlite:PATH or --store postgres://URL (default
 // $WEFT_STORE, or sqlite:weft.db) and, except demo and serve, --json. Flags
 // may come before or after the arguments. 'weft COMMAND --help' is the
 // manual of each command.
+//
+// # Errors
+//
+// An error is printed as one line: what went wrong, without the prefixes
+// of the packages it went through, and a hint of what to do, chosen by the
+// kind of error (a thread that is not found, a question already answered, a
+// busy thread, a store not migrated...). --verbose prints the whole chain
+// of wrapped errors below it. Times are printed in local time with their
+// offset from UTC.
 //
 // # What it can run
 //
@@ -46,13 +60,17 @@
 //
 //	0  ok
 //	1  error
-//	2  usage: unknown command, bad flag or argument
+//	2  usage: unknown command, bad flag or argument (an answer's --key
+//	   that matches several questions)
 //	3  not found: no such store file, thread or question
 //	4  conflict: already answered (or cancelled), busy (running), completed
 //	   or cancelled, or in a state the command does not apply to (stop of
 //	   a failed thread)
-//	5  invalid answer: the value does not fit the question's schema
+//	5  invalid answer or input: the value does not fit the question's
+//	   schema (or, for start, the workflow's state)
 //
-// With --json, output is one JSON document on standard output, and an error
-// is one JSON object on standard error: {"error": ..., "code": ..., "exit": N}.
+// With --json, output is one JSON document on standard output (events: one
+// JSON object a line), and an error is one JSON object on standard error:
+// {"error": ..., "message": ..., "hint": ..., "code": ..., "exit": N}, where
+// error is the whole chain and message and hint what the text output says.
 package main

@@ -32,12 +32,14 @@ const (
 const exitCodesHelp = `Exit codes:
   0  ok
   1  error
-  2  usage: unknown command, bad flag or argument
+  2  usage: unknown command, bad flag or argument (an answer's --key that
+     matches several questions)
   3  not found: no such store file, thread or question
   4  conflict: the question was already answered (or cancelled), the thread
      is busy (running), completed or cancelled, or in a state the command
      does not apply to (stop of a failed thread)
-  5  invalid answer: the value does not fit the question's schema
+  5  invalid answer or input: the value does not fit the question's schema
+     (or, for start, the workflow's state)
 `
 
 // defaultStore is the store of commands without --store.
@@ -65,6 +67,8 @@ type cli struct {
 	store   string // --store
 	json    bool   // --json
 	verbose bool   // --verbose
+	thread  string // the THREAD argument, for the hints of errors
+	command string // the command's name
 	queue   bool   // the inbox leaves threads ready for a worker (resume --ready)
 
 	closers []io.Closer
@@ -89,7 +93,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		demoCmd, serveCmd, inboxCmd, showCmd, historyCmd, answerCmd, stopCmd, cancelCmd, resumeCmd, migrateCmd,
+		demoCmd, serveCmd, inboxCmd, threadsCmd, showCmd, historyCmd, eventsCmd, startCmd, answerCmd, stopCmd, cancelCmd, resumeCmd, migrateCmd,
 	}
 }
 
@@ -177,7 +181,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		topUsage(stderr)
 		return exitUsage
 	}
-	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, command: cmd.name}
 	fs := c.flagSet(cmd)
 	pos, err := parseArgs(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
@@ -190,6 +194,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		fmt.Fprintf(stderr, "weft %s: %v\nRun 'weft %s --help' for usage.\n", cmd.name, err, cmd.name)
 		return exitUsage
+	}
+	if i := slices.Index(strings.Fields(cmd.args), "THREAD"); i >= 0 && i < len(pos) {
+		c.thread = pos[i]
 	}
 	err = c.run(pos)
 	for i := len(c.closers) - 1; i >= 0; i-- {
@@ -211,6 +218,7 @@ func (c *cli) flagSet(cmd *command) *flag.FlagSet {
 	if !cmd.noJSON {
 		fs.BoolVar(&c.json, "json", false, "print JSON instead of text")
 	}
+	fs.BoolVar(&c.verbose, "verbose", false, "log what the command does, and print an error with its whole chain of causes")
 	c.run = cmd.setup(c, fs)
 	return fs
 }
@@ -266,6 +274,8 @@ func exitCode(err error) (int, string) {
 	switch {
 	case errors.As(err, &ue):
 		return exitUsage, "usage"
+	case errors.Is(err, weft.ErrAmbiguousAnswer):
+		return exitUsage, "ambiguous"
 	case errors.Is(err, weft.ErrInvalidAnswer), errors.Is(err, weft.ErrInvalidInput):
 		return exitInvalid, "invalid_answer"
 	case errors.Is(err, weft.ErrUnknownInterrupt):
@@ -288,15 +298,22 @@ func exitCode(err error) (int, string) {
 	return exitError, "error"
 }
 
-// fail reports err and returns the exit code.
+// fail reports err, as one line with a hint (see explain), and returns
+// the exit code. With --json the error is a JSON object: "error" is the
+// whole chain, "message" and "hint" what a person reads.
 func (c *cli) fail(cmd *command, err error) int {
 	code, kind := exitCode(err)
 	if c.json {
-		data, _ := json.Marshal(map[string]any{"error": err.Error(), "code": kind, "exit": code})
+		msg, hint := explain(c, err)
+		out := map[string]any{"error": err.Error(), "message": msg, "code": kind, "exit": code}
+		if hint != "" {
+			out["hint"] = hint
+		}
+		data, _ := json.Marshal(out)
 		fmt.Fprintf(c.stderr, "%s\n", data)
 		return code
 	}
-	fmt.Fprintf(c.stderr, "weft %s: %v\n", cmd.name, err)
+	printError(c, c.stderr, cmd.name, err)
 	if code == exitUsage {
 		fmt.Fprintf(c.stderr, "Run 'weft %s --help' for usage.\n", cmd.name)
 	}

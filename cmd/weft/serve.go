@@ -8,9 +8,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +38,6 @@ func (o *serveOpts) declare(c *cli, fs *flag.FlagSet, addr string) {
 	fs.StringVar(&o.addr, "addr", addr, "the `address` to listen on (host:port; port 0 picks a free one)")
 	o.deadlines = 10 * time.Second
 	fs.Var((*positiveDuration)(&o.deadlines), "deadlines", "the `interval` at which to look for questions whose deadline passed (more than 0)")
-	fs.BoolVar(&c.verbose, "verbose", false, "log every request and run")
 	fs.BoolVar(&o.worker, "worker", true, "run a worker: carry on the ready threads of the workflows served (answered, submitted, resumed, or left by a process that died); --worker=false only serves")
 	fs.IntVar(&o.slots, "slots", worker.DefaultSlots, "how many threads the worker runs at once, at most")
 	o.shutdown = 10 * time.Second
@@ -97,8 +99,7 @@ answer, a deadline, 'weft resume --ready', or a process that died while it
 ran them) run here. demo-long, which the demo does not start by itself,
 works for as many seconds as its input says, to stop and take over by hand:
 
-  curl -H 'Authorization: Bearer TOKEN' -d '{"thread":"long-1","input":{"Seconds":120}}' \
-      URL/v1/workflows/demo-long/threads &
+  weft start demo-long long-1 '{"Seconds":120}'
   weft show long-1             # running, its owner and lease
   weft stop long-1             # stops at the owner's next heartbeat
   weft resume long-1 --ready   # the worker carries it on
@@ -108,21 +109,83 @@ Ctrl-C hands the threads it runs back at their last checkpoint (ready): run
 carries them on, their journaled effects not repeated.
 
 Run it again on the same file to carry on where you were; new threads are
-started where the old ones were answered. Stop it with Ctrl-C. Delete the
-file (and its -wal and -shm files) to start over.`,
+started where the old ones were answered. The token is kept next to the
+file, in FILE.token (readable by you alone), so the browser stays signed
+in across runs: --new-token replaces it, --token sets it. (On a PostgreSQL
+store no token is kept: each run makes a new one unless --token is given.) Stop it with Ctrl-C. Delete the
+file (and its -wal, -shm and .token files) to start over.`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
 		var o serveOpts
 		o.declare(c, fs, "localhost:8080")
-		var token string
+		var t demoToken
 		var seed bool
-		fs.StringVar(&token, "token", "", "the login token, at least 16 bytes (default: a new random one)")
+		fs.StringVar(&t.token, "token", "", "the login token, at least 16 bytes (default: the one kept in FILE.token, else a new random one)")
+		fs.BoolVar(&t.renew, "new-token", false, "make a new random token, replacing the one kept")
 		fs.BoolVar(&seed, "seed", true, "start demo threads when the inbox has none of a kind")
-		return func([]string) error { return runDemo(c, o, token, seed) }
+		return func([]string) error { return runDemo(c, o, t, seed) }
 	},
 }
 
-func runDemo(c *cli, o serveOpts, token string, seed bool) error {
+// demoToken is the demo's login token: given (--token), renewed
+// (--new-token), or the one kept next to the store.
+type demoToken struct {
+	token string
+	renew bool
+}
+
+// minToken is the length a token must have at least, in bytes.
+const minToken = 16
+
+// resolve returns the token of this run, and the file it is kept in (""
+// if none is), where it writes the token of this run unless the file holds
+// it already.
+func (t demoToken) resolve(c *cli) (token, file string, err error) {
+	if t.token != "" && t.renew {
+		return "", "", usagef("--token and --new-token: give one")
+	}
+	if t.token != "" && len(t.token) < minToken {
+		return "", "", usagef("--token: want at least %d bytes", minToken)
+	}
+	if kind, path, err := storeKind(c.store); err == nil && kind == "sqlite" {
+		file = path + ".token"
+	}
+	token = t.token
+	if token == "" && !t.renew && file != "" {
+		data, err := os.ReadFile(file)
+		switch {
+		case err == nil && len(strings.TrimSpace(string(data))) >= minToken:
+			return strings.TrimSpace(string(data)), file, nil
+		case err == nil:
+			fmt.Fprintf(c.stderr, "weft demo: %s holds no token of %d bytes or more; making a new one\n", file, minToken)
+		case !errors.Is(err, fs.ErrNotExist):
+			return "", "", fmt.Errorf("the demo's token: %w", err)
+		}
+	}
+	if token == "" {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return "", "", err
+		}
+		token = hex.EncodeToString(b)
+	}
+	if file != "" {
+		// 0600: the token signs in as an admin of the demo.
+		if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+			return "", "", fmt.Errorf("keeping the demo's token: %w", err)
+		}
+		if err := os.Chmod(file, 0o600); err != nil { // a file that existed keeps its mode otherwise
+			return "", "", fmt.Errorf("keeping the demo's token: %w", err)
+		}
+	}
+	return token, file, nil
+}
+
+func runDemo(c *cli, o serveOpts, t demoToken, seed bool) error {
 	if err := o.check(); err != nil {
+		return err
+	}
+	token, tokenFile, err := t.resolve(c)
+	if err != nil {
 		return err
 	}
 	store, err := c.openStore(true)
@@ -133,13 +196,6 @@ func runDemo(c *cli, o serveOpts, token string, seed bool) error {
 	runners, err := demo.Workflows(store, weft.WithLogger(log))
 	if err != nil {
 		return err
-	}
-	if token == "" {
-		b := make([]byte, 16)
-		if _, err := rand.Read(b); err != nil {
-			return err
-		}
-		token = hex.EncodeToString(b)
 	}
 	principal := server.Principal{Name: "demo", Roles: append([]string{server.RoleAdmin}, demo.Roles...)}
 	life := newLifecycle(c.ctx)
@@ -169,10 +225,17 @@ func runDemo(c *cli, o serveOpts, token string, seed bool) error {
 	}
 	url := baseURL(ln.Addr())
 	fmt.Fprintf(c.stdout, "weft demo: %d workflows on %s; started %d threads; %d questions waiting.\n\n",
-		len(runners), c.store, len(started), len(page.Items))
-	fmt.Fprintf(c.stdout, "  open   %s\n  token  %s\n\n", url, token)
-	fmt.Fprintf(c.stdout, "  API    curl -H 'Authorization: Bearer %s' %sv1/inbox\n", token, url)
-	fmt.Fprintf(c.stdout, "  CLI    weft inbox --store %s\n\n", shellQuote(c.store))
+		len(runners), redact(c.store), len(started), len(page.Items))
+	fmt.Fprintf(c.stdout, "  open   %s\n  token  %s\n", url, token)
+	if tokenFile != "" {
+		fmt.Fprintf(c.stdout, "         (kept in %s for the next run; --new-token replaces it)\n", tokenFile)
+	}
+	flag := " --store " + shellQuote(redact(c.store))
+	fmt.Fprintf(c.stdout, "\n  API    curl -H 'Authorization: Bearer %s' %sv1/inbox\n", token, url)
+	fmt.Fprintf(c.stdout, "  CLI    weft inbox%s\n", flag)
+	fmt.Fprintf(c.stdout, "         weft threads%s\n", flag)
+	fmt.Fprintf(c.stdout, "         weft start demo-long long-1 '{\"Seconds\":3}'%s\n", flag)
+	fmt.Fprintf(c.stdout, "         weft events long-1 --follow%s\n\n", flag)
 	return serveHTTP(c, ln, srv, ib, o, &served{life: life, runners: runners, feed: feed, log: log})
 }
 

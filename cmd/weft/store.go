@@ -43,13 +43,10 @@ func (c *cli) openStore(migrate bool) (checkpoint.Store, error) {
 	case "sqlite":
 		if !migrate {
 			if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("%w: %s (create it with 'weft migrate --store %s', or run 'weft demo')", errNoStoreFile, target, shellQuote(c.store))
+				return nil, fmt.Errorf("%w: %s", errNoStoreFile, target)
 			}
 		}
 		s, err := sqlitestore.Open(c.ctx, target, sqlitestore.Options{Migrate: migrate})
-		if errors.Is(err, sqlitestore.ErrNotMigrated) {
-			return nil, fmt.Errorf("%w\nrun 'weft migrate --store %s' first", err, shellQuote(c.store))
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -62,9 +59,6 @@ func (c *cli) openStore(migrate bool) (checkpoint.Store, error) {
 		}
 		s, err := pgstore.Open(c.ctx, url, pgstore.Options{Migrate: migrate, Schema: schema})
 		if err != nil {
-			if !migrate && !errors.Is(err, checkpoint.ErrSchemaTooNew) && strings.Contains(err.Error(), "Migrate") {
-				return nil, fmt.Errorf("%w\nrun 'weft migrate --store %s' first", err, shellQuote(redact(c.store)))
-			}
 			return nil, err
 		}
 		c.closers = append(c.closers, s)

@@ -60,7 +60,7 @@ func runShow(c *cli, args []string) error {
 	if row.Status == weft.StatusRunning {
 		lease := "lapsed " + short(now.Sub(row.LeaseUntil)) + " ago: a worker takes it over"
 		if row.LeaseUntil.After(now) {
-			lease = "until " + row.LeaseUntil.Local().Format(time.DateTime)
+			lease = "until " + stamp(row.LeaseUntil)
 		}
 		fmt.Fprintf(w, "owner       %s (claim %d, %s)\n", orDash(row.Owner), row.Epoch, lease)
 	}
@@ -236,7 +236,7 @@ func runHistory(c *cli, args []string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CHECKPOINT\tSTEP\tSOURCE\tNEXT\tCREATED")
 	for _, cp := range cps {
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\n", cp.ID, cp.Step, cp.Source, orDash(strings.Join(cp.Next, ",")), cp.Created.Local().Format(time.DateTime))
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\n", cp.ID, cp.Step, cp.Source, orDash(strings.Join(cp.Next, ",")), stamp(cp.Created))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nsteps:\n")
@@ -258,7 +258,7 @@ func runHistory(c *cli, args []string) error {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ASKED\tQUESTION\tNODE\tSTATUS\tBY\tVIA\tANSWER")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Asked.Local().Format(time.DateTime), e.InterruptID, e.Node,
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", stamp(e.Asked), e.InterruptID, e.Node,
 			e.Status, orDash(e.Author), orDash(e.Channel), orDash(compact(e.Answer, 60)))
 	}
 	return tw.Flush()
