@@ -3,7 +3,9 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,7 +34,7 @@ var assetFS embed.FS
 
 // pageFiles are the templates that are whole pages; the others are
 // partials every page may use.
-var pageFiles = []string{"login", "inbox", "question", "error"}
+var pageFiles = []string{"login", "inbox", "question", "error", "thread", "threads"}
 
 // parsePages parses the page templates once: they are embedded, the same
 // for every Server, and only read after.
@@ -66,6 +68,16 @@ type pageData struct {
 	Body      any
 }
 
+// confirmHandler is the one inline event handler of the pages: the
+// confirm() of a destructive button, which asks the question in the
+// button's data-confirm. The CSP allows exactly it, by its hash.
+const confirmHandler = "return confirm(this.dataset.confirm)"
+
+var confirmHash = func() string {
+	sum := sha256.Sum256([]byte(confirmHandler))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}()
+
 // render executes a page (or, with a partial name, a fragment) into a
 // buffer and writes it with status.
 func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, data any) error {
@@ -80,7 +92,7 @@ func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, da
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-hashes' '"+confirmHash+"'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
@@ -107,10 +119,26 @@ func (s *Server) webError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	p, _ := PrincipalFrom(r.Context())
-	body := struct{ Status, Code, Message string }{fmt.Sprintf("%d %s", status, http.StatusText(status)), code, msg}
+	body := struct{ Status, Code, Message, SignIn string }{fmt.Sprintf("%d %s", status, http.StatusText(status)), code, msg, ""}
+	if status == http.StatusUnauthorized {
+		body.Message = "You are not signed in, or your session ended. Sign in to carry on."
+		next := r.URL.RequestURI()
+		if r.Method != http.MethodGet {
+			next = r.Referer()
+			if u, err := url.Parse(next); err == nil {
+				next = u.RequestURI()
+			}
+		}
+		body.SignIn = "/login?next=" + url.QueryEscape(safeNext(next))
+	}
 	if rerr := s.render(w, status, "error", "layout", s.page(r, p, http.StatusText(status), body)); rerr != nil {
 		http.Error(w, msg, status)
 	}
+}
+
+// webNotFound is the HTML 404 page of every path no route has.
+func (s *Server) webNotFound(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	return &apiError{http.StatusNotFound, CodeNotFound, "There is no page at " + r.URL.Path + "."}
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request, _ Principal) error {
@@ -383,6 +411,7 @@ func prettyJSON(raw []byte) string {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return "null"
 	}
+	raw = unescapeJSON(raw)
 	var b bytes.Buffer
 	if json.Indent(&b, raw, "", "  ") != nil {
 		return string(raw)
@@ -404,9 +433,7 @@ func (s *Server) questionData(ctx context.Context, thread, id string, p Principa
 	}
 	if d.State != nil {
 		v.ThreadStatus = string(d.State.Status)
-		if st, err := json.MarshalIndent(d.State.Values, "", "  "); err == nil {
-			v.State = string(st)
-		}
+		v.State = jsonText(d.State.Values)
 	}
 	switch {
 	case d.Status != checkpoint.InterruptPending:
