@@ -183,10 +183,17 @@ func (s *Server) threadData(ctx context.Context, id string, p Principal) (*threa
 			v.LeaseUntil = timeText(snap.LeaseUntil)
 		}
 		v.Marks.Next = slices.Clone(snap.Next)
+		for _, q := range snap.Interrupts {
+			if !slices.Contains(v.Marks.Waiting, q.Node) {
+				v.Marks.Waiting = append(v.Marks.Waiting, q.Node)
+			}
+		}
 		for _, t := range snap.Tasks {
 			switch t.Status {
 			case weft.TaskWaiting:
-				v.Marks.Waiting = append(v.Marks.Waiting, t.Node)
+				if !slices.Contains(v.Marks.Waiting, t.Node) {
+					v.Marks.Waiting = append(v.Marks.Waiting, t.Node)
+				}
 			case weft.TaskFailed:
 				v.Marks.Failed = append(v.Marks.Failed, t.Node)
 			}
@@ -347,8 +354,11 @@ func (s *Server) webStop(r *http.Request, thread string, p Principal) error {
 
 func (s *Server) webResume(r *http.Request, thread string, p Principal) error {
 	_, err := s.resume(r, thread, p, checkpoint.ChannelUI)
-	if answeredBusy(err) {
+	switch {
+	case answeredBusy(err):
 		return nil
+	case errors.Is(err, weft.ErrThreadCancelled):
+		return &apiError{http.StatusConflict, CodeConflict, "The thread is cancelled: it cannot be resumed. (" + err.Error() + ")"}
 	}
 	return err
 }
