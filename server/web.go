@@ -405,6 +405,13 @@ type questionView struct {
 	Answered     bool
 	Answer       string
 	AnsweredAt   string
+	// Doc is the payload as a document; nil when it is not JSON.
+	Doc *docNode
+	// DeadlineWords says what happens at the deadline.
+	DeadlineWords string
+	// After an answer: where the thread is now, and what it asks next.
+	ThreadURL string
+	NextRows  []rowView
 }
 
 func prettyJSON(raw []byte) string {
@@ -426,7 +433,8 @@ func (s *Server) questionData(ctx context.Context, thread, id string, p Principa
 	}
 	v := &questionView{
 		Row: s.rowOf(&d.Item, p, s.now()), Item: &d.Item, Payload: prettyJSON(d.Value),
-		Action: questionURL(thread, id), Title: d.Reason,
+		Action: questionURL(thread, id), Title: d.Reason, Doc: parseDoc(d.Value),
+		DeadlineWords: deadlineWords(&d.Item), ThreadURL: threadPageURL(thread),
 	}
 	if v.Title == "" {
 		v.Title = "Question from " + d.Node
@@ -438,6 +446,17 @@ func (s *Server) questionData(ctx context.Context, thread, id string, p Principa
 	switch {
 	case d.Status != checkpoint.InterruptPending:
 		v.Answered = true
+		if d.State != nil {
+			now := s.now()
+			for _, q := range d.State.Interrupts {
+				if q.ID == id {
+					continue
+				}
+				if it, err := s.ib.Question(ctx, thread, q.ID); err == nil {
+					v.NextRows = append(v.NextRows, s.rowOf(it, p, now))
+				}
+			}
+		}
 		v.Answer = prettyJSON(d.Answer)
 		if !d.AnsweredAt.IsZero() {
 			v.AnsweredAt = d.AnsweredAt.Format(time.RFC3339)
@@ -450,6 +469,8 @@ func (s *Server) questionData(ctx context.Context, thread, id string, p Principa
 		if v.Form, err = buildForm(d.Question); err != nil {
 			v.NoFormReason = "This question's answer schema cannot be shown as a form; answer it through the API."
 			s.log.Warn("weft server: no form for question", "thread", thread, "interrupt", id, "error", err)
+		} else {
+			v.Form.prefill(d.Value)
 		}
 	}
 	return v, nil
@@ -473,7 +494,7 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 		if !errors.Is(err, weft.ErrAlreadyAnswered) {
 			return err
 		}
-		return s.showQuestion(w, r, p, http.StatusConflict, err.Error())
+		return s.showQuestion(w, r, p, http.StatusConflict, err.Error(), nil)
 	}
 	form, err := buildForm(d.Question)
 	if err != nil {
@@ -488,7 +509,7 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 	}
 	if err != nil && !answeredBusy(err) { // answered busy: recorded, and the thread goes on elsewhere
 		if status, _, ok := classify(err); ok {
-			return s.showQuestion(w, r, p, status, err.Error())
+			return s.showQuestion(w, r, p, status, err, r.PostForm)
 		}
 		// The answer is recorded; running the thread after it failed. The
 		// page shows the thread's status.
@@ -501,12 +522,62 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 }
 
 // showQuestion shows the question page again with a message (a refused
-// answer).
-func (s *Server) showQuestion(w http.ResponseWriter, r *http.Request, p Principal, status int, msg string) error {
+// answer) and, given the posted form, what was typed, with the error next
+// to its field when it is a field's.
+func (s *Server) showQuestion(w http.ResponseWriter, r *http.Request, p Principal, status int, problem any, posted url.Values) error {
 	v, err := s.questionData(r.Context(), r.PathValue("thread"), r.PathValue("interrupt"), p)
 	if err != nil {
 		return err
 	}
-	v.Error = msg
+	switch pr := problem.(type) {
+	case string:
+		v.Error = pr
+	case error:
+		v.Error = pr.Error()
+		var fe *fieldError
+		if errors.As(pr, &fe) {
+			v.Error = "The answer was not sent: " + fe.Label + " " + fe.Msg + ". Correct the field marked below."
+		}
+		if v.Form != nil && posted != nil {
+			v.Form.fill(posted, pr)
+		}
+	}
 	return s.render(w, status, "question", "layout", s.page(r, p, v.Title, v))
+}
+
+// deadlineWords says in words what happens at the question's deadline:
+// who it goes to, or which answer is given.
+func deadlineWords(it *inbox.Item) string {
+	if it.Deadline.IsZero() || it.Status != checkpoint.InterruptPending {
+		return ""
+	}
+	by := timeText(it.Deadline)
+	if len(it.EscalateTo) > 0 && (it.FallbackAt.IsZero() || it.Deadline.Before(it.FallbackAt)) {
+		out := "If nobody answers by " + by + ", it goes to " + strings.Join(it.EscalateTo, ", ") + "."
+		if it.HasFallback && !it.FallbackAt.IsZero() {
+			out += " If nobody answers by " + timeText(it.FallbackAt) + ", the answer " + fallbackText(it.Fallback) + " is given."
+		}
+		return out
+	}
+	if it.HasFallback {
+		at := it.Deadline
+		if !it.FallbackAt.IsZero() {
+			at = it.FallbackAt
+		}
+		return "If nobody answers by " + timeText(at) + ", the answer " + fallbackText(it.Fallback) + " is given."
+	}
+	return "The answer is due by " + by + "."
+}
+
+// fallbackText shows a fallback answer: a string quoted, anything else
+// as compact JSON.
+func fallbackText(raw []byte) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return "\"" + s + "\""
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return "null"
+	}
+	return valueText(raw)
 }

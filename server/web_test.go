@@ -79,7 +79,7 @@ func TestWebAnswerObjectAndInvalid(t *testing.T) {
 	b := e.browser()
 	csrf := b.login("bob-token-for-tests")
 	_, page := b.get("/inbox/x1/" + q)
-	for _, want := range []string{`type="checkbox" name="answer.approve"`, `<select name="answer.category">`,
+	for _, want := range []string{`type="radio" name="answer.approve" value="true" required`, `type="radio" name="answer.approve" value="false"`, `<select name="answer.category">`,
 		`type="number" name="answer.priority" step="1" min="1" max="5" required`, `<textarea name="answer.note"`,
 		`<legend>details`, `>Answer</button>`} {
 		if !strings.Contains(page, want) {
