@@ -3,8 +3,8 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"errors"
+	"fmt"
 	"math"
 	"net/url"
 	"slices"
@@ -106,16 +106,16 @@ type answerForm struct {
 
 // schemaNode is the part of a JSON schema the form understands.
 type schemaNode struct {
-	Type        json.RawMessage        `json:"type"`
-	Enum        []json.RawMessage      `json:"enum"`
-	Const       json.RawMessage        `json:"const"`
-	Properties  orderedProps           `json:"properties"`
-	Required    []string               `json:"required"`
-	Description string                 `json:"description"`
-	Title       string                 `json:"title"`
-	Format      string                 `json:"format"`
-	Minimum     *float64               `json:"minimum"`
-	Maximum     *float64               `json:"maximum"`
+	Type        json.RawMessage   `json:"type"`
+	Enum        []json.RawMessage `json:"enum"`
+	Const       json.RawMessage   `json:"const"`
+	Properties  orderedProps      `json:"properties"`
+	Required    []string          `json:"required"`
+	Description string            `json:"description"`
+	Title       string            `json:"title"`
+	Format      string            `json:"format"`
+	Minimum     *float64          `json:"minimum"`
+	Maximum     *float64          `json:"maximum"`
 }
 
 // orderedProps are the properties of an object schema in the order the

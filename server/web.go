@@ -569,15 +569,39 @@ func deadlineWords(it *inbox.Item) string {
 	return "The answer is due by " + by + "."
 }
 
-// fallbackText shows a fallback answer: a string quoted, anything else
-// as compact JSON.
+// fallbackText shows a fallback answer: a string quoted, an object as
+// its fields ("decision: "reject", comment: "late""), anything else as
+// compact JSON.
 func fallbackText(raw []byte) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return "\"" + s + "\""
-	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return "null"
 	}
-	return valueText(raw)
+	n := parseDoc(raw)
+	if n == nil {
+		return valueText(raw)
+	}
+	return docText(n)
+}
+
+// docText is a document in one line.
+func docText(n *docNode) string {
+	switch n.Kind {
+	case "string", "text":
+		return "\"" + n.Text + "\""
+	case "object":
+		parts := make([]string, len(n.Fields))
+		for i, f := range n.Fields {
+			parts[i] = f.Key + ": " + docText(f.Value)
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case "array":
+		parts := make([]string, len(n.Items))
+		for i, it := range n.Items {
+			parts[i] = docText(it)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case "null":
+		return "null"
+	}
+	return n.Text
 }
