@@ -246,7 +246,7 @@ func fieldOf(name, label string, n *schemaNode, required bool, depth int) *formF
 			if child == nil {
 				child = &schemaNode{}
 			}
-			f.Fields = append(f.Fields, fieldOf(name+"."+k, k, child, slices.Contains(n.Required, k), depth+1))
+			f.Fields = append(f.Fields, fieldOf(name+"."+k, keyLabel(k), child, slices.Contains(n.Required, k), depth+1))
 		}
 	case main == "string":
 		f.Kind, f.Format = "textarea", n.Format

@@ -405,8 +405,9 @@ type questionView struct {
 	Answered     bool
 	Answer       string
 	AnsweredAt   string
-	// Doc is the payload as a document; nil when it is not JSON.
-	Doc *docNode
+	// Doc is the payload as a document, AnswerDoc the answer; nil when
+	// not JSON.
+	Doc, AnswerDoc *docNode
 	// DeadlineWords says what happens at the deadline.
 	DeadlineWords string
 	// After an answer: where the thread is now, and what it asks next.
@@ -458,8 +459,9 @@ func (s *Server) questionData(ctx context.Context, thread, id string, p Principa
 			}
 		}
 		v.Answer = prettyJSON(d.Answer)
+		v.AnswerDoc = parseDoc(d.Answer)
 		if !d.AnsweredAt.IsZero() {
-			v.AnsweredAt = d.AnsweredAt.Format(time.RFC3339)
+			v.AnsweredAt = timeText(d.AnsweredAt)
 		}
 	case !p.can(permAnswer):
 		v.NoFormReason = fmt.Sprintf("You (%s) may only read questions.", p.Name)

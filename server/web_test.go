@@ -81,7 +81,7 @@ func TestWebAnswerObjectAndInvalid(t *testing.T) {
 	_, page := b.get("/inbox/x1/" + q)
 	for _, want := range []string{`type="radio" name="answer.approve" value="true" required`, `type="radio" name="answer.approve" value="false"`, `<select name="answer.category">`,
 		`type="number" name="answer.priority" step="1" min="1" max="5" required`, `<textarea name="answer.note"`,
-		`<legend>details`, `>Answer</button>`} {
+		`<legend>Details`, `>Answer</button>`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("question page lacks %s", want)
 		}

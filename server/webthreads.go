@@ -121,7 +121,8 @@ type entryView struct {
 // graphNodeView is one node of the thread's graph, as a list.
 type graphNodeView struct {
 	Path, Name, Kind string
-	Mark             string // "next", "waiting", "failed" or ""
+	Mark             string   // "next", "waiting", "failed" or ""
+	To               []string // the nodes its edges lead to ("end" for End)
 	Children         []graphNodeView
 }
 
@@ -266,6 +267,19 @@ func graphNodes(shape weft.Shape, prefix string, m weft.Marks) []graphNodeView {
 			g.Mark = "waiting"
 		case slices.Contains(m.Next, path):
 			g.Mark = "next"
+		}
+		for _, e := range shape.Edges {
+			if e.From != n.Name {
+				continue
+			}
+			to := e.To
+			if to == weft.End {
+				to = "end"
+			}
+			if e.Conditional {
+				to += "?"
+			}
+			g.To = append(g.To, to)
 		}
 		if n.Subgraph != nil {
 			g.Children = graphNodes(*n.Subgraph, path+"/", m)
