@@ -52,7 +52,13 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /inbox/events", perm: permRead, web: true, h: s.allEvents}, // session auth: an EventSource cannot send a bearer token
 		{pattern: "GET /inbox/{thread}/{interrupt}", perm: permRead, web: true, page: true, h: s.questionPage},
 		{pattern: "POST /inbox/{thread}/{interrupt}", perm: permRead, web: true, h: s.answerForm},
+		{pattern: "GET /threads", perm: permRead, web: true, page: true, h: s.threadsPage},
+		{pattern: "GET /threads/{id}", perm: permRead, web: true, page: true, h: s.threadPage},
+		{pattern: "POST /threads/{id}/stop", perm: permOperate, web: true, h: s.threadAction("stop", s.webStop)},
+		{pattern: "POST /threads/{id}/resume", perm: permOperate, web: true, h: s.threadAction("resume", s.webResume)},
+		{pattern: "POST /threads/{id}/cancel", perm: permOperate, web: true, h: s.threadAction("cancel", s.webCancel)},
 		{pattern: "GET /assets/", perm: permPublic, web: true, h: s.assets},
+		{pattern: "/", perm: permPublic, web: true, h: s.webNotFound},
 	}
 }
 
@@ -431,26 +437,20 @@ func (s *Server) resumeThread(w http.ResponseWriter, r *http.Request, p Principa
 	if err := s.readJSON(w, r, &req, true); err != nil {
 		return err
 	}
-	rn, err := s.threadRunner(r.Context(), thread)
-	if err != nil {
-		return err
+	res, err := s.resume(r, thread, p, checkpoint.ChannelAPI)
+	if res == nil && err != nil {
+		if _, _, ok := classify(err); ok {
+			return err
+		}
 	}
-	ctx, done := runContext(r)
-	defer done()
-	res, err := rn.Resume(ctx, thread, s.runOptions(p, checkpoint.ChannelAPI)...)
 	return s.writeRun(w, r, thread, res, err)
 }
 
 func (s *Server) stopThread(w http.ResponseWriter, r *http.Request, p Principal) error {
 	thread := r.PathValue("id")
-	rn, err := s.threadRunner(r.Context(), thread)
-	if err != nil {
+	if err := s.stop(r.Context(), thread, p); err != nil {
 		return err
 	}
-	if err := rn.Stop(r.Context(), thread); err != nil {
-		return err
-	}
-	s.log.InfoContext(r.Context(), "weft server: stop requested", "thread", thread, "by", p.Name)
 	writeJSON(w, http.StatusAccepted, map[string]string{"thread": thread, "status": "stopping"})
 	return nil
 }

@@ -25,7 +25,7 @@ func TestListWorkflows(t *testing.T) {
 			t.Errorf("workflow %s: input schema %s", w.Name, w.InputSchema)
 		}
 	}
-	if got := strings.Join(names, ","); got != "expense,pair,review,slow" {
+	if got := strings.Join(names, ","); got != "expense,memo,pair,review,slow" {
 		t.Errorf("workflows %s", got)
 	}
 }

@@ -49,6 +49,7 @@ func wrongRole(perm permission) string {
 var publicRoutes = map[string]bool{
 	"/v1/": true, "GET /{$}": true, "GET /login": true, "POST /login": true, "GET /assets/": true,
 	"POST /logout": true, // needs no permission, checks CSRF itself (TestLogout)
+	"/":            true, // the HTML 404 of unknown pages
 }
 
 // TestEveryRouteAuth walks every route of the mux with no credentials, a

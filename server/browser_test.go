@@ -139,7 +139,7 @@ func TestBrowserInbox(t *testing.T) {
 	do("answer the object question",
 		chromedp.Navigate(e.ts.URL+questionURL("x1", qExpense)),
 		chromedp.WaitVisible(c("#answer-form")),
-		chromedp.Click(c(`input[name="answer.approve"]`)),
+		chromedp.Click(c(`input[name="answer.approve"][value="true"]`)),
 		chromedp.SetValue(c(`input[name="answer.amount"]`), "27.5"),
 		chromedp.SetValue(c(`input[name="answer.priority"]`), "2"),
 		chromedp.SetValue(c(`select[name="answer.category"]`), `"travel"`),

@@ -45,7 +45,7 @@ func TestFormFromObjectSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "answer=fieldset answer.amount=number answer.approve=checkbox answer.category=select " +
+	want := "answer=fieldset answer.amount=number answer.approve=boolean answer.category=select " +
 		"answer.details=fieldset answer.details.approver=textarea answer.details.tags=json " +
 		"answer.note=textarea answer.priority=number answer.urgency=select"
 	if got := kinds(f.Root); got != want {
@@ -91,8 +91,8 @@ func TestFormFromObjectSchema(t *testing.T) {
 		t.Errorf("decoded %+v\nwant %+v", a, wantA)
 	}
 
-	// Optional fields left empty are left out; unchecked is false.
-	form = url.Values{"answer.amount": {"1"}, "answer.priority": {"1"}, "answer.category": {`"travel"`},
+	// Optional fields left empty are left out; a boolean is chosen.
+	form = url.Values{"answer.approve": {"false"}, "answer.amount": {"1"}, "answer.priority": {"1"}, "answer.category": {`"travel"`},
 		"answer.urgency": {`"low"`}, "answer.note": {""}, "answer.details.approver": {""}, "answer.details.tags": {""}}
 	got, err = f.decode(form)
 	if err != nil {
@@ -109,6 +109,8 @@ func TestFormFromObjectSchema(t *testing.T) {
 		"not whole":    {"answer.priority": {"2.5"}},
 		"not JSON":     {"answer.details.tags": {"[a"}},
 		"infinite":     {"answer.amount": {"Inf"}},
+		"no boolean":   {"answer.amount": {"1"}},
+		"too high":     {"answer.approve": {"true"}, "answer.amount": {"1"}, "answer.priority": {"9"}},
 	} {
 		if _, err := f.decode(bad); !errors.Is(err, weft.ErrInvalidAnswer) {
 			t.Errorf("%s: %v", name, err)
@@ -146,7 +148,8 @@ func TestFormScalarsAndOthers(t *testing.T) {
 	}{
 		{schemaOf[string](t), "answer=textarea", url.Values{"answer": {"hi"}}, `"hi"`},
 		{schemaOf[string](t), "answer=textarea", url.Values{"answer": {""}}, `""`},
-		{schemaOf[bool](t), "answer=checkbox", url.Values{}, `false`},
+		{schemaOf[bool](t), "answer=boolean", url.Values{"answer": {"false"}}, `false`},
+		{schemaOf[bool](t), "answer=boolean", url.Values{"answer": {"true"}}, `true`},
 		{schemaOf[int](t), "answer=number", url.Values{"answer": {"-4"}}, `-4`},
 		{schemaOf[float64](t), "answer=number", url.Values{"answer": {"1e3"}}, `1000`},
 		{schemaOf[*int](t), "answer=number", url.Values{"answer": {""}}, `null`},
@@ -188,5 +191,58 @@ func TestFormScalarsAndOthers(t *testing.T) {
 	f, err = buildForm(weft.Question{Kind: weft.KindDynamic, Schema: json.RawMessage(deep)})
 	if err != nil || !strings.HasSuffix(kinds(f.Root), "=json") {
 		t.Errorf("deep schema: %s %v", kinds(f.Root), err)
+	}
+}
+
+// TestFormSchemaOrder: fields follow the order of the schema's
+// "properties", show titles and descriptions, start filled from the
+// payload, and the decision comes last, its destructive choice marked.
+func TestFormSchemaOrder(t *testing.T) {
+	schema := json.RawMessage(`{"type":"object","required":["decision","confident"],"properties":{
+		"summary":{"type":"string","title":"Your summary","description":"one line"},
+		"decision":{"enum":["approve","reject"]},
+		"amount":{"type":"number","maximum":100},
+		"confident":{"type":"boolean"},
+		"meta":{"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"string"}}}}}`)
+	f, err := buildForm(weft.Question{Kind: weft.KindDynamic, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "answer=fieldset answer.summary=textarea answer.decision=buttons answer.amount=number " +
+		"answer.confident=boolean answer.meta=fieldset answer.meta.zeta=textarea answer.meta.alpha=textarea"
+	if got := kinds(f.Root); got != want {
+		t.Errorf("fields\n got %s\nwant %s", got, want)
+	}
+	if f.Decision == nil || f.Decision.Name != "answer.decision" {
+		t.Fatalf("decision %+v", f.Decision)
+	}
+	if o := f.Decision.Options; o[0].Danger || !o[1].Danger {
+		t.Errorf("options %+v", o)
+	}
+	sum := f.Root.Fields[0]
+	if sum.Label != "Your summary" || sum.Description != "one line" {
+		t.Errorf("summary %+v", sum)
+	}
+	f.prefill(json.RawMessage(`{"summary":"Tom \u0026 Jerry","amount":42,"decision":"approve","confident":true,"meta":{"alpha":"a"},"other":1}`))
+	var got []string
+	f.Root.walk(func(x *formField) {
+		if x.Value != "" {
+			got = append(got, x.Name+"="+x.Value)
+		}
+	})
+	if g := strings.Join(got, " "); g != "answer.summary=Tom & Jerry answer.amount=42 answer.confident=true answer.meta.alpha=a" {
+		t.Errorf("prefilled %s", g)
+	}
+	// A refused value is kept, with its error next to its field.
+	posted := url.Values{"answer.amount": {"300"}, "answer.summary": {"typed"}, "answer.confident": {"false"}, "answer.decision": {`"approve"`}}
+	_, err = f.decode(posted)
+	var fe *fieldError
+	if !errors.As(err, &fe) || fe.Field != "answer.amount" || !strings.Contains(fe.Msg, "maximum") {
+		t.Fatalf("decode: %v", err)
+	}
+	f.fill(posted, err)
+	amount := f.Root.Fields[2]
+	if amount.Value != "300" || amount.Error == "" || f.Root.Fields[0].Value != "typed" {
+		t.Errorf("after fill: %+v", amount)
 	}
 }

@@ -69,6 +69,21 @@ type Pair struct {
 	B string `json:"b,omitempty"`
 }
 
+// Memo asks for a sign-off on a document-like payload, then a
+// confirmation.
+type Memo struct {
+	Decision  string `json:"decision,omitempty"`
+	Confirmed bool   `json:"confirmed,omitempty"`
+}
+
+// SignOff is the answer of the memo: fields, then a decision.
+type SignOff struct {
+	Comment   string `json:"comment,omitempty"`
+	Amount    int    `json:"amount"`
+	Confident bool   `json:"confident"`
+	Decision  string `json:"decision" jsonschema:"enum=approve,enum=reject"`
+}
+
 // Slow has a node that blocks until it is stopped, the first time.
 type Slow struct {
 	Runs int `json:"runs"`
@@ -186,7 +201,41 @@ func newWorkflows(t testing.TB, store checkpoint.Store, h *testHooks, opts ...we
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []weft.Runner{review.Runner(), expense.Runner(), pair.Runner(), slow.Runner()}
+	gm := weft.NewGraph[Memo]("memo")
+	gm.AddNode("sign", func(ctx context.Context, s Memo) (Memo, error) {
+		payload := map[string]any{
+			"title": "Q3 plan: R&D <and> sales",
+			"body": "The plan for the third quarter, in short: we hire two engineers & one designer, and we move the " +
+				"launch to September.\n\nThe budget grows by 12% over Q2; the board asked for a review by the end of the month.",
+			"owner":    map[string]any{"name": "Ann", "team": "editors", "ticket": strings.Repeat("X", 90)},
+			"risks":    []string{"hiring takes longer", "the launch slips"},
+			"amount":   1200,
+			"approved": false,
+		}
+		v, err := weft.Interrupt[SignOff](ctx, payload, weft.Reason("sign off the memo?"),
+			weft.Within(time.Hour, SignOff{Decision: "reject", Comment: "no answer in time"}))
+		if err != nil {
+			return s, err
+		}
+		s.Decision = v.Decision
+		return s, nil
+	})
+	gm.AddNode("confirm", func(ctx context.Context, s Memo) (Memo, error) {
+		ok, err := weft.Interrupt[bool](ctx, "really?", weft.Reason("confirm the decision?"), weft.Escalate(2*time.Hour, "admins"))
+		if err != nil {
+			return s, err
+		}
+		s.Confirmed = ok
+		return s, nil
+	})
+	gm.AddEdge(weft.Start, "sign")
+	gm.AddEdge("sign", "confirm")
+	gm.AddEdge("confirm", weft.End)
+	memo, err := gm.Compile(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []weft.Runner{review.Runner(), expense.Runner(), pair.Runner(), slow.Runner(), memo.Runner()}
 }
 
 // The principals of the tests, by token.

@@ -61,9 +61,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 	slices.Sort(web)
-	want := []string{"/v1/", "GET /assets/", "GET /inbox", "GET /inbox/events", "GET /inbox/rows",
-		"GET /inbox/{thread}/{interrupt}", "GET /login", "GET /{$}", "POST /inbox/{thread}/{interrupt}",
-		"POST /login", "POST /logout"}
+	want := []string{"/", "/v1/", "GET /assets/", "GET /inbox", "GET /inbox/events", "GET /inbox/rows",
+		"GET /inbox/{thread}/{interrupt}", "GET /login", "GET /threads", "GET /threads/{id}", "GET /{$}",
+		"POST /inbox/{thread}/{interrupt}", "POST /login", "POST /logout",
+		"POST /threads/{id}/cancel", "POST /threads/{id}/resume", "POST /threads/{id}/stop"}
 	if !slices.Equal(web, want) {
 		t.Errorf("routes outside the documented API:\n got %v\nwant %v", web, want)
 	}

@@ -3,7 +3,9 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,7 +34,7 @@ var assetFS embed.FS
 
 // pageFiles are the templates that are whole pages; the others are
 // partials every page may use.
-var pageFiles = []string{"login", "inbox", "question", "error"}
+var pageFiles = []string{"login", "inbox", "question", "error", "thread", "threads"}
 
 // parsePages parses the page templates once: they are embedded, the same
 // for every Server, and only read after.
@@ -66,6 +68,16 @@ type pageData struct {
 	Body      any
 }
 
+// confirmHandler is the one inline event handler of the pages: the
+// confirm() of a destructive button, which asks the question in the
+// button's data-confirm. The CSP allows exactly it, by its hash.
+const confirmHandler = "return confirm(this.dataset.confirm)"
+
+var confirmHash = func() string {
+	sum := sha256.Sum256([]byte(confirmHandler))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}()
+
 // render executes a page (or, with a partial name, a fragment) into a
 // buffer and writes it with status.
 func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, data any) error {
@@ -80,7 +92,7 @@ func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, da
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-hashes' '"+confirmHash+"'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
@@ -107,10 +119,26 @@ func (s *Server) webError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	p, _ := PrincipalFrom(r.Context())
-	body := struct{ Status, Code, Message string }{fmt.Sprintf("%d %s", status, http.StatusText(status)), code, msg}
+	body := struct{ Status, Code, Message, SignIn string }{fmt.Sprintf("%d %s", status, http.StatusText(status)), code, msg, ""}
+	if status == http.StatusUnauthorized {
+		body.Message = "You are not signed in, or your session ended. Sign in to carry on."
+		next := r.URL.RequestURI()
+		if r.Method != http.MethodGet {
+			next = r.Referer()
+			if u, err := url.Parse(next); err == nil {
+				next = u.RequestURI()
+			}
+		}
+		body.SignIn = "/login?next=" + url.QueryEscape(safeNext(next))
+	}
 	if rerr := s.render(w, status, "error", "layout", s.page(r, p, http.StatusText(status), body)); rerr != nil {
 		http.Error(w, msg, status)
 	}
+}
+
+// webNotFound is the HTML 404 page of every path no route has.
+func (s *Server) webNotFound(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	return &apiError{http.StatusNotFound, CodeNotFound, "There is no page at " + r.URL.Path + "."}
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request, _ Principal) error {
@@ -377,12 +405,21 @@ type questionView struct {
 	Answered     bool
 	Answer       string
 	AnsweredAt   string
+	// Doc is the payload as a document, AnswerDoc the answer; nil when
+	// not JSON.
+	Doc, AnswerDoc *docNode
+	// DeadlineWords says what happens at the deadline.
+	DeadlineWords string
+	// After an answer: where the thread is now, and what it asks next.
+	ThreadURL string
+	NextRows  []rowView
 }
 
 func prettyJSON(raw []byte) string {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return "null"
 	}
+	raw = unescapeJSON(raw)
 	var b bytes.Buffer
 	if json.Indent(&b, raw, "", "  ") != nil {
 		return string(raw)
@@ -397,23 +434,34 @@ func (s *Server) questionData(ctx context.Context, thread, id string, p Principa
 	}
 	v := &questionView{
 		Row: s.rowOf(&d.Item, p, s.now()), Item: &d.Item, Payload: prettyJSON(d.Value),
-		Action: questionURL(thread, id), Title: d.Reason,
+		Action: questionURL(thread, id), Title: d.Reason, Doc: parseDoc(d.Value),
+		DeadlineWords: deadlineWords(&d.Item), ThreadURL: threadPageURL(thread),
 	}
 	if v.Title == "" {
 		v.Title = "Question from " + d.Node
 	}
 	if d.State != nil {
 		v.ThreadStatus = string(d.State.Status)
-		if st, err := json.MarshalIndent(d.State.Values, "", "  "); err == nil {
-			v.State = string(st)
-		}
+		v.State = jsonText(d.State.Values)
 	}
 	switch {
 	case d.Status != checkpoint.InterruptPending:
 		v.Answered = true
+		if d.State != nil {
+			now := s.now()
+			for _, q := range d.State.Interrupts {
+				if q.ID == id {
+					continue
+				}
+				if it, err := s.ib.Question(ctx, thread, q.ID); err == nil {
+					v.NextRows = append(v.NextRows, s.rowOf(it, p, now))
+				}
+			}
+		}
 		v.Answer = prettyJSON(d.Answer)
+		v.AnswerDoc = parseDoc(d.Answer)
 		if !d.AnsweredAt.IsZero() {
-			v.AnsweredAt = d.AnsweredAt.Format(time.RFC3339)
+			v.AnsweredAt = timeText(d.AnsweredAt)
 		}
 	case !p.can(permAnswer):
 		v.NoFormReason = fmt.Sprintf("You (%s) may only read questions.", p.Name)
@@ -423,6 +471,8 @@ func (s *Server) questionData(ctx context.Context, thread, id string, p Principa
 		if v.Form, err = buildForm(d.Question); err != nil {
 			v.NoFormReason = "This question's answer schema cannot be shown as a form; answer it through the API."
 			s.log.Warn("weft server: no form for question", "thread", thread, "interrupt", id, "error", err)
+		} else {
+			v.Form.prefill(d.Value)
 		}
 	}
 	return v, nil
@@ -446,7 +496,7 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 		if !errors.Is(err, weft.ErrAlreadyAnswered) {
 			return err
 		}
-		return s.showQuestion(w, r, p, http.StatusConflict, err.Error())
+		return s.showQuestion(w, r, p, http.StatusConflict, err.Error(), nil)
 	}
 	form, err := buildForm(d.Question)
 	if err != nil {
@@ -461,7 +511,7 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 	}
 	if err != nil && !answeredBusy(err) { // answered busy: recorded, and the thread goes on elsewhere
 		if status, _, ok := classify(err); ok {
-			return s.showQuestion(w, r, p, status, err.Error())
+			return s.showQuestion(w, r, p, status, err, r.PostForm)
 		}
 		// The answer is recorded; running the thread after it failed. The
 		// page shows the thread's status.
@@ -474,12 +524,86 @@ func (s *Server) answerForm(w http.ResponseWriter, r *http.Request, p Principal)
 }
 
 // showQuestion shows the question page again with a message (a refused
-// answer).
-func (s *Server) showQuestion(w http.ResponseWriter, r *http.Request, p Principal, status int, msg string) error {
+// answer) and, given the posted form, what was typed, with the error next
+// to its field when it is a field's.
+func (s *Server) showQuestion(w http.ResponseWriter, r *http.Request, p Principal, status int, problem any, posted url.Values) error {
 	v, err := s.questionData(r.Context(), r.PathValue("thread"), r.PathValue("interrupt"), p)
 	if err != nil {
 		return err
 	}
-	v.Error = msg
+	switch pr := problem.(type) {
+	case string:
+		v.Error = pr
+	case error:
+		v.Error = pr.Error()
+		var fe *fieldError
+		if errors.As(pr, &fe) {
+			v.Error = "The answer was not sent: " + fe.Label + " " + fe.Msg + ". Correct the field marked below."
+		}
+		if v.Form != nil && posted != nil {
+			v.Form.fill(posted, pr)
+		}
+	}
 	return s.render(w, status, "question", "layout", s.page(r, p, v.Title, v))
+}
+
+// deadlineWords says in words what happens at the question's deadline:
+// who it goes to, or which answer is given.
+func deadlineWords(it *inbox.Item) string {
+	if it.Deadline.IsZero() || it.Status != checkpoint.InterruptPending {
+		return ""
+	}
+	by := timeText(it.Deadline)
+	if len(it.EscalateTo) > 0 && (it.FallbackAt.IsZero() || it.Deadline.Before(it.FallbackAt)) {
+		out := "If nobody answers by " + by + ", it goes to " + strings.Join(it.EscalateTo, ", ") + "."
+		if it.HasFallback && !it.FallbackAt.IsZero() {
+			out += " If nobody answers by " + timeText(it.FallbackAt) + ", the answer " + fallbackText(it.Fallback) + " is given."
+		}
+		return out
+	}
+	if it.HasFallback {
+		at := it.Deadline
+		if !it.FallbackAt.IsZero() {
+			at = it.FallbackAt
+		}
+		return "If nobody answers by " + timeText(at) + ", the answer " + fallbackText(it.Fallback) + " is given."
+	}
+	return "The answer is due by " + by + "."
+}
+
+// fallbackText shows a fallback answer: a string quoted, an object as
+// its fields ("decision: "reject", comment: "late""), anything else as
+// compact JSON.
+func fallbackText(raw []byte) string {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return "null"
+	}
+	n := parseDoc(raw)
+	if n == nil {
+		return valueText(raw)
+	}
+	return docText(n)
+}
+
+// docText is a document in one line.
+func docText(n *docNode) string {
+	switch n.Kind {
+	case "string", "text":
+		return "\"" + n.Text + "\""
+	case "object":
+		parts := make([]string, len(n.Fields))
+		for i, f := range n.Fields {
+			parts[i] = f.Key + ": " + docText(f.Value)
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case "array":
+		parts := make([]string, len(n.Items))
+		for i, it := range n.Items {
+			parts[i] = docText(it)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case "null":
+		return "null"
+	}
+	return n.Text
 }

@@ -79,9 +79,9 @@ func TestWebAnswerObjectAndInvalid(t *testing.T) {
 	b := e.browser()
 	csrf := b.login("bob-token-for-tests")
 	_, page := b.get("/inbox/x1/" + q)
-	for _, want := range []string{`type="checkbox" name="answer.approve"`, `<select name="answer.category">`,
+	for _, want := range []string{`type="radio" name="answer.approve" value="true" required`, `type="radio" name="answer.approve" value="false"`, `<select name="answer.category">`,
 		`type="number" name="answer.priority" step="1" min="1" max="5" required`, `<textarea name="answer.note"`,
-		`<legend>details`, `>Answer</button>`} {
+		`<legend>Details`, `>Answer</button>`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("question page lacks %s", want)
 		}
@@ -171,5 +171,56 @@ func TestWebPaging(t *testing.T) {
 	_, page = b.get(href)
 	if n := strings.Count(page, `<tr class="row"`); n != 1 || strings.Contains(page, `id="next-page"`) {
 		t.Errorf("second page (%s): %d rows", href, n)
+	}
+}
+
+func TestWebQuestionDocument(t *testing.T) {
+	e := newEnv(t)
+	e.start("memo", "m1", Memo{})
+	q := e.pending("m1")
+	b := e.browser()
+	csrf := b.login("ann-token-for-tests")
+	_, page := b.get("/inbox/m1/" + q)
+	for _, want := range []string{
+		`id="payload-doc"`, `<dt title="title">Title</dt><dd><span class="v-string">Q3 plan: R&amp;D &lt;and&gt; sales</span>`,
+		`<p>The plan for the third quarter`, `</p><p>The budget grows`, `<dt title="owner">Owner</dt><dd><dl>`,
+		`<li><span class="v-string">hiring takes longer</span></li>`, `<details><summary>Raw JSON</summary>`,
+		`id="deadline-words">If nobody answers by `, `, the answer {comment: &#34;no answer in time&#34;, amount: 0, confident: no, decision: &#34;reject&#34;} is given.`,
+		`name="answer.amount" step="1" required value="1200"`, // prefilled from the payload
+		`class="danger" data-confirm="reject: are you sure?" onclick="return confirm(this.dataset.confirm)"`,
+		`type="radio" name="answer.confident" value="true" required`, `href="/threads/m1"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("question page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, `\u0026`) || strings.Contains(page, `\u003c`) {
+		t.Error("the page shows JSON escapes")
+	}
+	// The decision comes after every other field.
+	if d, c := strings.Index(page, `class="field decision"`), strings.Index(page, `name="answer.comment"`); d < c || c < 0 {
+		t.Errorf("decision at %d, comment at %d", d, c)
+	}
+	// Missing a boolean: refused next to its field, what was typed kept.
+	res, page := b.post("/inbox/m1/"+q, url.Values{"csrf": {csrf}, "answer.comment": {"typed & kept"}, "answer.amount": {"5"}, "answer.decision": {`"approve"`}})
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(page, `data-error-for="answer.confident">choose Yes or No`) ||
+		!strings.Contains(page, `>typed &amp; kept</textarea>`) || !strings.Contains(page, `value="5"`) {
+		t.Errorf("invalid answer: %d\n%s", res.StatusCode, page)
+	}
+	res, _ = b.post("/inbox/m1/"+q, url.Values{"csrf": {csrf}, "answer.comment": {"ok"}, "answer.amount": {"5"},
+		"answer.confident": {"true"}, "answer.decision": {`"approve"`}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("answer: %d", res.StatusCode)
+	}
+	next := e.pending("m1")
+	_, page = b.get(res.Header.Get("Location"))
+	for _, want := range []string{`id="outcome"`, `id="outcome-status">interrupted<`, `href="/inbox/m1/` + next + `"`, "confirm the decision?"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page after the answer lacks %s", want)
+		}
+	}
+	_, page = b.get("/inbox/m1/" + next)
+	if !strings.Contains(page, `id="deadline-words">If nobody answers by `) || !strings.Contains(page, "it goes to admins.") {
+		t.Errorf("escalation in words missing:\n%s", page)
 	}
 }

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// screenshotDir is where the browser tests save screenshots: the
+// directory in WEFT_SCREENSHOTS, or a temporary one.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("WEFT_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestBrowserPages visits the thread page, the threads page on a phone's
+// width and a question with a document payload in Chromium, checks that
+// nothing scrolls sideways and that a destructive choice asks first, and
+// saves screenshots.
+func TestBrowserPages(t *testing.T) {
+	ctx := newBrowser(t, 60*time.Second)
+	dir := screenshotDir(t)
+	e := newEnv(t)
+	e.start("memo", "memo-thread-with-a-rather-long-identifier-0123456789abcdef", Memo{})
+	e.start("review", "r1", Review{Topic: "Go"})
+	e.start("expense", "x1", Expense{Item: "taxi", Amount: 30})
+	memo := "memo-thread-with-a-rather-long-identifier-0123456789abcdef"
+	qMemo := e.pending(memo)
+
+	c := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(c("body")))
+			t.Fatalf("%s: %v\npage:\n%s", step, err, html)
+		}
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return s
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// noSideScroll: the page is no wider than the window.
+	noSideScroll := func(page string) {
+		t.Helper()
+		if w := eval(`String(document.documentElement.scrollWidth) + " " + String(window.innerWidth)`); func() bool {
+			f := strings.Fields(w)
+			return len(f) != 2 || len(f[0]) > len(f[1]) || (len(f[0]) == len(f[1]) && f[0] > f[1])
+		}() {
+			t.Errorf("%s scrolls sideways: scroll width, window width = %s", page, w)
+		}
+	}
+
+	do("log in",
+		chromedp.Navigate(e.ts.URL+"/threads"),
+		chromedp.WaitVisible(c("#token")),
+		chromedp.SendKeys(c("#token"), "admin-token-for-tests"),
+		chromedp.Submit(c("#login-form")),
+		chromedp.WaitVisible(c("#threads")),
+	)
+
+	// The thread page, at a desktop's width.
+	do("thread page",
+		chromedp.Click(c(`tr[data-thread="`+memo+`"] a`)),
+		chromedp.WaitVisible(c("#graph-nodes")),
+	)
+	if mark := eval(`document.querySelector('[data-node="sign"]').dataset.mark || ""`); mark != "waiting" {
+		t.Errorf("node sign marked %q", mark)
+	}
+	if txt := eval(`document.getElementById("mermaid").textContent`); !strings.HasPrefix(txt, "flowchart TD") {
+		t.Errorf("mermaid text %q", txt)
+	}
+	if n := eval(`String(document.querySelectorAll("#timeline li.step").length)`); n == "0" {
+		t.Error("no steps in the timeline")
+	}
+	shot("thread")
+
+	// The threads page and the thread page on a phone.
+	do("narrow", chromedp.EmulateViewport(390, 844))
+	do("threads page at 390px", chromedp.Navigate(e.ts.URL+"/threads"), chromedp.WaitVisible(c("#threads")))
+	noSideScroll("the threads page")
+	shot("threads-390")
+	do("thread page at 390px", chromedp.Navigate(e.ts.URL+threadPageURL(memo)), chromedp.WaitVisible(c("#graph-nodes")))
+	noSideScroll("the thread page")
+	shot("thread-390")
+	do("inbox at 390px", chromedp.Navigate(e.ts.URL+"/inbox"), chromedp.WaitVisible(c("#questions")))
+	noSideScroll("the inbox")
+	shot("inbox-390")
+
+	// The question with a document payload.
+	do("question page at 390px",
+		chromedp.Navigate(e.ts.URL+questionURL(memo, qMemo)),
+		chromedp.WaitVisible(c("#payload-doc")),
+	)
+	noSideScroll("the question page")
+	if body := eval(`document.getElementById("payload-doc").textContent`); !strings.Contains(body, "R&D <and> sales") || strings.Contains(body, `\u0026`) {
+		t.Errorf("payload reads %q", body)
+	}
+	if v := eval(`document.querySelector('input[name="answer.amount"]').value`); v != "1200" {
+		t.Errorf("amount starts at %q, want the payload's 1200", v)
+	}
+	shot("question-390")
+
+	// Reject asks first (its inline confirm runs under the CSP); saying
+	// no sends nothing.
+	eval(`window.asked = 0; window.confirm = function () { window.asked++; return false; }; ""`)
+	do("press reject, decline",
+		chromedp.Click(c(`input[name="answer.confident"][value="false"]`)),
+		chromedp.Click(c(`button[name="answer.decision"][value='"reject"']`)),
+	)
+	if asked := eval(`String(window.asked)`); asked != "1" {
+		t.Errorf("reject asked %s times", asked)
+	}
+	if e.pending(memo) != qMemo {
+		t.Fatal("a declined reject answered the question")
+	}
+	// Approve: the page says what happened and links the next question.
+	do("approve",
+		chromedp.Click(c(`button[name="answer.decision"][value='"approve"']`)),
+		chromedp.WaitVisible(c("#outcome")),
+	)
+	if st := eval(`document.getElementById("outcome-status").textContent`); st != "interrupted" {
+		t.Errorf("outcome status %q", st)
+	}
+	if n := eval(`String(document.querySelectorAll("#next-questions a").length)`); n != "1" {
+		t.Errorf("%s next questions", n)
+	}
+	noSideScroll("the page after the answer")
+	shot("answered-390")
+
+	do("a missing page", chromedp.Navigate(e.ts.URL+"/no/such/page"), chromedp.WaitVisible(c("#error-message")))
+	shot("notfound-390")
+	t.Logf("screenshots in %s", dir)
+}
