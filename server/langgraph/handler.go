@@ -1,0 +1,236 @@
+package langgraph
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+// Option configures the handler New returns.
+type Option func(*handler)
+
+// AuthFunc authenticates a request: it returns who makes it (recorded as the
+// author of answers) or an error, which the handler answers with 401.
+type AuthFunc func(*http.Request) (author string, err error)
+
+// WithAuth authenticates every request but GET /ok with auth. Without it
+// the handler accepts every request and records answers with an empty
+// author.
+func WithAuth(auth AuthFunc) Option {
+	return func(h *handler) { h.auth = auth }
+}
+
+// WithMaxBody caps request bodies at n bytes (1 MiB by default).
+func WithMaxBody(n int64) Option {
+	return func(h *handler) { h.maxBody = n }
+}
+
+type handler struct {
+	mux     *http.ServeMux
+	runners map[string]weft.Runner
+	order   []string
+	store   checkpoint.Store
+	auth    AuthFunc
+	maxBody int64
+	started time.Time
+
+	// base is the context of background runs: not tied to any request.
+	base context.Context
+
+	mu      sync.Mutex
+	threads map[string]*threadMeta // metadata of threads, in memory
+	runs    map[string]*runRecord  // run records, in memory
+}
+
+// New returns an http.Handler that serves the LangGraph Platform API over
+// runners, one assistant per workflow. store is where the runners keep their
+// threads; it is used to list and look threads up. See the package
+// documentation for the routes and what they support.
+func New(runners []weft.Runner, store checkpoint.Store, opts ...Option) http.Handler {
+	h := &handler{
+		mux:     http.NewServeMux(),
+		runners: make(map[string]weft.Runner, len(runners)),
+		store:   store,
+		maxBody: 1 << 20,
+		started: time.Now().UTC(),
+		base:    context.Background(),
+		threads: make(map[string]*threadMeta),
+		runs:    make(map[string]*runRecord),
+	}
+	for _, r := range runners {
+		if _, dup := h.runners[r.Name()]; !dup {
+			h.order = append(h.order, r.Name())
+		}
+		h.runners[r.Name()] = r
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	h.routes()
+	return h
+}
+
+func (h *handler) routes() {
+	m := h.mux
+	m.HandleFunc("GET /ok", h.ok)
+	m.HandleFunc("GET /info", h.info)
+	m.HandleFunc("POST /assistants/search", h.searchAssistants)
+	m.HandleFunc("GET /assistants/{id}", h.getAssistant)
+	m.HandleFunc("GET /assistants/{id}/graph", h.assistantGraph)
+	m.HandleFunc("GET /assistants/{id}/schemas", h.assistantSchemas)
+
+	m.HandleFunc("POST /threads", h.createThread)
+	m.HandleFunc("POST /threads/search", h.searchThreads)
+	m.HandleFunc("GET /threads/{id}", h.getThread)
+	m.HandleFunc("GET /threads/{id}/state", h.threadState)
+	m.HandleFunc("GET /threads/{id}/history", h.threadHistory)
+	m.HandleFunc("POST /threads/{id}/history", h.threadHistory)
+
+	m.HandleFunc("POST /threads/{id}/runs/wait", h.waitRun)
+	m.HandleFunc("POST /runs/wait", h.waitRun)
+	m.HandleFunc("POST /threads/{id}/runs/stream", h.streamRun)
+	m.HandleFunc("POST /threads/{id}/runs", h.backgroundRun)
+	m.HandleFunc("GET /threads/{id}/runs", h.listRuns)
+	m.HandleFunc("GET /threads/{id}/runs/{run}", h.getRun)
+	m.HandleFunc("GET /threads/{id}/runs/{run}/join", h.joinRun)
+	m.HandleFunc("POST /threads/{id}/runs/{run}/cancel", h.cancelRun)
+
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Not Found")
+	})
+}
+
+// ServeHTTP authenticates the request, then routes it.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.auth != nil && r.URL.Path != "/ok" {
+		author, err := h.auth(r)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, err.Error())
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), authorKey{}, author))
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+type authorKey struct{}
+
+// author is who makes the request, as the AuthFunc said ("" without one).
+func author(r *http.Request) string {
+	a, _ := r.Context().Value(authorKey{}).(string)
+	return a
+}
+
+func (h *handler) ok(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (h *handler) info(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"version":  "weft",
+		"flags":    map[string]any{"assistants": true, "crons": false, "langsmith": false},
+		"metadata": map[string]any{"server": "weft"},
+	})
+}
+
+// readAll reads the body of r (nil for none).
+func readAll(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the body: %w", err)
+	}
+	return data, nil
+}
+
+// readCloser gives a reader a no-op Close, to put a body read back.
+type readCloser struct{ io.Reader }
+
+// Close does nothing.
+func (readCloser) Close() error { return nil }
+
+// decodeBody decodes the JSON body of r into v; an empty body leaves v as
+// it is.
+func decodeBody(r *http.Request, v any) error {
+	data, err := readAll(r)
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("invalid JSON body: %w", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers with the Platform's error body, {"detail": ...}.
+func writeError(w http.ResponseWriter, code int, detail string) {
+	writeJSON(w, code, map[string]any{"detail": detail})
+}
+
+// errInvalid marks a request the handler refuses as malformed (422).
+var errInvalid = errors.New("invalid request")
+
+// errorCode is the HTTP status of an error from weft or the handler.
+func errorCode(err error) int {
+	switch {
+	case errors.Is(err, weft.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, weft.ErrBusy), errors.Is(err, weft.ErrConflict),
+		errors.Is(err, weft.ErrAlreadyAnswered), errors.Is(err, weft.ErrWrongWorkflow),
+		errors.Is(err, weft.ErrThreadPaused), errors.Is(err, weft.ErrThreadCompleted),
+		errors.Is(err, weft.ErrThreadCancelled), errors.Is(err, weft.ErrNotRunning):
+		return http.StatusConflict
+	case errors.Is(err, weft.ErrInvalidInput), errors.Is(err, weft.ErrInvalidAnswer),
+		errors.Is(err, weft.ErrUnknownInterrupt), errors.Is(err, weft.ErrAmbiguousAnswer),
+		errors.Is(err, errInvalid):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	writeError(w, errorCode(err), err.Error())
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// timestamp formats t as the Platform does (RFC 3339 in UTC); the zero time
+// is now.
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}

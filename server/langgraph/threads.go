@@ -1,0 +1,569 @@
+package langgraph
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
+)
+
+// threadMeta is what the handler keeps in memory of a thread: the Platform
+// lets a thread exist (with metadata) before any run, which a weft thread
+// cannot.
+type threadMeta struct {
+	ID        string
+	Metadata  map[string]any
+	CreatedAt time.Time
+	// Workflow is the workflow of the thread's runs, once it has one.
+	Workflow string
+}
+
+// wireInterrupt is an interrupt on the wire: exactly {id, value}.
+type wireInterrupt struct {
+	ID    string          `json:"id"`
+	Value json.RawMessage `json:"value"`
+}
+
+// thread is a thread as the handler finds it: its metadata, its row in the
+// store (nil before its first run) and its workflow (nil before too).
+type thread struct {
+	meta   threadMeta
+	row    *checkpoint.Thread
+	runner weft.Runner
+}
+
+// lookup finds thread id in memory and in the store; it fails with
+// weft.ErrNotFound when neither knows it.
+func (h *handler) lookup(ctx context.Context, id string) (*thread, error) {
+	h.mu.Lock()
+	m, known := h.threads[id]
+	var t thread
+	if known {
+		t.meta = *m
+		t.meta.Metadata = cloneMap(m.Metadata)
+	}
+	h.mu.Unlock()
+	if h.store != nil {
+		row, err := h.store.Thread(ctx, id)
+		switch {
+		case err == nil:
+			t.row = row
+		case !errors.Is(err, checkpoint.ErrNotFound):
+			return nil, fmt.Errorf("thread %q: %w", id, err)
+		}
+	}
+	if !known && t.row == nil {
+		return nil, fmt.Errorf("thread %q not found: %w", id, weft.ErrNotFound)
+	}
+	if !known {
+		t.meta = threadMeta{ID: id, CreatedAt: t.row.CreatedAt, Workflow: t.row.Workflow, Metadata: map[string]any{}}
+	}
+	if t.row != nil {
+		t.meta.Workflow = t.row.Workflow
+	}
+	if t.meta.Workflow != "" {
+		t.runner = h.runners[t.meta.Workflow]
+		t.meta.Metadata["graph_id"] = t.meta.Workflow
+		t.meta.Metadata["assistant_id"] = t.meta.Workflow
+	}
+	return &t, nil
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (h *handler) createThread(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ThreadID string         `json:"thread_id"`
+		Metadata map[string]any `json:"metadata"`
+		IfExists string         `json:"if_exists"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	if req.ThreadID == "" {
+		req.ThreadID = newUUID()
+	}
+	if req.IfExists == "" {
+		req.IfExists = "raise"
+	}
+	if req.IfExists != "raise" && req.IfExists != "do_nothing" {
+		writeError(w, http.StatusUnprocessableEntity, "if_exists must be raise or do_nothing")
+		return
+	}
+	if t, err := h.lookup(r.Context(), req.ThreadID); err == nil {
+		if req.IfExists == "raise" {
+			writeError(w, http.StatusConflict, "Thread "+req.ThreadID+" already exists")
+			return
+		}
+		h.writeThread(w, r.Context(), t)
+		return
+	} else if !errors.Is(err, weft.ErrNotFound) {
+		writeErr(w, err)
+		return
+	}
+	if req.Metadata == nil {
+		req.Metadata = map[string]any{}
+	}
+	m := &threadMeta{ID: req.ThreadID, Metadata: req.Metadata, CreatedAt: time.Now().UTC()}
+	h.mu.Lock()
+	if _, dup := h.threads[m.ID]; dup && req.IfExists == "raise" {
+		h.mu.Unlock()
+		writeError(w, http.StatusConflict, "Thread "+req.ThreadID+" already exists")
+		return
+	} else if !dup {
+		h.threads[m.ID] = m
+	}
+	h.mu.Unlock()
+	t, err := h.lookup(r.Context(), m.ID)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	h.writeThread(w, r.Context(), t)
+}
+
+// remember records that thread id runs workflow, keeping it in memory.
+func (h *handler) remember(id, workflow string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m, ok := h.threads[id]
+	if !ok {
+		m = &threadMeta{ID: id, Metadata: map[string]any{}, CreatedAt: time.Now().UTC()}
+		h.threads[id] = m
+	}
+	m.Workflow = workflow
+}
+
+func (h *handler) getThread(w http.ResponseWriter, r *http.Request) {
+	t, err := h.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	h.writeThread(w, r.Context(), t)
+}
+
+func (h *handler) writeThread(w http.ResponseWriter, ctx context.Context, t *thread) {
+	obj, err := h.threadObject(ctx, t)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, obj)
+}
+
+// threadStatus maps weft's statuses to the Platform's idle, busy,
+// interrupted and error.
+func threadStatus(s weft.Status) string {
+	switch s {
+	case weft.StatusRunning, weft.StatusReady:
+		return "busy"
+	case weft.StatusInterrupted:
+		return "interrupted"
+	case weft.StatusFailed:
+		return "error"
+	}
+	return "idle"
+}
+
+// threadObject is the Platform's thread object.
+func (h *handler) threadObject(ctx context.Context, t *thread) (map[string]any, error) {
+	obj := map[string]any{
+		"thread_id":  t.meta.ID,
+		"created_at": timestamp(t.meta.CreatedAt),
+		"updated_at": timestamp(t.meta.CreatedAt),
+		"metadata":   t.meta.Metadata,
+		"status":     "idle",
+		"config":     map[string]any{},
+		"values":     nil,
+		"interrupts": map[string][]wireInterrupt{},
+	}
+	if t.row == nil || t.runner == nil {
+		if h.busy(t.meta.ID) {
+			obj["status"] = "busy"
+		}
+		return obj, nil
+	}
+	obj["updated_at"] = timestamp(t.row.UpdatedAt)
+	obj["status"] = threadStatus(t.row.Status)
+	if h.busy(t.meta.ID) {
+		obj["status"] = "busy"
+	}
+	snap, err := t.runner.State(ctx, t.meta.ID)
+	if err != nil {
+		if errors.Is(err, weft.ErrNotFound) {
+			return obj, nil
+		}
+		return nil, err
+	}
+	values, err := json.Marshal(snap.Values)
+	if err != nil {
+		return nil, fmt.Errorf("thread %q: encoding its values: %w", t.meta.ID, err)
+	}
+	obj["values"] = json.RawMessage(values)
+	ints := map[string][]wireInterrupt{}
+	for _, q := range snap.Interrupts {
+		if q.Kind != weft.KindDynamic {
+			continue
+		}
+		id := taskID(t.meta.ID, snap.Checkpoint, q.Task)
+		ints[id] = append(ints[id], wireInterrupt{ID: q.ID, Value: q.Value})
+	}
+	obj["interrupts"] = ints
+	return obj, nil
+}
+
+// taskID names a task of a checkpoint's superstep with a stable UUID.
+func taskID(thread, cp, task string) string {
+	sum := sha256.Sum256([]byte(thread + "\x00" + cp + "\x00" + task))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x50
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func (h *handler) searchThreads(w http.ResponseWriter, r *http.Request) {
+	var q struct {
+		Status   string         `json:"status"`
+		Metadata map[string]any `json:"metadata"`
+		IDs      []string       `json:"ids"`
+		Limit    int            `json:"limit"`
+		Offset   int            `json:"offset"`
+	}
+	if err := decodeBody(r, &q); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	switch q.Status {
+	case "", "idle", "busy", "interrupted", "error":
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "status must be idle, busy, interrupted or error")
+		return
+	}
+	ctx := r.Context()
+	ids, err := h.threadIDs(ctx)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := []map[string]any{}
+	for _, id := range ids {
+		if len(q.IDs) > 0 && !slices.Contains(q.IDs, id) {
+			continue
+		}
+		t, err := h.lookup(ctx, id)
+		if err != nil {
+			if errors.Is(err, weft.ErrNotFound) {
+				continue
+			}
+			writeErr(w, err)
+			return
+		}
+		if !matches(t.meta.Metadata, q.Metadata) {
+			continue
+		}
+		obj, err := h.threadObject(ctx, t)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if q.Status != "" && obj["status"] != q.Status {
+			continue
+		}
+		out = append(out, obj)
+	}
+	// Newest first, as the Platform sorts by default.
+	slices.SortStableFunc(out, func(a, b map[string]any) int {
+		return compareStrings(b["created_at"].(string), a["created_at"].(string))
+	})
+	writeJSON(w, http.StatusOK, page(out, q.Offset, q.Limit))
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// matches reports whether metadata has every key of filter with an equal
+// (JSON-equal) value.
+func matches(metadata, filter map[string]any) bool {
+	for k, want := range filter {
+		got, ok := metadata[k]
+		if !ok {
+			return false
+		}
+		a, _ := json.Marshal(got)
+		b, _ := json.Marshal(want)
+		if string(a) != string(b) {
+			return false
+		}
+	}
+	return true
+}
+
+// threadIDs lists the threads known in memory and those of the handler's
+// workflows in the store.
+func (h *handler) threadIDs(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	var ids []string
+	h.mu.Lock()
+	for id := range h.threads {
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	h.mu.Unlock()
+	if h.store == nil {
+		return ids, nil
+	}
+	for _, name := range h.order {
+		q := &checkpoint.ThreadQuery{Workflow: name}
+		for {
+			p, err := h.store.Threads(ctx, q)
+			if err != nil {
+				return nil, fmt.Errorf("listing threads: %w", err)
+			}
+			for _, t := range p.Threads {
+				if !seen[t.ID] {
+					seen[t.ID] = true
+					ids = append(ids, t.ID)
+				}
+			}
+			if p.Next == "" {
+				break
+			}
+			q.After = p.Next
+		}
+	}
+	return ids, nil
+}
+
+func (h *handler) threadState(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t, err := h.lookup(ctx, r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if t.runner == nil || t.row == nil {
+		writeJSON(w, http.StatusOK, emptyState(t.meta.ID))
+		return
+	}
+	snap, err := t.runner.State(ctx, t.meta.ID)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	obj, err := h.stateObject(ctx, t, snap)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, obj)
+}
+
+// emptyState is the state of a thread that has not run yet.
+func emptyState(id string) map[string]any {
+	return map[string]any{
+		"values": map[string]any{}, "next": []string{}, "tasks": []any{},
+		"metadata": nil, "created_at": nil,
+		"checkpoint":        map[string]any{"thread_id": id, "checkpoint_ns": "", "checkpoint_id": nil, "checkpoint_map": nil},
+		"parent_checkpoint": nil,
+	}
+}
+
+func checkpointRef(thread, id string) any {
+	if id == "" {
+		return nil
+	}
+	return map[string]any{"thread_id": thread, "checkpoint_ns": "", "checkpoint_id": id, "checkpoint_map": nil}
+}
+
+// stateObject is the Platform's ThreadState of a snapshot. Its tasks are
+// the nodes that run next, each with the questions asked at the checkpoint
+// (kept after they are answered, as LangGraph keeps them in its history).
+func (h *handler) stateObject(ctx context.Context, t *thread, snap *weft.Snapshot[any]) (map[string]any, error) {
+	values, err := json.Marshal(snap.Values)
+	if err != nil {
+		return nil, fmt.Errorf("thread %q checkpoint %s: encoding its values: %w", t.meta.ID, snap.Checkpoint, err)
+	}
+	asked, err := h.askedAt(ctx, t, snap)
+	if err != nil {
+		return nil, err
+	}
+	next := snap.Next
+	if next == nil {
+		next = []string{}
+	}
+	type task struct {
+		ID         string          `json:"id"`
+		Name       string          `json:"name"`
+		Error      *string         `json:"error"`
+		Interrupts []wireInterrupt `json:"interrupts"`
+		Path       []string        `json:"path"`
+		Checkpoint any             `json:"checkpoint"`
+		State      any             `json:"state"`
+		Result     any             `json:"result"`
+	}
+	tasks := []*task{}
+	byName := map[string]*task{}
+	add := func(name string) *task {
+		if tk, ok := byName[name]; ok {
+			return tk
+		}
+		tk := &task{ID: taskID(t.meta.ID, snap.Checkpoint, name), Name: name, Interrupts: []wireInterrupt{}, Path: []string{"__pregel_pull", name}}
+		if snap.Status == weft.StatusFailed && snap.Error != "" {
+			e := snap.Error
+			tk.Error = &e
+		}
+		byName[name] = tk
+		tasks = append(tasks, tk)
+		return tk
+	}
+	for _, n := range next {
+		add(n)
+	}
+	for _, q := range asked {
+		if q.Kind != weft.KindDynamic {
+			continue
+		}
+		name := q.Task
+		if _, ok := byName[name]; !ok {
+			if _, ok := byName[q.Node]; ok {
+				name = q.Node
+			}
+		}
+		tk := add(name)
+		tk.Interrupts = append(tk.Interrupts, wireInterrupt{ID: q.ID, Value: q.Value})
+	}
+	return map[string]any{
+		"values": json.RawMessage(values),
+		"next":   next,
+		"tasks":  tasks,
+		"metadata": map[string]any{
+			"source": snap.Source, "step": snap.Step, "writes": nil, "parents": map[string]any{},
+			"graph_id": snap.Workflow, "thread_id": t.meta.ID,
+		},
+		"created_at":        timestamp(snap.Created),
+		"checkpoint":        checkpointRef(t.meta.ID, snap.Checkpoint),
+		"parent_checkpoint": checkpointRef(t.meta.ID, snap.Parent),
+	}, nil
+}
+
+// askedAt returns the questions asked at the snapshot's checkpoint, in any
+// status, from the store; the snapshot's pending ones if the store cannot
+// say.
+func (h *handler) askedAt(ctx context.Context, t *thread, snap *weft.Snapshot[any]) ([]weft.Question, error) {
+	st := t.runner.Store()
+	if st == nil {
+		st = h.store
+	}
+	if st == nil || snap.Checkpoint == "" {
+		return snap.Interrupts, nil
+	}
+	var out []weft.Question
+	q := &checkpoint.InterruptQuery{ThreadID: t.meta.ID, CheckpointID: snap.Checkpoint}
+	for {
+		p, err := st.Interrupts(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("thread %q checkpoint %s: listing its questions: %w", t.meta.ID, snap.Checkpoint, err)
+		}
+		for _, rec := range p.Interrupts {
+			out = append(out, weft.Question{ID: rec.ID, Thread: rec.ThreadID, Node: rec.Node, Task: rec.Task, Kind: rec.Kind, Key: rec.Key, Value: rec.Value})
+		}
+		if p.Next == "" {
+			break
+		}
+		q.After = p.Next
+	}
+	for _, pq := range snap.Interrupts {
+		if !slices.ContainsFunc(out, func(q weft.Question) bool { return q.ID == pq.ID }) {
+			out = append(out, pq)
+		}
+	}
+	return out, nil
+}
+
+func (h *handler) threadHistory(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var q struct {
+		Limit  int `json:"limit"`
+		Before *struct {
+			CheckpointID string `json:"checkpoint_id"`
+			Configurable *struct {
+				CheckpointID string `json:"checkpoint_id"`
+			} `json:"configurable"`
+		} `json:"before"`
+	}
+	if r.Method == http.MethodPost {
+		if err := decodeBody(r, &q); err != nil {
+			writeError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+	} else if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			writeError(w, http.StatusUnprocessableEntity, "limit must be a number")
+			return
+		}
+		q.Limit = n
+	}
+	before := r.URL.Query().Get("before")
+	if q.Before != nil {
+		before = q.Before.CheckpointID
+		if before == "" && q.Before.Configurable != nil {
+			before = q.Before.Configurable.CheckpointID
+		}
+	}
+	if q.Limit <= 0 {
+		q.Limit = 10
+	}
+	t, err := h.lookup(ctx, r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := []map[string]any{}
+	if t.runner == nil || t.row == nil {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	for snap, err := range t.runner.History(ctx, t.meta.ID) {
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if before != "" && snap.Checkpoint >= before {
+			continue
+		}
+		obj, err := h.stateObject(ctx, t, snap)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		out = append(out, obj)
+		if len(out) == q.Limit {
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
