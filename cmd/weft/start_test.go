@@ -70,7 +70,7 @@ func TestStartWorker(t *testing.T) {
 	weftIn(t, dir, "", "start", "demo-long", "long-7", `{"Seconds":0.2}`).want(t, 0, "Submitted")
 	wait, _ := follow(t, dir, "long-7")
 	code, out := wait()
-	if code != 0 || !strings.Contains(out, "thread completed") && !strings.Contains(out, "completed") {
+	if code != 0 || !strings.Contains(out, "thread completed") || !strings.Contains(out, "work  completed") && !strings.Contains(out, "step ") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 	row := waitRow(t, dir, "long-7", "completed", func(r *checkpoint.Thread) bool { return r.Status == weft.StatusCompleted })
