@@ -457,11 +457,17 @@ func frozenWorker(t *testing.T, spec string) {
 		if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 			t.Fatal(err)
 		}
+		// Two probes: a write of another row (SQLite's one write lock) and
+		// a claim of the thread (its row's lock on PostgreSQL).
 		pctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		_, lerr := p.store.Lease(pctx, &checkpoint.Lease{Name: "probe", Owner: "parent", TTL: time.Millisecond})
 		_, err := p.store.Claim(pctx, &checkpoint.Claim{ThreadID: "frozen", ExpectedVersion: -1, Owner: "probe", Lease: time.Millisecond})
 		cancel()
-		if errors.Is(err, checkpoint.ErrConflict) {
+		if lerr == nil && errors.Is(err, checkpoint.ErrConflict) {
 			break
+		}
+		if lerr != nil {
+			err = lerr
 		}
 		if attempt == 50 {
 			t.Fatalf("could not freeze worker A outside a transaction: %v", err)
