@@ -152,6 +152,29 @@ func TestBrowserPages(t *testing.T) {
 	noSideScroll("the page after the answer")
 	shot("answered-390")
 
+	// A refused answer: the error next to its field, what was typed kept
+	// (the browser's own checks are off, to reach the server's).
+	do("refused answer",
+		chromedp.Navigate(e.ts.URL+questionURL("x1", e.pending("x1"))),
+		chromedp.WaitVisible(c("#answer-form")),
+	)
+	eval(`document.getElementById("answer-form").noValidate = true; ""`)
+	do("send a priority out of range",
+		chromedp.SetValue(c(`input[name="answer.priority"]`), "9"),
+		chromedp.SendKeys(c(`textarea[name="answer.note"]`), "keep me"),
+		chromedp.Click(c(`input[name="answer.approve"][value="true"]`)),
+		chromedp.SetValue(c(`select[name="answer.category"]`), `"food"`),
+		chromedp.SetValue(c(`select[name="answer.urgency"]`), `"low"`),
+		chromedp.SendKeys(c(`textarea[name="answer.details.approver"]`), "root"),
+		chromedp.Click(c("#answer-form button.primary")),
+		chromedp.WaitVisible(c(`[data-error-for="answer.priority"]`)),
+	)
+	if note := eval(`document.querySelector('textarea[name="answer.note"]').value`); note != "keep me" {
+		t.Errorf("the note after a refusal: %q", note)
+	}
+	noSideScroll("the refused answer")
+	shot("refused-390")
+
 	do("a missing page", chromedp.Navigate(e.ts.URL+"/no/such/page"), chromedp.WaitVisible(c("#error-message")))
 	shot("notfound-390")
 	t.Logf("screenshots in %s", dir)
