@@ -153,18 +153,46 @@
 // deadline; the same filters as the API) and keeps the list current
 // without reloading: a script follows GET /inbox/events and reloads the
 // rows (GET /inbox/rows) when a thread pauses, is answered or moves on. A
-// question's page (GET /inbox/{thread}/{interrupt}) shows the payload as
-// indented JSON and, to a principal who may answer it, a form built from
-// the answer's JSON schema: an enum is a row of buttons (when it is the
-// form's only one) or a select, a string a textarea, a boolean a checkbox,
-// a number or integer a number input, an object a fieldset of its
-// properties (recursively), anything else a textarea for JSON. The posted
-// form is turned back into JSON of the schema's shape and answered as
-// through the API, with channel "ui". A principal who may not answer sees
-// the question and why there is no form.
+// question's page (GET /inbox/{thread}/{interrupt}) shows the payload as a
+// document (strings as text, long ones as paragraphs, objects as labelled
+// sections, arrays as lists; the raw JSON below, folded), says in words
+// what happens at its deadline ("if nobody answers by <time>, the answer
+// ... is given", or "it goes to ..."), and, to a principal who may answer
+// it, a form built from the answer's JSON schema, its fields in the order
+// of the schema's properties, with their titles and descriptions: an enum
+// is a row of buttons (when it is the form's only one; they come after
+// every other field, and a choice that reads as destructive, such as
+// reject, deny or cancel, is styled so and asks for confirmation) or a
+// select, a string a textarea, a boolean a pair of Yes and No radio
+// buttons (required when the field is), a number or integer a number
+// input, an object a fieldset of its properties (recursively), anything
+// else a textarea for JSON. A field named as a field of the payload starts
+// with the payload's value. The posted form is turned back into JSON of
+// the schema's shape and answered as through the API, with channel "ui".
+// A value that does not fit is refused next to its field, in plain words,
+// and what was typed is kept. After an answer the page says what
+// happened: the thread's new status and the questions it asks next. A
+// principal who may not answer sees the question and why there is no
+// form.
+//
+// GET /threads lists the threads (?status= running, ready, interrupted,
+// stopped, failed, completed or cancelled; ?workflow=; paged with the
+// store's cursor, ?after=), and GET /threads/{id} shows one: its status,
+// owner and lease, the timeline of its steps (node, duration, error), its
+// audit trail, the questions it waits for, and its graph, as a list of
+// nodes with those it runs next, waits in or failed in marked, and as
+// Mermaid text to paste into a Mermaid editor (the pages load no
+// Mermaid script). To an operator the page offers stop, resume and
+// cancel (with a reason, recorded with the withdrawn questions), POST
+// forms that do what the API's stop and resume do. Unknown pages get an
+// HTML 404, and a request without a session that is not a page (a form
+// post, the rows fragment) an HTML 401 with a link to sign in.
 //
 // The pages are html/template, with a stylesheet and a small script
-// embedded in the binary; there is no build step. The browser logs in at
+// embedded in the binary; there is no build step. The Content Security
+// Policy allows scripts from the server and one inline handler, by its
+// hash: the confirm() of destructive buttons. The pages fit a phone's
+// width (390 CSS pixels): long IDs and values wrap. The browser logs in at
 // /login with a token; a principal whose roles grant nothing is refused
 // there (403, with why). Failed logins are throttled per client address:
 // after 5 unknown tokens within a minute, the address's logins are refused

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -510,4 +511,56 @@ func (af *answerForm) fill(form url.Values, err error) {
 			f.Error = fe.Msg
 		}
 	})
+}
+
+// schemaPathRE finds the deepest schema location a validation error of
+// weft.ValidateAnswer names: "validating /properties/a/properties/b: ..."
+var schemaPathRE = regexp.MustCompile(`validating ((?:/properties/[^/:\s]+)+): (\w+): (.*)$`)
+
+// schemaFieldError turns a schema validation error into an error of the
+// field it is about, in plainer words; nil if it names no field.
+func schemaFieldError(af *answerForm, err error) *fieldError {
+	if af == nil || af.Root == nil || err == nil {
+		return nil
+	}
+	m := schemaPathRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil
+	}
+	name := rootField + strings.ReplaceAll(strings.ReplaceAll(m[1], "/properties/", "."), "~1", "/")
+	kw, detail := m[2], m[3]
+	msg := detail
+	switch kw {
+	case "required":
+		if i := strings.Index(detail, `["`); i >= 0 {
+			if j := strings.Index(detail[i+2:], `"`); j >= 0 {
+				name += "." + detail[i+2:i+2+j]
+			}
+		}
+		msg = "is required"
+	case "maximum", "exclusiveMaximum":
+		msg = "is more than allowed"
+	case "minimum", "exclusiveMinimum":
+		msg = "is less than allowed"
+	case "enum", "const":
+		msg = "is not one of the choices"
+	case "minLength":
+		msg = "is too short"
+	case "maxLength":
+		msg = "is too long"
+	case "pattern":
+		msg = "does not have the expected form"
+	case "type":
+		msg = "has the wrong kind of value"
+	}
+	var found *formField
+	af.Root.walk(func(f *formField) {
+		if f.Name == name {
+			found = f
+		}
+	})
+	if found == nil {
+		return nil
+	}
+	return &fieldError{Field: found.Name, Label: found.Label, Msg: msg}
 }

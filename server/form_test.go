@@ -246,3 +246,23 @@ func TestFormSchemaOrder(t *testing.T) {
 		t.Errorf("after fill: %+v", amount)
 	}
 }
+
+func TestSchemaFieldError(t *testing.T) {
+	f, err := buildForm(weft.Question{ID: "q", Kind: weft.KindDynamic, Schema: schemaOf[Approval](t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for answer, want := range map[string]string{
+		`{"approve":true,"amount":1,"priority":9,"category":"food","urgency":"low","details":{"approver":"a"}}`: "answer.priority is more than allowed",
+		`{"approve":true,"amount":1,"priority":2,"category":"food","urgency":"low","details":{}}`:               "answer.details.approver is required",
+	} {
+		verr := weft.ValidateAnswer(schemaOf[Approval](t), json.RawMessage(answer))
+		fe := schemaFieldError(f, verr)
+		if fe == nil || fe.Field+" "+fe.Msg != want {
+			t.Errorf("%v: %+v, want %s", verr, fe, want)
+		}
+	}
+	if fe := schemaFieldError(f, errors.New("something else")); fe != nil {
+		t.Errorf("unrelated error: %+v", fe)
+	}
+}

@@ -537,7 +537,12 @@ func (s *Server) showQuestion(w http.ResponseWriter, r *http.Request, p Principa
 	case error:
 		v.Error = pr.Error()
 		var fe *fieldError
-		if errors.As(pr, &fe) {
+		if !errors.As(pr, &fe) {
+			if fe = schemaFieldError(v.Form, pr); fe != nil {
+				pr = fmt.Errorf("%w (%w)", fe, pr)
+			}
+		}
+		if fe != nil {
 			v.Error = "The answer was not sent: " + fe.Label + " " + fe.Msg + ". Correct the field marked below."
 		}
 		if v.Form != nil && posted != nil {

@@ -228,7 +228,13 @@ func (s *Server) threadData(ctx context.Context, id string, p Principal) (*threa
 		sv := stepView{Superstep: st.Superstep, Node: st.Node, Task: st.Task, Status: string(st.Status),
 			Namespace: st.Namespace, Started: timeText(st.StartedAt), Duration: st.Duration.Round(time.Microsecond).String(), Error: st.Error}
 		v.Steps = append(v.Steps, sv)
+		// A failed thread failed in the steps from its head.
+		if row.Status == weft.StatusFailed && st.Status == checkpoint.StepFailed && st.CheckpointID == row.Head &&
+			st.Namespace == "" && !slices.Contains(v.Marks.Failed, st.Node) {
+			v.Marks.Failed = append(v.Marks.Failed, st.Node)
+		}
 	}
+	v.Marks.Next = slices.DeleteFunc(v.Marks.Next, func(n string) bool { return slices.Contains(v.Marks.Failed, n) })
 	entries, err := s.ib.Audit(ctx, id)
 	if err != nil {
 		return nil, err

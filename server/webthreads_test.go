@@ -163,3 +163,37 @@ func TestWebThreadsPage(t *testing.T) {
 		t.Errorf("paged threads %v", seen)
 	}
 }
+
+// TestWebThreadFailedResume: a thread that failed in a node shows the
+// failure, the failed node marked, and carries on with the page's resume.
+func TestWebThreadFailedResume(t *testing.T) {
+	e := newEnv(t)
+	e.start("review", "r1", Review{Topic: "Go"})
+	q := e.pending("r1")
+	e.hooks.failNext.Store(true)
+	var res resultJSON
+	e.json("POST", "/v1/threads/r1/answers", "admin-token-for-tests",
+		map[string]any{"answers": map[string]any{q: Verdict{Action: "approve"}}}, http.StatusOK, &res)
+	if res.Status != weft.StatusFailed {
+		t.Fatalf("status %s", res.Status)
+	}
+	b := e.browser()
+	csrf := b.login("olga-token-for-tests")
+	_, page := b.get("/threads/r1")
+	for _, want := range []string{`id="thread-status">failed<`, `id="thread-failure">`, "publishing failed",
+		`data-node="publish" data-mark="failed"`, `action="/threads/r1/resume"`, `action="/threads/r1/cancel"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("failed thread's page lacks %s", want)
+		}
+	}
+	e.hooks.failNext.Store(false)
+	r, body := b.post("/threads/r1/resume", url.Values{"csrf": {csrf}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("resume: %d %s", r.StatusCode, body)
+	}
+	_, page = b.get(r.Header.Get("Location"))
+	if !strings.Contains(page, `id="thread-status">completed<`) || !strings.Contains(page, `id="thread-message">Resumed.`) ||
+		strings.Contains(page, `id="actions"`) {
+		t.Errorf("page after resume:\n%s", page)
+	}
+}
