@@ -343,6 +343,11 @@ func TestStatelessWait(t *testing.T) {
 	if len(out.Interrupt) != 1 || out.Draft != "About t" {
 		t.Fatalf("stateless = %+v", out)
 	}
+	var search []json.RawMessage
+	call(t, srv, "POST", "/threads/search", map[string]any{}, 200, &search)
+	if len(search) != 0 {
+		t.Fatalf("the stateless run left threads: %s", search)
+	}
 }
 
 func TestBackgroundRun(t *testing.T) {
@@ -442,6 +447,26 @@ func TestAuth(t *testing.T) {
 	}))
 	call(t, srv, "GET", "/ok", nil, 200, nil)
 	call(t, srv, "POST", "/assistants/search", map[string]any{}, 401, nil)
+}
+
+func TestAuthorRecorded(t *testing.T) {
+	store := memstore.New()
+	srv := newServer(t, store, langgraph.WithAuth(func(r *http.Request) (string, error) {
+		if r.Header.Get("Content-Type") != "application/json" {
+			return "", errUnauthorized
+		}
+		return "alice", nil
+	}))
+	call(t, srv, "POST", "/threads", map[string]any{"thread_id": "a-1"}, 200, nil)
+	call(t, srv, "POST", "/threads/a-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "a"}}, 200, nil)
+	call(t, srv, "POST", "/threads/a-1/runs/wait", map[string]any{"assistant_id": "review", "command": map[string]any{"resume": "approve"}}, 200, nil)
+	p, err := store.Interrupts(context.Background(), &checkpoint.InterruptQuery{ThreadID: "a-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Interrupts) != 1 || p.Interrupts[0].Author != "alice" || p.Interrupts[0].Channel != checkpoint.ChannelAPI {
+		t.Fatalf("interrupts = %+v", p.Interrupts)
+	}
 }
 
 var errUnauthorized = &authError{}
