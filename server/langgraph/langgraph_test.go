@@ -343,6 +343,11 @@ func TestStatelessWait(t *testing.T) {
 	if len(out.Interrupt) != 1 || out.Draft != "About t" {
 		t.Fatalf("stateless = %+v", out)
 	}
+	var search []json.RawMessage
+	call(t, srv, "POST", "/threads/search", map[string]any{}, 200, &search)
+	if len(search) != 0 {
+		t.Fatalf("the stateless run left threads: %s", search)
+	}
 }
 
 func TestBackgroundRun(t *testing.T) {
@@ -444,6 +449,26 @@ func TestAuth(t *testing.T) {
 	call(t, srv, "POST", "/assistants/search", map[string]any{}, 401, nil)
 }
 
+func TestAuthorRecorded(t *testing.T) {
+	store := memstore.New()
+	srv := newServer(t, store, langgraph.WithAuth(func(r *http.Request) (string, error) {
+		if r.Header.Get("Content-Type") != "application/json" {
+			return "", errUnauthorized
+		}
+		return "alice", nil
+	}))
+	call(t, srv, "POST", "/threads", map[string]any{"thread_id": "a-1"}, 200, nil)
+	call(t, srv, "POST", "/threads/a-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "a"}}, 200, nil)
+	call(t, srv, "POST", "/threads/a-1/runs/wait", map[string]any{"assistant_id": "review", "command": map[string]any{"resume": "approve"}}, 200, nil)
+	p, err := store.Interrupts(context.Background(), &checkpoint.InterruptQuery{ThreadID: "a-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Interrupts) != 1 || p.Interrupts[0].Author != "alice" || p.Interrupts[0].Channel != checkpoint.ChannelAPI {
+		t.Fatalf("interrupts = %+v", p.Interrupts)
+	}
+}
+
 var errUnauthorized = &authError{}
 
 type authError struct{}
@@ -526,4 +551,100 @@ func stream(t *testing.T, srv *httptest.Server, thread string, body any) []sseEv
 		}
 	}
 	return out
+}
+
+func TestNewInputToPausedThread(t *testing.T) {
+	stores(t, func(t *testing.T, store checkpoint.Store) {
+		srv := newServer(t, store)
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "n-1"}, 200, nil)
+		var first, second waitResult
+		call(t, srv, "POST", "/threads/n-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "one"}}, 200, &first)
+		call(t, srv, "POST", "/threads/n-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "two"}}, 200, &second)
+		if len(second.Interrupt) != 1 || second.Interrupt[0].Value["body"] != "About two" || second.Interrupt[0].ID == first.Interrupt[0].ID {
+			t.Fatalf("second run = %+v (first %+v)", second, first)
+		}
+		// The other workflow may not run on the thread.
+		call(t, srv, "POST", "/threads/n-1/runs/wait", map[string]any{"assistant_id": "signoff", "input": map[string]any{}}, 409, nil)
+		var done waitResult
+		call(t, srv, "POST", "/threads/n-1/runs/wait", map[string]any{"assistant_id": "review", "command": map[string]any{"resume": "reject"}}, 200, &done)
+		if done.Decision != "reject" || done.Published || done.Topic != "two" {
+			t.Fatalf("done = %+v", done)
+		}
+	})
+}
+
+func TestStreamEvents(t *testing.T) {
+	srv := newServer(t, memstore.New())
+	call(t, srv, "POST", "/threads", map[string]any{"thread_id": "se-1"}, 200, nil)
+	modes := []string{"values", "updates"}
+	seq := func(evs []sseEvent) string {
+		var out []string
+		for _, e := range evs {
+			name := e.name
+			if e.name == "updates" {
+				var m map[string]json.RawMessage
+				_ = json.Unmarshal([]byte(e.data), &m)
+				for k := range m {
+					name += ":" + k
+				}
+			}
+			out = append(out, name)
+		}
+		return strings.Join(out, " ")
+	}
+	got := seq(stream(t, srv, "se-1", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "s"}, "stream_mode": modes}))
+	if want := "metadata values updates:draft values updates:__interrupt__ values end"; got != want {
+		t.Errorf("pausing stream:\n got %s\nwant %s", got, want)
+	}
+	got = seq(stream(t, srv, "se-1", map[string]any{"assistant_id": "review", "command": map[string]any{"resume": "approve"}, "stream_mode": modes}))
+	if want := "metadata values updates:review values updates:publish values end"; got != want {
+		t.Errorf("resuming stream:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestCancelBackgroundRun(t *testing.T) {
+	store := memstore.New()
+	g := weft.NewGraph[Doc]("slow")
+	started := make(chan struct{})
+	g.AddNode("wait", func(ctx context.Context, s Doc) (Doc, error) {
+		close(started)
+		<-ctx.Done()
+		return s, ctx.Err()
+	})
+	g.AddEdge(weft.Start, "wait")
+	g.AddEdge("wait", weft.End)
+	wf, err := g.Compile(weft.WithStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(langgraph.New([]weft.Runner{wf.Runner()}, store))
+	defer srv.Close()
+	call(t, srv, "POST", "/threads", map[string]any{"thread_id": "c-1"}, 200, nil)
+	var run struct {
+		RunID  string `json:"run_id"`
+		Status string `json:"status"`
+	}
+	call(t, srv, "POST", "/threads/c-1/runs", map[string]any{"assistant_id": "slow", "input": map[string]any{}}, 200, &run)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run did not start")
+	}
+	var th struct {
+		Status string `json:"status"`
+	}
+	call(t, srv, "GET", "/threads/c-1", nil, 200, &th)
+	if th.Status != "busy" {
+		t.Errorf("thread while running = %s", th.Status)
+	}
+	call(t, srv, "POST", "/threads/c-1/runs/wait", map[string]any{"assistant_id": "slow", "input": map[string]any{}}, 409, nil)
+	call(t, srv, "POST", "/threads/c-1/runs/"+run.RunID+"/cancel?wait=true", nil, 204, nil)
+	call(t, srv, "GET", "/threads/c-1/runs/"+run.RunID, nil, 200, &run)
+	if run.Status != "interrupted" {
+		t.Fatalf("cancelled run = %s", run.Status)
+	}
+	call(t, srv, "GET", "/threads/c-1", nil, 200, &th)
+	if th.Status != "idle" {
+		t.Errorf("thread after cancel = %s", th.Status)
+	}
 }

@@ -189,12 +189,20 @@ func (h *handler) execute(ctx context.Context, p *prepared, extra ...weft.RunOpt
 	opts = append(opts, bps...)
 	res, err := h.start(ctx, p, opts)
 	if p.temporary {
-		defer p.runner.Delete(context.WithoutCancel(ctx), id)
+		defer h.discard(context.WithoutCancel(ctx), p)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return resultValues(res)
+}
+
+// discard deletes the thread of a stateless run and forgets it.
+func (h *handler) discard(ctx context.Context, p *prepared) {
+	_ = p.runner.Delete(ctx, p.thread.meta.ID)
+	h.mu.Lock()
+	delete(h.threads, p.thread.meta.ID)
+	h.mu.Unlock()
 }
 
 // start begins the run: Resume for a command, or for no input on a thread

@@ -1,0 +1,66 @@
+// sdk.mjs drives a weft langgraph server with the LangGraph JS SDK
+// (@langchain/langgraph-sdk), as a LangGraph Platform client would.
+//
+// Environment: LG_API_URL is the server; LGSDK_DIR is the directory the SDK
+// is installed in (npm install --prefix LGSDK_DIR). It exits non-zero on the
+// first check that fails.
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+const require = createRequire(join(process.env.LGSDK_DIR, "noop.js"));
+const { Client } = require("@langchain/langgraph-sdk");
+
+function check(ok, what, got) {
+  if (!ok) {
+    console.error(`FAIL: ${what}: ${JSON.stringify(got)}`);
+    process.exit(1);
+  }
+  console.log(`ok: ${what}`);
+}
+
+const client = new Client({ apiUrl: process.env.LG_API_URL, defaultHeaders: {} });
+
+const assistants = await client.assistants.search({ graphId: "review" });
+check(assistants.length === 1 && assistants[0].graph_id === "review", "assistants.search", assistants);
+
+const thread = await client.threads.create({ metadata: { from: "sdk" } });
+check(typeof thread.thread_id === "string" && thread.status === "idle", "threads.create", thread);
+const tid = thread.thread_id;
+
+const paused = await client.runs.wait(tid, "review", { input: { topic: "sdk" } });
+check(Array.isArray(paused.__interrupt__) && paused.__interrupt__.length === 1 &&
+  paused.__interrupt__[0].value.body === "About sdk", "runs.wait pauses with __interrupt__", paused);
+
+const waiting = await client.threads.get(tid);
+check(waiting.status === "interrupted", "threads.get while paused", waiting);
+
+const pausedState = await client.threads.getState(tid);
+check(pausedState.next.length === 1 && pausedState.next[0] === "review" &&
+  pausedState.tasks[0].interrupts[0].id === paused.__interrupt__[0].id, "threads.getState while paused", pausedState);
+
+const done = await client.runs.wait(tid, "review", { command: { resume: "approve" } });
+check(done.published === true && done.decision === "approve" && !("__interrupt__" in done),
+  "runs.wait with command resume", done);
+
+const state = await client.threads.getState(tid);
+check(state.values.published === true && state.next.length === 0 && state.tasks.length === 0 &&
+  state.checkpoint.thread_id === tid, "threads.getState", state);
+
+const history = await client.threads.getHistory(tid, { limit: 10 });
+check(history.length >= 3 && history[0].values.published === true &&
+  history.some((h) => h.tasks.some((t) => t.interrupts.length === 1)), "threads.getHistory", history);
+
+const found = await client.threads.search({ status: "idle", metadata: { from: "sdk" } });
+check(found.length === 1 && found[0].thread_id === tid, "threads.search", found);
+
+// Streaming, on a second thread.
+const t2 = await client.threads.create();
+const events = [];
+for await (const chunk of client.runs.stream(t2.thread_id, "review", {
+  input: { topic: "stream" }, streamMode: ["values", "updates"],
+})) {
+  events.push(chunk.event);
+}
+check(events[0] === "metadata" && events.includes("values") && events.includes("updates"), "runs.stream", events);
+
+console.log("all ok");
