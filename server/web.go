@@ -118,7 +118,10 @@ func (s *Server) webError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		return
 	}
-	p, _ := PrincipalFrom(r.Context())
+	p, ok := PrincipalFrom(r.Context())
+	if !ok { // a public route (the 404 of unknown pages): who is logged in, if anyone
+		_, p, _ = s.session(r)
+	}
 	body := struct{ Status, Code, Message, SignIn string }{fmt.Sprintf("%d %s", status, http.StatusText(status)), code, msg, ""}
 	if status == http.StatusUnauthorized {
 		body.Message = "You are not signed in, or your session ended. Sign in to carry on."

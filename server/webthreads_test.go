@@ -94,7 +94,7 @@ func TestWebThreadPage(t *testing.T) {
 	// HTML errors: an unknown thread, an unknown page, no session.
 	for _, path := range []string{"/threads/nope", "/nowhere/at/all"} {
 		res, page := v.get(path)
-		if res.StatusCode != http.StatusNotFound || !strings.Contains(page, `id="error-message"`) ||
+		if res.StatusCode != http.StatusNotFound || !strings.Contains(page, `id="error-message"`) || !strings.Contains(page, `id="who">vera`) ||
 			!strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
 			t.Errorf("%s: %d %s", path, res.StatusCode, res.Header.Get("Content-Type"))
 		}
