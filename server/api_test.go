@@ -312,6 +312,12 @@ func TestStopAndResume(t *testing.T) {
 	e.apiErr("POST", "/v1/threads/s1/resume", "olga-token-for-tests", `{"x": 1}`, http.StatusBadRequest, CodeBadRequest)
 	e.apiErr("POST", "/v1/threads/nope/resume", "olga-token-for-tests", nil, http.StatusNotFound, CodeNotFound)
 	e.apiErr("POST", "/v1/threads/nope/stop", "olga-token-for-tests", nil, http.StatusNotFound, CodeNotFound)
+
+	// A paused thread that is stopped is cancelled; resuming it is refused
+	// as such.
+	e.start("review", "c1", Review{Topic: "Go"})
+	e.json("POST", "/v1/threads/c1/stop", "olga-token-for-tests", nil, http.StatusAccepted, nil)
+	e.apiErr("POST", "/v1/threads/c1/resume", "olga-token-for-tests", nil, http.StatusConflict, CodeThreadCancelled)
 }
 
 func TestFailedRunAfterAnswer(t *testing.T) {

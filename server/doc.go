@@ -121,9 +121,10 @@
 // question stays pending); 401 and 403 (unauthorized, forbidden,
 // not_assignee); 404 (not_found, unknown_workflow, unknown_interrupt,
 // and unknown /v1 routes); 409 (already_answered, busy, conflict,
-// thread_paused, thread_completed, not_running, graph_changed, and
-// wrong_workflow for a start under a workflow the thread is not of); 413
-// (too_large); 500 (internal, logged with details, reported without).
+// thread_paused, thread_completed, thread_cancelled, not_running,
+// graph_changed, and wrong_workflow for a start under a workflow the
+// thread is not of); 413 (too_large); 500 (internal, logged with details,
+// reported without).
 //
 // # Events
 //

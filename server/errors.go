@@ -26,6 +26,7 @@ const (
 	CodeConflict        = "conflict"          // 409: another run advanced the thread first
 	CodeThreadPaused    = "thread_paused"     // 409: start of a thread that waits; answer or resume it
 	CodeThreadCompleted = "thread_completed"  // 409: resume of a completed thread
+	CodeThreadCancelled = "thread_cancelled"  // 409: resume of a cancelled thread
 	CodeNotRunning      = "not_running"       // 409: stop of a thread not running in this process
 	CodeGraphChanged    = "graph_changed"     // 409: the thread waits in a node the workflow lost
 	CodeWrongWorkflow   = "wrong_workflow"    // 409: the thread belongs to another workflow
@@ -74,6 +75,8 @@ func classify(err error) (status int, code string, ok bool) {
 		return http.StatusConflict, CodeThreadPaused, true
 	case errors.Is(err, weft.ErrThreadCompleted):
 		return http.StatusConflict, CodeThreadCompleted, true
+	case errors.Is(err, weft.ErrThreadCancelled):
+		return http.StatusConflict, CodeThreadCancelled, true
 	case errors.Is(err, weft.ErrNotRunning):
 		return http.StatusConflict, CodeNotRunning, true
 	case errors.Is(err, weft.ErrGraphChanged):
