@@ -80,4 +80,13 @@ const byId = await client.runs.wait(t2.thread_id, "review", {
 });
 check(byId.published === true, "runs.wait with command resume keyed by interrupt id", byId);
 
+// A background run: create, get, join.
+const t3 = await client.threads.create();
+const run = await client.runs.create(t3.thread_id, "review", { input: { topic: "bg" } });
+check(typeof run.run_id === "string" && ["pending", "running", "success"].includes(run.status), "runs.create", run);
+const joined = await client.runs.join(t3.thread_id, run.run_id);
+check(joined.__interrupt__?.length === 1, "runs.join", joined);
+const got = await client.runs.get(t3.thread_id, run.run_id);
+check(got.status === "success", "runs.get", got);
+
 console.log("all ok");
