@@ -155,7 +155,9 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		writeError(w, http.StatusConflict, fmt.Sprintf("thread %s belongs to graph %s, not %s", id, t.meta.Workflow, rn.Name()))
 		return nil
 	}
-	if h.busy(id) || (t.row != nil && t.row.Status == weft.StatusRunning) {
+	// A thread running in another process is refused by weft (ErrBusy:
+	// 409), which also takes over one whose owner died.
+	if h.busy(id) {
 		writeError(w, http.StatusConflict, "Thread is already running a task. Wait for it to finish or choose a different multitask strategy.")
 		return nil
 	}
