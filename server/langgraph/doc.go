@@ -76,8 +76,11 @@
 // as stream_mode asks (values by default), then end; a failure is an error
 // event {error, message}. A client that disconnects stops the run.
 //
-// Run records are kept in memory, for the life of the handler: a restarted
-// process knows its threads (they are in the store) but not its old runs.
+// Run records are kept in memory, for the life of the handler (the newest
+// 10000; older records of runs that ended are dropped): a restarted process
+// knows its threads (they are in the store) but not its old runs.
+// Background runs go on until they end or are cancelled, whatever happens
+// to the request that started them.
 // Only multitask_strategy "reject" is supported: a run on a thread that
 // runs already is refused with 409.
 //

@@ -226,11 +226,11 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
-// timestamp formats t as the Platform does (RFC 3339 in UTC); the zero time
-// is now.
+// timestamp formats t as the Platform does (RFC 3339 in UTC, to the
+// microsecond, so that timestamps sort as strings); the zero time is now.
 func timestamp(t time.Time) string {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
 }

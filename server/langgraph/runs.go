@@ -155,7 +155,9 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		writeError(w, http.StatusConflict, fmt.Sprintf("thread %s belongs to graph %s, not %s", id, t.meta.Workflow, rn.Name()))
 		return nil
 	}
-	if h.busy(id) || (t.row != nil && t.row.Status == weft.StatusRunning) {
+	// A thread running in another process is refused by weft (ErrBusy:
+	// 409), which also takes over one whose owner died.
+	if h.busy(id) {
 		writeError(w, http.StatusConflict, "Thread is already running a task. Wait for it to finish or choose a different multitask strategy.")
 		return nil
 	}
@@ -170,8 +172,33 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 	}
 	h.mu.Lock()
 	h.runs[p.record.ID] = p.record
+	h.pruneRuns()
 	h.mu.Unlock()
 	return p
+}
+
+// maxRuns is how many run records the handler keeps; past it, the records
+// of the runs that ended longest ago are dropped.
+const maxRuns = 10000
+
+// pruneRuns drops the oldest records of ended runs past maxRuns. h.mu is
+// held.
+func (h *handler) pruneRuns() {
+	if len(h.runs) <= maxRuns {
+		return
+	}
+	var ended []*runRecord
+	for _, rr := range h.runs {
+		select {
+		case <-rr.done:
+			ended = append(ended, rr)
+		default:
+		}
+	}
+	slices.SortFunc(ended, func(a, b *runRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	for _, rr := range ended[:min(len(ended), len(h.runs)-maxRuns)] {
+		delete(h.runs, rr.ID)
+	}
 }
 
 // execute runs p to its end (or pause) and returns the thread's values as

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -61,14 +62,20 @@ func TestJSSDK(t *testing.T) {
 	}
 
 	store := memstore.New()
-	h := langgraph.New([]weft.Runner{langgraph.Runner(reviewGraph(t, store))}, store)
+	h := langgraph.New([]weft.Runner{langgraph.Runner(reviewGraph(t, store))}, store,
+		langgraph.WithAuth(func(r *http.Request) (string, error) {
+			if r.Header.Get("X-Api-Key") != "test-key" {
+				return "", errors.New("invalid API key")
+			}
+			return "sdk", nil
+		}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
 	runCtx, cancelRun := context.WithTimeout(ctx, time.Minute)
 	defer cancelRun()
 	cmd := exec.CommandContext(runCtx, node, filepath.Join("testdata", "sdk.mjs"))
-	cmd.Env = append(os.Environ(), "LG_API_URL="+srv.URL, "LGSDK_DIR="+dir)
+	cmd.Env = append(os.Environ(), "LG_API_URL="+srv.URL, "LG_API_KEY=test-key", "LGSDK_DIR="+dir)
 	out, err := cmd.CombinedOutput()
 	t.Logf("sdk.mjs:\n%s", out)
 	if err != nil {

@@ -18,7 +18,15 @@ function check(ok, what, got) {
   console.log(`ok: ${what}`);
 }
 
-const client = new Client({ apiUrl: process.env.LG_API_URL, defaultHeaders: {} });
+const client = new Client({ apiUrl: process.env.LG_API_URL, apiKey: process.env.LG_API_KEY });
+
+// A wrong key is refused with 401, which the SDK reports as the error's status.
+try {
+  await new Client({ apiUrl: process.env.LG_API_URL, apiKey: "wrong" }).threads.create();
+  check(false, "a wrong API key is refused", "no error");
+} catch (e) {
+  check(e.status === 401, "a wrong API key is refused with 401", { status: e.status, message: e.message });
+}
 
 const assistants = await client.assistants.search({ graphId: "review" });
 check(assistants.length === 1 && assistants[0].graph_id === "review", "assistants.search", assistants);
@@ -56,11 +64,29 @@ check(found.length === 1 && found[0].thread_id === tid, "threads.search", found)
 // Streaming, on a second thread.
 const t2 = await client.threads.create();
 const events = [];
+let lastValues;
 for await (const chunk of client.runs.stream(t2.thread_id, "review", {
   input: { topic: "stream" }, streamMode: ["values", "updates"],
 })) {
   events.push(chunk.event);
+  if (chunk.event === "values") lastValues = chunk.data;
 }
 check(events[0] === "metadata" && events.includes("values") && events.includes("updates"), "runs.stream", events);
+check(lastValues?.__interrupt__?.length === 1, "runs.stream ends with values.__interrupt__", lastValues);
+
+// Resume by interrupt id: {resume: {[id]: value}}.
+const byId = await client.runs.wait(t2.thread_id, "review", {
+  command: { resume: { [lastValues.__interrupt__[0].id]: "approve" } },
+});
+check(byId.published === true, "runs.wait with command resume keyed by interrupt id", byId);
+
+// A background run: create, get, join.
+const t3 = await client.threads.create();
+const run = await client.runs.create(t3.thread_id, "review", { input: { topic: "bg" } });
+check(typeof run.run_id === "string" && ["pending", "running", "success"].includes(run.status), "runs.create", run);
+const joined = await client.runs.join(t3.thread_id, run.run_id);
+check(joined.__interrupt__?.length === 1, "runs.join", joined);
+const got = await client.runs.get(t3.thread_id, run.run_id);
+check(got.status === "success", "runs.get", got);
 
 console.log("all ok");
