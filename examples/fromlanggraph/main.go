@@ -2,18 +2,17 @@
 // with weft, call for call (see docs/from-langgraph.md):
 //
 //   - a tool-calling agent fans out over its tool calls (Send → Map),
-//
 //   - a node asks a human to approve each call (interrupt → weft.Interrupt
 //     with a Key),
-//
 //   - the graph is resumed with Command(resume=...) → Resume with
 //     weft.Answers (by key) or weft.Reply (the single pending question),
-//
 //   - update_state → UpdateState, get_state → State, get_state_history →
 //     History, and a checkpointer → a Store (here SQLite, in a temporary
 //     file).
 //
-//     go run ./examples/fromlanggraph
+// Run it with
+//
+//	go run ./examples/fromlanggraph
 package main
 
 import (

@@ -4,21 +4,19 @@
 //   - the workflow is a graph; its state is durable after every step, like
 //     Temporal's event history, but kept as checkpoints you can read,
 //     edit and fork;
-//
 //   - an activity is weft.Do: it runs once, its result is journaled, and a
 //     node that runs again (after a crash, a retry or an answer) gets the
 //     journaled result instead of running it again;
-//
 //   - a retry policy is weft.Retry on the node;
-//
 //   - a signal that the workflow waits for is a question
 //     (weft.Interrupt): typed, validated, audited, with a timer
 //     (weft.Within) that answers it if nobody does;
-//
 //   - a worker is worker.Worker: it runs the ready threads of the
 //     workflows it has, from the store, in one process or many.
 //
-//     go run ./examples/fromtemporal
+// Run it with
+//
+//	go run ./examples/fromtemporal
 package main
 
 import (
