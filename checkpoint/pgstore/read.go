@@ -1,13 +1,10 @@
 package pgstore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -76,53 +73,10 @@ func (s *Store) Checkpoint(ctx context.Context, threadID, namespace, id string) 
 		return nil, fmt.Errorf("pgstore: thread %q: checkpoint %s in namespace %q: %w", threadID, cp.ID, namespace, err)
 	}
 	s.blobRows.Add(int64(len(blobs)))
-	cp.Blobs = chainBlobs(blobs, cp.Versions)
+	cp.Blobs = checkpoint.ChainBlobs(blobs, cp.Versions)
 	return &cp, nil
 }
 
-// chainBlobs returns, of the blobs read, in (field, version) order, those
-// down the Base chain of each field's blob at the version of versions: that
-// blob, the one at its Base, and so on until a full blob, a Base that is
-// not older than its blob (as a loop would), or a blob that is not there.
-// The rest (the blobs of forks that share a root with a chain) are
-// dropped. nil for none, as decodeBlobs returns.
-func chainBlobs(read []checkpoint.Blob, versions map[string]int64) []checkpoint.Blob {
-	if len(read) == 0 {
-		return nil
-	}
-	byKey := func(b checkpoint.Blob, field string, version int64) int {
-		if c := strings.Compare(b.Field, field); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.Version, version)
-	}
-	if !slices.IsSortedFunc(read, func(a, b checkpoint.Blob) int { return byKey(a, b.Field, b.Version) }) {
-		slices.SortFunc(read, func(a, b checkpoint.Blob) int { return byKey(a, b.Field, b.Version) })
-	}
-	out := make([]checkpoint.Blob, 0, len(read))
-	for start := 0; start < len(read); {
-		field := read[start].Field
-		end := start + 1
-		for end < len(read) && read[end].Field == field {
-			end++
-		}
-		bs := read[start:end]
-		v, ok := versions[field]
-		for ok {
-			i, found := slices.BinarySearchFunc(bs, v, func(b checkpoint.Blob, v int64) int { return cmp.Compare(b.Version, v) })
-			if !found {
-				break
-			}
-			b := bs[i]
-			out = append(out, b)
-			bs = bs[:i]
-			ok = b.Base > 0 && b.Base < b.Version
-			v = b.Base
-		}
-		start = end
-	}
-	return out
-}
 
 // History lists a namespace's checkpoints, newest first, without blobs.
 func (s *Store) History(ctx context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error) {

@@ -1,14 +1,11 @@
 package sqlitestore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
@@ -39,7 +36,7 @@ const (
 	// checkpoint's versions) the head blob at that version and every blob
 	// of the field with the head's root and a version from the root to the
 	// head's: the head's Append chain, and the blobs of forks that share
-	// its root, which chainBlobs drops. Both lookups are of the primary key
+	// its root, which checkpoint.ChainBlobs drops. Both lookups are of the primary key
 	// (thread_id, namespace, field, version); CROSS JOIN keeps the planner
 	// from reordering them. A root above its head (a database written by
 	// hand) still reads the head blob.
@@ -259,45 +256,9 @@ func readBlobs(ctx context.Context, tx txn, cp *checkpoint.Checkpoint) ([]checkp
 		return nil, fmt.Errorf("sqlitestore: thread %q: checkpoint %s: blobs: %w", cp.ThreadID, cp.ID, err)
 	}
 	tx.counts.blobRows.Add(int64(len(read)))
-	return chainBlobs(read, cp.Versions), nil
+	return checkpoint.ChainBlobs(read, cp.Versions), nil
 }
 
-// chainBlobs returns, of the blobs read, those down the Base chain of each
-// field's blob at the version of versions: that blob, the one at its Base,
-// and so on until a full blob, a Base that is not older than its blob (as
-// a loop would), or a blob that is not there. The rest (the blobs of forks
-// that share a root with a chain) are dropped. It sorts read.
-func chainBlobs(read []checkpoint.Blob, versions map[string]int64) []checkpoint.Blob {
-	slices.SortFunc(read, func(a, b checkpoint.Blob) int {
-		if c := strings.Compare(a.Field, b.Field); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Version, b.Version)
-	})
-	out := make([]checkpoint.Blob, 0, len(read))
-	for start := 0; start < len(read); {
-		field := read[start].Field
-		end := start + 1
-		for end < len(read) && read[end].Field == field {
-			end++
-		}
-		bs := read[start:end]
-		v, ok := versions[field]
-		for ok {
-			i, found := slices.BinarySearchFunc(bs, v, func(b checkpoint.Blob, v int64) int { return cmp.Compare(b.Version, v) })
-			if !found {
-				break
-			}
-			b := bs[i]
-			out = append(out, b)
-			bs = bs[:i]
-			ok = b.Base > 0 && b.Base < b.Version
-			v = b.Base
-		}
-		start = end
-	}
-	return out
-}
 
 // History lists a namespace's checkpoints, newest first, without blobs.
 func (s *Store) History(ctx context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error) {

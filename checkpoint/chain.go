@@ -1,0 +1,53 @@
+package checkpoint
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// ChainBlobs is for stores that read a checkpoint's Append chains as
+// ranges (every blob of a field from its chain's root up) rather than link
+// by link. It returns, of the blobs read, in (field, version) order, those
+// down the Base chain of each field's blob at the version of versions: that
+// blob, the one at its Base, and so on until a full blob, a Base that is
+// not older than its blob (as a loop would), or a blob that is not there.
+// The rest (the blobs of forks that share a root with a chain) are
+// dropped; nil for none. It may sort read.
+func ChainBlobs(read []Blob, versions map[string]int64) []Blob {
+	if len(read) == 0 {
+		return nil
+	}
+	byKey := func(b Blob, field string, version int64) int {
+		if c := strings.Compare(b.Field, field); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Version, version)
+	}
+	if !slices.IsSortedFunc(read, func(a, b Blob) int { return byKey(a, b.Field, b.Version) }) {
+		slices.SortFunc(read, func(a, b Blob) int { return byKey(a, b.Field, b.Version) })
+	}
+	out := make([]Blob, 0, len(read))
+	for start := 0; start < len(read); {
+		field := read[start].Field
+		end := start + 1
+		for end < len(read) && read[end].Field == field {
+			end++
+		}
+		bs := read[start:end]
+		v, ok := versions[field]
+		for ok {
+			i, found := slices.BinarySearchFunc(bs, v, func(b Blob, v int64) int { return cmp.Compare(b.Version, v) })
+			if !found {
+				break
+			}
+			b := bs[i]
+			out = append(out, b)
+			bs = bs[:i]
+			ok = b.Base > 0 && b.Base < b.Version
+			v = b.Base
+		}
+		start = end
+	}
+	return out
+}
