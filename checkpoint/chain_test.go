@@ -10,7 +10,9 @@ import (
 // TestChainBlobs: of the blobs a store read as ranges, only each field's
 // chain from the checkpoint's version down survives.
 func TestChainBlobs(t *testing.T) {
-	b := func(field string, v, base int64) checkpoint.Blob { return checkpoint.Blob{Field: field, Version: v, Base: base} }
+	b := func(field string, v, base int64) checkpoint.Blob {
+		return checkpoint.Blob{Field: field, Version: v, Base: base}
+	}
 	for _, tt := range []struct {
 		name     string
 		read     []checkpoint.Blob

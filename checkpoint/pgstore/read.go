@@ -77,7 +77,6 @@ func (s *Store) Checkpoint(ctx context.Context, threadID, namespace, id string) 
 	return &cp, nil
 }
 
-
 // History lists a namespace's checkpoints, newest first, without blobs.
 func (s *Store) History(ctx context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error) {
 	if err := ctx.Err(); err != nil {

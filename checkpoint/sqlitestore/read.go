@@ -259,7 +259,6 @@ func readBlobs(ctx context.Context, tx txn, cp *checkpoint.Checkpoint) ([]checkp
 	return checkpoint.ChainBlobs(read, cp.Versions), nil
 }
 
-
 // History lists a namespace's checkpoints, newest first, without blobs.
 func (s *Store) History(ctx context.Context, q *checkpoint.HistoryQuery) ([]checkpoint.Checkpoint, error) {
 	if err := ctx.Err(); err != nil {
