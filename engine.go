@@ -60,6 +60,9 @@ type run[S any] struct {
 	release func()
 	// claimed: the thread was claimed before the run (Continue).
 	claimed bool
+	// prefetched are the head's pending writes when something (the
+	// tracer's link) read them before the first superstep did.
+	prefetched []write[S]
 
 	// Buffers reused from one superstep to the next.
 	spare   *snap[S] // the head before last
@@ -297,7 +300,11 @@ func (r *run[S]) loop() (res *Result[S], err error) {
 		r.waiting = nil
 		r.pending = r.pending[:0]
 		if r.resumed {
-			ws, err := r.p.writes(r.ctx, r.thread, r.ns, h.cp.ID, &h.state)
+			ws, err := r.prefetched, error(nil)
+			r.prefetched = nil
+			if ws == nil {
+				ws, err = r.p.writes(r.ctx, r.thread, r.ns, h.cp.ID, &h.state)
+			}
 			if err != nil {
 				return nil, err
 			}

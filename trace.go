@@ -79,6 +79,7 @@ func (r *run[S]) traceLink() map[string]string {
 	if err != nil {
 		return nil
 	}
+	r.prefetched = ws // the first superstep reads them too
 	for _, w := range ws {
 		if w.task == taskTrace && w.kind == writeTrace {
 			var m map[string]string
