@@ -643,19 +643,20 @@ func TestSubmittedThenCancelledStartsANewTurn(t *testing.T) {
 }
 
 // TestWorkerRunsNodesLongerThanABeat: a worker's run whose node outlasts
-// many heartbeats before its first commit keeps its claim and completes:
-// the heartbeat renews it while the node runs.
+// its lease, before its first commit, keeps its claim and completes: the
+// heartbeat renews it while the node runs (without, the worker's own next
+// poll would claim the lapsed thread again, a second epoch).
 func TestWorkerRunsNodesLongerThanABeat(t *testing.T) {
 	type S struct{ Done bool }
 	store := memstore.New()
 	g := weft.NewGraph[S]("long")
 	g.AddNode("slow", func(ctx context.Context, s S) (S, error) {
-		time.Sleep(60 * time.Millisecond) // twelve beats
+		time.Sleep(200 * time.Millisecond) // four leases, forty beats
 		s.Done = true
 		return s, nil
 	})
 	g.AddEdge(weft.Start, "slow")
-	wf := must[*weft.Workflow[S]](t)(g.Compile(weft.WithStore(store), weft.WithHeartbeat(5*time.Millisecond), weft.WithLease(time.Second)))
+	wf := must[*weft.Workflow[S]](t)(g.Compile(weft.WithStore(store), weft.WithHeartbeat(5*time.Millisecond), weft.WithLease(50*time.Millisecond)))
 	must[*weft.Result[S]](t)(wf.Submit(ctx, "t", S{}))
 	w, err := worker.New(store, []weft.Runner{wf.Runner()}, worker.Config{Poll: 5 * time.Millisecond})
 	if err != nil {
@@ -665,11 +666,15 @@ func TestWorkerRunsNodesLongerThanABeat(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
 	defer func() { cancel(); <-done }()
-	for {
+	for deadline := time.Now().Add(time.Minute); ; {
+		if time.Now().After(deadline) {
+			t.Fatal("the thread did not complete within a minute")
+		}
 		snap := must[*weft.Snapshot[S]](t)(wf.State(ctx, "t"))
 		if snap.Status == weft.StatusCompleted {
-			if !snap.Values.Done {
-				t.Fatalf("completed without the node's output: %+v", snap)
+			row := must[*checkpoint.Thread](t)(store.Thread(ctx, "t"))
+			if !snap.Values.Done || row.Epoch != 1 {
+				t.Fatalf("completed with %+v after %d claims, want the node's output after one", snap.Values, row.Epoch)
 			}
 			return
 		}
