@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -34,22 +36,54 @@ func (wf *Workflow[S]) Submit(ctx context.Context, thread string, input S) (*Res
 // submit records input (JSON of the state type) as a run of thread to
 // start.
 func (wf *Workflow[S]) submit(ctx context.Context, thread string, input json.RawMessage) error {
+	if err := submitRun(ctx, wf.st, wf.now(), wf.name, wf.hash, thread, input); err != nil {
+		return err
+	}
+	wf.log(ctx, "weft: run submitted", thread)
+	return nil
+}
+
+// SubmitRun records a run of workflow on thread with input, the JSON of
+// the workflow's state, as Workflow.Submit does, for a program that does
+// not have the workflow's code (the weft command line, an operator's
+// tool): the thread is ready, and a worker that has the workflow runs it.
+// Input is decoded when the run starts, as Run decodes it (unknown fields
+// refused): input that does not fit the state fails the thread then, with
+// ErrInvalidInput. A thread that exists must belong to workflow
+// (ErrWrongWorkflow) and be completed or cancelled (a new turn); a running
+// one is ErrBusy, a paused, ready, stopped or failed one ErrThreadPaused.
+func SubmitRun(ctx context.Context, st checkpoint.Store, workflow, thread string, input json.RawMessage) error {
+	if workflow == "" {
+		return fmt.Errorf("weft: SubmitRun needs a workflow name: %w", ErrInvalidInput)
+	}
+	if len(bytes.TrimSpace(input)) == 0 {
+		input = json.RawMessage("null")
+	}
+	if !json.Valid(input) {
+		return fmt.Errorf("weft: input of thread %q is not JSON: %w", thread, ErrInvalidInput)
+	}
+	return submitRun(ctx, st, time.Now(), workflow, "", thread, input)
+}
+
+// submitRun records input as a run of workflow (graph hash, if known) on
+// thread, to start.
+func submitRun(ctx context.Context, st checkpoint.Store, at time.Time, workflow, hash, thread string, input json.RawMessage) error {
 	if thread == "" {
 		return fmt.Errorf("weft: Submit needs a thread ID: %w", ErrInvalidInput)
 	}
 	if err := checkThreadID(thread); err != nil {
 		return err
 	}
-	row, err := wf.st.Thread(ctx, thread)
-	c := &checkpoint.Commit{At: wf.now()}
+	row, err := st.Thread(ctx, thread)
+	c := &checkpoint.Commit{At: at}
 	switch {
 	case errors.Is(err, checkpoint.ErrNotFound):
-		c.Thread = checkpoint.Thread{ID: thread, Workflow: wf.name, GraphHash: wf.hash}
+		c.Thread = checkpoint.Thread{ID: thread, Workflow: workflow, GraphHash: hash}
 	case err != nil:
 		return err
 	default:
-		if err := wf.owns(row); err != nil {
-			return err
+		if row.Workflow != "" && row.Workflow != workflow {
+			return fmt.Errorf("thread %q belongs to workflow %q, not %q: %w", row.ID, row.Workflow, workflow, ErrWrongWorkflow)
 		}
 		switch row.Status {
 		case StatusCompleted, StatusCancelled:
@@ -62,19 +96,23 @@ func (wf *Workflow[S]) submit(ctx context.Context, thread string, input json.Raw
 	}
 	c.Thread.Status, c.Thread.Error = StatusReady, ""
 	c.Writes = []checkpoint.PendingWrite{{CheckpointID: c.Thread.Head, Task: taskInput, Kind: writeInput, Data: input}}
-	if _, err := wf.st.Commit(ctx, c); err != nil {
+	if _, err := st.Commit(ctx, c); err != nil {
 		return busyError(fmt.Errorf("thread %q: %w", thread, err))
 	}
-	wf.log(ctx, "weft: run submitted", thread)
 	return nil
 }
 
-// submittedInput returns the input of a run submitted to the head (none
-// unless the head has nothing next: a new thread, or a new turn).
+// submittedInput returns the input of a run submitted to the head: a new
+// thread, or a new turn of a completed thread (nothing next) or of a
+// cancelled one (its head may still name what was next when it was
+// cancelled, but none of its questions is pending or answered). A head
+// with live questions is carried on, not restarted, so it is not read.
 func (r *run[S]) submittedInput() (json.RawMessage, bool, error) {
 	headID := ""
 	if r.head != nil {
-		if len(r.head.cp.Next) > 0 {
+		if len(r.head.cp.Next) > 0 && slices.ContainsFunc(r.records, func(x checkpoint.InterruptRecord) bool {
+			return x.Status == checkpoint.InterruptPending || x.Status == checkpoint.InterruptAnswered
+		}) {
 			return nil, false, nil
 		}
 		headID = r.head.cp.ID
@@ -117,7 +155,7 @@ func (r *run[S]) resumeSubmitted() (*Result[S], error) {
 func (r *run[S]) startSubmitted(input json.RawMessage) (*Result[S], error) {
 	in, zero, err := decodeInput[S](r.wf, input)
 	if err != nil {
-		return nil, err
+		return nil, r.failStart(err)
 	}
 	if r.head == nil {
 		return r.start(r.wf.withDefaults(in), nil)
@@ -125,9 +163,31 @@ func (r *run[S]) startSubmitted(input json.RawMessage) (*Result[S], error) {
 	r.rc.zero = append(r.rc.zero, zero...)
 	state, err := r.wf.foldInputZero(r.head.state, in, r.rc.zero)
 	if err != nil {
-		return nil, err
+		return nil, r.failStart(err)
 	}
 	return r.start(state, r.head)
+}
+
+// failStart fails a submitted run that cannot start (its input does not
+// fit the state, after a deploy changed it or from SubmitRun), the thread
+// claimed: the thread becomes failed at the checkpoint it had, with the
+// submitted input kept, instead of staying claimed until its lease lapses
+// and failing again in every process that takes it over. It returns err.
+func (r *run[S]) failStart(err error) error {
+	c := &commit[S]{c: checkpoint.Commit{At: r.stamp()}}
+	if serr := r.save(c, StatusFailed, err.Error(), nil); serr != nil {
+		return errors.Join(err, serr)
+	}
+	if !r.child {
+		r.finish()
+		cp := ""
+		if r.head != nil {
+			cp = r.head.cp.ID
+		}
+		r.emit(Event{Type: EventFailed, Checkpoint: cp, Err: err.Error()})
+	}
+	r.wf.log(r.ctx, "weft: submitted run failed to start", r.thread, "error", err)
+	return err
 }
 
 // decodeInput decodes JSON input into the state type, refusing unknown
