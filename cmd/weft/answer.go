@@ -40,13 +40,16 @@ one of them by ID). The answer is checked against the question's schema
 exactly once, with --as as its author and "cli" as its channel: if someone
 answered first, the command fails with exit code 4 and their answer stands.
 
-For a thread of one of the demo workflows, the command then carries the
-thread on, here, until it completes or asks again, and prints where it
-stopped. For any other workflow it records the answer in the store and
-makes the thread ready, in the same step, and nothing more: a worker that
-has the workflow (package worker) carries it on, or its program's next
-Resume (weft's Resume continues a thread whose questions were answered
-while it was not running).
+The command then waits until the thread has carried on with the answer,
+and prints where it stopped (its next questions, or that it completed,
+failed, with exit code 1, or stopped). For a thread of one of the demo
+workflows it carries the thread on here. For any other workflow it records
+the answer and makes the thread ready in one step, and a worker that has
+the workflow (package worker, in the program that has its code) carries
+it on; the command waits for that, and says so if no worker has picked
+the thread up after a few seconds. --no-wait returns once the answer is
+recorded (the program's next Resume also carries the thread on);
+--timeout, like Ctrl-C, stops waiting (exit code 6) and the answer stands.
 
 Quote the JSON for the shell; put -- before a value that starts with "-":
 
@@ -56,8 +59,10 @@ Quote the JSON for the shell; put -- before a value that starts with "-":
   weft answer post-1 --key review '{"action":"approve"}'`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
 		var as, key string
+		var w waitFlags
 		fs.StringVar(&as, "as", defaultAuthor(), "the `name` recorded as the answer's author; the default is $WEFT_AUTHOR, else $USER")
 		fs.StringVar(&key, "key", "", "answer the one pending question with this `key` (weft.Key) or node path, instead of giving its ID")
+		w.declare(fs, "the answer")
 		return func(args []string) error {
 			switch {
 			case key == "" && len(args) != 3:
@@ -65,7 +70,7 @@ Quote the JSON for the shell; put -- before a value that starts with "-":
 			case key != "" && len(args) != 2:
 				return usagef("with --key, want THREAD JSON: the key stands for the ID")
 			}
-			return runAnswer(c, args, as, key)
+			return runAnswer(c, args, as, key, w)
 		}
 	},
 }
@@ -112,7 +117,7 @@ func questionByKey(c *cli, ib *inbox.Inbox, thread, key string) (string, error) 
 		key, thread, describe(page.Items), weft.ErrUnknownInterrupt)
 }
 
-func runAnswer(c *cli, args []string, as, key string) error {
+func runAnswer(c *cli, args []string, as, key string, w waitFlags) error {
 	tid, raw := args[0], args[len(args)-1]
 	id, value := "", []byte(raw)
 	if key == "" {
@@ -142,6 +147,16 @@ func runAnswer(c *cli, args []string, as, key string) error {
 	if _, ok := ib.Runner(row.Workflow); !ok {
 		if err := ib.Record(c.ctx, tid, id, value, by); err != nil {
 			return err
+		}
+		if !w.noWait {
+			after, err := await(c, ib.Store(), tid, "the answer", w, settled)
+			if err != nil {
+				return err
+			}
+			if !c.json {
+				fmt.Fprintf(c.stdout, "Answered %s as %s; a worker carried thread %s on.\n", id, as, tid)
+			}
+			return printOutcome(c, ib, after, map[string]any{"question": id, "recorded": true})
 		}
 		status := weft.StatusReady
 		if after, err := ib.Store().Thread(c.ctx, tid); err == nil {
@@ -209,7 +224,8 @@ workflow's own Stop would:
   running            the process that runs it (a worker, a server, your
                      program) is asked to stop it, durably: it stops at its
                      next heartbeat, at its last checkpoint, and the thread
-                     becomes "stopped". The command returns at once.
+                     becomes "stopped". The command waits for that, unless
+                     --no-wait (--timeout: exit code 6, the request stands).
   ready              (answered or submitted, not picked up yet) it becomes
                      "stopped" at once.
   waiting            its pending questions are withdrawn (they leave the
@@ -225,12 +241,14 @@ A server stops threads with POST /v1/threads/THREAD/stop.
   weft stop essay-1`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
 		var as string
+		var w waitFlags
 		fs.StringVar(&as, "as", defaultAuthor(), "the `name` recorded as who withdrew the questions; the default is $WEFT_AUTHOR, else $USER")
-		return func(args []string) error { return runStop(c, args[0], as) }
+		w.declare(fs, "the stop request")
+		return func(args []string) error { return runStop(c, args[0], as, w) }
 	},
 }
 
-func runStop(c *cli, id, as string) error {
+func runStop(c *cli, id, as string, w waitFlags) error {
 	ib, row, err := c.openThread(id)
 	if err != nil {
 		return err
@@ -264,6 +282,16 @@ func runStop(c *cli, id, as string) error {
 	}
 	switch after.Status {
 	case weft.StatusRunning:
+		if !w.noWait {
+			if !c.json {
+				fmt.Fprintf(c.stderr, "Asked %s, which runs thread %s, to stop it; waiting for it to stop at its next heartbeat.\n", orDash(after.Owner), id)
+			}
+			row, err := await(c, ib.Store(), id, "the stop request", w, func(r *checkpoint.Thread) bool { return r.Status != weft.StatusRunning })
+			if err != nil {
+				return err
+			}
+			return printOutcome(c, ib, row, map[string]any{"withdrawn": 0, "stop_requested": true})
+		}
 		if !after.LeaseUntil.After(time.Now()) {
 			return report(after, 0, fmt.Sprintf("Asked thread %s to stop. Its owner %s no longer renews its claim (it died?): the worker that takes it over stops it at once.",
 				id, orDash(after.Owner)))
@@ -332,19 +360,22 @@ For a thread of one of the demo workflows it runs here, until the thread
 completes or pauses, and prints where it stopped (with --ready, it is left
 ready for the worker of 'weft demo' instead). For any other workflow it
 makes the thread ready in the store, and a worker that has the workflow
-(package worker, in your program) carries it on, or its program's next
-Resume. A thread that still waits for answers stays as
-it is; a running one is busy (exit code 4), a completed or cancelled one has
-ended (exit code 4).
+(package worker, in your program) carries it on: the command waits until
+it has, and prints where the thread stopped, unless --no-wait (--timeout,
+like Ctrl-C, stops waiting with exit code 6; the thread stays ready). A
+thread that still waits for answers stays as it is; a running one is busy
+(exit code 4), a completed or cancelled one has ended (exit code 4).
 
   weft resume essay-1`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
+		var w waitFlags
 		fs.BoolVar(&c.queue, "ready", false, "make the thread ready for a worker even if this command could run it")
-		return func(args []string) error { return runResume(c, args[0]) }
+		w.declare(fs, "the resume")
+		return func(args []string) error { return runResume(c, args[0], w) }
 	},
 }
 
-func runResume(c *cli, id string) error {
+func runResume(c *cli, id string, w waitFlags) error {
 	ib, row, err := c.openThread(id)
 	if err != nil {
 		return err
@@ -354,6 +385,16 @@ func runResume(c *cli, id string) error {
 	res, err := ib.Resume(c.ctx, id)
 	if err != nil {
 		return err
+	}
+	if !runnable && res.Status == weft.StatusReady && !w.noWait {
+		row, err := await(c, ib.Store(), id, "the resume", w, settled)
+		if err != nil {
+			return err
+		}
+		if !c.json {
+			fmt.Fprintf(c.stdout, "Resumed; a worker carried thread %s on.\n", id)
+		}
+		return printOutcome(c, ib, row, nil)
 	}
 	if c.json {
 		return c.printJSON(resultOf(res))

@@ -48,7 +48,7 @@ func TestAnswerByKey(t *testing.T) {
 	weftIn(t, dir, "", "answer", "post-1", "--key", "review", `{"action":"approve"}`).
 		want(t, exitNotFound, "thread post-1 waits for no question")
 	// Of a workflow the command does not have: recorded, for a worker.
-	weftIn(t, dir, "", "answer", "ext-1", "--key", "check", "true").want(t, 0, "Recorded the answer", "ready for a worker")
+	weftIn(t, dir, "", "answer", "ext-1", "--key", "check", "true", "--no-wait").want(t, 0, "Recorded the answer", "ready for a worker")
 	// By ID, as before.
 	eid := question(t, dir, "essay-1")
 	weftIn(t, dir, "", "answer", "essay-1", eid, `{"action":"approve"}`).want(t, 0, "Answered "+eid)

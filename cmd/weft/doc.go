@@ -7,7 +7,7 @@
 //	weft show THREAD                  # a thread's state and questions
 //	weft history THREAD               # its checkpoints, steps and answers
 //	weft events THREAD --follow       # its step log and answers, as they come
-//	weft start WORKFLOW THREAD JSON   # start a demo thread (--wait: run it here)
+//	weft start WORKFLOW THREAD JSON   # start a thread of any workflow a worker serves
 //	weft answer THREAD ID JSON        # answer a question
 //	weft answer THREAD --key KEY JSON # answer it by its key or node path
 //	weft stop THREAD                  # stop it (or take a waiting one out of the inbox)
@@ -21,6 +21,28 @@
 // $WEFT_STORE, or sqlite:weft.db) and, except demo and serve, --json. Flags
 // may come before or after the arguments. 'weft COMMAND --help' is the
 // manual of each command.
+//
+// # Waiting for a worker
+//
+// start, answer, resume and stop work for any workflow, including ones
+// whose code the command does not have: they record the request in the
+// store (a run, an answer, a resume, a stop request) and a worker of the
+// program that has the workflow carries it out (package worker). The
+// command waits for that, polling the thread's row, and prints where the
+// thread stopped: its next questions, or that it completed, failed (exit
+// code 1) or stopped. --no-wait returns once the request is recorded;
+// --timeout and Ctrl-C stop waiting with exit code 6, and the request
+// stands. If no worker has picked the thread up after a few seconds, the
+// command says so on standard error. The demo's workflows run in the
+// command itself.
+//
+// # What it prints
+//
+// Text output neutralises terminal controls: control characters other
+// than newline and tab, bidirectional overrides and bytes that are not
+// UTF-8, which payloads, reasons and errors may carry, are printed as
+// visible escapes (\u001b), so that a question cannot retitle the window,
+// clear the screen or hide what it asks.
 //
 // # Errors
 //

@@ -198,7 +198,7 @@ func init() {
 		{is: isErr(inbox.ErrUnknownWorkflow), text: trimmed(inbox.ErrUnknownWorkflow), label: "not a workflow this command runs",
 			hint: func(c *cli) string {
 				if c.command == "start" {
-					return "only the program that has the workflow's code can start its threads: Workflow.Run or Submit there, or POST /v1/workflows/WORKFLOW/threads to a server that program runs ('weft serve' does not have it either)"
+					return "check the name ('weft threads" + storeFlag(c) + "' lists the threads and their workflows), or pass --new"
 				}
 				return "this command runs only the demo workflows: run a worker (package worker) in the program that has the workflow, or serve it from there"
 			}},

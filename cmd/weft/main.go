@@ -27,6 +27,7 @@ const (
 	exitNotFound = 3 // no such store, thread or question
 	exitConflict = 4 // already answered, busy, completed, running elsewhere
 	exitInvalid  = 5 // the answer does not fit the question's schema
+	exitWaiting  = 6 // stopped waiting for an outcome; the request stands
 )
 
 const exitCodesHelp = `Exit codes:
@@ -40,6 +41,8 @@ const exitCodesHelp = `Exit codes:
      does not apply to (stop of a failed thread)
   5  invalid answer or input: the value does not fit the question's schema
      (or, for start, the workflow's state)
+  6  stopped waiting (Ctrl-C or --timeout) for a worker to carry out what
+     was recorded (an answer, a resume, a stop, a run): the request stands
 `
 
 // defaultStore is the store of commands without --store.
@@ -181,7 +184,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		topUsage(stderr)
 		return exitUsage
 	}
-	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, command: cmd.name}
+	// Everything the command prints goes through terminalSafe: what it
+	// prints comes, in part, from whoever asked or answered.
+	c := &cli{ctx: ctx, stdin: stdin, stdout: terminalSafe{stdout}, stderr: terminalSafe{stderr}, command: cmd.name}
 	fs := c.flagSet(cmd)
 	pos, err := parseArgs(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
@@ -192,7 +197,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = checkArgs(cmd, pos)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "weft %s: %v\nRun 'weft %s --help' for usage.\n", cmd.name, err, cmd.name)
+		fmt.Fprintf(c.stderr, "weft %s: %v\nRun 'weft %s --help' for usage.\n", cmd.name, err, cmd.name)
 		return exitUsage
 	}
 	if i := slices.Index(strings.Fields(cmd.args), "THREAD"); i >= 0 && i < len(pos) {
@@ -294,6 +299,10 @@ func exitCode(err error) (int, string) {
 		return exitConflict, "conflict"
 	case errors.Is(err, inbox.ErrUnknownWorkflow):
 		return exitError, "unknown_workflow"
+	case errors.Is(err, errGaveUp):
+		return exitWaiting, "still_waiting"
+	case errors.Is(err, errThreadFailed):
+		return exitError, "thread_failed"
 	}
 	return exitError, "error"
 }

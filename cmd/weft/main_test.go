@@ -178,7 +178,7 @@ func TestHelp(t *testing.T) {
 		weftIn(t, dir, "", "help", c.name).want(t, 0, "Usage: weft "+c.name)
 		weftIn(t, dir, "", c.name, "-h").want(t, 0, "Usage: weft "+c.name)
 	}
-	weftIn(t, dir, "", "answer", "--help").want(t, 0, "--as", "exactly once", "a worker that\nhas the workflow")
+	weftIn(t, dir, "", "answer", "--help").want(t, 0, "--as", "exactly once", "a worker that has\nthe workflow", "--no-wait")
 	weftIn(t, dir, "", "stop", "--help").want(t, 0, "POST /v1/threads/THREAD/stop")
 	if _, err := os.Stat(filepath.Join(dir, "weft.db")); err == nil {
 		t.Error("--help created a store")
@@ -377,7 +377,7 @@ func TestAnswerOtherWorkflow(t *testing.T) {
 	dir := fixture(t)
 	id := question(t, dir, "ext-1")
 	weftIn(t, dir, "", "answer", "ext-1", id, `"yes"`).want(t, exitInvalid, "invalid answer")
-	weftIn(t, dir, "", "answer", "ext-1", id, `true`, "--as", "quinn").
+	weftIn(t, dir, "", "answer", "ext-1", id, `true`, "--as", "quinn", "--no-wait").
 		want(t, 0, "Recorded the answer", "Thread ext-1 is ready for a worker", "ext-review")
 	weftIn(t, dir, "", "answer", "ext-1", id, `false`).want(t, exitConflict)
 	var s snapshotJSON
@@ -386,7 +386,7 @@ func TestAnswerOtherWorkflow(t *testing.T) {
 		t.Errorf("after the answer: %+v", s)
 	}
 	// Ready already: resume leaves it for the worker.
-	weftIn(t, dir, "", "resume", "ext-1").want(t, 0, "Thread ext-1 is ready: a worker that has workflow ext-review")
+	weftIn(t, dir, "", "resume", "ext-1", "--no-wait").want(t, 0, "Thread ext-1 is ready: a worker that has workflow ext-review")
 
 	// The program resumes it and it carries on with the answer.
 	store, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "weft.db"), sqlitestore.Options{})
@@ -531,7 +531,7 @@ func TestStopResume(t *testing.T) {
 		before.Epoch == 0 || !before.StopRequested.IsZero() {
 		t.Fatalf("ext-2 before stop: %+v", before)
 	}
-	weftIn(t, dir, "", "stop", "ext-2").want(t, 0, "Asked elsewhere, which runs thread ext-2, to stop it")
+	weftIn(t, dir, "", "stop", "ext-2", "--no-wait").want(t, 0, "Asked elsewhere, which runs thread ext-2, to stop it")
 	after := show("ext-2")
 	if after.Status != weft.StatusRunning || after.Owner != "elsewhere" || after.Epoch != before.Epoch || after.StopRequested.IsZero() {
 		t.Errorf("ext-2 after stop: %+v", after)
@@ -543,7 +543,7 @@ func TestStopResume(t *testing.T) {
 	// Another workflow's stopped thread: resume makes it ready for a
 	// worker that has the workflow.
 	weftIn(t, dir, "", "stop", "ext-3").want(t, 0, "Stopped thread ext-3")
-	weftIn(t, dir, "", "resume", "ext-3").want(t, 0, "Thread ext-3 is ready: a worker that has workflow ext-review")
+	weftIn(t, dir, "", "resume", "ext-3", "--no-wait").want(t, 0, "Thread ext-3 is ready: a worker that has workflow ext-review")
 	if s := show("ext-3"); s.Status != weft.StatusReady {
 		t.Errorf("ext-3 after resume: %s", s.Status)
 	}
@@ -748,10 +748,10 @@ func TestServeWorker(t *testing.T) {
 	})
 
 	// Stopped from here, it stops there at a heartbeat.
-	weftIn(t, dir, "", "stop", "long-1").want(t, 0, "to stop it")
+	weftIn(t, dir, "", "stop", "long-1").want(t, 0, "to stop it", "Thread long-1 is stopped.")
 	waitRow(t, dir, "long-1", "stopped", func(r *checkpoint.Thread) bool { return r.Status == weft.StatusStopped })
 	// Resumed for the worker, it runs there again.
-	weftIn(t, dir, "", "resume", "long-1", "--ready").want(t, 0, "Thread long-1 is ready")
+	weftIn(t, dir, "", "resume", "long-1", "--ready", "--no-wait").want(t, 0, "Thread long-1 is ready")
 	waitRow(t, dir, "long-1", "running again", func(r *checkpoint.Thread) bool {
 		return r.Status == weft.StatusRunning && r.Epoch > running.Epoch
 	})

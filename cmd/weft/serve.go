@@ -99,10 +99,10 @@ answer, a deadline, 'weft resume --ready', or a process that died while it
 ran them) run here. demo-long, which the demo does not start by itself,
 works for as many seconds as its input says, to stop and take over by hand:
 
-  weft start demo-long long-1 '{"Seconds":120}'
+  weft start demo-long long-1 '{"Seconds":120}' --no-wait
   weft show long-1             # running, its owner and lease
-  weft stop long-1             # stops at the owner's next heartbeat
-  weft resume long-1 --ready   # the worker carries it on
+  weft stop long-1             # stops at the owner's next heartbeat, and says so
+  weft resume long-1 --ready   # the worker carries it on; Ctrl-C stops waiting
 
 Ctrl-C hands the threads it runs back at their last checkpoint (ready): run
 'weft demo' again, or another on the same file with another --addr, and it
@@ -234,7 +234,7 @@ func runDemo(c *cli, o serveOpts, t demoToken, seed bool) error {
 	fmt.Fprintf(c.stdout, "\n  API    curl -H 'Authorization: Bearer %s' %sv1/inbox\n", token, url)
 	fmt.Fprintf(c.stdout, "  CLI    weft inbox%s\n", flag)
 	fmt.Fprintf(c.stdout, "         weft threads%s\n", flag)
-	fmt.Fprintf(c.stdout, "         weft start demo-long long-1 '{\"Seconds\":3}'%s\n", flag)
+	fmt.Fprintf(c.stdout, "         weft start demo-long long-1 '{\"Seconds\":3}' --no-wait%s\n", flag)
 	fmt.Fprintf(c.stdout, "         weft events long-1 --follow%s\n\n", flag)
 	return serveHTTP(c, ln, srv, ib, o, &served{life: life, runners: runners, feed: feed, log: log})
 }

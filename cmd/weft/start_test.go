@@ -20,9 +20,9 @@ func TestStart(t *testing.T) {
 	}{
 		{"not JSON", []string{"start", "demo-approval", "post-7", "{Title}"}, exitInvalid, []string{"the input is not JSON"}},
 		{"wrong fields", []string{"start", "demo-approval", "post-7", `{"Nope":1}`}, exitInvalid, []string{"invalid input"}},
-		{"another workflow", []string{"start", "ext-review", "ext-9", `{"Doc":"x"}`}, exitError,
-			[]string{`workflow "ext-review" is not one this command has (it has demo-`, "POST /v1/workflows/WORKFLOW/threads", "'weft serve' does not have it either"}},
-		{"another workflow, wait", []string{"start", "ext-review", "ext-9", "--wait"}, exitError, []string{"not one this command has"}},
+		{"a workflow the store has no thread of", []string{"start", "ext-reveiw", "ext-9", `{"Doc":"x"}`}, exitError,
+			[]string{`the store has no thread of workflow "ext-reveiw"`, "--new", "'weft threads' lists"}},
+		{"not JSON, another workflow", []string{"start", "ext-review", "ext-9", `{Doc`}, exitInvalid, nil},
 		{"a thread that waits", []string{"start", "demo-approval", "post-1", `{"Title":"again"}`}, exitConflict, nil},
 		{"no thread", []string{"start", "demo-approval"}, exitUsage, nil},
 	} {
@@ -34,7 +34,7 @@ func TestStart(t *testing.T) {
 	weftIn(t, dir, "", "show", "post-7").want(t, exitNotFound)
 
 	// Submitted: ready for a worker.
-	weftIn(t, dir, "", "start", "demo-approval", "post-7", `{"Title":"Release notes"}`).
+	weftIn(t, dir, "", "start", "demo-approval", "post-7", `{"Title":"Release notes"}`, "--no-wait").
 		want(t, 0, "Submitted thread post-7 of demo-approval: it is ready", "weft events post-7 --follow")
 	var s snapshotJSON
 	weftIn(t, dir, "", "show", "post-7", "--json").want(t, 0).json(t, &s)
@@ -44,20 +44,20 @@ func TestStart(t *testing.T) {
 	// Resumed here, it runs to its question.
 	weftIn(t, dir, "", "resume", "post-7").want(t, 0, "thread post-7 is waiting for 1 question(s)")
 
-	// --wait runs it here; the input from standard input.
+	// By default a demo thread runs here; the input from standard input.
 	var res resultJSON
-	weftIn(t, dir, `{"Title":"Inline"}`, "start", "demo-approval", "post-8", "-", "--wait", "--json").want(t, 0).json(t, &res)
+	weftIn(t, dir, `{"Title":"Inline"}`, "start", "demo-approval", "post-8", "-", "--json").want(t, 0).json(t, &res)
 	if res.Status != weft.StatusInterrupted || len(res.Questions) != 1 || res.Questions[0].Node != "review" {
-		t.Errorf("start --wait: %+v", res)
+		t.Errorf("start: %+v", res)
 	}
-	weftIn(t, dir, "", "start", "demo-refund", "refund-9", `{"Customer":"ann","Amount":20}`, "--wait").
+	weftIn(t, dir, "", "start", "demo-refund", "refund-9", `{"Customer":"ann","Amount":20}`).
 		want(t, 0, "Started; thread refund-9 is waiting for 1 question(s)", "weft answer refund-9 ")
 	var out struct{ Status weft.Status }
-	weftIn(t, dir, "", "start", "demo-long", "long-9", `{"Seconds":0}`, "--json").want(t, 0).json(t, &out)
+	weftIn(t, dir, "", "start", "demo-long", "long-9", `{"Seconds":0}`, "--json", "--no-wait").want(t, 0).json(t, &out)
 	if out.Status != weft.StatusReady {
 		t.Errorf("start --json: %+v", out)
 	}
-	weftIn(t, dir, "", "start", "--help").want(t, 0, "only it can start their threads", "--wait")
+	weftIn(t, dir, "", "start", "--help").want(t, 0, "a worker that has the workflow", "--no-wait", "--timeout")
 }
 
 // TestStartWorker starts a thread for the worker of a running server and
@@ -67,7 +67,7 @@ func TestStartWorker(t *testing.T) {
 	tokens := writeTokens(t, dir)
 	_, stop := startServer(t, dir, "serve", "--demo", "--addr", "127.0.0.1:0", "--tokens", tokens)
 	defer stop()
-	weftIn(t, dir, "", "start", "demo-long", "long-7", `{"Seconds":0.2}`).want(t, 0, "Submitted")
+	weftIn(t, dir, "", "start", "demo-long", "long-7", `{"Seconds":0.2}`, "--no-wait").want(t, 0, "Submitted")
 	wait, _ := follow(t, dir, "long-7")
 	code, out := wait()
 	if code != 0 || !strings.Contains(out, "thread completed") || !strings.Contains(out, "work  completed") && !strings.Contains(out, "step ") {
