@@ -227,3 +227,12 @@ func TestStepsLongLog(t *testing.T) {
 		}
 	}
 }
+
+func TestOutboxConformance(t *testing.T) {
+	storetest.RunOutbox(t, func(_ *testing.T, outbox bool) checkpoint.Store {
+		if outbox {
+			return memstore.New(memstore.WithOutbox())
+		}
+		return memstore.New()
+	})
+}
