@@ -26,8 +26,8 @@ type statements struct {
 	takeLease, releaseLease                   string
 
 	insertInterruptEvent, answerEvents, reassignEvent, failedEvent string
-	addEvent, claimEvents, deliveredEvent, retryEvent            string
-	eventExists, events, pruneEvents                             string
+	addEvent, claimEvents, deliveredEvent, retryEvent              string
+	eventExists, events, pruneEvents                               string
 
 	deleteThread []string
 	pruneLock    string
