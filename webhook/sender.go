@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
@@ -97,6 +98,8 @@ type Sender struct {
 	// question in the window is not added at every poll.
 	near map[string]bool
 	now  func() time.Time
+	// mu makes calls of SendDue take turns.
+	mu sync.Mutex
 }
 
 // New returns a Sender for store, which must implement checkpoint.Outbox
@@ -213,7 +216,10 @@ func (s *Sender) Run(ctx context.Context) error {
 // events, delivers them to the hooks they match and records the outcome
 // of each. It returns how many events it claimed. Run calls it at every
 // poll; tests and programs that send at their own pace call it alone.
+// Concurrent calls take turns.
 func (s *Sender) SendDue(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.addDeadlines(ctx); err != nil {
 		return 0, err
 	}

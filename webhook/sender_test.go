@@ -82,11 +82,12 @@ func TestSenderDelivers(t *testing.T) {
 		!strings.HasPrefix(f.Text, "Thread r-42 (refund) failed: ") {
 		t.Errorf("thread.failed payload = %+v", f)
 	}
-	// Everything is delivered in the store, and nothing is sent again.
-	es, err := store.Events(ctx, &checkpoint.EventQuery{Status: checkpoint.EventDelivered})
-	if err != nil || len(es) != 3 {
-		t.Fatalf("delivered events = %d, %v; want 3", len(es), err)
-	}
+	// Everything is recorded as delivered (just after the receiver
+	// answered), and nothing is sent again.
+	eventually(t, "3 events delivered in the store", func() bool {
+		es, err := store.Events(ctx, &checkpoint.EventQuery{Status: checkpoint.EventDelivered})
+		return err == nil && len(es) == 3
+	})
 	if n, err := s.SendDue(ctx); err != nil || n != 0 {
 		t.Errorf("SendDue after delivery = %d, %v; want 0", n, err)
 	}
