@@ -236,3 +236,12 @@ func TestOutboxConformance(t *testing.T) {
 		return memstore.New()
 	})
 }
+
+func BenchmarkOutbox(b *testing.B) {
+	storetest.BenchOutbox(b, func(_ *testing.B, outbox bool) checkpoint.Store {
+		if outbox {
+			return memstore.New(memstore.WithOutbox())
+		}
+		return memstore.New()
+	})
+}
