@@ -296,7 +296,7 @@ func testOutboxRetry(e *outboxEnv) {
 	ev := e.claim("s1", 1, time.Hour)[0]
 	wantErr(e.t, "RetryEvent(other owner)", e.o.RetryEvent(e.ctx, &checkpoint.EventRetry{ID: ev.ID, Owner: "s2", At: time.Now()}), checkpoint.ErrConflict)
 	wantErr(e.t, "RetryEvent(missing)", e.o.RetryEvent(e.ctx, &checkpoint.EventRetry{ID: "nope", Owner: "s1"}), checkpoint.ErrNotFound)
-	later := time.Now().Add(time.Hour)
+	later := time.Now().Add(time.Hour).Truncate(time.Microsecond)
 	noErr(e.t, "RetryEvent", e.o.RetryEvent(e.ctx, &checkpoint.EventRetry{ID: ev.ID, Owner: "s1", At: later, Error: "500 Internal Server Error", Done: []string{"hook-1"}}))
 	if got := e.claim("s1", 10, time.Hour); len(got) != 0 {
 		e.t.Fatalf("ClaimEvents before the next attempt is due = %v, want none", eventTypes(got))
@@ -307,7 +307,7 @@ func testOutboxRetry(e *outboxEnv) {
 	eq(d, "LastError", got.LastError, "500 Internal Server Error")
 	eq(d, "Status", got.Status, checkpoint.EventPending)
 	d.strs("Done", got.Done, []string{"hook-1"})
-	d.time("NextAttempt", got.NextAttempt, later.Truncate(time.Microsecond))
+	d.time("NextAttempt", got.NextAttempt, later)
 
 	// Due again: claimed, by anyone.
 	e.paused("b", fullQuestion("b", "q1"))
