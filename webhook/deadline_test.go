@@ -2,7 +2,9 @@ package webhook_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,5 +83,35 @@ func TestEscalatedThenFallback(t *testing.T) {
 	}
 	if ans.Channel != checkpoint.ChannelDeadline || ans.Text != "Refund approval on thread r-9 was answered by its deadline's fallback" {
 		t.Errorf("question.answered = %+v", ans)
+	}
+}
+
+// brokenInbox is a store whose Interrupts fails: the sender cannot look
+// for deadlines.
+type brokenInbox struct{ *memstore.Store }
+
+func (brokenInbox) Interrupts(context.Context, *checkpoint.InterruptQuery) (*checkpoint.InterruptPage, error) {
+	return nil, errors.New("the inbox is down")
+}
+
+// TestDeadlineScanFailsDeliveryGoesOn: a store that cannot list deadlines
+// is reported, and the events that wait are delivered all the same.
+func TestDeadlineScanFailsDeliveryGoesOn(t *testing.T) {
+	ctx := t.Context()
+	mem := memstore.New(memstore.WithOutbox())
+	if _, err := refundWorkflow(t, mem).Run(ctx, "r", Refund{}); err != nil {
+		t.Fatal(err)
+	}
+	rcv := newReceiver(t, nil)
+	s, err := webhook.New(brokenInbox{mem}, fast(rcv.hook()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.SendDue(ctx)
+	if err == nil || !strings.Contains(err.Error(), "the inbox is down") || n != 1 {
+		t.Fatalf("SendDue = %d, %v; want 1 event sent and the inbox's error", n, err)
+	}
+	if payloads, _, _, _ := rcv.snapshot(); len(payloads) != 1 {
+		t.Errorf("%d deliveries, want 1", len(payloads))
 	}
 }

@@ -185,13 +185,13 @@ func (s *Sender) Run(ctx context.Context) error {
 	var pruned time.Time
 	for {
 		if s.cfg.Retention > 0 && s.now().Sub(pruned) >= time.Hour {
+			// Hourly, failed or not: a store that fails is not asked again
+			// at every poll.
+			pruned = s.now()
 			if n, err := s.outbox.PruneEvents(ctx, &checkpoint.EventPrune{Before: s.now().Add(-s.cfg.Retention)}); err != nil {
 				s.log.Warn("webhook: pruning delivered events", "error", err)
-			} else {
-				pruned = s.now()
-				if n > 0 {
-					s.log.Debug("webhook: pruned delivered events", "count", n)
-				}
+			} else if n > 0 {
+				s.log.Debug("webhook: pruned delivered events", "count", n)
 			}
 		}
 		for {
@@ -220,12 +220,11 @@ func (s *Sender) Run(ctx context.Context) error {
 func (s *Sender) SendDue(ctx context.Context) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.addDeadlines(ctx); err != nil {
-		return 0, err
-	}
+	// A failure to find deadlines does not hold up the events that wait.
+	nearErr := s.addDeadlines(ctx)
 	events, err := s.outbox.ClaimEvents(ctx, &checkpoint.EventClaim{Owner: s.cfg.Owner, Lease: s.cfg.Lease, Limit: s.cfg.Batch})
 	if err != nil {
-		return 0, fmt.Errorf("webhook: claim events: %w", err)
+		return 0, errors.Join(nearErr, fmt.Errorf("webhook: claim events: %w", err))
 	}
 	for i := range events {
 		if ctx.Err() != nil {
@@ -241,7 +240,7 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 			s.log.Warn("webhook: recording a delivery", "event", events[i].ID, "error", err)
 		}
 	}
-	return len(events), nil
+	return len(events), nearErr
 }
 
 // release hands claimed events back, due at once.
