@@ -228,3 +228,43 @@ func loginAndGet(t *testing.T, base, token, link string) (int, string) {
 	}
 	return res.StatusCode, string(body)
 }
+
+// TestAnswerReportsWhenOutboxUsed: weft answer records no event on a
+// store whose outbox was never used, and records one once it has been.
+func TestAnswerReportsWhenOutboxUsed(t *testing.T) {
+	dir := fixture(t)
+	path := filepath.Join(dir, "weft.db")
+	events := func() []checkpoint.Event {
+		t.Helper()
+		s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		es, err := s.Events(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	weftIn(t, dir, "", "answer", "post-1", question(t, dir, "post-1"), `{"action":"approve"}`).want(t, 0)
+	if es := events(); len(es) != 0 {
+		t.Fatalf("events after an answer on a store whose outbox is unused: %+v", es)
+	}
+	// A sender's store (or any with the outbox on) leaves an event.
+	s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{Outbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddEvent(context.Background(), &checkpoint.Event{Type: checkpoint.EventThreadFailed, ThreadID: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	id := question(t, dir, "ext-1")
+	weftIn(t, dir, "", "answer", "ext-1", id, "true", "--no-wait").want(t, 0)
+	es := events()
+	if len(es) != 2 || es[1].Type != checkpoint.EventQuestionAnswered || es[1].ThreadID != "ext-1" || es[1].InterruptID != id ||
+		es[1].Author != "tester" || es[1].Channel != checkpoint.ChannelCLI {
+		t.Fatalf("events after weft answer on a store whose outbox is used: %+v", es)
+	}
+}
