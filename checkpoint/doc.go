@@ -32,6 +32,10 @@
 //     compare-and-set), or to cancelled when the thread moves on without it.
 //   - A [Step] is one line of the superstep log: which node ran in which
 //     superstep, with what outcome and how long it took.
+//   - An [Event] is an entry of a store's outbox ([Outbox], optional): a
+//     question asked, answered or escalated, a deadline near, a thread
+//     failed, recorded in the transaction of what it reports, until a
+//     sender (package webhook) has delivered it.
 //
 // # Namespaces
 //

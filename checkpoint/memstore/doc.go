@@ -10,6 +10,12 @@
 // restarts. It passes the conformance suite in checkpoint/storetest, so a
 // workflow behaves the same on it as on the SQL stores.
 //
+// # Outbox
+//
+// A Store is a [checkpoint.Outbox]; with WithOutbox its Commit, Answer and
+// Reassign record their events under the same lock as the change, for a
+// sender (package webhook). Without it they record none.
+//
 // # Copies
 //
 // The Store copies what it is given and what it returns: after a call, the

@@ -164,6 +164,11 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 		r.Status = checkpoint.InterruptAnswered
 		r.Answer = values[i]
 		r.Author, r.Channel, r.AnsweredAt = ans.Author, ans.Channel, ans.At
+		if s.outbox.on {
+			e := checkpoint.QuestionEvent(checkpoint.EventQuestionAnswered, r)
+			e.Author, e.Channel = ans.Author, ans.Channel
+			s.emit(e)
+		}
 	}
 	t.putWrites(writes)
 	res := &checkpoint.AnswerResult{}
@@ -219,6 +224,9 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 			r.ThreadID, r.InterruptID, rec.Deadline, r.ExpectedDeadline, checkpoint.ErrConflict)
 	}
 	rec.Assignees, rec.Deadline, rec.Fallback, rec.FallbackAt, rec.EscalateTo = scratch.Assignees, r.Deadline, scratch.Fallback, r.FallbackAt, scratch.EscalateTo
+	if s.outbox.on {
+		s.emit(checkpoint.QuestionEvent(checkpoint.EventQuestionEscalated, rec))
+	}
 	return nil
 }
 

@@ -227,3 +227,21 @@ func TestStepsLongLog(t *testing.T) {
 		}
 	}
 }
+
+func TestOutboxConformance(t *testing.T) {
+	storetest.RunOutbox(t, func(_ *testing.T, outbox bool) checkpoint.Store {
+		if outbox {
+			return memstore.New(memstore.WithOutbox())
+		}
+		return memstore.New()
+	})
+}
+
+func BenchmarkOutbox(b *testing.B) {
+	storetest.BenchOutbox(b, func(_ *testing.B, outbox bool) checkpoint.Store {
+		if outbox {
+			return memstore.New(memstore.WithOutbox())
+		}
+		return memstore.New()
+	})
+}

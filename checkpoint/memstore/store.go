@@ -22,6 +22,8 @@ type Store struct {
 	leases  map[string]lease
 	now     func() time.Time
 	inbox   pendingIndex // the pending interrupts, in page order
+	// outbox holds the events; on is set by WithOutbox.
+	outbox outbox
 }
 
 type lease struct {
@@ -322,12 +324,16 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 			t.interrupts = append(t.interrupts, recs[i])
 			if recs[i].Status == checkpoint.InterruptPending {
 				s.inbox.add(&t.interrupts[len(t.interrupts)-1])
+				s.emit(checkpoint.QuestionEvent(checkpoint.EventQuestionAsked, &recs[i]))
 			}
 		}
 	}
 	for _, st := range c.Steps {
 		st.ThreadID, st.Version = id, version
 		t.steps.append(st)
+	}
+	if row.Status == checkpoint.StatusFailed {
+		s.emit(checkpoint.Event{Type: checkpoint.EventThreadFailed, ThreadID: id, Workflow: row.Workflow, Error: row.Error})
 	}
 	return version, nil
 }

@@ -121,6 +121,13 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	if n > 0 {
 		b.Queue(s.sql.answerCheck, a.ThreadID, ids)
 		b.Queue(s.sql.answerSet, a.ThreadID, ids, values, authors, channels, ats)
+		if s.outbox {
+			eids := make([]string, n)
+			for i := range eids {
+				eids[i] = checkpoint.NewEventID()
+			}
+			b.Queue(s.sql.answerEvents, a.ThreadID, ids, eids, s.now())
+		}
 	}
 	if len(a.Writes) > 0 {
 		s.queueWrites(b, a.ThreadID, a.Writes)
@@ -192,8 +199,13 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 	}
 	b := &pgx.Batch{}
 	b.Queue(s.sql.lockThread, r.ThreadID)
-	b.Queue(s.sql.reassign, r.ThreadID, r.InterruptID, r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo,
-		nullTime(r.FallbackAt), nullTime(r.ExpectedDeadline))
+	args := []any{r.ThreadID, r.InterruptID, r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo,
+		nullTime(r.FallbackAt), nullTime(r.ExpectedDeadline)}
+	if s.outbox {
+		b.Queue(s.sql.reassignEvent, append(args, checkpoint.NewEventID(), s.now())...)
+	} else {
+		b.Queue(s.sql.reassign, args...)
+	}
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()
 	var tag pgconn.CommandTag

@@ -224,3 +224,12 @@ func BenchmarkInboxFirstPage(b *testing.B) {
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(b *testing.B) checkpoint.Store { return newStore(b) })
 }
+
+// BenchmarkOutbox: what the outbox costs a pause and an answer.
+//
+//	WEFT_TEST_POSTGRES=... go test -run '^$' -bench Outbox -benchmem ./checkpoint/pgstore/
+func BenchmarkOutbox(b *testing.B) {
+	storetest.BenchOutbox(b, func(b *testing.B, outbox bool) checkpoint.Store {
+		return newStoreWith(b, pgstore.Options{Outbox: outbox})
+	})
+}

@@ -98,9 +98,17 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 		if created.IsZero() {
 			created = c.At
 		}
-		b.Queue(s.sql.insertInterrupt, id, r.ID, r.Workflow, r.CheckpointID, r.Namespace, r.Node, r.Task, r.Kind, r.Key, r.Index, r.Reason,
+		args := []any{id, r.ID, r.Workflow, r.CheckpointID, r.Namespace, r.Node, r.Task, r.Kind, r.Key, r.Index, r.Reason,
 			[]byte(r.Value), []byte(r.Schema), r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo,
-			string(status), []byte(r.Answer), r.Author, r.Channel, nullTime(r.AnsweredAt), created, r.Note, nullTime(r.FallbackAt))
+			string(status), []byte(r.Answer), r.Author, r.Channel, nullTime(r.AnsweredAt), created, r.Note, nullTime(r.FallbackAt)}
+		if s.outbox {
+			b.Queue(s.sql.insertInterruptEvent, append(args, checkpoint.NewEventID(), s.now())...)
+		} else {
+			b.Queue(s.sql.insertInterrupt, args...)
+		}
+	}
+	if s.outbox && th.Status == checkpoint.StatusFailed {
+		b.Queue(s.sql.failedEvent, checkpoint.NewEventID(), id, th.Workflow, th.Error, s.now())
 	}
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()

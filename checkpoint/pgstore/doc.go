@@ -36,7 +36,7 @@
 //
 // The tables are threads, checkpoints, blobs, pending_writes, interrupts
 // (with interrupt_assignees, see below) and steps, keyed by thread ID, plus
-// leases and schema_version. Payloads, answers,
+// leases, outbox (see The outbox) and schema_version. Payloads, answers,
 // blobs and pending writes are bytea, kept byte for byte; times are
 // timestamptz, at the microsecond precision PostgreSQL keeps; a
 // checkpoint's field versions and annotations are jsonb; node lists and
@@ -63,7 +63,9 @@
 // (see Append chains) and fills it for existing rows, walking each chain
 // once down a temporary index on base: it rewrites every row of blobs
 // once (the table needs room for the old row versions until vacuum), and
-// chains written at version 2 read the same afterwards. A database at a
+// chains written at version 2 read the same afterwards; migration 4
+// (outbox) adds the table outbox and its partial index outbox_due, and
+// records no event for existing rows. A database at a
 // version newer than [SchemaVersion]
 // (written by a newer weft) is refused with an error wrapping
 // checkpoint.ErrSchemaTooNew, with or without Migrate: an old program
@@ -176,6 +178,27 @@
 // the batch still waiting. [Options].NoNotify turns them off (behind a
 // pooler in transaction mode, which breaks LISTEN). [Store.Listen] takes a
 // connection out of the pool for as long as it listens.
+//
+// # The outbox
+//
+// *Store is a [checkpoint.Outbox]. With [Options].Outbox, Commit, Answer
+// and Reassign record their events in the batch (the one transaction) of
+// the change: a question inserted by a commit is inserted and reported by
+// one statement (INSERT ... ON CONFLICT DO NOTHING RETURNING feeding the
+// INSERT into outbox, so a question that existed already is not reported
+// again); answers and reassignments read the questions' rows after the
+// change into their events; a commit that leaves the thread failed adds
+// thread.failed. Without Outbox nothing of this is sent: stores without
+// webhooks pay nothing. Every process that writes to the schema should
+// agree, as the changes of one with the outbox off are not reported.
+// [Store.ClaimEvents] selects the oldest due pending events FOR UPDATE
+// SKIP LOCKED (the partial index outbox_due serves it) and sets their
+// claimant and lease in the same statement: concurrent senders never
+// claim one event and never wait for each other, and an event whose
+// sender died is claimed again once its lease lapses, by the database's
+// clock (or [Options].Clock). Event IDs are random (128 bits), made by the
+// store; a dedup key, when set, is unique, so a deadline.near is recorded
+// once.
 //
 // # The inbox
 //

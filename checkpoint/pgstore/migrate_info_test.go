@@ -28,7 +28,8 @@ func TestMigrations(t *testing.T) {
 		lack []string
 	}{
 		{0, []string{"BEGIN;", "pg_advisory_xact_lock", `CREATE SCHEMA IF NOT EXISTS "s"`, "0001_init.sql", "0003_blob_roots.sql", `INSERT INTO "s".schema_version (version, name) VALUES (1, 'init')`, "COMMIT;"}, nil},
-		{1, []string{"0002_claims.sql", "0003_blob_roots.sql"}, []string{"0001_init.sql", "{{schema}}"}},
+		{1, []string{"0002_claims.sql", "0003_blob_roots.sql", "0004_outbox.sql"}, []string{"0001_init.sql", "{{schema}}"}},
+		{3, []string{"0004_outbox.sql", `CREATE TABLE "s".outbox`, "VALUES (4, 'outbox')"}, []string{"0003_blob_roots.sql"}},
 	} {
 		s := pgstore.MigrationScript("s", tc.from)
 		for _, h := range tc.has {

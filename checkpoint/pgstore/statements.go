@@ -25,6 +25,10 @@ type statements struct {
 	claim, claimReady, heartbeat, requestStop string
 	takeLease, releaseLease                   string
 
+	insertInterruptEvent, answerEvents, reassignEvent, failedEvent string
+	addEvent, claimEvents, deliveredEvent, retryEvent              string
+	eventExists, events, pruneEvents                               string
+
 	deleteThread []string
 	pruneLock    string
 	prune        string
@@ -173,6 +177,7 @@ WHERE t.id = $1
 ORDER BY s.version, s.ord`)
 
 	answerStatements(q, &st)
+	outboxStatements(q, &st)
 	claimStatements(q, &st)
 
 	for _, table := range []string{"threads", "checkpoints", "blobs", "pending_writes", "interrupts", "steps"} {

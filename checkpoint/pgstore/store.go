@@ -50,6 +50,13 @@ type Options struct {
 	// Logger logs what the store does in the background: notices it could
 	// not send (default: nowhere).
 	Logger *slog.Logger
+	// Outbox turns the outbox on: commits, answers and reassignments
+	// record the events of checkpoint.Outbox in their transactions, for a
+	// sender (package webhook) to deliver. Default false: nothing is
+	// recorded and the writes cost what they did before. Every process
+	// that writes to the schema should agree, or the writes of those with
+	// the outbox off go unreported.
+	Outbox bool
 }
 
 // Store is a checkpoint.Store on PostgreSQL. It is safe for concurrent use
@@ -66,6 +73,7 @@ type Store struct {
 	clock   func() time.Time  // nil: the database's now()
 	notices *notifier.Batcher // nil: no notices after writes (NoNotify)
 	channel string            // the NOTIFY channel of the schema
+	outbox  bool              // record events (Options.Outbox)
 
 	// blobRows counts the blob rows Checkpoint has read, for the tests
 	// that check the cost of a read without timing it.
@@ -92,7 +100,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if len(schema) > 63 || strings.IndexByte(schema, 0) >= 0 {
 		return nil, fmt.Errorf("pgstore: invalid schema name %q: at most 63 bytes, no NUL", schema)
 	}
-	s := &Store{pool: pool, schema: schema, ident: quote(schema), clock: opts.Clock, channel: channelOf(schema)}
+	s := &Store{pool: pool, schema: schema, ident: quote(schema), clock: opts.Clock, channel: channelOf(schema), outbox: opts.Outbox}
 	s.sql = newStatements(s.ident)
 	if !opts.NoNotify {
 		s.notices = notifier.New(s.sendNotices, opts.NotifyInterval, opts.Logger)

@@ -32,3 +32,9 @@ func newStoreWith(t testing.TB, opts pgstore.Options) *pgstore.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) checkpoint.Store { return newStore(t) })
 }
+
+func TestOutboxConformance(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T, outbox bool) checkpoint.Store {
+		return newStoreWith(t, pgstore.Options{Outbox: outbox})
+	})
+}

@@ -113,3 +113,17 @@ func payload(n, seed int) []byte {
 	}
 	return p
 }
+
+// BenchmarkOutbox: what the outbox costs a pause and an answer.
+//
+//	go test -run '^$' -bench Outbox -benchmem ./checkpoint/sqlitestore/
+func BenchmarkOutbox(b *testing.B) {
+	storetest.BenchOutbox(b, func(b *testing.B, outbox bool) checkpoint.Store {
+		s, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), Options{Migrate: true, Outbox: outbox})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
+}

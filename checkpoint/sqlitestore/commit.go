@@ -81,6 +81,7 @@ var writeQueries = []string{
 	qUpdateThread(true, false), qUpdateThread(false, true), qUpdateThread(true, true),
 	qAnswer, qReassign, qInterruptStatus, qInterruptState, qThreadExists, qThread,
 	qClaimThread, qReadyThread, qClaimable, qHeartbeat, qStopRunning, qStopReady, qTakeLease, qReleaseLease,
+	qEventOfInterrupt, qAddEvent, qClaimEvents, qDeliveredEvent, qRetryEvent, qEventExists, qPruneEvents,
 }
 
 // encodedCheckpoint is a checkpoint's columns, encoded before the write
@@ -168,10 +169,21 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 		if err := putWrites(ctx, tx, id, c.Writes); err != nil {
 			return err
 		}
-		for _, args := range ints {
-			if _, err := tx.exec(ctx, qInsertInterrupt, args...); err != nil {
+		for i, args := range ints {
+			res, err := tx.exec(ctx, qInsertInterrupt, args...)
+			if err != nil {
 				return fmt.Errorf("sqlitestore: thread %q: insert interrupt %q: %w", id, args[1], err)
 			}
+			if st := c.Interrupts[i].Status; s.outbox && (st == "" || st == checkpoint.InterruptPending) {
+				if n, err := res.RowsAffected(); err == nil && n == 1 {
+					if err := s.recordQuestion(ctx, tx, checkpoint.EventQuestionAsked, id, c.Interrupts[i].ID, "", ""); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if err := s.recordFailed(ctx, tx, &c.Thread); err != nil {
+			return err
 		}
 		for i := range c.Steps {
 			st := &c.Steps[i]

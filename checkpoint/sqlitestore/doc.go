@@ -53,7 +53,28 @@
 //     migration rebuilds the table: it copies every row, computing the
 //     roots of existing chains by walking each chain once, which needs
 //     room for a second copy of the table while it runs. Chains written at
-//     version 2 read the same afterwards.
+//     version 2 read the same afterwards;
+//   - 0004_outbox: the table outbox (see The outbox below) and its partial
+//     index outbox_due. It only adds, and records no event for what the
+//     file held before.
+//
+// # The outbox
+//
+// *Store is a [checkpoint.Outbox]. With [Options].Outbox, Commit,
+// Answer and Reassign insert their events (question.asked for each
+// question a commit inserts, question.answered, question.escalated,
+// thread.failed) into the table outbox in their own write transaction, so
+// an event exists if and only if its change was kept; without it they
+// insert nothing and cost what they did before. Every process that writes
+// to the file should agree: the changes of one with the outbox off are not
+// reported. An event row keeps a snapshot of the question (node, key,
+// reason, assignees, deadline) as it was. [Store.ClaimEvents] is one
+// UPDATE ... RETURNING of the oldest due pending events (served by the
+// partial index outbox_due), which sets the claimant and its lease inside
+// the write transaction: claimants on one file take turns and never claim
+// one event twice; an event whose claimant died is claimed again once its
+// lease lapses. Event IDs are random (128 bits); a dedup key, when set, is
+// unique in the table, so a deadline.near is recorded once.
 //
 // # Pragmas
 //

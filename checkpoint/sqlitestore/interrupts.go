@@ -351,6 +351,9 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 				// lock: the interrupt was pending above.
 				return notPending(ctx, tx, id, ans.InterruptID)
 			}
+			if err := s.recordQuestion(ctx, tx, checkpoint.EventQuestionAnswered, id, ans.InterruptID, ans.Author, ans.Channel); err != nil {
+				return err
+			}
 		}
 		if err := putWrites(ctx, tx, id, a.Writes); err != nil {
 			return err
@@ -418,7 +421,7 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 			return fmt.Errorf("sqlitestore: thread %q: reassign interrupt %q: %w", r.ThreadID, r.InterruptID, err)
 		}
 		if n, err := res.RowsAffected(); err == nil && n == 1 {
-			return nil
+			return s.recordQuestion(ctx, tx, checkpoint.EventQuestionEscalated, r.ThreadID, r.InterruptID, "", "")
 		}
 		var status string
 		var deadline intCol

@@ -33,7 +33,8 @@ func TestMigrations(t *testing.T) {
 		lack []string
 	}{
 		{0, []string{"0001_init.sql", "0002_claims.sql", "0003_blob_roots.sql", "BEGIN IMMEDIATE;", "COMMIT;", "VALUES (1, 'init'"}, nil},
-		{2, []string{"0003_blob_roots.sql", "VALUES (3, 'blob_roots'"}, []string{"0001_init.sql", "0002_claims.sql"}},
+		{2, []string{"0003_blob_roots.sql", "VALUES (3, 'blob_roots'", "0004_outbox.sql"}, []string{"0001_init.sql", "0002_claims.sql"}},
+		{3, []string{"0004_outbox.sql", "VALUES (4, 'outbox'", "CREATE TABLE outbox"}, []string{"0003_blob_roots.sql"}},
 		{-1, []string{"0001_init.sql"}, nil},
 	} {
 		s := sqlitestore.MigrationScript(tc.from)

@@ -47,6 +47,14 @@ type Options struct {
 	// makes ready). nil means time.Now. Tests of takeovers give it a fake
 	// clock. Every process sharing a file should read the same time.
 	Clock func() time.Time
+
+	// Outbox turns the outbox on: commits, answers and reassignments
+	// record the events of checkpoint.Outbox in their transactions, for a
+	// sender (package webhook) to deliver. Default false: nothing is
+	// recorded and the writes cost what they did before. Every process
+	// that writes to the file should agree, or the writes of those with
+	// the outbox off go unreported.
+	Outbox bool
 }
 
 // DefaultBusyTimeout is the BusyTimeout of Options{}.
@@ -70,6 +78,8 @@ type Store struct {
 	wstmts, rstmts map[string]*sql.Stmt
 	// now is Options.Clock, or time.Now.
 	now func() time.Time
+	// outbox is Options.Outbox.
+	outbox bool
 	// counts counts what the store asks of SQLite, for the tests that
 	// check the cost of a read without timing it.
 	counts counters
@@ -149,7 +159,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
-	s := &Store{path: path, write: write, read: read, now: opts.Clock}
+	s := &Store{path: path, write: write, read: read, now: opts.Clock, outbox: opts.Outbox}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -67,6 +67,12 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) checkpoint.Store { return open(t) })
 }
 
+func TestOutboxConformance(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T, outbox bool) checkpoint.Store {
+		return openOpts(t, filepath.Join(t.TempDir(), "weft.db"), sqlitestore.Options{Outbox: outbox})
+	})
+}
+
 // commitNext commits version expected+1 of thread id with one blob whose
 // data is mark, and returns Commit's result.
 func commitNext(ctx context.Context, s checkpoint.Store, id string, expected int64, mark string) (int64, error) {

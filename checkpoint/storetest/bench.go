@@ -119,3 +119,62 @@ func benchInbox(b *testing.B, s checkpoint.Store, threads, each, limit int) {
 		}
 	}
 }
+
+// BenchOutbox measures what the outbox costs the writes that record
+// events, with the stores newStore returns with the outbox off and on:
+//
+//   - Pause: a commit that creates a thread paused on one question (one
+//     question.asked with the outbox on);
+//   - Answer: the answer to that question (one question.answered).
+//
+// Compare the two halves (outbox=off, outbox=on) of each.
+func BenchOutbox(b *testing.B, newStore func(b *testing.B, outbox bool) checkpoint.Store) {
+	for _, on := range []bool{false, true} {
+		name := "outbox=off"
+		if on {
+			name = "outbox=on"
+		}
+		b.Run("Pause/"+name, func(b *testing.B) {
+			s := newStore(b, on)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				benchPause(b, s, i)
+				i++
+			}
+		})
+		b.Run("Answer/"+name, func(b *testing.B) {
+			s := newStore(b, on)
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				benchPause(b, s, n)
+				b.StartTimer()
+				_, err := s.Answer(b.Context(), &checkpoint.AnswerRequest{ThreadID: fmt.Sprintf("t%d", n), Answers: []checkpoint.Answer{
+					{InterruptID: "q", Value: []byte(`true`), Author: "ann", Channel: checkpoint.ChannelAPI, At: t0}}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+		})
+	}
+}
+
+// benchPause commits thread t<i>, paused on question q.
+func benchPause(b *testing.B, s checkpoint.Store, i int) {
+	id := fmt.Sprintf("t%d", i)
+	c := checkpoint.Commit{
+		Thread: checkpoint.Thread{ID: id, Workflow: "bench", GraphHash: "g", Status: checkpoint.StatusInterrupted, Head: checkpoint.FormatID(1)},
+		At:     t0,
+		Checkpoint: &checkpoint.Checkpoint{ThreadID: id, ID: checkpoint.FormatID(1), Source: checkpoint.SourceInput, CreatedAt: t0,
+			Versions: map[string]int64{"x": 1}, Blobs: []checkpoint.Blob{{Field: "x", Version: 1, Data: []byte(`1`)}}},
+		Interrupts: []checkpoint.InterruptRecord{{ID: "q", ThreadID: id, Workflow: "bench", CheckpointID: checkpoint.FormatID(1),
+			Node: "approve", Task: "approve", Kind: checkpoint.KindDynamic, Key: "approval", Value: []byte(`{}`),
+			Assignees: []string{"ann"}, CreatedAt: t0}},
+	}
+	if _, err := s.Commit(b.Context(), &c); err != nil {
+		b.Fatal(err)
+	}
+}

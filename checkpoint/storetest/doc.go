@@ -31,6 +31,23 @@
 // Times go through the store at microsecond precision, the least a store must
 // keep; their location does not matter.
 //
+// # The outbox
+//
+// A store that implements [checkpoint.Outbox] runs [RunOutbox] as well,
+// with a function that returns a store with its outbox on or off:
+//
+//	func TestOutboxConformance(t *testing.T) {
+//		storetest.RunOutbox(t, func(t *testing.T, outbox bool) checkpoint.Store {
+//			return open(t, Options{Outbox: outbox})
+//		})
+//	}
+//
+// It checks that events are written with the commit, answer or
+// reassignment they report and not with one refused, that a store with the
+// outbox off writes none, the dedup keys, claims (concurrent claimers never
+// get one event, a lapsed claim is claimed again), retries, giving up,
+// delivery (never claimed again) and pruning.
+//
 // # Benchmarks
 //
 // [Bench] runs the same workloads on every store, so their figures compare:

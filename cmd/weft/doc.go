@@ -16,6 +16,7 @@
 //	weft migrate                      # create or upgrade a store's tables
 //	weft migrate --status             # applied and pending migrations (--print: their SQL)
 //	weft serve --tokens FILE          # serve your store with your tokens
+//	weft serve --webhook URL ...      # ... and POST signed events when a person is needed
 //
 // Every command takes --store sqlite:PATH or --store postgres://URL (default
 // $WEFT_STORE, or sqlite:weft.db) and, except demo and serve, --json. Flags
@@ -77,6 +78,37 @@
 // --slots caps how many run at once. On SIGINT or SIGTERM they stop taking
 // requests, hand the threads they run back at their last checkpoint (ready,
 // for another worker) and exit.
+//
+// # Notifications
+//
+// serve --webhook URL (repeatable) tells people when they are needed: it
+// opens the store with its outbox on (see checkpoint.Outbox) and runs a
+// sender (package webhook) that POSTs each event to the URLs, as signed
+// JSON, with retries:
+//
+//	--webhook URL                  a receiver (http or https); repeat for several
+//	--webhook-secret SECRET        signs the deliveries, 16 bytes or more;
+//	                               default $WEFT_WEBHOOK_SECRET (out of the process list)
+//	--webhook-events LIST          question.asked, deadline.near, question.escalated,
+//	                               question.answered, thread.failed (default all)
+//	--webhook-workflows LIST       only these workflows' events (default all)
+//	--webhook-assignees LIST       only questions assigned to one of these (default all)
+//	--public-url URL               the base of the links to the questions' pages
+//	                               (default the address served)
+//	--webhook-deadline-window D    deadline.near this long before a deadline (1h)
+//
+// Lists are comma-separated; every receiver gets the same secret and
+// filters (give each its own with package webhook in your program). An
+// event is recorded by whoever makes the change it reports, in the same
+// transaction: so every process that writes to the store must have the
+// outbox on. Your programs open the store with sqlitestore.Options.Outbox
+// or pgstore.Options.Outbox; this command's writing commands (answer,
+// stop, cancel, resume, start, demo, and serve without --webhook) turn it
+// on by themselves when the store's outbox has been used, that is when it
+// holds an event (the sender prunes old delivered events but always keeps
+// the newest), so that an answer given with 'weft answer' is reported like
+// one given in the browser. A store whose outbox was never used is opened
+// without it and pays nothing.
 //
 // # Exit codes
 //

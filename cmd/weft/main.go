@@ -347,10 +347,10 @@ func (c *cli) printJSON(v any) error {
 	return err
 }
 
-// openInbox opens the store and returns an inbox over it with the demo
-// workflows.
+// openInbox opens the store (with the outbox on if it is in use, see
+// openReporting) and returns an inbox over it with the demo workflows.
 func (c *cli) openInbox(migrate bool) (*inbox.Inbox, error) {
-	store, err := c.openStore(migrate)
+	store, err := c.openReporting(migrate)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ type serveOpts struct {
 	worker    bool          // run a worker for the workflows served
 	slots     int           // the worker's Config.Slots
 	shutdown  time.Duration // how long runs get to finish at shutdown
+	hooks     webhookOpts   // serve's --webhook flags (demo has none)
 }
 
 func (o *serveOpts) declare(c *cli, fs *flag.FlagSet, addr string) {
@@ -188,7 +189,7 @@ func runDemo(c *cli, o serveOpts, t demoToken, seed bool) error {
 	if err != nil {
 		return err
 	}
-	store, err := c.openStore(true)
+	store, err := c.openReporting(true)
 	if err != nil {
 		return err
 	}
@@ -275,6 +276,22 @@ stops accepting requests, gives the runs under way --shutdown-timeout to
 finish, and hands the others back at their last checkpoint, ready for
 another process. Serve does not migrate the store: run 'weft migrate' first.
 
+--webhook URL (repeatable) tells receivers when a person is needed: it
+opens the store with its outbox on and POSTs each event (question.asked,
+deadline.near, question.escalated, question.answered, thread.failed) as
+signed JSON, with retries, until the receiver answers 2xx. The secret
+(--webhook-secret, or $WEFT_WEBHOOK_SECRET to keep it out of the process
+list) must have 16 bytes or more; --webhook-events, --webhook-workflows and
+--webhook-assignees filter; --public-url is the base of the links to the
+questions' pages. Every process that writes to the store must record the
+events: programs open it with the outbox on (sqlitestore.Options.Outbox,
+pgstore.Options.Outbox), and weft's commands do so by themselves once the
+store's outbox has been used. See package webhook for the payload and how
+a receiver verifies it.
+
+  WEFT_WEBHOOK_SECRET=... weft serve --tokens tokens.json \
+    --webhook https://hooks.example.com/weft --public-url https://weft.example.com/
+
   weft serve --store postgres://weft@db/app --tokens tokens.json --addr :8080`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
 		var o serveOpts
@@ -283,6 +300,7 @@ another process. Serve does not migrate the store: run 'weft migrate' first.
 		var withDemo bool
 		fs.StringVar(&tokens, "tokens", "", "the JSON `file` of tokens and their principals (required)")
 		fs.BoolVar(&withDemo, "demo", false, "also run the demo workflows")
+		o.hooks.declare(fs)
 		return func([]string) error { return runServe(c, o, tokens, withDemo) }
 	},
 }
@@ -298,7 +316,11 @@ func runServe(c *cli, o serveOpts, tokensFile string, withDemo bool) error {
 	if err != nil {
 		return err
 	}
-	store, err := c.openStore(false)
+	hooks, err := o.hooks.config(os.Getenv)
+	if err != nil {
+		return err
+	}
+	store, err := c.openForServe(o.hooks.on())
 	if err != nil {
 		return err
 	}
@@ -323,6 +345,14 @@ func runServe(c *cli, o serveOpts, tokensFile string, withDemo bool) error {
 	}
 	fmt.Fprintf(c.stdout, "weft serve: %s on %s with %d token(s) and workflows %v.\n",
 		redact(c.store), baseURL(ln.Addr()), len(tokens), ib.Workflows())
+	if o.hooks.on() {
+		wait, err := startWebhooks(c.ctx, c, store, hooks, baseURL(ln.Addr()), log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer wait()
+	}
 	return serveHTTP(c, ln, srv, ib, o, &served{life: life, runners: runners, feed: feed, log: log})
 }
 
