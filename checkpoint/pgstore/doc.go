@@ -206,7 +206,12 @@
 // 'pending'), which stay as small as the inbox however long the audit trail
 // of answered questions grows: one in (created_at, id, thread_id) order for
 // the whole inbox and its keyset cursor, one per workflow and one per node
-// in the same order, and one on deadlines. Assignees are a text[] column
+// in the same order, and one on deadlines (the deadline pass reads the due
+// ones through it alone, in a materialised CTE, whatever the plan: an idle
+// worker reads no paused question). The questions of one checkpoint of a
+// thread, which every Resume and State reads at the head, come from
+// interrupts_checkpoint (thread_id, checkpoint_id), not from a read of all
+// the thread's questions. Assignees are a text[] column
 // mirrored, for pending interrupts only, into the table
 // interrupt_assignees (one row per assignee, kept in step by a trigger)
 // whose primary key is (assignee, created_at, id, thread_id): the inbox of

@@ -292,3 +292,52 @@ func explainPlan(tb testing.TB, s *pgstore.Store, mode, sql string, args ...any)
 
 // quoteLiteral quotes s as an SQL string literal.
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// TestHeadQuestionsReadOnlyTheHead: the questions of a thread's head, which
+// every Resume and State read, are a range of that checkpoint's in
+// interrupts_checkpoint, not a read of every question the thread was ever
+// asked (a chat asks one a turn): of 2,000 questions of one thread, at
+// 2,000 checkpoints, the plan visits the head's one, with statistics and
+// without, as a custom and as a generic plan.
+func TestHeadQuestionsReadOnlyTheHead(t *testing.T) {
+	for _, stats := range []string{"fresh", "none"} {
+		t.Run(stats, func(t *testing.T) {
+			s := newStore(t)
+			ctx := t.Context()
+			rows := inboxRows(2000, 2, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+			for i, r := range rows {
+				r[0], r[1], r[3] = "chat", fmt.Sprint("q-", i), checkpoint.FormatID(int64(i+1))
+			}
+			if _, err := pgstore.CopyInterrupts(ctx, s, rows); err != nil {
+				t.Fatalf("COPY: %v", err)
+			}
+			if stats == "fresh" {
+				if _, err := s.Pool().Exec(ctx, "ANALYZE "+pgx.Identifier{s.Schema(), "interrupts"}.Sanitize()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			q := &checkpoint.InterruptQuery{ThreadID: "chat", CheckpointID: checkpoint.FormatID(1999), Limit: 1000}
+			sql, args, err := pgstore.InterruptsSQL(s, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+				plan := explainPlan(t, s, mode, sql, args...)
+				t.Logf("%s:\n%s", mode, plan)
+				if !strings.Contains(plan, "interrupts_checkpoint") {
+					t.Errorf("%s: the head's questions are not read through interrupts_checkpoint:\n%s", mode, plan)
+				}
+				for _, line := range strings.Split(plan, "\n") {
+					var n int
+					if _, err := fmt.Sscanf(strings.TrimSpace(line), "Rows Removed by Filter: %d", &n); err == nil && n > 10 {
+						t.Errorf("%s: the plan visits %d rows it drops:\n%s", mode, n, plan)
+					}
+				}
+			}
+			page, err := s.Interrupts(ctx, q)
+			if err != nil || len(page.Interrupts) != 1 || page.Interrupts[0].ID != "q-1998" {
+				t.Fatalf("the head's questions: %+v, %v", page, err)
+			}
+		})
+	}
+}

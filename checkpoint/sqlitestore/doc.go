@@ -202,8 +202,11 @@
 // triggers, whose ranges a compound SELECT merges in order. Cursors are
 // positions in that order (keyset pagination), not offsets. A query for due
 // deadlines reads the few due interrupts from interrupts_due and sorts
-// them; so do the queries of one thread's interrupts (from the primary key)
-// and queries without a status. The package's tests check every plan with
+// them; so do the queries of one thread's interrupts (from the primary key,
+// or, for one checkpoint's, which every Resume and State reads at the
+// head, from interrupts_checkpoint (thread_id, checkpoint_id), so a long
+// chat does not read every question it was asked) and queries without a
+// status. The package's tests check every plan with
 // EXPLAIN QUERY PLAN.
 //
 // # Corrupt data

@@ -54,8 +54,8 @@ func TestUpgradeToOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 4 {
-		t.Fatalf("SchemaVersion = %d, %v; want 4", v, err)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != SchemaVersion {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, SchemaVersion)
 	}
 	if es, err := s.Events(ctx, nil); err != nil || len(es) != 0 {
 		t.Fatalf("events after the migration = %v, %v; want none", es, err)

@@ -50,8 +50,11 @@ func TestInboxQueryPlans(t *testing.T) {
 		{"AssigneesWorkflowAge", checkpoint.InterruptQuery{Status: pending, Assignees: []string{"ann", "bob"}, Workflow: "w", CreatedBefore: now}, []string{"MERGE (UNION)", "SEARCH a USING PRIMARY KEY (assignee=? AND status=?", "created_at<?)"}, true},
 		// Not the inbox: the few due interrupts, and one thread's, sorted.
 		{"Due", checkpoint.InterruptQuery{Status: pending, DueBefore: now}, []string{"USING INDEX interrupts_due (status=? AND deadline<?)", "TEMP B-TREE"}, false},
-		{"Thread", checkpoint.InterruptQuery{ThreadID: "t", Status: pending}, []string{"sqlite_autoindex_interrupts_1 (thread_id=?)", "TEMP B-TREE"}, false},
-		{"ThreadAssignees", checkpoint.InterruptQuery{ThreadID: "t", Assignees: []string{"ann"}}, []string{"sqlite_autoindex_interrupts_1 (thread_id=?)", "TEMP B-TREE"}, false},
+		{"Thread", checkpoint.InterruptQuery{ThreadID: "t", Status: pending}, []string{"(thread_id=?)", "TEMP B-TREE"}, false},
+		{"ThreadAssignees", checkpoint.InterruptQuery{ThreadID: "t", Assignees: []string{"ann"}}, []string{"(thread_id=?)", "TEMP B-TREE"}, false},
+		// The questions of a thread's head (every Resume and State): a
+		// range of that checkpoint's, not a read of all the thread's.
+		{"ThreadCheckpoint", checkpoint.InterruptQuery{ThreadID: "t", CheckpointID: "c"}, []string{"USING INDEX interrupts_checkpoint (thread_id=? AND checkpoint_id=?)"}, false},
 		{"OneInterrupt", checkpoint.InterruptQuery{ThreadID: "t", ID: "q"}, []string{"sqlite_autoindex_interrupts_1 (thread_id=? AND id=?)"}, false},
 	}
 	for _, c := range cases {
