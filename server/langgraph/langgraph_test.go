@@ -480,7 +480,7 @@ func TestStream(t *testing.T) {
 	call(t, srv, "POST", "/threads", map[string]any{"thread_id": "st-1"}, 200, nil)
 	events := stream(t, srv, "st-1", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "s"}, "stream_mode": []string{"values", "updates"}})
 	names := eventNames(events)
-	if names[0] != "metadata" || names[len(names)-1] != "end" {
+	if names[0] != "metadata" || names[len(names)-1] != "values" {
 		t.Fatalf("events = %v", names)
 	}
 	joined := strings.Join(names, ",")
@@ -593,11 +593,11 @@ func TestStreamEvents(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 	got := seq(stream(t, srv, "se-1", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "s"}, "stream_mode": modes}))
-	if want := "metadata values updates:draft values updates:__interrupt__ values end"; got != want {
+	if want := "metadata values updates:draft values updates:__interrupt__ values"; got != want {
 		t.Errorf("pausing stream:\n got %s\nwant %s", got, want)
 	}
 	got = seq(stream(t, srv, "se-1", map[string]any{"assistant_id": "review", "command": map[string]any{"resume": "approve"}, "stream_mode": modes}))
-	if want := "metadata values updates:review values updates:publish values end"; got != want {
+	if want := "metadata values updates:review values updates:publish values"; got != want {
 		t.Errorf("resuming stream:\n got %s\nwant %s", got, want)
 	}
 }
@@ -637,7 +637,7 @@ func TestCancelBackgroundRun(t *testing.T) {
 	if th.Status != "busy" {
 		t.Errorf("thread while running = %s", th.Status)
 	}
-	call(t, srv, "POST", "/threads/c-1/runs/wait", map[string]any{"assistant_id": "slow", "input": map[string]any{}}, 409, nil)
+	call(t, srv, "POST", "/threads/c-1/runs/wait", map[string]any{"assistant_id": "slow", "input": map[string]any{}, "multitask_strategy": "reject"}, 409, nil)
 	call(t, srv, "POST", "/threads/c-1/runs/"+run.RunID+"/cancel?wait=true", nil, 204, nil)
 	call(t, srv, "GET", "/threads/c-1/runs/"+run.RunID, nil, 200, &run)
 	if run.Status != "interrupted" {
