@@ -1,40 +1,52 @@
 package langgraph_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/weftgraph/weft"
-	"github.com/weftgraph/weft/checkpoint/memstore"
-	"github.com/weftgraph/weft/server/langgraph"
+	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/checkpoint/sqlitestore"
 )
 
 // sdkVersion is the @langchain/langgraph-sdk the JS test runs, pinned.
-const sdkVersion = "1.15.0"
+const sdkVersion = "2.0.0"
 
-// TestJSSDK runs testdata/sdk.mjs, which drives the handler with the
-// LangGraph JS SDK. It installs the SDK into ~/.cache/weft-lgsdk (or
-// $WEFT_LGSDK_DIR) when it is not there, and skips without node and npm,
-// unless CI=true, where it fails.
+// The tokens of the weft serve the JS test drives (see testdata/sdk.mjs).
+var sdkTokens = map[string]map[string]any{
+	"admin-token-0123456789":    {"name": "sdk-admin", "roles": []string{"admin"}},
+	"viewer-token-0123456789":   {"name": "watcher", "roles": []string{"viewer"}},
+	"reviewer-token-0123456789": {"name": "ed", "roles": []string{"reviewer", "editors"}},
+}
+
+// TestJSSDK builds the weft command, starts `weft serve --demo --langgraph
+// /lg` on a fresh SQLite store as a real process, and runs
+// testdata/sdk.mjs, which drives it with the LangGraph JS SDK from Node. It
+// installs the SDK into ~/.cache/weft-lgsdk (or $WEFT_LGSDK_DIR) when it is
+// not there, and skips without go, node and npm, unless CI=true, where it
+// fails.
 func TestJSSDK(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the JS SDK test runs node; skipped with -short")
 	}
 	node, errNode := exec.LookPath("node")
 	npm, errNpm := exec.LookPath("npm")
-	if err := errors.Join(errNode, errNpm); err != nil {
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	_, errGo := os.Stat(goTool)
+	if err := errors.Join(errNode, errNpm, errGo); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("the JS SDK test needs node and npm: %v", err)
+			t.Fatalf("the JS SDK test needs go, node and npm: %v", err)
 		}
-		t.Skipf("skipping the JS SDK test: node and npm are needed: %v", err)
+		t.Skipf("skipping the JS SDK test: go, node and npm are needed: %v", err)
 	}
 	dir := os.Getenv("WEFT_LGSDK_DIR")
 	if dir == "" {
@@ -52,7 +64,7 @@ func TestJSSDK(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := exec.CommandContext(ctx, npm, "install", "--prefix", dir, "--no-audit", "--no-fund",
-			"@langchain/langgraph-sdk@"+sdkVersion)
+			"--save-exact", "@langchain/langgraph-sdk@"+sdkVersion)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("npm install: %v\n%s", err, out)
 		}
@@ -61,26 +73,146 @@ func TestJSSDK(t *testing.T) {
 		}
 	}
 
-	store := memstore.New()
-	h := langgraph.New([]weft.Runner{langgraph.Runner(reviewGraph(t, store))}, store,
-		langgraph.WithAuth(func(r *http.Request) (string, error) {
-			if r.Header.Get("X-Api-Key") != "test-key" {
-				return "", errors.New("invalid API key")
-			}
-			return "sdk", nil
-		}))
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-
-	runCtx, cancelRun := context.WithTimeout(ctx, time.Minute)
+	url, storePath := startServe(ctx, t, goTool)
+	runCtx, cancelRun := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancelRun()
 	cmd := exec.CommandContext(runCtx, node, filepath.Join("testdata", "sdk.mjs"))
-	cmd.Env = append(os.Environ(), "LG_API_URL="+srv.URL, "LG_API_KEY=test-key", "LGSDK_DIR="+dir)
+	cmd.Env = append(os.Environ(), "LG_API_URL="+url, "LGSDK_DIR="+dir,
+		"LG_ADMIN_KEY=admin-token-0123456789", "LG_VIEWER_KEY=viewer-token-0123456789",
+		"LG_REVIEWER_KEY=reviewer-token-0123456789")
 	out, err := cmd.CombinedOutput()
 	t.Logf("sdk.mjs:\n%s", out)
 	if err != nil {
 		t.Fatalf("sdk.mjs: %v", err)
 	}
+
+	// The answers given through the API are in weft's audit trail, with
+	// the principal of the token as their author.
+	st, err := sqlitestore.Open(ctx, storePath, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	authors := map[string]int{}
+	q := &checkpoint.InterruptQuery{Status: checkpoint.InterruptAnswered}
+	for {
+		p, err := st.Interrupts(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range p.Interrupts {
+			if rec.Channel != checkpoint.ChannelAPI {
+				t.Errorf("question %s answered through %q, want %q", rec.ID, rec.Channel, checkpoint.ChannelAPI)
+			}
+			authors[rec.Author]++
+		}
+		if p.Next == "" {
+			break
+		}
+		q.After = p.Next
+	}
+	// ed answered demo-approval once; sdk-admin one question of
+	// demo-approval and three of demo-agent.
+	if authors["ed"] != 1 || authors["sdk-admin"] != 4 || len(authors) != 2 {
+		t.Errorf("authors of the answers = %v, want ed 1 and sdk-admin 4", authors)
+	}
+}
+
+// startServe builds weft, migrates a SQLite store in a temporary directory
+// and starts `weft serve --demo --langgraph /lg` on a free port; it returns
+// the LangGraph API's URL once GET /ok answers, and stops the server (with
+// SIGINT, as Ctrl-C) at the end of the test.
+func startServe(ctx context.Context, t *testing.T, goTool string) (url, storePath string) {
+	t.Helper()
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "weft")
+	build := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/weftgraph/weft/cmd/weft")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/weft: %v\n%s", err, out)
+	}
+	storePath = filepath.Join(tmp, "weft.db")
+	store := "sqlite:" + storePath
+	if out, err := exec.CommandContext(ctx, bin, "migrate", "--store", store).CombinedOutput(); err != nil {
+		t.Fatalf("weft migrate: %v\n%s", err, out)
+	}
+	tokens := filepath.Join(tmp, "tokens.json")
+	data, _ := json.Marshal(sdkTokens)
+	if err := os.WriteFile(tokens, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serve := exec.Command(bin, "serve", "--store", store, "--tokens", tokens, "--demo",
+		"--langgraph", "/lg", "--addr", "127.0.0.1:0")
+	serve.Stderr = testWriter{t, "serve stderr"}
+	stdout, err := serve.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			t.Logf("serve: %s", line)
+			if u, ok := strings.CutPrefix(line, "LangGraph API: "); ok {
+				u, _, _ = strings.Cut(u, " ")
+				select {
+				case found <- u:
+				default:
+				}
+			}
+		}
+		exited <- serve.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = serve.Process.Signal(os.Interrupt)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("weft serve exited: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			_ = serve.Process.Kill()
+			t.Errorf("weft serve did not stop within 30s of SIGINT")
+		}
+	})
+	select {
+	case url = <-found:
+	case err := <-exited:
+		t.Fatalf("weft serve exited before it served: %v", err)
+	case <-ctx.Done():
+		t.Fatal("weft serve did not print the LangGraph API's URL")
+	}
+	// Poll /ok (public) until it answers: the listener is open once the
+	// line is printed, but poll all the same, with a generous deadline.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url + "/ok")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url, storePath
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s/ok: no answer in 30s (%v)", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// testWriter logs what a process writes.
+type testWriter struct {
+	t    *testing.T
+	name string
+}
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Logf("%s: %s", w.name, strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // installed is the version of the SDK installed in dir, "" for none.
