@@ -1,9 +1,11 @@
 package langgraph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/weftgraph/weft"
 )
@@ -63,7 +65,9 @@ func patchFunc[S any](name string, patch json.RawMessage) (func(S) S, error) {
 		return nil, fmt.Errorf("the values must be a JSON object: %w", weft.ErrInvalidInput)
 	}
 	var probe S
-	if err := json.Unmarshal(patch, &probe); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(patch))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&probe); err != nil {
 		return nil, fmt.Errorf("the values do not fit the state of %s: %v: %w", name, err, weft.ErrInvalidInput)
 	}
 	return func(s S) S {
@@ -72,6 +76,11 @@ func patchFunc[S any](name string, patch json.RawMessage) (func(S) S, error) {
 			_ = json.Unmarshal(b, &cur)
 		}
 		for k, v := range fields {
+			for c := range cur {
+				if c != k && strings.EqualFold(c, k) { // the field's name in the state
+					delete(cur, c)
+				}
+			}
 			cur[k] = v
 		}
 		b, err := json.Marshal(cur)

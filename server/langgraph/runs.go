@@ -573,18 +573,34 @@ func (h *handler) pendingQuestions(ctx context.Context, p *prepared) ([]weft.Que
 }
 
 // byID returns resume as answers keyed by question ID when it is an object
-// whose keys are all IDs of pending questions; nil otherwise.
+// whose keys are all IDs of pending questions, or look like question IDs
+// (weft refuses those it does not know: ErrUnknownInterrupt, or
+// ErrAlreadyAnswered); nil otherwise: resume is then one answer.
 func byID(pending []weft.Question, resume json.RawMessage) map[string]json.RawMessage {
 	var m map[string]json.RawMessage
 	if !bytes.HasPrefix(bytes.TrimSpace(resume), []byte("{")) || json.Unmarshal(resume, &m) != nil || len(m) == 0 {
 		return nil
 	}
 	for k := range m {
-		if !slices.ContainsFunc(pending, func(q weft.Question) bool { return q.ID == k }) {
+		if !slices.ContainsFunc(pending, func(q weft.Question) bool { return q.ID == k }) && !looksLikeID(k) {
 			return nil
 		}
 	}
 	return m
+}
+
+// looksLikeID reports whether s has the form of a weft question ID (and a
+// LangGraph interrupt id): 32 lowercase hex digits.
+func looksLikeID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // breakpoints are the run's interrupt_before and interrupt_after ("*" for
