@@ -279,6 +279,25 @@ func waitStatus(t *testing.T, srv *httptest.Server, thread, run string, want ...
 	}
 }
 
+// waitState polls a thread's state until ok holds.
+func waitState(t *testing.T, srv *httptest.Server, thread string, ok func(Job) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var st struct {
+			Values Job `json:"values"`
+		}
+		call(t, srv, "GET", "/threads/"+thread+"/state", nil, 200, &st)
+		if ok(st.Values) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("thread %s: state %+v", thread, st.Values)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestMultitaskStrategies(t *testing.T) {
 	for _, tc := range []struct {
 		strategy string
@@ -304,6 +323,7 @@ func TestMultitaskStrategies(t *testing.T) {
 			var first runBody
 			call(t, srv, "POST", "/threads/m-1/runs", map[string]any{"assistant_id": "job", "input": map[string]any{"mode": "block", "first": "one"}}, 200, &first)
 			waitStatus(t, srv, "m-1", first.RunID, "running")
+			waitState(t, srv, "m-1", func(j Job) bool { return j.First == "one" }) // its input is in
 
 			var second runBody
 			call(t, srv, "POST", "/threads/m-1/runs", map[string]any{"assistant_id": "job", "input": map[string]any{"mode": "go", "second": "two"},
