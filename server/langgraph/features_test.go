@@ -20,10 +20,12 @@ import (
 )
 
 type stateBody struct {
-	Values     Doc                    `json:"values"`
-	Next       []string               `json:"next"`
-	Interrupts []interrupt            `json:"interrupts"`
-	Checkpoint struct{ CheckpointID string `json:"checkpoint_id"` } `json:"checkpoint"`
+	Values     Doc         `json:"values"`
+	Next       []string    `json:"next"`
+	Interrupts []interrupt `json:"interrupts"`
+	Checkpoint struct {
+		CheckpointID string `json:"checkpoint_id"`
+	} `json:"checkpoint"`
 }
 
 // rawState is the thread's state as JSON, to compare before and after a
