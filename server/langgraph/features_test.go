@@ -515,3 +515,37 @@ func TestTokensAndRoles(t *testing.T) {
 		t.Fatalf("interrupts = %+v", p.Interrupts)
 	}
 }
+
+func TestCountsAndStatelessStream(t *testing.T) {
+	srv := newServer(t, memstore.New())
+	var n int
+	call(t, srv, "POST", "/assistants/count", map[string]any{}, 200, &n)
+	if n != 2 {
+		t.Errorf("assistants/count = %d", n)
+	}
+	for _, id := range []string{"k-1", "k-2"} {
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": id, "metadata": map[string]any{"k": true}}, 200, nil)
+	}
+	call(t, srv, "POST", "/threads/k-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "k"}}, 200, nil)
+	call(t, srv, "POST", "/threads/count", map[string]any{"metadata": map[string]any{"k": true}}, 200, &n)
+	if n != 2 {
+		t.Errorf("threads/count = %d", n)
+	}
+	call(t, srv, "POST", "/threads/count", map[string]any{"status": "interrupted"}, 200, &n)
+	if n != 1 {
+		t.Errorf("threads/count interrupted = %d", n)
+	}
+	b, _ := json.Marshal(map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "s"}})
+	resp, err := srv.Client().Post(srv.URL+"/runs/stream", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := sse(t, resp)
+	if len(evs) < 2 || evs[0].name != "metadata" || !strings.Contains(evs[len(evs)-1].data, `"__interrupt__":[{`) {
+		t.Fatalf("stateless stream = %+v", evs)
+	}
+	call(t, srv, "POST", "/threads/count", map[string]any{}, 200, &n)
+	if n != 2 {
+		t.Errorf("the stateless stream left a thread: %d threads", n)
+	}
+}

@@ -79,12 +79,14 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /ok", h.ok)
 	read("GET /info", h.info)
 	read("POST /assistants/search", h.searchAssistants)
+	read("POST /assistants/count", h.countAssistants)
 	read("GET /assistants/{id}", h.getAssistant)
 	read("GET /assistants/{id}/graph", h.assistantGraph)
 	read("GET /assistants/{id}/schemas", h.assistantSchemas)
 
 	operate("POST /threads", h.createThread)
 	read("POST /threads/search", h.searchThreads)
+	read("POST /threads/count", h.countThreads)
 	read("GET /threads/{id}", h.getThread)
 	operate("PATCH /threads/{id}", h.patchThread)
 	operate("DELETE /threads/{id}", h.deleteThread)
@@ -98,6 +100,8 @@ func (h *handler) routes() {
 
 	run("POST /threads/{id}/runs/wait", h.waitRun)
 	run("POST /runs/wait", h.waitRun)
+	run("POST /runs/stream", h.streamRun)
+	run("POST /runs", h.backgroundRun)
 	run("POST /threads/{id}/runs/stream", h.streamRun)
 	run("POST /threads/{id}/runs", h.backgroundRun)
 	read("GET /threads/{id}/runs", h.listRuns)

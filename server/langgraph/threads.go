@@ -239,28 +239,48 @@ func taskID(thread, cp, task string) string {
 }
 
 func (h *handler) searchThreads(w http.ResponseWriter, r *http.Request) {
-	var q struct {
-		Status   string         `json:"status"`
-		Metadata map[string]any `json:"metadata"`
-		IDs      []string       `json:"ids"`
-		Limit    int            `json:"limit"`
-		Offset   int            `json:"offset"`
+	out, q, ok := h.findThreads(w, r)
+	if ok {
+		writeJSON(w, http.StatusOK, page(out, q.Offset, q.Limit))
 	}
+}
+
+// countThreads is POST /threads/count: how many threads the search finds
+// (without paging).
+func (h *handler) countThreads(w http.ResponseWriter, r *http.Request) {
+	if out, _, ok := h.findThreads(w, r); ok {
+		writeJSON(w, http.StatusOK, len(out))
+	}
+}
+
+// threadQuery is the body of POST /threads/search and /threads/count.
+type threadQuery struct {
+	Status   string         `json:"status"`
+	Metadata map[string]any `json:"metadata"`
+	IDs      []string       `json:"ids"`
+	Limit    int            `json:"limit"`
+	Offset   int            `json:"offset"`
+}
+
+// findThreads are the threads a search or count asks for, newest first;
+// it writes the error itself.
+func (h *handler) findThreads(w http.ResponseWriter, r *http.Request) ([]map[string]any, threadQuery, bool) {
+	var q threadQuery
 	if err := decodeBody(r, &q); err != nil {
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
-		return
+		return nil, q, false
 	}
 	switch q.Status {
 	case "", "idle", "busy", "interrupted", "error":
 	default:
 		writeError(w, http.StatusUnprocessableEntity, "status must be idle, busy, interrupted or error")
-		return
+		return nil, q, false
 	}
 	ctx := r.Context()
 	ids, err := h.threadIDs(ctx)
 	if err != nil {
 		writeErr(w, err)
-		return
+		return nil, q, false
 	}
 	out := []map[string]any{}
 	for _, id := range ids {
@@ -273,7 +293,7 @@ func (h *handler) searchThreads(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			writeErr(w, err)
-			return
+			return nil, q, false
 		}
 		if !matches(t.meta.Metadata, q.Metadata) {
 			continue
@@ -281,7 +301,7 @@ func (h *handler) searchThreads(w http.ResponseWriter, r *http.Request) {
 		obj, err := h.threadObject(ctx, t)
 		if err != nil {
 			writeErr(w, err)
-			return
+			return nil, q, false
 		}
 		if q.Status != "" && obj["status"] != q.Status {
 			continue
@@ -292,7 +312,7 @@ func (h *handler) searchThreads(w http.ResponseWriter, r *http.Request) {
 	slices.SortStableFunc(out, func(a, b map[string]any) int {
 		return compareStrings(b["created_at"].(string), a["created_at"].(string))
 	})
-	writeJSON(w, http.StatusOK, page(out, q.Offset, q.Limit))
+	return out, q, true
 }
 
 func compareStrings(a, b string) int {
