@@ -16,6 +16,7 @@
 //	weft migrate                      # create or upgrade a store's tables
 //	weft migrate --status             # applied and pending migrations (--print: their SQL)
 //	weft serve --tokens FILE          # serve your store with your tokens
+//	weft serve --tokens FILE --langgraph /lg  # and the LangGraph Platform API under /lg
 //
 // Every command takes --store sqlite:PATH or --store postgres://URL (default
 // $WEFT_STORE, or sqlite:weft.db) and, except demo and serve, --json. Flags
@@ -77,6 +78,13 @@
 // --slots caps how many run at once. On SIGINT or SIGTERM they stop taking
 // requests, hand the threads they run back at their last checkpoint (ready,
 // for another worker) and exit.
+//
+// Serve --langgraph PREFIX also serves the LangGraph Platform API (package
+// server/langgraph) under PREFIX, for LangGraph's SDKs (new
+// Client({apiUrl: "http://host:8080/lg", apiKey: TOKEN})): the same
+// tokens, sent as X-Api-Key, with the same roles, over the workflows serve
+// runs; answers given there are recorded with the token's principal as
+// their author, as through weft's API. serve prints its URL.
 //
 // # Exit codes
 //
