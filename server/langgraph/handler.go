@@ -71,12 +71,13 @@ func New(runners []weft.Runner, store checkpoint.Store, opts ...Option) http.Han
 
 func (h *handler) routes() {
 	m := h.mux
-	read := func(pattern string, f http.HandlerFunc) { m.HandleFunc(pattern, need(permRead, f)) }
-	operate := func(pattern string, f http.HandlerFunc) { m.HandleFunc(pattern, need(permOperate, f)) }
+	handle := m.HandleFunc
+	read := func(pattern string, f http.HandlerFunc) { handle(pattern, need(permRead, f)) }
+	operate := func(pattern string, f http.HandlerFunc) { handle(pattern, need(permOperate, f)) }
 	// Runs check what they do themselves: a reviewer may answer.
-	run := func(pattern string, f http.HandlerFunc) { m.HandleFunc(pattern, need(permAnswer, f)) }
+	run := func(pattern string, f http.HandlerFunc) { handle(pattern, need(permAnswer, f)) }
 
-	m.HandleFunc("GET /ok", h.ok)
+	handle("GET /ok", h.ok)
 	read("GET /info", h.info)
 	read("POST /assistants/search", h.searchAssistants)
 	read("POST /assistants/count", h.countAssistants)
@@ -112,6 +113,15 @@ func (h *handler) routes() {
 	operate("POST /threads/{id}/runs/{run}/cancel", h.cancelRun)
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// A path that other methods take is 405, others 404.
+		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+			other := r.Clone(r.Context())
+			other.Method = method
+			if _, pattern := h.mux.Handler(other); pattern != "/" {
+				writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+				return
+			}
+		}
 		writeError(w, http.StatusNotFound, "Not Found")
 	})
 }

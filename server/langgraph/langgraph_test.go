@@ -402,6 +402,11 @@ func TestErrors(t *testing.T) {
 	if e.Detail == "" {
 		t.Error("404 without detail")
 	}
+	e.Detail = ""
+	call(t, srv, "PUT", "/threads/e-0/state", nil, 405, &e)
+	if e.Detail == "" {
+		t.Error("405 without detail")
+	}
 	call(t, srv, "GET", "/threads/missing", nil, 404, &e)
 	call(t, srv, "GET", "/assistants/missing", nil, 404, &e)
 	call(t, srv, "POST", "/threads/missing/runs/wait", map[string]any{"assistant_id": "review"}, 404, &e)

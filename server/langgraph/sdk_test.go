@@ -126,7 +126,11 @@ func startServe(ctx context.Context, t *testing.T, goTool string) (url, storePat
 	t.Helper()
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "weft")
-	build := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/weftgraph/weft/cmd/weft")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.CommandContext(ctx, goTool, append(args, "github.com/weftgraph/weft/cmd/weft")...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/weft: %v\n%s", err, out)
 	}
