@@ -549,3 +549,101 @@ func TestCountsAndStatelessStream(t *testing.T) {
 		t.Errorf("the stateless stream left a thread: %d threads", n)
 	}
 }
+
+func TestBreakpointsGotoAndIfNotExists(t *testing.T) {
+	stores(t, func(t *testing.T, store checkpoint.Store) {
+		srv := newServer(t, store)
+		// if_not_exists: reject (the default) is 404, create makes it.
+		call(t, srv, "POST", "/threads/bp-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "b"}}, 404, nil)
+		call(t, srv, "POST", "/threads/bp-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "b"}, "if_not_exists": "nope"}, 422, nil)
+		var paused waitResult
+		call(t, srv, "POST", "/threads/bp-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "b"},
+			"if_not_exists": "create", "interrupt_before": []string{"review"}}, 200, &paused)
+		if paused.Interrupt == nil || len(paused.Interrupt) != 0 || paused.Draft != "About b" {
+			t.Fatalf("at the breakpoint = %+v (want an empty __interrupt__)", paused)
+		}
+		var st stateBody
+		call(t, srv, "GET", "/threads/bp-1/state", nil, 200, &st)
+		if len(st.Next) != 1 || st.Next[0] != "review" {
+			t.Fatalf("next at the breakpoint = %v", st.Next)
+		}
+		// No input carries it on, to the question.
+		call(t, srv, "POST", "/threads/bp-1/runs/wait", map[string]any{"assistant_id": "review"}, 200, &paused)
+		if len(paused.Interrupt) != 1 {
+			t.Fatalf("after the breakpoint = %+v", paused)
+		}
+		// interrupt_after "*": the answer runs review, and the run stops
+		// after it.
+		call(t, srv, "POST", "/threads/bp-1/runs/wait", map[string]any{"assistant_id": "review", "command": map[string]any{"resume": "approve"},
+			"interrupt_after": "*"}, 200, &paused)
+		call(t, srv, "GET", "/threads/bp-1/state", nil, 200, &st)
+		if st.Values.Decision != "approve" || st.Values.Published || len(st.Next) != 1 || st.Next[0] != "publish" {
+			t.Fatalf("after review with interrupt_after = %+v", st)
+		}
+		call(t, srv, "POST", "/threads/bp-1/runs/wait", map[string]any{"assistant_id": "review", "interrupt_before": 3}, 422, nil)
+
+		// goto: the answer and the node to run next.
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "gt-1"}, 200, nil)
+		call(t, srv, "POST", "/threads/gt-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "g"}}, 200, nil)
+		var done Doc
+		call(t, srv, "POST", "/threads/gt-1/runs/wait", map[string]any{"assistant_id": "review",
+			"command": map[string]any{"resume": "approve", "goto": "publish"}}, 200, &done)
+		if !done.Published {
+			t.Fatalf("after goto = %+v", done)
+		}
+		call(t, srv, "POST", "/threads/gt-1/runs/wait", map[string]any{"assistant_id": "review",
+			"command": map[string]any{"goto": map[string]any{"node": "x"}}}, 422, nil)
+	})
+}
+
+func TestDisconnectCancels(t *testing.T) {
+	for _, tc := range []struct {
+		route, onDisconnect, want string
+	}{
+		{"wait", "", "interrupted"},
+		{"stream", "", "interrupted"},
+		{"wait", "continue", "running"},
+		{"stream", "continue", "running"},
+	} {
+		t.Run(tc.route+" "+tc.onDisconnect, func(t *testing.T) {
+			srv := jobServer(t, memstore.New())
+			call(t, srv, "POST", "/threads", map[string]any{"thread_id": "d-1"}, 200, nil)
+			body := map[string]any{"assistant_id": "job", "input": map[string]any{"mode": "block"}}
+			if tc.onDisconnect != "" {
+				body["on_disconnect"] = tc.onDisconnect
+			}
+			b, _ := json.Marshal(body)
+			ctx, cancel := context.WithCancel(context.Background())
+			req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/threads/d-1/runs/"+tc.route, bytes.NewReader(b))
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if resp, err := srv.Client().Do(req); err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+			var runs []runBody
+			deadline := time.Now().Add(30 * time.Second)
+			for len(runs) == 0 || runs[0].Status != "running" {
+				if time.Now().After(deadline) {
+					t.Fatalf("runs = %+v", runs)
+				}
+				time.Sleep(5 * time.Millisecond)
+				call(t, srv, "GET", "/threads/d-1/runs", nil, 200, &runs)
+			}
+			waitState(t, srv, "d-1", func(j Job) bool { return j.Mode == "block" })
+			cancel()
+			<-done
+			if tc.want == "running" {
+				// It goes on: still running once the client is gone.
+				if r := waitStatus(t, srv, "d-1", runs[0].RunID, "running", "interrupted"); r.Status != "running" {
+					t.Fatalf("run after the disconnect = %s", r.Status)
+				}
+				call(t, srv, "POST", "/threads/d-1/runs/"+runs[0].RunID+"/cancel?wait=1", nil, 204, nil)
+				return
+			}
+			waitStatus(t, srv, "d-1", runs[0].RunID, tc.want)
+		})
+	}
+}

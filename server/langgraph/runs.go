@@ -348,6 +348,7 @@ func (h *handler) rollBack(ctx context.Context, rn weft.Runner, thread string, r
 		return nil
 	}
 	if head == "" {
+		h.remember(thread, rn.Name()) // the thread stays, empty
 		if err := rn.Delete(ctx, thread); err != nil && !errors.Is(err, weft.ErrNotFound) {
 			return fmt.Errorf("rolling back thread %q: %w", thread, err)
 		}
