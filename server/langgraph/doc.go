@@ -119,7 +119,9 @@
 // is one weft.Answer per key (an unknown id is 422, an answered one 409),
 // goto (a node or a list of them) is weft.GoTo, and update (an object of
 // state fields) is weft.Update. interrupt_before and interrupt_after ("*"
-// or nodes) are breakpoints for the run. if_not_exists create makes a
+// or nodes) are breakpoints for the run. checkpoint {checkpoint_id} or
+// checkpoint_id runs from a past checkpoint (time travel: the thread is
+// rewound to it with weft's Fork first). if_not_exists create makes a
 // missing thread (reject, the default, is 404).
 //
 // Every run runs in the background under a context of its own, its record
@@ -139,7 +141,8 @@
 //   - POST .../runs/{run_id}/cancel?action=interrupt stops the run at its
 //     last checkpoint (the thread stays, idle); action=rollback also undoes
 //     it — the thread goes back to the checkpoint the run started from
-//     (weft's Fork), or is deleted if the run started it — and deletes the
+//     (weft's Fork: the run's checkpoints stay in the history, behind the
+//     new head), or is emptied if the run started it — and deletes the
 //     run's record. wait=1 waits for the run to end (rollback always does).
 //   - multitask_strategy says what a run does on a thread with runs under
 //     way here: reject (409, the thread untouched), interrupt (they are
@@ -204,8 +207,7 @@
 // updates and custom (messages, messages-tuple, events, debug, checkpoints,
 // tasks), subgraph streams and subgraph namespaces in states (questions
 // asked inside subgraphs show in their parent node's task), Send in goto,
-// run checkpoints (checkpoint, checkpoint_id on a run: update the state at
-// the checkpoint first), after_seconds, webhooks, feedback keys,
+// after_seconds, webhooks, feedback keys,
 // /runs/batch, /runs/cancel, /a2a, /mcp and /metrics. The Platform's
 // runs.wait answers with newline keep-alives before its body; the handler
 // answers when the run ends.

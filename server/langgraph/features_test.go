@@ -647,3 +647,35 @@ func TestDisconnectCancels(t *testing.T) {
 		})
 	}
 }
+
+func TestRunFromCheckpoint(t *testing.T) {
+	stores(t, func(t *testing.T, store checkpoint.Store) {
+		srv := newServer(t, store)
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "tt-1"}, 200, nil)
+		call(t, srv, "POST", "/threads/tt-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "t"}}, 200, nil)
+		call(t, srv, "POST", "/threads/tt-1/runs/wait", map[string]any{"assistant_id": "review", "command": map[string]any{"resume": "reject"}}, 200, nil)
+		var hist []stateBody
+		call(t, srv, "POST", "/threads/tt-1/history", map[string]any{"limit": 20}, 200, &hist)
+		cp := ""
+		for _, h := range hist {
+			if len(h.Next) == 1 && h.Next[0] == "review" {
+				cp = h.Checkpoint.CheckpointID
+			}
+		}
+		// Run again from before the review: it asks again, answered anew.
+		var paused waitResult
+		call(t, srv, "POST", "/threads/tt-1/runs/wait", map[string]any{"assistant_id": "review", "checkpoint_id": cp}, 200, &paused)
+		if len(paused.Interrupt) != 1 || paused.Decision != "" {
+			t.Fatalf("from %s = %+v", cp, paused)
+		}
+		var done Doc
+		call(t, srv, "POST", "/threads/tt-1/runs/wait", map[string]any{"assistant_id": "review", "command": map[string]any{"resume": "approve"}}, 200, &done)
+		if !done.Published || done.Decision != "approve" {
+			t.Fatalf("done = %+v", done)
+		}
+		call(t, srv, "POST", "/threads/tt-1/runs/wait", map[string]any{"assistant_id": "review", "checkpoint": map[string]any{"checkpoint_id": "999999999999"}}, 404, nil)
+		// A plain runner cannot.
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "tt-2"}, 200, nil)
+		call(t, srv, "POST", "/threads/tt-2/runs/wait", map[string]any{"assistant_id": "signoff", "checkpoint_id": cp}, 422, nil)
+	})
+}

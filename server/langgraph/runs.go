@@ -29,6 +29,17 @@ type runRequest struct {
 	OnCompletion      string          `json:"on_completion"`
 	OnDisconnect      string          `json:"on_disconnect"`
 	MultitaskStrategy string          `json:"multitask_strategy"`
+	// Checkpoint and CheckpointID name a past checkpoint to run from.
+	Checkpoint   *stateRef `json:"checkpoint"`
+	CheckpointID string    `json:"checkpoint_id"`
+}
+
+// from is the checkpoint the run is to start from ("" for the head).
+func (req *runRequest) from() string {
+	if req.CheckpointID != "" {
+		return req.CheckpointID
+	}
+	return req.Checkpoint.id()
 }
 
 // command is LangGraph's Command: resume, update and goto.
@@ -237,6 +248,10 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		writeErr(w, err)
 		return nil
 	}
+	if _, ok := rn.(forker); req.from() != "" && !ok {
+		writeError(w, http.StatusUnprocessableEntity, "running from a checkpoint needs the workflow wrapped with langgraph.Runner")
+		return nil
+	}
 	ctx := r.Context()
 	p := &prepared{runner: rn, req: req, author: author(r), answerer: answerer(r)}
 	id := r.PathValue("id")
@@ -364,6 +379,26 @@ func (h *handler) rollBack(ctx context.Context, rn weft.Runner, thread string, r
 	return nil
 }
 
+// rewind makes checkpoint cp the head of thread (weft's Fork), unless it
+// is the head already.
+func (h *handler) rewind(ctx context.Context, rn weft.Runner, thread, cp string) error {
+	snap, err := rn.State(ctx, thread)
+	if err != nil {
+		return err
+	}
+	if snap.Checkpoint == cp {
+		return nil
+	}
+	f, ok := rn.(forker)
+	if !ok {
+		return fmt.Errorf("running from a checkpoint needs the workflow wrapped with langgraph.Runner: %w", errInvalid)
+	}
+	if _, err := f.fork(ctx, thread, cp, nil, ""); err != nil {
+		return fmt.Errorf("thread %q: running from checkpoint %s: %w", thread, cp, err)
+	}
+	return nil
+}
+
 // maxRuns is how many run records the handler keeps; past it, the records
 // of the runs that ended longest ago are dropped.
 const maxRuns = 10000
@@ -415,6 +450,12 @@ func (h *handler) execute(ctx context.Context, p *prepared) (json.RawMessage, er
 	}
 	if len(p.rollback) > 0 {
 		if err := h.rollBack(ctx, p.runner, id, p.rollback); err != nil {
+			return nil, err
+		}
+	}
+	if cp := p.req.from(); cp != "" {
+		// Time travel: the thread goes back to the checkpoint first.
+		if err := h.rewind(ctx, p.runner, id, cp); err != nil {
 			return nil, err
 		}
 	}
