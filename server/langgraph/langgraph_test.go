@@ -116,9 +116,20 @@ func newServer(t testing.TB, store checkpoint.Store, opts ...langgraph.Option) *
 	return srv
 }
 
+// callAs is call with an X-Api-Key.
+func callAs(t testing.TB, srv *httptest.Server, token, method, path string, body any, want int, out any) {
+	t.Helper()
+	callWith(t, srv, map[string]string{"X-Api-Key": token}, method, path, body, want, out)
+}
+
 // call makes a request and decodes the JSON response into out (if not nil),
 // failing unless the status is want.
 func call(t testing.TB, srv *httptest.Server, method, path string, body any, want int, out any) {
+	t.Helper()
+	callWith(t, srv, nil, method, path, body, want, out)
+}
+
+func callWith(t testing.TB, srv *httptest.Server, headers map[string]string, method, path string, body any, want int, out any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -133,6 +144,9 @@ func call(t testing.TB, srv *httptest.Server, method, path string, body any, wan
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
