@@ -163,6 +163,9 @@ func startServe(ctx context.Context, t *testing.T, goTool string) (url, storePat
 			t.Logf("serve: %s", line)
 			if u, ok := strings.CutPrefix(line, "LangGraph API: "); ok {
 				u, _, _ = strings.Cut(u, " ")
+				// serve names localhost; it listens on 127.0.0.1, which
+				// localhost may not resolve to first (::1).
+				u = strings.Replace(u, "//localhost:", "//127.0.0.1:", 1)
 				select {
 				case found <- u:
 				default:
