@@ -147,6 +147,7 @@ func startServe(ctx context.Context, t *testing.T, goTool string) (url, storePat
 	serve := exec.Command(bin, "serve", "--store", store, "--tokens", tokens, "--demo",
 		"--langgraph", "/lg", "--addr", "127.0.0.1:0")
 	serve.Stderr = testWriter{t, "serve stderr"}
+	dieWithTest(serve)
 	stdout, err := serve.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
