@@ -124,8 +124,9 @@
 // rewound to it with weft's Fork first). if_not_exists create makes a
 // missing thread (reject, the default, is 404).
 //
-// Every run runs in the background under a context of its own, its record
-// kept by the handler: pending (waiting for runs ahead of it), running,
+// Every run runs in the background under a context of its own (derived
+// from WithBaseContext's, not from its request's), its record kept by the
+// handler: pending (waiting for runs ahead of it), running,
 // then success (a run that completed or paused the thread, as the Platform
 // reports a paused run), error, or interrupted when cancelled.
 //

@@ -679,3 +679,24 @@ func TestRunFromCheckpoint(t *testing.T) {
 		call(t, srv, "POST", "/threads/tt-2/runs/wait", map[string]any{"assistant_id": "signoff", "checkpoint_id": cp}, 422, nil)
 	})
 }
+
+func TestBaseContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := jobServer(t, memstore.New(), langgraph.WithBaseContext(ctx))
+	call(t, srv, "POST", "/threads", map[string]any{"thread_id": "bc-1"}, 200, nil)
+	var run runBody
+	call(t, srv, "POST", "/threads/bc-1/runs", map[string]any{"assistant_id": "job", "input": map[string]any{"mode": "block"}}, 200, &run)
+	waitState(t, srv, "bc-1", func(j Job) bool { return j.Mode == "block" })
+	cancel()
+	if r := waitStatus(t, srv, "bc-1", run.RunID, "error", "success", "interrupted"); r.Status == "success" {
+		t.Fatalf("run after the base context ended = %s", r.Status)
+	}
+	var th struct {
+		Status string `json:"status"`
+	}
+	call(t, srv, "GET", "/threads/bc-1", nil, 200, &th)
+	if th.Status != "idle" {
+		t.Fatalf("thread = %s", th.Status)
+	}
+}

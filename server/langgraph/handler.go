@@ -24,6 +24,13 @@ func WithMaxBody(n int64) Option {
 	return func(h *handler) { h.maxBody = n }
 }
 
+// WithBaseContext runs every run under ctx (context.Background by
+// default), not under its request's context: cancelling ctx stops the
+// runs under way at their last checkpoint, as cancelling each would.
+func WithBaseContext(ctx context.Context) Option {
+	return func(h *handler) { h.base = ctx }
+}
+
 type handler struct {
 	mux     *http.ServeMux
 	runners map[string]weft.Runner

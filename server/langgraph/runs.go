@@ -441,6 +441,11 @@ func (h *handler) execute(ctx context.Context, p *prepared) (json.RawMessage, er
 		select {
 		case <-rr.done:
 		case <-ctx.Done():
+			p.record.mu.Lock()
+			if p.record.cancelled == "" {
+				p.record.cancelled = strategyInterrupt
+			}
+			p.record.mu.Unlock()
 			return nil, nil // cancelled before it began: nothing ran
 		}
 	}
@@ -496,7 +501,13 @@ func (h *handler) execute(ctx context.Context, p *prepared) (json.RawMessage, er
 	close(stop)
 	<-drained
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		// Cancelled: the thread stopped at its last checkpoint.
+		// Cancelled (by a cancel, a strategy, a disconnection or the base
+		// context): the thread stopped at its last checkpoint.
+		rr.mu.Lock()
+		if rr.cancelled == "" {
+			rr.cancelled = strategyInterrupt
+		}
+		rr.mu.Unlock()
 		return h.currentValues(context.WithoutCancel(ctx), p)
 	}
 	if err != nil {
