@@ -15,7 +15,9 @@ import (
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/memstore"
+	"github.com/weftgraph/weft/checkpoint/pgstore"
 	"github.com/weftgraph/weft/checkpoint/sqlitestore"
+	"github.com/weftgraph/weft/internal/pgtest"
 	"github.com/weftgraph/weft/server/langgraph"
 )
 
@@ -95,8 +97,16 @@ func signoffGraph(t testing.TB, store checkpoint.Store) *weft.Workflow[Signoff] 
 	return wf
 }
 
-// stores runs f on memstore and on a SQLite file.
+// stores runs f on memstore, on a SQLite file and on PostgreSQL (a schema
+// of its own; skipped without a server, except under CI=true).
 func stores(t *testing.T, f func(t *testing.T, store checkpoint.Store)) {
+	t.Run("postgres", func(t *testing.T) {
+		st, err := pgstore.New(context.Background(), pgtest.Pool(t), pgstore.Options{Schema: pgtest.Schema(t), Migrate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(t, st)
+	})
 	t.Run("memstore", func(t *testing.T) { f(t, memstore.New()) })
 	t.Run("sqlite", func(t *testing.T) {
 		st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "weft.db"), sqlitestore.Options{Migrate: true})
