@@ -163,8 +163,8 @@
 // __interrupt__ at a pause), updates ({node: the fields it changed}, {} for
 // a node that changed none, and {"__interrupt__": [...]} at a pause) and
 // custom (what nodes weft.Emit), as stream_mode asks (values by default);
-// a failure is an error event {error, message}; the stream closes when the
-// run ends. Events carry ids counting from 0. Every run's events are kept
+// a failure is an error event {error, message}; a comment line every 15 s
+// keeps a quiet stream open; the stream closes when the run ends. Events carry ids counting from 0. Every run's events are kept
 // with its record (its newest 10000), so any run can be followed, late or
 // again: GET /threads/{id}/runs/{run_id}/stream streams them from the one
 // after the Last-Event-ID header (from the first without it, or with -1),

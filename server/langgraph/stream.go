@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/weftgraph/weft"
 )
@@ -263,6 +264,9 @@ func (h *handler) joinStream(w http.ResponseWriter, r *http.Request) {
 	h.serveLog(w, r, rr, from, modes, q == "true" || q == "1")
 }
 
+// heartbeat is how often a stream with nothing to send writes a comment.
+const heartbeat = 15 * time.Second
+
 // serveLog writes the run's events from id from on as Server-Sent Events:
 // metadata {run_id, attempt} first, then values, updates and custom as
 // modes ask, an error event {error, message} if the run fails; the stream
@@ -274,6 +278,11 @@ func (h *handler) serveLog(w http.ResponseWriter, r *http.Request, rr *runRecord
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
+	// A comment line now and then keeps proxies from closing a quiet
+	// stream. No blank line follows it: the SDK's decoder would dispatch
+	// an empty event.
+	beat := time.NewTicker(heartbeat)
+	defer beat.Stop()
 	next := from
 	for {
 		evs, after, closed, changed := rr.log.from(next)
@@ -291,6 +300,9 @@ func (h *handler) serveLog(w http.ResponseWriter, r *http.Request, rr *runRecord
 		}
 		select {
 		case <-changed:
+		case <-beat.C:
+			fmt.Fprint(w, ": heartbeat\n")
+			_ = rc.Flush()
 		case <-r.Context().Done():
 			if cancelOnDisconnect {
 				rr.stop(strategyInterrupt)
