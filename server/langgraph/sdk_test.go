@@ -2,9 +2,11 @@ package langgraph_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,7 +20,8 @@ import (
 	"github.com/weftgraph/weft/checkpoint/sqlitestore"
 )
 
-// sdkVersion is the @langchain/langgraph-sdk the JS test runs, pinned.
+// sdkVersion is the @langchain/langgraph-sdk the JS test runs: the one
+// testdata/npm pins, with its dependencies, in its package-lock.json.
 const sdkVersion = "2.0.0"
 
 // The tokens of the weft serve the JS test drives (see testdata/sdk.mjs).
@@ -31,9 +34,9 @@ var sdkTokens = map[string]map[string]any{
 // TestJSSDK builds the weft command, starts `weft serve --demo --langgraph
 // /lg` on a fresh SQLite store as a real process, and runs
 // testdata/sdk.mjs, which drives it with the LangGraph JS SDK from Node. It
-// installs the SDK into ~/.cache/weft-lgsdk (or $WEFT_LGSDK_DIR) when it is
-// not there, and skips without go, node and npm, unless CI=true, where it
-// fails.
+// installs the SDK (npm ci of testdata/npm) into ~/.cache/weft-lgsdk (or
+// $WEFT_LGSDK_DIR) when it is not there, and skips without go, node and
+// npm, unless CI=true, where it fails.
 func TestJSSDK(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the JS SDK test runs node; skipped with -short")
@@ -58,19 +61,8 @@ func TestJSSDK(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if installed(dir) != sdkVersion {
-		t.Logf("installing @langchain/langgraph-sdk@%s into %s", sdkVersion, dir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.CommandContext(ctx, npm, "install", "--prefix", dir, "--no-audit", "--no-fund",
-			"--save-exact", "@langchain/langgraph-sdk@"+sdkVersion)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm install: %v\n%s", err, out)
-		}
-		if v := installed(dir); v != sdkVersion {
-			t.Fatalf("npm installed @langchain/langgraph-sdk %q, want %s", v, sdkVersion)
-		}
+	if err := installSDK(ctx, t, npm, dir); err != nil {
+		t.Fatal(err)
 	}
 
 	url, storePath := startServe(ctx, t, goTool)
@@ -221,6 +213,43 @@ type testWriter struct {
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s: %s", w.name, strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// installSDK installs testdata/npm (the SDK at sdkVersion and everything
+// it needs, pinned by the lockfile) into dir with npm ci, unless dir holds
+// that lockfile's install already.
+func installSDK(ctx context.Context, t *testing.T, npm, dir string) error {
+	lock, err := os.ReadFile(filepath.Join("testdata", "npm", "package-lock.json"))
+	if err != nil {
+		return err
+	}
+	pkg, err := os.ReadFile(filepath.Join("testdata", "npm", "package.json"))
+	if err != nil {
+		return err
+	}
+	have, _ := os.ReadFile(filepath.Join(dir, "package-lock.json"))
+	if installed(dir) == sdkVersion && bytes.Equal(have, lock) {
+		return nil
+	}
+	t.Logf("installing @langchain/langgraph-sdk@%s (testdata/npm) into %s", sdkVersion, dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), pkg, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "package-lock.json"), lock, 0o644); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
+	}
+	if v := installed(dir); v != sdkVersion {
+		return fmt.Errorf("npm installed @langchain/langgraph-sdk %q, want %s", v, sdkVersion)
+	}
+	return nil
 }
 
 // installed is the version of the SDK installed in dir, "" for none.
