@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -64,6 +65,7 @@ func TestJSSDK(t *testing.T) {
 	if err := installSDK(ctx, t, npm, dir); err != nil {
 		t.Fatal(err)
 	}
+	readSources(t)
 
 	url, storePath := startServe(ctx, t, goTool)
 	runCtx, cancelRun := context.WithTimeout(ctx, 2*time.Minute)
@@ -213,6 +215,36 @@ type testWriter struct {
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s: %s", w.name, strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// readSources reads the module's Go sources and the script: the weft
+// binary the test builds, and the script node runs, are made of them, and
+// go test caches a result only as long as the files the test read stay the
+// same.
+func readSources(t *testing.T) {
+	t.Helper()
+	if _, err := os.ReadFile(filepath.Join("testdata", "sdk.mjs")); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(path, ".go") || d.Name() == "go.mod" || d.Name() == "go.sum" {
+			_, err = os.ReadFile(path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // installSDK installs testdata/npm (the SDK at sdkVersion and everything
