@@ -76,8 +76,11 @@
 // ({} when none).
 //
 //   - POST /threads/search and POST /threads/count filter by status,
-//     metadata (every key equal) and ids; search sorts newest first and
-//     pages with limit (10) and offset.
+//     metadata and values (every key equal) and ids; search sorts by
+//     sort_by (thread_id, status, created_at, updated_at) and sort_order
+//     (newest first by default) and pages with limit (10) and offset. Each
+//     search reads every thread of the handler's workflows: fine for
+//     thousands, not for millions (weft's inbox lists questions at scale).
 //   - GET /threads/{id}; PATCH /threads/{id} merges metadata.
 //   - DELETE /threads/{id} deletes the thread and all it stored (weft's
 //     Delete) and its run records: 409 while a run is under way.
@@ -204,7 +207,7 @@
 // Assistant creation, update, deletion, versions and configuration (config,
 // context), the store API (/store), crons, thread TTLs and supersteps at
 // creation, thread streams (GET /threads/{id}/stream), PATCH of a state's
-// metadata, searching threads by values, stream modes other than values,
+// metadata, select in searches, stream modes other than values,
 // updates and custom (messages, messages-tuple, events, debug, checkpoints,
 // tasks), subgraph streams and subgraph namespaces in states (questions
 // asked inside subgraphs show in their parent node's task), Send in goto,

@@ -700,3 +700,37 @@ func TestBaseContext(t *testing.T) {
 		t.Fatalf("thread = %s", th.Status)
 	}
 }
+
+func TestSearchSortAndValues(t *testing.T) {
+	srv := newServer(t, memstore.New())
+	for _, id := range []string{"s-b", "s-a", "s-c"} {
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": id}, 200, nil)
+		call(t, srv, "POST", "/threads/"+id+"/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": id}}, 200, nil)
+	}
+	ids := func(body map[string]any) string {
+		var out []struct {
+			ThreadID string `json:"thread_id"`
+		}
+		call(t, srv, "POST", "/threads/search", body, 200, &out)
+		var s []string
+		for _, th := range out {
+			s = append(s, th.ThreadID)
+		}
+		return strings.Join(s, " ")
+	}
+	for _, tc := range []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{"sort_by": "thread_id", "sort_order": "asc"}, "s-a s-b s-c"},
+		{map[string]any{"sort_by": "thread_id"}, "s-c s-b s-a"},
+		{map[string]any{"values": map[string]any{"topic": "s-a"}}, "s-a"},
+		{map[string]any{"values": map[string]any{"topic": "nope"}}, ""},
+	} {
+		if got := ids(tc.body); got != tc.want {
+			t.Errorf("search %v = %q, want %q", tc.body, got, tc.want)
+		}
+	}
+	call(t, srv, "POST", "/threads/search", map[string]any{"sort_by": "values"}, 422, nil)
+	call(t, srv, "POST", "/threads/search", map[string]any{"sort_order": "up"}, 422, nil)
+}

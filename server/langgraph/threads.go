@@ -255,11 +255,14 @@ func (h *handler) countThreads(w http.ResponseWriter, r *http.Request) {
 
 // threadQuery is the body of POST /threads/search and /threads/count.
 type threadQuery struct {
-	Status   string         `json:"status"`
-	Metadata map[string]any `json:"metadata"`
-	IDs      []string       `json:"ids"`
-	Limit    int            `json:"limit"`
-	Offset   int            `json:"offset"`
+	Status    string         `json:"status"`
+	Metadata  map[string]any `json:"metadata"`
+	Values    map[string]any `json:"values"`
+	IDs       []string       `json:"ids"`
+	Limit     int            `json:"limit"`
+	Offset    int            `json:"offset"`
+	SortBy    string         `json:"sort_by"`
+	SortOrder string         `json:"sort_order"`
 }
 
 // findThreads are the threads a search or count asks for, newest first;
@@ -274,6 +277,22 @@ func (h *handler) findThreads(w http.ResponseWriter, r *http.Request) ([]map[str
 	case "", "idle", "busy", "interrupted", "error":
 	default:
 		writeError(w, http.StatusUnprocessableEntity, "status must be idle, busy, interrupted or error")
+		return nil, q, false
+	}
+	switch q.SortBy {
+	case "":
+		q.SortBy = "created_at"
+	case "thread_id", "status", "created_at", "updated_at":
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "sort_by must be thread_id, status, created_at or updated_at")
+		return nil, q, false
+	}
+	switch q.SortOrder {
+	case "":
+		q.SortOrder = "desc"
+	case "asc", "desc":
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "sort_order must be asc or desc")
 		return nil, q, false
 	}
 	ctx := r.Context()
@@ -306,11 +325,21 @@ func (h *handler) findThreads(w http.ResponseWriter, r *http.Request) ([]map[str
 		if q.Status != "" && obj["status"] != q.Status {
 			continue
 		}
+		if len(q.Values) > 0 {
+			var values map[string]any
+			if v, ok := obj["values"].(json.RawMessage); !ok || json.Unmarshal(v, &values) != nil || !matches(values, q.Values) {
+				continue
+			}
+		}
 		out = append(out, obj)
 	}
-	// Newest first, as the Platform sorts by default.
+	// Newest first by default, as the Platform sorts.
 	slices.SortStableFunc(out, func(a, b map[string]any) int {
-		return compareStrings(b["created_at"].(string), a["created_at"].(string))
+		c := compareStrings(a[q.SortBy].(string), b[q.SortBy].(string))
+		if q.SortOrder == "desc" {
+			c = -c
+		}
+		return c
 	})
 	return out, q, true
 }
