@@ -283,37 +283,46 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		ctx: rctx, cancel: cancel, updatedAt: now, status: "pending", done: make(chan struct{}),
 	}
 	p.record.log.add("metadata", map[string]any{"run_id": p.record.ID, "attempt": 1})
-
 	// A thread running in another process is refused by weft (ErrBusy:
 	// 409), which also takes over one whose owner died. The strategy
 	// decides what becomes of the runs under way here.
+	if err := h.admit(p); err != nil {
+		cancel()
+		writeErr(w, err)
+		return nil
+	}
+	return p
+}
+
+// errRejected is a run refused by multitask_strategy reject (409).
+var errRejected = fmt.Errorf("thread is already running a task; wait for it to finish or choose a different multitask strategy: %w", weft.ErrBusy)
+
+// admit applies the run's multitask strategy to the runs under way on its
+// thread here and records it, or refuses it.
+func (h *handler) admit(p *prepared) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	under := h.active(id)
+	under := h.active(p.record.ThreadID)
 	if len(under) > 0 {
-		switch req.MultitaskStrategy {
+		switch p.req.MultitaskStrategy {
 		case strategyReject:
-			cancel()
-			writeError(w, http.StatusConflict, "Thread is already running a task. Wait for it to finish or choose a different multitask strategy.")
-			return nil
+			return errRejected
 		case strategyRollback:
-			if err := h.canRollback(rn, under); err != nil {
-				cancel()
-				writeErr(w, err)
-				return nil
+			if err := h.canRollback(p.runner, under); err != nil {
+				return err
 			}
 			p.rollback = under
 			fallthrough
 		case strategyInterrupt:
 			for _, rr := range under {
-				rr.stop(req.MultitaskStrategy)
+				rr.stop(p.req.MultitaskStrategy)
 			}
 		}
 		p.after = under
 	}
 	h.runs[p.record.ID] = p.record
 	h.pruneRuns()
-	return p
+	return nil
 }
 
 // forker is a Runner that can rewind a thread to a checkpoint (Runner
