@@ -703,6 +703,8 @@ func TestBaseContext(t *testing.T) {
 
 func TestSearchSortAndValues(t *testing.T) {
 	srv := newServer(t, memstore.New())
+	call(t, srv, "POST", "/threads", map[string]any{"thread_id": "s-x", "supersteps": []any{map[string]any{"updates": []any{}}}}, 422, nil)
+	call(t, srv, "GET", "/threads/s-x", nil, 404, nil)
 	for _, id := range []string{"s-b", "s-a", "s-c"} {
 		call(t, srv, "POST", "/threads", map[string]any{"thread_id": id}, 200, nil)
 		call(t, srv, "POST", "/threads/"+id+"/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": id}}, 200, nil)

@@ -91,9 +91,15 @@ func (h *handler) createThread(w http.ResponseWriter, r *http.Request) {
 		ThreadID string         `json:"thread_id"`
 		Metadata map[string]any `json:"metadata"`
 		IfExists string         `json:"if_exists"`
+		// Supersteps would prefill the thread's state: not supported.
+		Supersteps []json.RawMessage `json:"supersteps"`
 	}
 	if err := decodeBody(r, &req); err != nil {
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	if len(req.Supersteps) > 0 {
+		writeError(w, http.StatusUnprocessableEntity, "supersteps are not supported: create the thread, then update its state (POST /threads/{id}/state)")
 		return
 	}
 	if req.ThreadID == "" {
