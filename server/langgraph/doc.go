@@ -205,8 +205,8 @@
 // # Not supported
 //
 // Assistant creation, update, deletion, versions and configuration (config,
-// context), the store API (/store), crons, thread TTLs and supersteps at
-// creation, thread streams (GET /threads/{id}/stream), PATCH of a state's
+// context), the store API (/store), crons, thread TTLs (ignored) and
+// supersteps at creation (422), thread streams (GET /threads/{id}/stream), PATCH of a state's
 // metadata, select in searches, stream modes other than values,
 // updates and custom (messages, messages-tuple, events, debug, checkpoints,
 // tasks), subgraph streams and subgraph namespaces in states (questions
