@@ -204,15 +204,16 @@
 //
 // # Not supported
 //
-// Assistant creation, update, deletion, versions and configuration (config,
-// context), the store API (/store), crons, thread TTLs (ignored) and
-// supersteps at creation (422), thread streams (GET /threads/{id}/stream), PATCH of a state's
-// metadata, select in searches, stream modes other than values,
-// updates and custom (messages, messages-tuple, events, debug, checkpoints,
-// tasks), subgraph streams and subgraph namespaces in states (questions
-// asked inside subgraphs show in their parent node's task), Send in goto,
-// after_seconds, webhooks, feedback keys,
-// /runs/batch, /runs/cancel, /a2a, /mcp and /metrics. The Platform's
-// runs.wait answers with newline keep-alives before its body; the handler
-// answers when the run ends.
+// Assistant creation, update, deletion, versions and configuration
+// (config, context), the store API (/store), crons, thread TTLs (ignored)
+// and supersteps at creation (422), thread streams (GET
+// /threads/{id}/stream), PATCH of a state's metadata, select in searches,
+// stream modes other than values, updates and custom (messages,
+// messages-tuple, events, debug, checkpoints, tasks), subgraph streams and
+// subgraph namespaces in states (questions asked inside subgraphs show in
+// their parent node's task), Send in goto, after_seconds, webhooks,
+// feedback keys, /runs/batch, /runs/cancel, /a2a, /mcp and /metrics. Run
+// records and the metadata of threads are kept in memory only (see Runs
+// and Threads). The Platform's runs.wait answers with newline keep-alives
+// before its body; the handler answers when the run ends.
 package langgraph
