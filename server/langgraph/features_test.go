@@ -736,3 +736,55 @@ func TestSearchSortAndValues(t *testing.T) {
 	call(t, srv, "POST", "/threads/search", map[string]any{"sort_by": "values"}, 422, nil)
 	call(t, srv, "POST", "/threads/search", map[string]any{"sort_order": "up"}, 422, nil)
 }
+
+// TestMalformedBodies sends bodies that are not what a route takes to
+// every route that reads one: each is refused with 422 and changes
+// nothing.
+func TestMalformedBodies(t *testing.T) {
+	srv := newServer(t, memstore.New())
+	call(t, srv, "POST", "/threads", map[string]any{"thread_id": "mb-1"}, 200, nil)
+	call(t, srv, "POST", "/threads/mb-1/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "m"}}, 200, nil)
+	before := rawState(t, srv, "mb-1")
+	routes := []string{
+		"POST /assistants/search", "POST /assistants/count", "POST /threads", "POST /threads/search", "POST /threads/count",
+		"PATCH /threads/mb-1", "POST /threads/mb-1/state", "POST /threads/mb-1/state/checkpoint", "POST /threads/mb-1/history",
+		"POST /threads/mb-1/runs", "POST /threads/mb-1/runs/wait", "POST /threads/mb-1/runs/stream",
+		"POST /runs", "POST /runs/wait", "POST /runs/stream",
+	}
+	for _, route := range routes {
+		method, path, _ := strings.Cut(route, " ")
+		for _, body := range []string{"{not json", "[1]", `"x"`, `{"limit": "ten", "assistant_id": 5, "metadata": 3, "values": 1, "checkpoint": 2}`} {
+			req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var e struct {
+				Detail string `json:"detail"`
+			}
+			if resp.StatusCode != 422 || json.Unmarshal(data, &e) != nil || e.Detail == "" {
+				t.Errorf("%s %s: %d %s, want 422 with a detail", route, body, resp.StatusCode, data)
+			}
+		}
+	}
+	if after := rawState(t, srv, "mb-1"); after != before {
+		t.Fatalf("state changed:\n%s\n%s", before, after)
+	}
+	var runs []runBody
+	call(t, srv, "GET", "/threads/mb-1/runs", nil, 200, &runs)
+	if len(runs) != 1 {
+		t.Fatalf("malformed run requests left run records: %+v", runs)
+	}
+	// A body over the limit is refused too.
+	big := `{"assistant_id":"review","input":{"topic":"` + strings.Repeat("x", 2<<20) + `"}}`
+	resp, err := srv.Client().Post(srv.URL+"/threads/mb-1/runs/wait", "application/json", strings.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 422 && resp.StatusCode != 413 {
+		t.Fatalf("a 2 MiB body: %d", resp.StatusCode)
+	}
+}
