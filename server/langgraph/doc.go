@@ -148,6 +148,8 @@
 //     (weft's Fork: the run's checkpoints stay in the history, behind the
 //     new head), or is emptied if the run started it — and deletes the
 //     run's record. wait=1 waits for the run to end (rollback always does).
+//     POST /runs/cancel {thread_id, run_ids} or {status: pending, running
+//     or all} cancels several runs so, all checked first.
 //   - multitask_strategy says what a run does on a thread with runs under
 //     way here: reject (409, the thread untouched), interrupt (they are
 //     cancelled as above, then it runs), rollback (they are rolled back,
@@ -191,7 +193,7 @@
 //	POST /threads/{id}/runs, GET /threads/{id}/runs, POST /threads/{id}/runs/wait, POST /threads/{id}/runs/stream
 //	GET|DELETE /threads/{id}/runs/{run_id}, GET /threads/{id}/runs/{run_id}/join, GET /threads/{id}/runs/{run_id}/stream
 //	POST /threads/{id}/runs/{run_id}/cancel (?action=interrupt|rollback, ?wait=1)
-//	POST /runs, POST /runs/wait, POST /runs/stream
+//	POST /runs, POST /runs/wait, POST /runs/stream, POST /runs/cancel (?action=interrupt|rollback)
 //
 // Errors use the Platform's status codes with a body {"detail": "..."}: 404
 // for an unknown route, assistant, thread, checkpoint or run, 409 for a
@@ -212,7 +214,7 @@
 // messages-tuple, events, debug, checkpoints, tasks), subgraph streams and
 // subgraph namespaces in states (questions asked inside subgraphs show in
 // their parent node's task), Send in goto, after_seconds, webhooks,
-// feedback keys, /runs/batch, /runs/cancel, /a2a, /mcp and /metrics. Run
+// feedback keys, /runs/batch, /a2a, /mcp and /metrics. Run
 // records and the metadata of threads are kept in memory only (see Runs
 // and Threads). The Platform's runs.wait answers with newline keep-alives
 // before its body; the handler answers when the run ends.

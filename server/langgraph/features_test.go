@@ -788,3 +788,25 @@ func TestMalformedBodies(t *testing.T) {
 		t.Fatalf("a 2 MiB body: %d", resp.StatusCode)
 	}
 }
+
+func TestCancelRuns(t *testing.T) {
+	srv := jobServer(t, memstore.New())
+	var runs []runBody
+	for _, id := range []string{"cr-1", "cr-2"} {
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": id}, 200, nil)
+		var r runBody
+		call(t, srv, "POST", "/threads/"+id+"/runs", map[string]any{"assistant_id": "job", "input": map[string]any{"mode": "block"}}, 200, &r)
+		waitStatus(t, srv, id, r.RunID, "running")
+		runs = append(runs, r)
+	}
+	call(t, srv, "POST", "/runs/cancel", map[string]any{"thread_id": "cr-1", "run_ids": []string{newID()}}, 404, nil)
+	call(t, srv, "POST", "/runs/cancel", map[string]any{}, 422, nil)
+	call(t, srv, "POST", "/runs/cancel", map[string]any{"status": "done"}, 422, nil)
+	waitStatus(t, srv, "cr-1", runs[0].RunID, "running") // refusals cancel nothing
+	call(t, srv, "POST", "/runs/cancel", map[string]any{"thread_id": "cr-1", "run_ids": []string{runs[0].RunID}}, 204, nil)
+	waitStatus(t, srv, "cr-1", runs[0].RunID, "interrupted")
+	waitStatus(t, srv, "cr-2", runs[1].RunID, "running")
+	// rollback of every running run: cr-2's first run, undone.
+	call(t, srv, "POST", "/runs/cancel?action=rollback", map[string]any{"status": "running"}, 204, nil)
+	call(t, srv, "GET", "/threads/cr-2/runs/"+runs[1].RunID, nil, 404, nil)
+}

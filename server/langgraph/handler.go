@@ -110,6 +110,7 @@ func (h *handler) routes() {
 	run("POST /runs/wait", h.waitRun)
 	run("POST /runs/stream", h.streamRun)
 	run("POST /runs", h.backgroundRun)
+	operate("POST /runs/cancel", h.cancelRuns)
 	run("POST /threads/{id}/runs/stream", h.streamRun)
 	run("POST /threads/{id}/runs", h.backgroundRun)
 	read("GET /threads/{id}/runs", h.listRuns)

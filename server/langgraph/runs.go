@@ -901,3 +901,93 @@ func (h *handler) cancelRun(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// cancelRuns is POST /runs/cancel?action=interrupt|rollback {status} or
+// {thread_id, run_ids}: cancelRun for several runs at once, all or
+// none checked first (an unknown run is 404 and cancels nothing).
+func (h *handler) cancelRuns(w http.ResponseWriter, r *http.Request) {
+	action := r.URL.Query().Get("action")
+	if action == "" {
+		action = strategyInterrupt
+	}
+	if action != strategyInterrupt && action != strategyRollback {
+		writeError(w, http.StatusUnprocessableEntity, "action must be interrupt or rollback")
+		return
+	}
+	var req struct {
+		Status   string   `json:"status"`
+		ThreadID string   `json:"thread_id"`
+		RunIDs   []string `json:"run_ids"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	var runs []*runRecord
+	h.mu.Lock()
+	switch {
+	case req.Status != "" && req.ThreadID == "" && len(req.RunIDs) == 0:
+		if req.Status != "pending" && req.Status != "running" && req.Status != "all" {
+			h.mu.Unlock()
+			writeError(w, http.StatusUnprocessableEntity, "status must be pending, running or all")
+			return
+		}
+		for _, rr := range h.runs {
+			rr.mu.Lock()
+			st := rr.status
+			rr.mu.Unlock()
+			if !rr.ended() && (req.Status == "all" || req.Status == st) {
+				runs = append(runs, rr)
+			}
+		}
+	case req.Status == "" && req.ThreadID != "" && len(req.RunIDs) > 0:
+		for _, id := range req.RunIDs {
+			rr, ok := h.runs[id]
+			if !ok || rr.ThreadID != req.ThreadID {
+				h.mu.Unlock()
+				writeError(w, http.StatusNotFound, "Run "+id+" not found")
+				return
+			}
+			if !rr.ended() {
+				runs = append(runs, rr)
+			}
+		}
+	default:
+		h.mu.Unlock()
+		writeError(w, http.StatusUnprocessableEntity, "give status, or thread_id and run_ids")
+		return
+	}
+	h.mu.Unlock()
+	slices.SortFunc(runs, func(a, b *runRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	byThread := map[string][]*runRecord{}
+	for _, rr := range runs {
+		byThread[rr.ThreadID] = append(byThread[rr.ThreadID], rr)
+	}
+	if action == strategyRollback {
+		for _, rs := range byThread {
+			if err := h.canRollback(h.runners[rs[0].AssistantID], rs); err != nil {
+				writeErr(w, err)
+				return
+			}
+		}
+	}
+	for _, rr := range runs {
+		rr.stop(action)
+	}
+	if action == strategyRollback {
+		for thread, rs := range byThread {
+			for _, rr := range rs {
+				select {
+				case <-rr.done:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			if err := h.rollBack(r.Context(), h.runners[rs[0].AssistantID], thread, rs); err != nil {
+				writeErr(w, err)
+				return
+			}
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
