@@ -124,7 +124,8 @@
 // state fields) is weft.Update. interrupt_before and interrupt_after ("*"
 // or nodes) are breakpoints for the run. checkpoint {checkpoint_id} or
 // checkpoint_id runs from a past checkpoint (time travel: the thread is
-// rewound to it with weft's Fork first). if_not_exists create makes a
+// rewound to it with weft's Fork first; naming the head, as useStream does,
+// works with any runner). if_not_exists create makes a
 // missing thread (reject, the default, is 404).
 //
 // Every run runs in the background under a context of its own (derived
@@ -167,7 +168,10 @@
 // state after the input and after each superstep; the last one has
 // __interrupt__ at a pause), updates ({node: the fields it changed}, {} for
 // a node that changed none, and {"__interrupt__": [...]} at a pause) and
-// custom (what nodes weft.Emit), as stream_mode asks (values by default);
+// custom (what nodes weft.Emit), as stream_mode asks (values by default;
+// the Platform's other modes, messages, messages-tuple, events, debug,
+// checkpoints and tasks, are accepted, as useStream asks for
+// messages-tuple, and stream nothing);
 // a failure is an error event {error, message}; a comment line every 15 s
 // keeps a quiet stream open; the stream closes when the run ends. Events carry ids counting from 0. Every run's events are kept
 // with its record (its newest 10000), so any run can be followed, late or
@@ -210,8 +214,9 @@
 // (config, context), the store API (/store), crons, thread TTLs (ignored)
 // and supersteps at creation (422), thread streams (GET
 // /threads/{id}/stream), PATCH of a state's metadata, select in searches,
-// stream modes other than values, updates and custom (messages,
-// messages-tuple, events, debug, checkpoints, tasks), subgraph streams and
+// events for the stream modes other than values, updates and custom
+// (messages, messages-tuple, events, debug, checkpoints, tasks: accepted,
+// silent), subgraph streams and
 // subgraph namespaces in states (questions asked inside subgraphs show in
 // their parent node's task), Send in goto, after_seconds, webhooks,
 // feedback keys, /runs/batch, /a2a, /mcp and /metrics. Run

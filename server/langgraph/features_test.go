@@ -462,7 +462,21 @@ func TestStreamResumeAndCustom(t *testing.T) {
 		}
 	}
 	call(t, srv, "GET", "/threads/sr-1/runs/"+newID()+"/stream", nil, 404, nil)
-	call(t, srv, "POST", "/threads/sr-1/runs/stream", map[string]any{"assistant_id": "job", "stream_mode": "messages"}, 422, nil)
+	call(t, srv, "POST", "/threads/sr-1/runs/stream", map[string]any{"assistant_id": "job", "stream_mode": "tokens"}, 422, nil)
+	// The Platform's other modes are accepted (useStream asks for
+	// messages-tuple), and stream nothing.
+	b, _ = json.Marshal(map[string]any{"assistant_id": "job", "input": map[string]any{"mode": "go"}, "stream_mode": []string{"messages-tuple", "values"}})
+	resp, err = srv.Client().Post(srv.URL+"/threads/sr-1/runs/stream", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = nil
+	for _, e := range sse(t, resp) {
+		names = append(names, e.name)
+	}
+	if got := strings.Join(names, " "); got != "metadata values values" && got != "metadata values" {
+		t.Errorf("messages-tuple and values: %s", got)
+	}
 }
 
 func TestTokensAndRoles(t *testing.T) {
@@ -674,9 +688,24 @@ func TestRunFromCheckpoint(t *testing.T) {
 			t.Fatalf("done = %+v", done)
 		}
 		call(t, srv, "POST", "/threads/tt-1/runs/wait", map[string]any{"assistant_id": "review", "checkpoint": map[string]any{"checkpoint_id": "999999999999"}}, 404, nil)
-		// A plain runner cannot.
+		// A plain runner cannot go back, but may name the head (as
+		// useStream does).
 		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "tt-2"}, 200, nil)
-		call(t, srv, "POST", "/threads/tt-2/runs/wait", map[string]any{"assistant_id": "signoff", "checkpoint_id": cp}, 422, nil)
+		var signed struct {
+			Interrupt []struct {
+				ID string `json:"id"`
+			} `json:"__interrupt__"`
+		}
+		call(t, srv, "POST", "/threads/tt-2/runs/wait", map[string]any{"assistant_id": "signoff", "input": map[string]any{}}, 200, &signed)
+		var head struct {
+			Checkpoint struct {
+				CheckpointID string `json:"checkpoint_id"`
+			} `json:"checkpoint"`
+		}
+		call(t, srv, "GET", "/threads/tt-2/state", nil, 200, &head)
+		call(t, srv, "POST", "/threads/tt-2/runs/wait", map[string]any{"assistant_id": "signoff", "checkpoint_id": "000000000000"}, 422, nil)
+		call(t, srv, "POST", "/threads/tt-2/runs/wait", map[string]any{"assistant_id": "signoff", "checkpoint": map[string]any{"checkpoint_id": head.Checkpoint.CheckpointID, "checkpoint_ns": ""},
+			"command": map[string]any{"resume": map[string]any{signed.Interrupt[0].ID: "a", signed.Interrupt[1].ID: "b"}}}, 200, nil)
 	})
 }
 

@@ -248,10 +248,6 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		writeErr(w, err)
 		return nil
 	}
-	if _, ok := rn.(forker); req.from() != "" && !ok {
-		writeError(w, http.StatusUnprocessableEntity, "running from a checkpoint needs the workflow wrapped with langgraph.Runner")
-		return nil
-	}
 	ctx := r.Context()
 	p := &prepared{runner: rn, req: req, author: author(r), answerer: answerer(r)}
 	id := r.PathValue("id")

@@ -199,8 +199,12 @@ func modeSet(names []string) (map[string]bool, error) {
 		switch m {
 		case "values", "updates", "custom":
 			modes[m] = true
+		case "messages", "messages-tuple", "events", "debug", "checkpoints", "tasks":
+			// The Platform's other modes: accepted, as clients such as
+			// useStream ask for them, but nothing is streamed for them.
+			modes[m] = true
 		default:
-			return nil, fmt.Errorf("stream_mode %q is not supported (values, updates, custom): %w", m, errInvalid)
+			return nil, fmt.Errorf("stream_mode %q is not one of the Platform's (values, updates, custom, messages, messages-tuple, events, debug, checkpoints, tasks): %w", m, errInvalid)
 		}
 	}
 	if len(modes) == 0 {
