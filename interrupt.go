@@ -285,9 +285,15 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 				break
 			}
 		}
-		if i >= 0 && (!bytes.Equal(t.prior[i].Value, value) || !bytes.Equal(t.prior[i].Schema, schema)) {
+		if i >= 0 && !bytes.Equal(t.prior[i].Value, value) {
 			t.fatal = fmt.Errorf("node %s: call #%d with key %q asks %s, but the thread recorded %s for that key: %w",
 				t.path, idx, cfg.key, clip(value), clip(t.prior[i].Value), ErrInterruptMismatch)
+			t.mu.Unlock()
+			return nil, t.fatal
+		}
+		if i >= 0 && !sameSchema(t.prior[i].Schema, schema) {
+			t.fatal = fmt.Errorf("node %s: call #%d with key %q asks for an answer of schema %s, but the thread recorded %s for that key: %w",
+				t.path, idx, cfg.key, clip(schema), clip(t.prior[i].Schema), ErrInterruptMismatch)
 			t.mu.Unlock()
 			return nil, t.fatal
 		}
@@ -301,7 +307,7 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 		which = "d:" + d + "#" + strconv.Itoa(k)
 		for j := range t.prior {
 			p := &t.prior[j]
-			if !t.used[j] && p.Key == "" && bytes.Equal(p.Value, value) && bytes.Equal(p.Schema, schema) {
+			if !t.used[j] && p.Key == "" && bytes.Equal(p.Value, value) && sameSchema(p.Schema, schema) {
 				i = j
 				break
 			}

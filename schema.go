@@ -1,6 +1,7 @@
 package weft
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +21,11 @@ import (
 //   - Slices and arrays are arrays ([]byte is a base64 string), maps with
 //     string keys are objects, pointers also accept null, interfaces and
 //     json.RawMessage accept anything.
-//   - Structs are objects with their JSON field names; fields without
-//     omitempty or omitzero are required and unknown fields are refused.
+//   - Structs are objects with their JSON field names, listed in the
+//     order of the fields (the review page's form follows it; a schema
+//     recorded by an earlier version with its properties sorted is the
+//     same question); fields without omitempty or omitzero are required
+//     and unknown fields are refused.
 //   - A `jsonschema` field tag adds constraints, comma-separated:
 //     enum=a (repeatable), minimum=, maximum=, minLength=, maxLength=,
 //     pattern=, format=, description=; a part without "=" is a description.
@@ -110,7 +114,7 @@ func inferSchema(t reflect.Type, seen map[reflect.Type]bool) (map[string]any, er
 		}
 		seen[t] = true
 		defer delete(seen, t)
-		props := map[string]any{}
+		props := &objectProps{schemas: map[string]map[string]any{}}
 		required := []string{}
 		if err := structProps(t, seen, props, &required); err != nil {
 			return nil, err
@@ -124,7 +128,58 @@ func inferSchema(t reflect.Type, seen map[reflect.Type]bool) (map[string]any, er
 	return nil, fmt.Errorf("weft: no JSON schema for %s", t)
 }
 
-func structProps(t reflect.Type, seen map[reflect.Type]bool, props map[string]any, required *[]string) error {
+// objectProps are the properties of a struct's schema in the order of its
+// fields, which is the order a form shows them in (a map would marshal
+// sorted by name). A name given twice (an embedded struct's field and the
+// outer one) keeps its first place and its last schema, as before.
+type objectProps struct {
+	names   []string
+	schemas map[string]map[string]any
+}
+
+func (p *objectProps) set(name string, s map[string]any) {
+	if _, ok := p.schemas[name]; !ok {
+		p.names = append(p.names, name)
+	}
+	p.schemas[name] = s
+}
+
+// MarshalJSON writes the properties in field order.
+func (p *objectProps) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, name := range p.names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(p.schemas[name])
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
+}
+
+// sameSchema reports whether two JSON schemas a question was asked with
+// are the same: the same bytes, or the same JSON value (a question
+// recorded before the properties of a struct's schema came in field order
+// had them sorted by name).
+func sameSchema(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func structProps(t reflect.Type, seen map[reflect.Type]bool, props *objectProps, required *[]string) error {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -157,7 +212,7 @@ func structProps(t reflect.Type, seen map[reflect.Type]bool, props map[string]an
 		if err := applyTag(fs, f.Type, f.Tag.Get("jsonschema")); err != nil {
 			return fmt.Errorf("weft: field %s.%s: %w", t, f.Name, err)
 		}
-		props[name] = fs
+		props.set(name, fs)
 		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 			*required = append(*required, name)
 		}

@@ -55,10 +55,20 @@
 // # Wake-ups
 //
 // On PostgreSQL (pgstore), writes that make a thread ready notify the
-// workers (LISTEN/NOTIFY, sent by the writing transaction and delivered
-// when it commits), so an answer given in one process starts the next
-// node in another within milliseconds. Notices are hints: workers also poll (Config.Poll, every
-// second by default), so a lost notice costs at most a poll. Behind a
+// workers (LISTEN/NOTIFY, sent just after the write commits, batched to at
+// most one statement per 10 ms per process, so that notices do not
+// serialise the writers' commits), and an answer given in one process
+// starts the next node in another within milliseconds. Notices are hints:
+// workers also poll (Config.Poll, every second by default), so a lost
+// notice costs at most a poll.
+//
+// Waiting costs nothing: an idle worker sends two statements a second (the
+// poll for ready threads, which reads only ready and running threads
+// through a partial index, and the deadline pass of the maintenance
+// leader, which reads only due questions) however many threads are
+// paused. Measured with BenchmarkIdle: 1 to 1.5 ms of CPU a second, and on
+// PostgreSQL under one row read a second, alike for 1,000 and 100,000
+// paused threads. Behind a
 // connection pooler that breaks LISTEN, set Config.NoListen (pgstore's
 // Options.NoNotify for the writers). SQLite (several processes on one
 // host, one file) and memstore (one process) are polled.

@@ -47,8 +47,8 @@ FROM unnest($2::text[], $3::bytea[], $4::text[], $5::text[], $6::timestamptz[]) 
 WHERE i.thread_id = $1 AND i.id = a.id AND i.status = 'pending'`)
 	// The thread after the answers: claimed ($2: a claim is asked, for
 	// owner $3 and lease $4) if it may be, else ready if it was
-	// interrupted and answers were given ($6). The last column counts the
-	// notices sent ($7: the channel, $8: whether to notify).
+	// interrupted and answers were given ($6). The last column says
+	// whether the thread changed; Answer notifies after the commit.
 	now := nowSQL(5)
 	claim := `($2::boolean AND (status <> 'running' OR lease_until IS NULL OR lease_until <= ` + now + `))`
 	st.answerThread = q(`WITH u AS (
@@ -61,12 +61,10 @@ WHERE i.thread_id = $1 AND i.id = a.id AND i.status = 'pending'`)
 		updated_at = ` + now + `
 	WHERE id = $1 AND (` + claim + ` OR (status = 'interrupted' AND $6::boolean))
 	RETURNING ` + threadColumns + `
-), n AS (
-	SELECT pg_notify($7, ` + noticeSQL(checkpoint.NoticeReady, "u.id", "u.workflow") + `) FROM u WHERE u.status = 'ready' AND $8::boolean
 )
-SELECT ` + threadColumns + `, true, (SELECT count(*) FROM n) FROM u
+SELECT ` + threadColumns + `, true FROM u
 UNION ALL
-SELECT ` + threadColumns + `, false, 0 FROM {{schema}}.threads WHERE id = $1 AND NOT EXISTS (SELECT FROM u)`)
+SELECT ` + threadColumns + `, false FROM {{schema}}.threads WHERE id = $1 AND NOT EXISTS (SELECT FROM u)`)
 
 	st.reassign = q(`UPDATE {{schema}}.interrupts SET assignees = $3, deadline = $4, fallback = $5, escalate_to = $6, fallback_at = $7
 WHERE thread_id = $1 AND id = $2 AND status = 'pending' AND deadline IS NOT DISTINCT FROM $8::timestamptz`)
@@ -97,7 +95,8 @@ func refusal(err error) error {
 // the thread row (FOR UPDATE), check every answer in one statement (which
 // raises, aborting the batch, at the first refused one), record the
 // answers and the writes, then move the thread (claimed, or ready) and
-// read it back, notifying the listeners when it became ready. The row lock
+// read it back. When the thread became ready, the listeners are told
+// after the commit (see Listen). The row lock
 // makes answering a compare-and-set: of two concurrent calls, the second
 // checks after the first committed.
 func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*checkpoint.AnswerResult, error) {
@@ -131,7 +130,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	if a.Claim != nil {
 		owner, lease = a.Claim.Owner, a.Claim.Lease
 	}
-	b.Queue(s.sql.answerThread, a.ThreadID, a.Claim != nil, owner, micros(lease), s.now(), n > 0, s.channel, s.notify)
+	b.Queue(s.sql.answerThread, a.ThreadID, a.Claim != nil, owner, micros(lease), s.now(), n > 0)
 
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
@@ -142,8 +141,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	}
 	var x threadRow
 	var changed bool
-	var notices int64
-	if err := br.QueryRow().Scan(append(x.scanDest(), &changed, &notices)...); err != nil {
+	if err := br.QueryRow().Scan(append(x.scanDest(), &changed)...); err != nil {
 		return nil, s.answerError(a.ThreadID, err)
 	}
 	if err := br.Close(); err != nil {
@@ -151,6 +149,9 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	}
 	res := &checkpoint.AnswerResult{Thread: x.decode()}
 	res.Claimed = changed && a.Claim != nil && res.Thread.Status == checkpoint.StatusRunning
+	if changed && res.Thread.Status == checkpoint.StatusReady {
+		s.hint(checkpoint.NoticeReady, &res.Thread)
+	}
 	return res, nil
 }
 

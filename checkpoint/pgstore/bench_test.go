@@ -119,7 +119,26 @@ func BenchmarkBareInsert(b *testing.B) {
 // supersteps per second.
 //
 //	go test -run '^$' -bench CommitParallel -benchmem ./checkpoint/pgstore/
-func BenchmarkCommitParallel(b *testing.B) {
+func BenchmarkCommitParallel(b *testing.B) { commitParallel(b, pgstore.Options{}, false) }
+
+// BenchmarkReadyCommitParallel is BenchmarkCommitParallel with commits that
+// leave their thread ready for a worker (a submitted run, a thread handed
+// back), which notify the listeners inside the transaction (notify=on) or
+// not at all (notify=off, Options.NoNotify): the cost of NOTIFY, which
+// PostgreSQL serialises across the transactions that send one.
+//
+//	go test -run '^$' -bench ReadyCommitParallel -benchmem ./checkpoint/pgstore/
+func BenchmarkReadyCommitParallel(b *testing.B) {
+	for _, off := range []bool{false, true} {
+		name := "notify=on"
+		if off {
+			name = "notify=off"
+		}
+		b.Run(name, func(b *testing.B) { commitParallel(b, pgstore.Options{NoNotify: off}, true) })
+	}
+}
+
+func commitParallel(b *testing.B, opts pgstore.Options, ready bool) {
 	const workers = 32
 	cfg, err := pgxpool.ParseConfig(pgtest.URL(b))
 	if err != nil {
@@ -131,7 +150,8 @@ func BenchmarkCommitParallel(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	s, err := pgstore.New(context.Background(), pool, pgstore.Options{Schema: pgtest.Schema(b), Migrate: true})
+	opts.Schema, opts.Migrate = pgtest.Schema(b), true
+	s, err := pgstore.New(context.Background(), pool, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -146,10 +166,15 @@ func BenchmarkCommitParallel(b *testing.B) {
 		}
 		ctx := context.Background()
 		for pb.Next() {
-			if err := x.next(ctx); err != nil {
+			c := x.commit()
+			if ready {
+				c.Thread.Status = checkpoint.StatusReady
+			}
+			if _, err := x.s.Commit(ctx, c); err != nil {
 				b.Error(err)
 				return
 			}
+			x.version++
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "supersteps/s")

@@ -45,8 +45,8 @@ SELECT ` + threadColumns + ` FROM u ORDER BY claimable_since, id`)
 	st.heartbeat = q(`UPDATE {{schema}}.threads SET lease_until = ` + nowSQL(4) + ` + ` + durationSQL(3) + `
 WHERE id = ANY($2::text[]) AND status = 'running' AND owner = $1
 RETURNING id, stop_requested IS NOT NULL`)
-	// RequestStop: $1 thread, $2 when, $3 channel, $4 whether to notify.
-	// A thread neither running nor ready is read, not written.
+	// RequestStop: $1 thread, $2 when. A thread neither running nor ready
+	// is read, not written; the last column says whether it was written.
 	st.requestStop = q(`WITH u AS (
 	UPDATE {{schema}}.threads SET
 		stop_requested = CASE WHEN status = 'running' THEN coalesce(stop_requested, $2) ELSE stop_requested END,
@@ -55,12 +55,10 @@ RETURNING id, stop_requested IS NOT NULL`)
 		updated_at = CASE WHEN status = 'ready' THEN coalesce($2, updated_at) ELSE updated_at END
 	WHERE id = $1 AND status IN ('running', 'ready')
 	RETURNING ` + threadColumns + `
-), n AS (
-	SELECT pg_notify($3, ` + noticeSQL(checkpoint.NoticeStop, "u.id", "u.workflow") + `) FROM u WHERE u.status = 'running' AND $4::boolean
 )
-SELECT ` + threadColumns + `, (SELECT count(*) FROM n) FROM u
+SELECT ` + threadColumns + `, true FROM u
 UNION ALL
-SELECT ` + threadColumns + `, 0 FROM {{schema}}.threads WHERE id = $1 AND NOT EXISTS (SELECT FROM u)`)
+SELECT ` + threadColumns + `, false FROM {{schema}}.threads WHERE id = $1 AND NOT EXISTS (SELECT FROM u)`)
 	// Lease: $1 name, $2 owner, $3 TTL, $4 now.
 	st.takeLease = q(`INSERT INTO {{schema}}.leases AS l (name, owner, until) VALUES ($1, $2, ` + nowSQL(4) + ` + ` + durationSQL(3) + `)
 ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until
@@ -188,8 +186,8 @@ func (s *Store) RequestStop(ctx context.Context, r *checkpoint.StopRequest) (*ch
 		return nil, errors.New("pgstore: RequestStop without arguments")
 	}
 	var x threadRow
-	var notices int64
-	err := s.pool.QueryRow(ctx, s.sql.requestStop, r.ThreadID, nullTime(r.At), s.channel, s.notify).Scan(append(x.scanDest(), &notices)...)
+	var written bool
+	err := s.pool.QueryRow(ctx, s.sql.requestStop, r.ThreadID, nullTime(r.At)).Scan(append(x.scanDest(), &written)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFoundThread(r.ThreadID)
 	}
@@ -197,6 +195,9 @@ func (s *Store) RequestStop(ctx context.Context, r *checkpoint.StopRequest) (*ch
 		return nil, fmt.Errorf("pgstore: thread %q: request stop: %w", r.ThreadID, err)
 	}
 	t := x.decode()
+	if written && t.Status == checkpoint.StatusRunning {
+		s.hint(checkpoint.NoticeStop, &t)
+	}
 	return &t, nil
 }
 

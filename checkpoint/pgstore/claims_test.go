@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/pgstore"
@@ -371,4 +374,126 @@ func TestForkRacesPrune(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes: %v", outcomes)
+}
+
+// TestClaimReadyReadsNoPausedThread checks that a worker's poll for ready
+// work reads the ready and running threads of its workflows and none of
+// the paused ones, however many wait: of 20,000 interrupted threads and 5
+// ready ones, the plan visits a handful of rows, with table statistics and
+// without, as a custom and as a generic plan (the statement is prepared).
+// An idle worker polls every second; a scan of paused threads would make
+// waiting cost.
+func TestClaimReadyReadsNoPausedThread(t *testing.T) {
+	for _, stats := range []string{"fresh", "none"} {
+		t.Run(stats, func(t *testing.T) {
+			s := newStore(t)
+			ctx := t.Context()
+			ident := pgx.Identifier{s.Schema(), "threads"}.Sanitize()
+			_, err := s.Pool().Exec(ctx, `INSERT INTO `+ident+` (id, workflow, graph_hash, status, version, head, error, owner, created_at, updated_at)
+				SELECT format('t%s', g), 'review', 'h', CASE WHEN g % 4000 = 0 THEN 'ready' ELSE 'interrupted' END, 1, '', '', '',
+					now() - g * interval '1 second', now() - g * interval '1 second'
+				FROM generate_series(1, 20000) g`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stats == "fresh" {
+				if _, err := s.Pool().Exec(ctx, "ANALYZE "+ident); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+				plan := explainPlan(t, s, mode, pgstore.ClaimReadySQL(s),
+					[]string{"review"}, 100, "w1", int64(time.Minute/time.Microsecond), time.Now())
+				lines := strings.Split(plan, "\n")
+				t.Logf("%s:\n%s", mode, plan)
+				if strings.Contains(plan, "Seq Scan on threads") {
+					t.Errorf("%s: the poll scans threads:\n%s", mode, plan)
+				}
+				if !strings.Contains(plan, "rows=5 ") && !strings.Contains(plan, "rows=5\n") && !strings.Contains(plan, "rows=5 loops") {
+					t.Errorf("%s: the poll does not claim the 5 ready threads:\n%s", mode, plan)
+				}
+				removed := 0
+				for _, line := range lines {
+					var n int
+					if _, err := fmt.Sscanf(strings.TrimSpace(line), "Rows Removed by Filter: %d", &n); err == nil {
+						removed += n
+					}
+				}
+				if removed > 10 {
+					t.Errorf("%s: the poll visits %d rows it drops:\n%s", mode, removed, plan)
+				}
+			}
+		})
+	}
+}
+
+// TestNoticesAfterCommitInBatches: 50 concurrent writes that leave threads
+// of one workflow ready are told to listeners by at most two notices (the
+// first at once, the rest in one batch: the interval is an hour, so the
+// second batch goes out when Close flushes it), and a write that fails
+// tells nothing.
+func TestNoticesAfterCommitInBatches(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	listener := newStore(t)
+	writer, err := pgstore.New(ctx, pgtest.NewPool(t, ""), pgstore.Options{Schema: listener.Schema(), NotifyInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices := make(chan checkpoint.Notice, 1000)
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = listener.Listen(lctx, func(n checkpoint.Notice) { notices <- n }) }()
+	probe := checkpoint.Notice{Kind: "probe", Thread: "p"}
+	for heard := false; !heard; {
+		if err := listener.Notify(ctx, probe); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case n := <-notices:
+			heard = n == probe
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	for len(notices) > 0 {
+		<-notices
+	}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := testCommit(fmt.Sprint("t", i), 0)
+			c.Thread.Status = checkpoint.StatusReady
+			if _, err := writer.Commit(ctx, c); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// A commit refused (the thread exists) notifies nothing.
+	c := testCommit("t0", 0)
+	c.Thread.Workflow, c.Thread.Status = "refused", checkpoint.StatusReady
+	if _, err := writer.Commit(ctx, c); !errors.Is(err, checkpoint.ErrConflict) {
+		t.Fatalf("a second first commit: %v", err)
+	}
+	if err := writer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	end := checkpoint.Notice{Kind: "probe", Thread: "end"}
+	if err := listener.Notify(ctx, end); err != nil {
+		t.Fatal(err)
+	}
+	var got []checkpoint.Notice
+	for n := next(t, notices); n != end; n = next(t, notices) {
+		got = append(got, n)
+	}
+	if len(got) < 1 || len(got) > 2 {
+		t.Fatalf("%d notices for 50 ready threads, want 1 or 2: %+v", len(got), got)
+	}
+	for _, n := range got {
+		if n.Kind != checkpoint.NoticeReady || n.Workflow != "w" {
+			t.Errorf("notice %+v, want a ready notice of workflow w (a refused commit tells nothing)", n)
+		}
+	}
 }

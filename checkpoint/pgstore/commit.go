@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -103,13 +102,6 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 			[]byte(r.Value), []byte(r.Schema), r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo,
 			string(status), []byte(r.Answer), r.Author, r.Channel, nullTime(r.AnsweredAt), created, r.Note, nullTime(r.FallbackAt))
 	}
-	if th.Status == checkpoint.StatusReady && s.notify {
-		payload, err := json.Marshal(notice{Kind: checkpoint.NoticeReady, Thread: id, Workflow: th.Workflow})
-		if err != nil {
-			return 0, fmt.Errorf("pgstore: thread %q: notice: %w", id, err)
-		}
-		b.Queue(s.sql.notify, s.channel, string(payload))
-	}
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()
 	if cerr := br.Close(); err == nil {
@@ -117,6 +109,9 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	}
 	switch {
 	case err == nil:
+		if th.Status == checkpoint.StatusReady {
+			s.hint(checkpoint.NoticeReady, th)
+		}
 		return version, nil
 	case pgCode(err) == codeConflict && c.ExpectedVersion == 0:
 		return 0, fmt.Errorf("pgstore: thread %q exists already, commit expected a new thread: %w", id, checkpoint.ErrConflict)

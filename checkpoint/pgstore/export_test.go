@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/internal/notifier"
 )
 
 // InterruptsSQL returns the SQL and arguments that Interrupts sends for q.
@@ -31,7 +32,9 @@ func MigrateTo(ctx context.Context, s *Store, target int) error { return s.migra
 // NewUnchecked returns a store on pool without migrating or checking the
 // schema's version.
 func NewUnchecked(pool *pgxpool.Pool, schema string) *Store {
-	return &Store{pool: pool, schema: schema, ident: quote(schema), sql: newStatements(quote(schema)), notify: true, channel: channelOf(schema)}
+	s := &Store{pool: pool, schema: schema, ident: quote(schema), sql: newStatements(quote(schema)), channel: channelOf(schema)}
+	s.notices = notifier.New(s.sendNotices, 0, nil)
+	return s
 }
 
 // CheckpointSQL returns the statement of Checkpoint for an empty id (head
@@ -46,3 +49,7 @@ func CheckpointSQL(s *Store, head bool) string {
 // BlobRowsRead returns how many blob rows the store's Checkpoint calls
 // have read, before it keeps the chains.
 func BlobRowsRead(s *Store) int64 { return s.blobRows.Load() }
+
+// ClaimReadySQL returns the statement of ClaimReady: $1 workflows, $2
+// limit, $3 owner, $4 lease in microseconds, $5 now.
+func ClaimReadySQL(s *Store) string { return s.sql.claimReady }

@@ -153,3 +153,142 @@ func TestInboxUsesIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestDueQueryReadsOnlyDue checks that the query of the deadline pass
+// (every second, in the worker that leads maintenance: the pending
+// questions due now and created before now) reads the due questions
+// through interrupts_due and nothing else, with table statistics and
+// without: an idle worker must not read every paused thread's question
+// once a second. Of 20,000 questions asked before now (a third with a
+// deadline, one in fifty of those due), the due ones are read; walking the
+// inbox index instead visits and drops the thousands of others. That is
+// what the generic plan of the bare query did (13,225 rows dropped here;
+// on a worker's own tables, BenchmarkIdle in package worker, every pending
+// question once a second): the query now reads the due questions in a
+// materialised CTE, whatever the statistics and the kind of plan.
+func TestDueQueryReadsOnlyDue(t *testing.T) {
+	// stats: when the table was analysed: after the load, never, or when
+	// it held only its first 20 questions (autovacuum analyses a young
+	// table early and then seldom).
+	for _, stats := range []string{"fresh", "none", "stale"} {
+		t.Run(stats, func(t *testing.T) {
+			s := newStore(t)
+			ctx := t.Context()
+			rows := inboxRows(20000, 10, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+			// Every question was asked before now (2025-02-05); of those with a
+			// deadline, one in 50 is due, the others a month away.
+			for i, r := range rows {
+				if d := r[14].(pgtype.Timestamptz); d.Valid && i%150 != 3 {
+					r[14] = pgtype.Timestamptz{Time: d.Time.Add(60 * 24 * time.Hour), Valid: true}
+				}
+			}
+			analyze := func() {
+				if _, err := s.Pool().Exec(ctx, "ANALYZE "+pgx.Identifier{s.Schema(), "interrupts"}.Sanitize()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			first := 0
+			if stats == "stale" {
+				first = 20
+				if _, err := pgstore.CopyInterrupts(ctx, s, rows[:first]); err != nil {
+					t.Fatalf("COPY: %v", err)
+				}
+				analyze()
+			}
+			if _, err := pgstore.CopyInterrupts(ctx, s, rows[first:]); err != nil {
+				t.Fatalf("COPY: %v", err)
+			}
+			if stats == "fresh" {
+				analyze()
+			}
+			now := time.Date(2025, 2, 5, 0, 0, 0, 0, time.UTC)
+			q := &checkpoint.InterruptQuery{Status: checkpoint.InterruptPending, DueBefore: now, CreatedBefore: now, Limit: 100}
+			sql, args, err := pgstore.InterruptsSQL(s, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The pass runs as a prepared statement, so after a few runs
+			// PostgreSQL may plan it once for any parameters (a generic
+			// plan, which guesses a third of the rows for each range):
+			// check both kinds of plan.
+			for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+				plan := explainPlan(t, s, mode, sql, args...)
+				t.Logf("%s:\n%s", mode, plan)
+				if !strings.Contains(plan, "interrupts_due") {
+					t.Errorf("%s: the due questions are not read through interrupts_due:\n%s", mode, plan)
+				}
+				removed := 0
+				for _, line := range strings.Split(plan, "\n") {
+					var n int
+					if _, err := fmt.Sscanf(strings.TrimSpace(line), "Rows Removed by Filter: %d", &n); err == nil {
+						removed += n
+					}
+				}
+				if removed > 100 {
+					t.Errorf("%s: the plan visits %d rows it drops:\n%s", mode, removed, plan)
+				}
+			}
+			page, err := s.Interrupts(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			for _, r := range rows {
+				if d := r[14].(pgtype.Timestamptz); d.Valid && !d.Time.After(now) && r[17] == "pending" && r[22].(time.Time).Before(now) {
+					want++
+				}
+			}
+			if want == 0 || len(page.Interrupts) != min(want, 100) {
+				t.Errorf("the pass reads %d due questions, want %d", len(page.Interrupts), min(want, 100))
+			}
+		})
+	}
+}
+
+// explainPlan runs sql as a prepared statement under EXPLAIN ANALYZE, in a
+// transaction it rolls back (so a statement that writes changes nothing),
+// with plan_cache_mode set to mode: force_custom_plan plans it for args,
+// force_generic_plan once for any arguments, as PostgreSQL may do for a
+// statement prepared by pgx after a few runs. It returns the plan.
+func explainPlan(tb testing.TB, s *pgstore.Store, mode, sql string, args ...any) string {
+	tb.Helper()
+	ctx := context.Background()
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // nothing to keep
+	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+mode); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "PREPARE weft_explain AS "+sql); err != nil {
+		tb.Fatalf("PREPARE %s: %v", sql, err)
+	}
+	defer tx.Exec(ctx, "DEALLOCATE weft_explain") //nolint:errcheck // the rollback ends the session's use of it
+	// EXECUTE takes no bind parameters: the arguments go in as literals.
+	params := make([]string, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			params[i] = quoteLiteral(v)
+		case []string:
+			params[i] = quoteLiteral("{" + strings.Join(v, ",") + "}")
+		case time.Time:
+			params[i] = quoteLiteral(v.Format(time.RFC3339Nano))
+		default:
+			params[i] = fmt.Sprint(v)
+		}
+	}
+	rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE weft_explain("+strings.Join(params, ", ")+")")
+	if err != nil {
+		tb.Fatalf("EXPLAIN ANALYZE %s: %v", sql, err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -141,6 +141,16 @@ func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery) (sql string, args 
 		if len(q.Assignees) > 0 {
 			conds = append(conds, "i.assignees && "+arg(q.Assignees)+"::text[]")
 		}
+		if !q.DueBefore.IsZero() {
+			// The due questions are few: read them through interrupts_due
+			// and sort them. Left to itself the planner walks the inbox
+			// index in order and filters every pending question (the
+			// deadline pass runs every second, so an idle worker would read
+			// each paused thread's question once a second); the
+			// materialised CTE keeps the inbox-order conditions off it.
+			return "WITH i AS MATERIALIZED (SELECT " + qualifiedInterruptColumns + " FROM " + s.ident + ".interrupts i" +
+				where(conds) + ") SELECT " + qualifiedInterruptColumns + " FROM i" + where(on("i")) + orderBy + lim, args, limit, nil
+		}
 		return "SELECT " + qualifiedInterruptColumns + " FROM " + s.ident + ".interrupts i" +
 			where(append(conds, on("i")...)) + orderBy + lim, args, limit, nil
 	}

@@ -35,6 +35,31 @@ func channelOf(schema string) string {
 // to (see Listen).
 func (s *Store) Channel() string { return s.channel }
 
+// hint queues a notice of kind about t for the next batch, if the store
+// notifies.
+func (s *Store) hint(kind string, t *checkpoint.Thread) {
+	if s.notices != nil {
+		s.notices.Add(checkpoint.Notice{Kind: kind, Thread: t.ID, Workflow: t.Workflow})
+	}
+}
+
+// sendNotices sends a batch of notices with one statement, a transaction
+// of its own.
+func (s *Store) sendNotices(ctx context.Context, batch []checkpoint.Notice) error {
+	payloads := make([]string, len(batch))
+	for i, n := range batch {
+		p, err := json.Marshal(notice(n))
+		if err != nil {
+			return fmt.Errorf("pgstore: notify: %w", err)
+		}
+		payloads[i] = string(p)
+	}
+	if _, err := s.pool.Exec(ctx, s.sql.notifyBatch, s.channel, payloads); err != nil {
+		return fmt.Errorf("pgstore: notify: %w", err)
+	}
+	return nil
+}
+
 // notice is the payload of a notification: compact JSON.
 type notice struct {
 	Kind     string `json:"kind"`
@@ -63,11 +88,19 @@ func (s *Store) Notify(ctx context.Context, n checkpoint.Notice) error {
 // process (this one included), until ctx ends or the connection fails,
 // and returns why. It takes a connection of its own out of the pool (the
 // pool has one fewer while Listen runs) and closes it when it returns.
-// The store itself notifies, inside the transaction of the write (so a
-// notice is delivered when the write commits, and never for a write
-// rolled back), after an Answer that makes a thread ready, a Commit that
-// leaves one ready, and RequestStop of a running thread, unless
-// Options.NoNotify. Payloads that are not notices are skipped.
+// Payloads that are not notices are skipped.
+//
+// The store itself notifies, unless Options.NoNotify, after an Answer that
+// makes a thread ready, a Commit that leaves one ready, and RequestStop of
+// a running thread: after the write has committed (never for a write
+// rolled back), in batches of at most one statement per
+// Options.NotifyInterval, with one ready notice per workflow in a batch
+// (its Thread is one of the threads made ready). Not inside the writing
+// transaction: PostgreSQL serialises the commits of the transactions that
+// notify, WAL flush included, so writers that all notified would commit
+// one at a time (see internal/notifier for the figures). A notice is a
+// hint: one lost with a process that dies between its write and the
+// batch costs a listener one poll.
 func (s *Store) Listen(ctx context.Context, fn func(checkpoint.Notice)) error {
 	if err := ctx.Err(); err != nil {
 		return err

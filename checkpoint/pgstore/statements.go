@@ -11,10 +11,10 @@ import (
 type statements struct {
 	thread string
 
-	insertThread, updateThread               string
-	verifyBlobs, carryWrites, notify         string
-	commitParts                              [partAll + 1]string
-	upsertWrites, insertInterrupt, lockClaim string
+	insertThread, updateThread                    string
+	verifyBlobs, carryWrites, notify, notifyBatch string
+	commitParts                                   [partAll + 1]string
+	upsertWrites, insertInterrupt, lockClaim      string
 
 	checkpointByID, checkpointHead, checkpointNewest string
 	history, pendingWrites, steps                    string
@@ -79,6 +79,7 @@ SELECT w.thread_id, w.namespace, $4, w.task, w.kind, w.key, w.data FROM {{schema
 WHERE w.thread_id = $1 AND w.namespace = $2 AND w.checkpoint_id = $3 AND w.kind = ANY($5::text[])
 ON CONFLICT (thread_id, namespace, checkpoint_id, task, kind, key) DO UPDATE SET data = EXCLUDED.data`)
 	st.notify = "SELECT pg_notify($1, $2)"
+	st.notifyBatch = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p"
 	st.upsertWrites = q(`INSERT INTO {{schema}}.pending_writes (thread_id, namespace, checkpoint_id, task, kind, key, data)
 SELECT $1, w.namespace, w.checkpoint_id, w.task, w.kind, w.key, w.data
 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[]) AS w (namespace, checkpoint_id, task, kind, key, data)
@@ -335,10 +336,3 @@ func nowSQL(n int) string { return fmt.Sprintf("coalesce($%d::timestamptz, now()
 
 // durationSQL is the duration argument n (see micros) as an interval.
 func durationSQL(n int) string { return fmt.Sprintf("($%d::bigint * interval '1 microsecond')", n) }
-
-// noticeSQL is the payload of a notice of kind about the thread whose ID
-// and workflow are the expressions id and workflow: compact JSON, as
-// Notify sends.
-func noticeSQL(kind, id, workflow string) string {
-	return `format('{"kind":"` + kind + `","thread":%s,"workflow":%s}', to_json(` + id + `::text), to_json(` + workflow + `::text))`
-}

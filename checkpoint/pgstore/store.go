@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/internal/notifier"
 )
 
 // DefaultSchema is the schema a Store uses when Options.Schema is empty.
@@ -41,6 +43,13 @@ type Options struct {
 	// own writes that make work ready (see Store.Listen). Notify still
 	// works. Set it behind a connection pooler that breaks LISTEN/NOTIFY.
 	NoNotify bool
+	// NotifyInterval is the least time between two batches of those
+	// notices (default 10 ms): the first notice after a quiet interval is
+	// sent at once, the ones that follow within the interval together.
+	NotifyInterval time.Duration
+	// Logger logs what the store does in the background: notices it could
+	// not send (default: nowhere).
+	Logger *slog.Logger
 }
 
 // Store is a checkpoint.Store on PostgreSQL. It is safe for concurrent use
@@ -54,9 +63,9 @@ type Store struct {
 	ident  string // quoted
 	sql    statements
 
-	clock   func() time.Time // nil: the database's now()
-	notify  bool             // notify after writes that make work ready
-	channel string           // the NOTIFY channel of the schema
+	clock   func() time.Time  // nil: the database's now()
+	notices *notifier.Batcher // nil: no notices after writes (NoNotify)
+	channel string            // the NOTIFY channel of the schema
 
 	// blobRows counts the blob rows Checkpoint has read, for the tests
 	// that check the cost of a read without timing it.
@@ -83,8 +92,11 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if len(schema) > 63 || strings.IndexByte(schema, 0) >= 0 {
 		return nil, fmt.Errorf("pgstore: invalid schema name %q: at most 63 bytes, no NUL", schema)
 	}
-	s := &Store{pool: pool, schema: schema, ident: quote(schema), clock: opts.Clock, notify: !opts.NoNotify, channel: channelOf(schema)}
+	s := &Store{pool: pool, schema: schema, ident: quote(schema), clock: opts.Clock, channel: channelOf(schema)}
 	s.sql = newStatements(s.ident)
+	if !opts.NoNotify {
+		s.notices = notifier.New(s.sendNotices, opts.NotifyInterval, opts.Logger)
+	}
 	var err error
 	if opts.Migrate {
 		err = s.Migrate(ctx)
@@ -118,10 +130,16 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the pool if the Store opened it (Open); a Store made by New
-// leaves its pool open. Close returns nil; it exists so that a Store can be
-// closed like any resource.
+// Close sends the notices still waiting for their batch (for up to five
+// seconds), then closes the pool if the Store opened it (Open); a Store made
+// by New leaves its pool open. Close returns nil; it exists so that a Store
+// can be closed like any resource.
 func (s *Store) Close() error {
+	if s.notices != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.notices.Flush(ctx) // a notice is a hint: polling finds the work
+		cancel()
+	}
 	if s.owned {
 		s.pool.Close()
 	}
