@@ -171,14 +171,17 @@
 // custom (what nodes weft.Emit), as stream_mode asks (values by default;
 // the Platform's other modes, messages, messages-tuple, events, debug,
 // checkpoints and tasks, are accepted, as useStream asks for
-// messages-tuple, and stream nothing);
-// a failure is an error event {error, message}; a comment line every 15 s
-// keeps a quiet stream open; the stream closes when the run ends. Events carry ids counting from 0. Every run's events are kept
-// with its record (its newest 10000), so any run can be followed, late or
-// again: GET /threads/{id}/runs/{run_id}/stream streams them from the one
-// after the Last-Event-ID header (from the first without it, or with -1),
-// stream_mode (a subset) as a query parameter, cancel_on_disconnect=1 to
-// cancel the run if the client goes away. With stream_resumable, runs/stream
+// messages-tuple, and stream nothing); a failure is an error event {error,
+// message}; a comment line every 15 s keeps a quiet stream open; the
+// stream closes when the run ends. Events carry ids counting from 0.
+//
+// A run's events are kept with its record (its newest 10000 events, while
+// it runs and for the newest 256 runs that ended), so a run can be
+// followed late or again: GET /threads/{id}/runs/{run_id}/stream streams
+// them from the one after the Last-Event-ID header (from the first without
+// it, or with -1), stream_mode (a subset) as a query parameter,
+// cancel_on_disconnect=1 to cancel the run if the client goes away; the
+// stream of an older run has no events. With stream_resumable, runs/stream
 // also answers with a Location header naming that route, where the SDK
 // reconnects by itself after a dropped connection.
 //

@@ -408,21 +408,31 @@ func (h *handler) rewind(ctx context.Context, rn weft.Runner, thread, cp string)
 // of the runs that ended longest ago are dropped.
 const maxRuns = 10000
 
-// pruneRuns drops the oldest records of ended runs past maxRuns. h.mu is
-// held.
+// maxLogs is how many ended runs keep their stream events (which hold
+// states, and can be large); older ones keep their record only.
+const maxLogs = 256
+
+// pruneRuns drops the oldest records of ended runs past maxRuns, and the
+// events of ended runs past maxLogs. h.mu is held.
 func (h *handler) pruneRuns() {
-	if len(h.runs) <= maxRuns {
-		return
-	}
 	var ended []*runRecord
 	for _, rr := range h.runs {
 		if rr.ended() {
 			ended = append(ended, rr)
 		}
 	}
+	if len(ended) <= maxLogs && len(h.runs) <= maxRuns {
+		return
+	}
 	slices.SortFunc(ended, func(a, b *runRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	for _, rr := range ended[:min(len(ended), len(h.runs)-maxRuns)] {
-		delete(h.runs, rr.ID)
+	if n := len(h.runs) - maxRuns; n > 0 {
+		for _, rr := range ended[:min(len(ended), n)] {
+			delete(h.runs, rr.ID)
+		}
+		ended = ended[min(len(ended), n):]
+	}
+	for _, rr := range ended[:max(0, len(ended)-maxLogs)] {
+		rr.log.drop()
 	}
 }
 

@@ -102,6 +102,16 @@ func (l *eventLog) values(v json.RawMessage) {
 	}
 }
 
+// drop forgets the events of a closed log: a reader gets none.
+func (l *eventLog) drop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed && l.events != nil {
+		l.first += len(l.events)
+		l.events, l.last = nil, nil
+	}
+}
+
 func (l *eventLog) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
