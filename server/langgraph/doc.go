@@ -107,7 +107,10 @@
 //     weft.AsNode, the nodes after it run next; without it the same nodes
 //     run again and the questions they asked are asked again); at a past
 //     checkpoint it is Fork (time travel). The thread is then idle: a run
-//     without input carries it on. It returns {checkpoint}. Fields the
+//     without input carries it on. It returns {checkpoint}. as_node
+//     "__end__" (how the Agent Inbox ignores a thread) ends the thread
+//     instead, with any runner: weft's Cancel withdraws its questions, with
+//     the caller as the author. Fields the
 //     state lacks or of the wrong type, an unknown as_node, a busy thread
 //     are refused (422, 409) and change nothing.
 //

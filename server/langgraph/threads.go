@@ -719,6 +719,10 @@ func (h *handler) updateState(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if req.AsNode == weft.End {
+		h.endThread(w, r, t, rn, req.Values)
+		return
+	}
 	if req.AsNode != "" && !slices.ContainsFunc(rn.Shape().Nodes, func(n weft.ShapeNode) bool { return n.Name == req.AsNode }) {
 		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("as_node %q is not a node of %s", req.AsNode, rn.Name()))
 		return
@@ -761,6 +765,48 @@ func (h *handler) updateState(w http.ResponseWriter, r *http.Request) {
 	}
 	h.remember(t.meta.ID, rn.Name())
 	writeJSON(w, http.StatusOK, map[string]any{"checkpoint": checkpointRef(t.meta.ID, newCP)})
+}
+
+// endThread is POST /threads/{id}/state {as_node: "__end__"}, how the
+// Agent Inbox ignores a thread: the values (if any) are applied, then the
+// thread is cancelled (weft's Cancel: its questions withdrawn, recorded
+// with the caller as the author and "ended as __end__" as the note); it
+// is idle then.
+func (h *handler) endThread(w http.ResponseWriter, r *http.Request, t *thread, rn weft.Runner, values json.RawMessage) {
+	ctx := r.Context()
+	if t.row == nil {
+		writeError(w, http.StatusConflict, "the thread has not run: there is nothing to end")
+		return
+	}
+	if h.busy(t.meta.ID) {
+		writeError(w, http.StatusConflict, "Thread is busy: a run is under way")
+		return
+	}
+	if has(values) {
+		u, ok := rn.(stateUpdater)
+		if !ok {
+			writeError(w, http.StatusUnprocessableEntity, "state updates need the workflow wrapped with langgraph.Runner")
+			return
+		}
+		if _, err := u.updateState(ctx, t.meta.ID, values, ""); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	switch t.row.Status {
+	case weft.StatusCompleted, weft.StatusCancelled:
+	default:
+		if err := rn.Cancel(ctx, t.meta.ID, "ended as "+weft.End, weft.By(author(r), checkpoint.ChannelAPI)); err != nil && !errors.Is(err, weft.ErrNotRunning) {
+			writeErr(w, err)
+			return
+		}
+	}
+	snap, err := rn.State(ctx, t.meta.ID)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"checkpoint": checkpointRef(t.meta.ID, snap.Checkpoint)})
 }
 
 // patchThread is PATCH /threads/{id} {metadata}: the metadata is merged

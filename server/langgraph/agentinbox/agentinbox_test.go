@@ -182,3 +182,42 @@ func TestThroughLangGraph(t *testing.T) {
 		t.Fatalf("done = %+v", done)
 	}
 }
+
+// TestIgnoreThread ignores a thread as the Agent Inbox does:
+// threads.updateState(id, {values: null, asNode: "__end__"}).
+func TestIgnoreThread(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	wf := mailGraph(t, store, all)
+	srv := httptest.NewServer(langgraph.New([]weft.Runner{wf.Runner()}, store))
+	defer srv.Close()
+	if _, err := wf.Run(ctx, "ig-1", Mail{To: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(map[string]any{"values": nil, "as_node": "__end__"})
+	resp, err := http.Post(srv.URL+"/threads/ig-1/state", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("ignore: %d", resp.StatusCode)
+	}
+	resp, err = http.Get(srv.URL + "/threads/ig-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var th struct {
+		Status     string                     `json:"status"`
+		Interrupts map[string]json.RawMessage `json:"interrupts"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&th)
+	resp.Body.Close()
+	if err != nil || th.Status != "idle" || len(th.Interrupts) != 0 {
+		t.Fatalf("thread after ignore = %+v (%v)", th, err)
+	}
+	st, err := wf.State(ctx, "ig-1")
+	if err != nil || st.Status != weft.StatusCancelled {
+		t.Fatalf("weft status after ignore = %v (%v)", st.Status, err)
+	}
+}

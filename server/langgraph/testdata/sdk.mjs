@@ -193,6 +193,16 @@ for await (const chunk of client.runs.joinStream(t7, runId, { lastEventId: lastI
 check(rest.length > 0 && rest.every((c) => Number(c.id) > Number(lastId) || c.event === "metadata") &&
   rest.at(-1).event === "values" && rest.at(-1).data.Done === true, "runs.joinStream with Last-Event-ID resumes after it", rest);
 
+// The Agent Inbox ignores a thread with updateState({values: null, asNode:
+// "__end__"}): its question is withdrawn, the thread idle.
+const t8 = (await client.threads.create()).thread_id;
+await client.runs.wait(t8, "demo-approval", { input: { Title: "Ignored" } });
+await refused(() => editor.threads.updateState(t8, { values: null, asNode: "__end__" }), 403, "a reviewer may not end a thread");
+await client.threads.updateState(t8, { values: null, asNode: "__end__" });
+const ignored = await client.threads.get(t8);
+check(ignored.status === "idle" && Object.keys(ignored.interrupts).length === 0, "threads.updateState as __end__ ends the thread", ignored);
+check((await client.threads.search({ status: "interrupted" })).every((t) => t.thread_id !== t8), "an ended thread is not interrupted", null);
+
 // Deleting a thread.
 await client.threads.delete(t7);
 await refused(() => client.threads.get(t7), 404, "threads.delete");
