@@ -37,6 +37,17 @@
 // wraps weft.ErrInvalidAnswer. Assignees, deadlines (weft.Within with a
 // fallback Response from Reply), reasons and keys are weft's usual
 // InterruptOptions, and the inbox lists these questions like any other.
+//
+// # The Agent Inbox against weft
+//
+// Point an Agent Inbox at the LangGraph API (weft serve --langgraph /lg, or
+// package langgraph in your program) with the workflow's name as the graph
+// and a weft token as the API key. It lists threads with threads.search
+// (status interrupted), shows the first interrupt's value, answers with
+// runs.create or runs.stream (stream_mode events, accepted and silent)
+// with command {resume: [response]}, and ignores a thread with
+// threads.updateState({values: null, asNode: "__end__"}), which ends it
+// (weft's Cancel). All of these are served by package langgraph.
 package agentinbox
 
 import (

@@ -181,6 +181,17 @@ func TestThroughLangGraph(t *testing.T) {
 	if done != (Mail{To: "cy", Subject: "re", Outcome: "edit", Sent: true}) {
 		t.Fatalf("done = %+v", done)
 	}
+
+	// The Agent Inbox answers through a stream with stream_mode events
+	// (which streams nothing here, and is accepted).
+	post("/threads", map[string]any{"thread_id": "ai-2"}, 200)
+	post("/threads/ai-2/runs/wait", map[string]any{"assistant_id": "mail", "input": Mail{To: "ann"}}, 200)
+	accept := agentinbox.Reply(agentinbox.Response{Type: agentinbox.Accept})
+	post("/threads/ai-2/runs/stream", map[string]any{"assistant_id": "mail", "command": map[string]any{"resume": accept}, "stream_mode": "events"}, 200)
+	st, err := wf.State(context.Background(), "ai-2")
+	if err != nil || !st.Values.Sent || st.Values.Outcome != agentinbox.Accept {
+		t.Fatalf("after the streamed accept: %+v (%v)", st, err)
+	}
 }
 
 // TestIgnoreThread ignores a thread as the Agent Inbox does:
