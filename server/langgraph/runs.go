@@ -900,7 +900,8 @@ func (h *handler) cancelRun(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if action == strategyRollback {
-		if err := h.rollBack(r.Context(), rn, rr.ThreadID, []*runRecord{rr}); err != nil {
+		// Once begun, the rollback goes to its end, client or not.
+		if err := h.rollBack(context.WithoutCancel(r.Context()), rn, rr.ThreadID, []*runRecord{rr}); err != nil {
 			writeErr(w, err)
 			return
 		}
@@ -989,7 +990,7 @@ func (h *handler) cancelRuns(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			}
-			if err := h.rollBack(r.Context(), h.runners[rs[0].AssistantID], thread, rs); err != nil {
+			if err := h.rollBack(context.WithoutCancel(r.Context()), h.runners[rs[0].AssistantID], thread, rs); err != nil {
 				writeErr(w, err)
 				return
 			}

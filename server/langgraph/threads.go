@@ -200,16 +200,17 @@ func (h *handler) threadObject(ctx context.Context, t *thread) (map[string]any, 
 		"values":     nil,
 		"interrupts": map[string][]wireInterrupt{},
 	}
-	if t.row == nil || t.runner == nil {
-		if h.busy(t.meta.ID) {
-			obj["status"] = "busy"
-		}
-		return obj, nil
+	if t.row != nil {
+		obj["updated_at"] = timestamp(t.row.UpdatedAt)
+		obj["status"] = threadStatus(t.row.Status)
 	}
-	obj["updated_at"] = timestamp(t.row.UpdatedAt)
-	obj["status"] = threadStatus(t.row.Status)
 	if h.busy(t.meta.ID) {
 		obj["status"] = "busy"
+	}
+	if t.row == nil || t.runner == nil {
+		// Not run yet, or a workflow the handler does not serve: its
+		// values need the workflow.
+		return obj, nil
 	}
 	snap, err := t.runner.State(ctx, t.meta.ID)
 	if err != nil {
