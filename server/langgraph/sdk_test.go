@@ -44,8 +44,12 @@ func TestJSSDK(t *testing.T) {
 	}
 	node, errNode := exec.LookPath("node")
 	npm, errNpm := exec.LookPath("npm")
+	// The go that runs the test, else the one on the PATH.
 	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
 	_, errGo := os.Stat(goTool)
+	if errGo != nil {
+		goTool, errGo = exec.LookPath("go")
+	}
 	if err := errors.Join(errNode, errNpm, errGo); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("the JS SDK test needs go, node and npm: %v", err)
