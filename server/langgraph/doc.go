@@ -206,7 +206,8 @@
 //	POST /runs, POST /runs/wait, POST /runs/stream, POST /runs/cancel (?action=interrupt|rollback)
 //
 // Errors use the Platform's status codes with a body {"detail": "..."}: 404
-// for an unknown route, assistant, thread, checkpoint or run, 409 for a
+// for an unknown route, assistant, thread, checkpoint or run, 405 for a
+// method a route does not take, 409 for a
 // thread that is busy (multitask_strategy reject), exists already, belongs
 // to another graph, or a question answered already, 422 for a request weft
 // refuses (a malformed body, input or values that do not fit the state, an
