@@ -234,6 +234,13 @@ type Job struct {
 
 func jobServer(t *testing.T, store checkpoint.Store, opts ...langgraph.Option) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(langgraph.New([]weft.Runner{langgraph.Runner(jobWorkflow(t, store))}, store, opts...))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func jobWorkflow(t *testing.T, store checkpoint.Store) *weft.Workflow[Job] {
+	t.Helper()
 	g := weft.NewGraph[Job]("job")
 	g.AddNode("work", func(ctx context.Context, j Job) (Job, error) {
 		_ = weft.Emit(ctx, map[string]any{"working": j.Mode})
@@ -250,9 +257,7 @@ func jobServer(t *testing.T, store checkpoint.Store, opts ...langgraph.Option) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(langgraph.New([]weft.Runner{langgraph.Runner(wf)}, store, opts...))
-	t.Cleanup(srv.Close)
-	return srv
+	return wf
 }
 
 type runBody struct {

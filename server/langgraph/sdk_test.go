@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/sqlitestore"
+	"github.com/weftgraph/weft/server"
+	"github.com/weftgraph/weft/server/langgraph"
 )
 
 // sdkVersion is the @langchain/langgraph-sdk the JS test runs: the one
@@ -56,14 +60,7 @@ func TestJSSDK(t *testing.T) {
 		}
 		t.Skipf("skipping the JS SDK test: go, node and npm are needed: %v", err)
 	}
-	dir := os.Getenv("WEFT_LGSDK_DIR")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(home, ".cache", "weft-lgsdk")
-	}
+	dir := sdkDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	if err := installSDK(ctx, t, npm, dir); err != nil {
@@ -114,6 +111,71 @@ func TestJSSDK(t *testing.T) {
 	if authors["ed"] != 1 || authors["sdk-admin"] != 4 || len(authors) != 2 {
 		t.Errorf("authors of the answers = %v, want ed 1 and sdk-admin 4", authors)
 	}
+}
+
+// TestJSSDKTyped runs testdata/typed.mjs, which drives the handler, here in
+// the test process, over workflows wrapped with Runner with the JS SDK:
+// state updates, copies, time travel, rollbacks. It installs and skips as
+// TestJSSDK does.
+func TestJSSDKTyped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the JS SDK test runs node; skipped with -short")
+	}
+	node, errNode := exec.LookPath("node")
+	npm, errNpm := exec.LookPath("npm")
+	if err := errors.Join(errNode, errNpm); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the JS SDK test needs node and npm: %v", err)
+		}
+		t.Skipf("skipping the JS SDK test: node and npm are needed: %v", err)
+	}
+	dir := sdkDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := installSDK(ctx, t, npm, dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.ReadFile(filepath.Join("testdata", "typed.mjs")); err != nil { // for go test's cache
+		t.Fatal(err)
+	}
+	store := sqlitestoreOpen(t)
+	job := jobWorkflow(t, store)
+	srv := httptest.NewServer(langgraph.New([]weft.Runner{langgraph.Runner(reviewGraph(t, store)), langgraph.Runner(job)}, store,
+		langgraph.WithTokens(map[string]server.Principal{"typed-key-0123456789": {Name: "sdk", Roles: []string{server.RoleAdmin}}})))
+	defer srv.Close()
+	runCtx, cancelRun := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancelRun()
+	cmd := exec.CommandContext(runCtx, node, filepath.Join("testdata", "typed.mjs"))
+	cmd.Env = append(os.Environ(), "LG_API_URL="+srv.URL, "LGSDK_DIR="+dir, "LG_API_KEY=typed-key-0123456789")
+	out, err := cmd.CombinedOutput()
+	t.Logf("typed.mjs:\n%s", out)
+	if err != nil {
+		t.Fatalf("typed.mjs: %v", err)
+	}
+}
+
+// sdkDir is where the SDK is installed: $WEFT_LGSDK_DIR, or
+// ~/.cache/weft-lgsdk.
+func sdkDir(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv("WEFT_LGSDK_DIR"); dir != "" {
+		return dir
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(home, ".cache", "weft-lgsdk")
+}
+
+func sqlitestoreOpen(t *testing.T) checkpoint.Store {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "weft.db"), sqlitestore.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // startServe builds weft, migrates a SQLite store in a temporary directory
