@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -164,11 +165,30 @@ func (h *handler) ok(w http.ResponseWriter, r *http.Request) {
 // info is the Platform's ServerInfo: what the server is and supports.
 func (h *handler) info(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"version":              "weft",
+		"version":              "weft " + weftVersion(),
 		"langgraph_py_version": "",
 		"flags":                map[string]any{"assistants": true, "crons": false, "langsmith": false, "langsmith_tracing_replicas": false},
 		"metadata":             map[string]any{"server": "weft", "assistants": h.order},
 	})
+}
+
+// weftVersion is the version of the weft module in the running binary
+// ("(devel)" when weft is the main module, "unknown" without build
+// information).
+func weftVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if bi.Main.Path == "github.com/weftgraph/weft" {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "github.com/weftgraph/weft" {
+			return d.Version
+		}
+	}
+	return "unknown"
 }
 
 // queryInt is the integer query parameter name, def if absent or not a
