@@ -17,6 +17,7 @@
 //	weft migrate --status             # applied and pending migrations (--print: their SQL)
 //	weft serve --tokens FILE          # serve your store with your tokens
 //	weft serve --webhook URL ...      # ... and POST signed events when a person is needed
+//	weft serve --tokens FILE --langgraph /lg  # and the LangGraph Platform API under /lg
 //
 // Every command takes --store sqlite:PATH or --store postgres://URL (default
 // $WEFT_STORE, or sqlite:weft.db) and, except demo and serve, --json. Flags
@@ -109,6 +110,15 @@
 // the newest), so that an answer given with 'weft answer' is reported like
 // one given in the browser. A store whose outbox was never used is opened
 // without it and pays nothing.
+//
+// # The LangGraph Platform API
+//
+// Serve --langgraph PREFIX also serves the LangGraph Platform API (package
+// server/langgraph) under PREFIX, for LangGraph's SDKs (new
+// Client({apiUrl: "http://host:8080/lg", apiKey: TOKEN})): the same
+// tokens, sent as X-Api-Key, with the same roles, over the workflows serve
+// runs; answers given there are recorded with the token's principal as
+// their author, as through weft's API. serve prints its URL.
 //
 // # Exit codes
 //

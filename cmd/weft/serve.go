@@ -33,6 +33,7 @@ type serveOpts struct {
 	slots     int           // the worker's Config.Slots
 	shutdown  time.Duration // how long runs get to finish at shutdown
 	hooks     webhookOpts   // serve's --webhook flags (demo has none)
+	langgraph string        // the prefix of the LangGraph Platform API ("" for none)
 }
 
 func (o *serveOpts) declare(c *cli, fs *flag.FlagSet, addr string) {
@@ -301,6 +302,7 @@ a receiver verifies it.
 		fs.StringVar(&tokens, "tokens", "", "the JSON `file` of tokens and their principals (required)")
 		fs.BoolVar(&withDemo, "demo", false, "also run the demo workflows")
 		o.hooks.declare(fs)
+		declareLangGraph(fs, &o)
 		return func([]string) error { return runServe(c, o, tokens, withDemo) }
 	},
 }
@@ -311,6 +313,9 @@ func runServe(c *cli, o serveOpts, tokensFile string, withDemo bool) error {
 	}
 	if tokensFile == "" {
 		return usagef("--tokens FILE is required")
+	}
+	if err := checkLangGraph(o.langgraph); err != nil {
+		return err
 	}
 	tokens, err := server.LoadTokens(tokensFile)
 	if err != nil {
@@ -353,7 +358,9 @@ func runServe(c *cli, o serveOpts, tokensFile string, withDemo bool) error {
 		}
 		defer wait()
 	}
-	return serveHTTP(c, ln, srv, ib, o, &served{life: life, runners: runners, feed: feed, log: log})
+	printLangGraph(c, o.langgraph, ln.Addr())
+	lg := langGraph(o.langgraph, store, life.bindAll(runners), tokens)
+	return serveHTTP(c, ln, srv, ib, o, &served{life: life, runners: runners, feed: feed, log: log, lg: lg, lgPrefix: o.langgraph})
 }
 
 // baseURL is the URL a browser on this machine opens for addr.
@@ -375,6 +382,9 @@ type served struct {
 	runners []weft.Runner // unbound: the worker hands its runs back itself
 	feed    *server.Feed
 	log     *slog.Logger
+	// lg is the LangGraph Platform API, served under lgPrefix (nil: none).
+	lg       http.Handler
+	lgPrefix string
 }
 
 // serveHTTP serves srv on ln, with a worker for the workflows (unless
@@ -385,7 +395,7 @@ type served struct {
 // those the server started), waits for them, and returns.
 func serveHTTP(c *cli, ln net.Listener, srv *server.Server, ib *inbox.Inbox, o serveOpts, sv *served) error {
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           sv.mount(srv),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Requests, and what they leave running, end with the server.
 		BaseContext: func(net.Listener) context.Context { return sv.life.ctx },

@@ -27,6 +27,22 @@ func (h *handler) assistant(name string) map[string]any {
 }
 
 func (h *handler) searchAssistants(w http.ResponseWriter, r *http.Request) {
+	if out, ok := h.findAssistants(w, r); ok {
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// countAssistants is POST /assistants/count: how many assistants the
+// search finds (without paging).
+func (h *handler) countAssistants(w http.ResponseWriter, r *http.Request) {
+	if out, ok := h.findAssistants(w, r); ok {
+		writeJSON(w, http.StatusOK, len(out))
+	}
+}
+
+// findAssistants are the assistants a search or count body asks for, paged
+// for a search; it writes the error itself.
+func (h *handler) findAssistants(w http.ResponseWriter, r *http.Request) ([]map[string]any, bool) {
 	var q struct {
 		GraphID string         `json:"graph_id"`
 		Name    string         `json:"name"`
@@ -36,7 +52,7 @@ func (h *handler) searchAssistants(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := decodeBody(r, &q); err != nil {
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
-		return
+		return nil, false
 	}
 	out := []map[string]any{}
 	for _, name := range h.order {
@@ -48,7 +64,10 @@ func (h *handler) searchAssistants(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, h.assistant(name))
 	}
-	writeJSON(w, http.StatusOK, page(out, q.Offset, q.Limit))
+	if strings.HasSuffix(r.URL.Path, "/count") {
+		return out, true
+	}
+	return page(out, q.Offset, q.Limit), true
 }
 
 // page cuts items to the page at offset of at most limit (10 when 0).

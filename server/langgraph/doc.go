@@ -1,48 +1,118 @@
 // Package langgraph serves weft workflows through the LangGraph Platform
-// API, so that clients written for LangGraph Platform, such as the JS SDK
-// @langchain/langgraph-sdk and its React useStream, work against weft.
+// API, so that clients written for LangGraph Platform — the JS SDK
+// @langchain/langgraph-sdk (tested with 2.0.0), its React useStream, the
+// Agent Inbox (see package agentinbox) — drive weft unchanged: a weft
+// workflow is an assistant, a weft thread a thread, and a question a
+// node asks (weft.Interrupt) an interrupt, answered with Command(resume).
 //
 // New returns an http.Handler over a set of weft.Runners and the
 // checkpoint.Store they keep their threads in:
 //
 //	store, _ := sqlitestore.Open(ctx, "weft.db", sqlitestore.Options{Migrate: true})
 //	review, _ := reviewGraph.Compile(weft.WithStore(store))
-//	lg := langgraph.New([]weft.Runner{langgraph.Runner(review)}, store,
-//		langgraph.WithAuth(func(r *http.Request) (string, error) {
-//			return checkKey(r.Header.Get("X-Api-Key")) // who answers, or an error (401)
-//		}))
+//	tokens, _ := server.LoadTokens("tokens.json")
+//	lg := langgraph.New([]weft.Runner{langgraph.Runner(review)}, store, langgraph.WithTokens(tokens))
 //
 // The handler serves the Platform's paths from its root. Mount it under a
 // prefix next to weft's own API with http.StripPrefix:
 //
 //	mux := http.NewServeMux()
-//	mux.Handle("/v1/", weftServer)
+//	mux.Handle("/", weftServer)
 //	mux.Handle("/lg/", http.StripPrefix("/lg", lg))
 //
-// and point the SDK at it: new Client({apiUrl: "https://host/lg"}).
+// and point the SDK at it: new Client({apiUrl: "https://host/lg", apiKey:
+// TOKEN}). The weft command does this: weft serve --langgraph /lg serves
+// the API under /lg, with the tokens of --tokens, over the workflows serve
+// runs (--demo's).
 //
-// # Assistants and threads
+// Wrap each workflow with Runner (langgraph.Runner(wf), not wf.Runner())
+// to have everything: a plain weft.Runner takes states as JSON and cannot
+// build the functions of the state type that state updates, a command's
+// update, time travel, copies and rollbacks of runs that went on from a
+// checkpoint need; those are refused with 422 for it, and the rest works.
+//
+// # Authentication
+//
+// WithTokens authenticates with weft's tokens (server.LoadTokens): the
+// X-Api-Key header, which the SDKs send for apiKey, or Authorization:
+// Bearer. The principal's roles grant what they grant in weft's own API:
+// viewer reads (assistants, threads, states, history, runs, streams);
+// reviewer also answers — a run whose only content is command.resume — the
+// questions assigned to nobody, to its name or to one of its roles (403 for
+// others); operator and admin do everything else (create, update, copy and
+// delete threads; runs with input, update or goto; cancel and delete runs),
+// and an admin answers any question. Answers are recorded with the
+// principal's name as their author and the channel "api", so the inbox,
+// its audit trail, deadlines (weft.Within, weft.Escalate) and assignees
+// work for questions answered here as for any other: the answer goes
+// through weft's Resume, validated against the question's schema.
+// WithAuth takes a function instead, whose callers may do everything.
+// Without either there is no authentication at all: put the handler behind
+// something that authenticates. GET /ok is always public.
+//
+// # Assistants
 //
 // Each workflow is one assistant, whose assistant_id, graph_id and name are
 // the workflow's name (the Platform gives system assistants UUIDs; weft's
-// are their names, which the Platform accepts as assistant ids too). Its
-// graph (GET /assistants/{id}/graph) is drawn from Runner.Shape.
+// are their names, which the Platform accepts as assistant ids too):
+// POST /assistants/search (graph_id, name, limit, offset), POST
+// /assistants/count, GET /assistants/{id}, its graph (GET
+// /assistants/{id}/graph, drawn from Runner.Shape) and schemas (GET
+// /assistants/{id}/schemas: the state's JSON schema).
+//
+// # Threads
 //
 // A thread is a weft thread. The Platform lets a thread exist before any
 // run and keeps metadata with it, which weft threads do not: the handler
-// keeps a thread created with POST /threads, and its metadata, in memory
-// until its first run makes it a weft thread (the metadata stays in memory
-// only, and is lost with the process; threads found in the store are served
-// with metadata graph_id and assistant_id alone). Thread statuses map from
-// weft's: running and ready are busy, interrupted is interrupted, failed is
-// error, the others (completed, stopped, cancelled) idle.
+// keeps a thread created with POST /threads (thread_id, metadata, if_exists
+// raise (409) or do_nothing), and its metadata, in memory until its first
+// run makes it a weft thread; the metadata stays in memory only, and is
+// lost with the process (threads found in the store are served with
+// metadata graph_id and assistant_id alone). Thread statuses map from
+// weft's: running and ready are busy (and so is a thread with a run of this
+// handler pending or running), interrupted is interrupted, failed is error,
+// the others (completed, stopped, cancelled) idle. A thread has its values
+// and its pending interrupts, an object keyed by task id of [{id, value}]
+// ({} when none).
 //
-// State and history show a checkpoint's values, next nodes, and tasks: one
-// per node of next, each with the questions asked at that checkpoint as
-// interrupts [{id, value}] (still shown after they are answered, as in
-// LangGraph's history). Interrupt ids are weft question IDs; task ids are
-// UUIDs derived from the thread, checkpoint and task. History is newest
-// first.
+//   - POST /threads/search and POST /threads/count filter by status,
+//     metadata and values (every key equal) and ids; search sorts by
+//     sort_by (thread_id, status, created_at, updated_at) and sort_order
+//     (newest first by default) and pages with limit (10) and offset. Each
+//     search reads every thread of the handler's workflows: fine for
+//     thousands, not for millions (weft's inbox lists questions at scale).
+//   - GET /threads/{id}; PATCH /threads/{id} merges metadata.
+//   - DELETE /threads/{id} deletes the thread and all it stored (weft's
+//     Delete) and its run records: 409 while a run is under way.
+//   - POST /threads/{id}/copy makes a new thread with the source's
+//     metadata and current values that runs the same nodes next (it is
+//     made with UpdateState as the node before them); its history starts
+//     at the copy, and the questions the source waits for are asked again
+//     when the copy runs.
+//
+// State and history show a checkpoint's values, next nodes, interrupts
+// (the pending ones, [{id, value}]) and tasks: one per node of next, each
+// with the questions asked at that checkpoint as interrupts (still shown
+// after they are answered, as in LangGraph's history). Interrupt ids are
+// weft question IDs (32 hex digits); task ids are UUIDs derived from the
+// thread, checkpoint and task; checkpoint ids are weft's.
+//
+//   - GET /threads/{id}/state; the state at a checkpoint: GET
+//     /threads/{id}/state/{checkpoint_id} and POST
+//     /threads/{id}/state/checkpoint {checkpoint: {checkpoint_id}}.
+//   - GET|POST /threads/{id}/history: newest first, limit (10), before.
+//   - POST /threads/{id}/state {values, as_node, checkpoint or
+//     checkpoint_id} updates the state: values (top-level fields, each
+//     replaced) at the head is weft.Workflow.UpdateState (as_node:
+//     weft.AsNode, the nodes after it run next; without it the same nodes
+//     run again and the questions they asked are asked again); at a past
+//     checkpoint it is Fork (time travel). The thread is then idle: a run
+//     without input carries it on. It returns {checkpoint}. as_node
+//     "__end__" (how the Agent Inbox ignores a thread) ends the thread
+//     instead, with any runner: weft's Cancel withdraws its questions, with
+//     the caller as the author. Fields the
+//     state lacks or of the wrong type, an unknown as_node, a busy thread
+//     are refused (422, 409) and change nothing.
 //
 // # Runs
 //
@@ -51,65 +121,113 @@
 // waits cancels its questions and starts over, as the Platform does; no
 // input (null) carries a stopped, failed or breakpointed thread on. A run
 // with a command resumes: resume with one value is weft.Reply (the single
-// pending question), resume with an object whose keys are all pending
-// interrupt ids is one weft.Answer per key, goto (a node or a list of them)
-// is weft.GoTo, and update (an object of state fields) is weft.Update, which
-// needs the workflow given to New wrapped with Runner (a plain
-// weft.Runner cannot build an update of its state type; a command with an
-// update is refused with 422 then). Answers are recorded with the author
-// the WithAuth function returned and the channel "api".
+// pending question), resume with an object whose keys are interrupt ids
+// is one weft.Answer per key (an unknown id is 422, an answered one 409),
+// goto (a node or a list of them) is weft.GoTo, and update (an object of
+// state fields) is weft.Update. interrupt_before and interrupt_after ("*"
+// or nodes) are breakpoints for the run. checkpoint {checkpoint_id} or
+// checkpoint_id runs from a past checkpoint (time travel: the thread is
+// rewound to it with weft's Fork first; naming the head, as useStream does,
+// works with any runner). if_not_exists create makes a
+// missing thread (reject, the default, is 404).
 //
-// POST /threads/{id}/runs/wait and POST /runs/wait return the thread's
-// values, with "__interrupt__" listing the pending questions [{id, value}]
-// when the run paused (empty at a breakpoint). POST /runs/wait runs on a
-// new thread that is deleted afterwards unless on_completion is "keep".
-// POST /threads/{id}/runs starts a run in the background, under a context
-// that is not the request's, and returns the run; GET
-// /threads/{id}/runs/{run_id} reports it (pending, running, success, error,
-// or interrupted when cancelled; a run that paused the thread is a success,
-// as on the Platform), .../join waits for it and .../cancel cancels it (the
-// thread stops at its last checkpoint). POST /threads/{id}/runs/stream
-// streams a run as Server-Sent Events: metadata {run_id, attempt}, then
-// values (the state after the input and after each superstep, and with
-// __interrupt__ at a pause), updates ({node: fields it changed}, and
-// {"__interrupt__": [...]} at a pause) and custom (what nodes Emit),
-// as stream_mode asks (values by default), then end; a failure is an error
-// event {error, message}. A client that disconnects stops the run.
+// Every run runs in the background under a context of its own (derived
+// from WithBaseContext's, not from its request's), its record kept by the
+// handler: pending (waiting for runs ahead of it), running,
+// then success (a run that completed or paused the thread, as the Platform
+// reports a paused run), error, or interrupted when cancelled.
+//
+//   - POST /threads/{id}/runs starts a run and returns it; GET
+//     /threads/{id}/runs lists a thread's runs (newest first, status,
+//     limit, offset), GET .../runs/{run_id} reports one, DELETE forgets one
+//     that ended.
+//   - POST /threads/{id}/runs/wait and GET .../runs/{run_id}/join return
+//     the thread's values when the run ends, with "__interrupt__" listing
+//     the pending questions [{id, value}] when it paused (empty at a
+//     breakpoint); POST /runs/wait, /runs/stream and /runs run on a new
+//     thread that is deleted afterwards unless on_completion is "keep".
+//   - POST .../runs/{run_id}/cancel?action=interrupt stops the run at its
+//     last checkpoint (the thread stays, idle); action=rollback also undoes
+//     it — the thread goes back to the checkpoint the run started from
+//     (weft's Fork: the run's checkpoints stay in the history, behind the
+//     new head), or is emptied if the run started it — and deletes the
+//     run's record. wait=1 waits for the run to end (rollback always does).
+//     POST /runs/cancel {thread_id, run_ids} or {status: pending, running
+//     or all} cancels several runs so, all checked first.
+//   - multitask_strategy says what a run does on a thread with runs under
+//     way here: reject (409, the thread untouched), interrupt (they are
+//     cancelled as above, then it runs), rollback (they are rolled back,
+//     then it runs) or enqueue, the default as in the Platform's OpenAPI
+//     (it waits, pending, until they end). A thread running in another
+//     process is refused by weft (409), which also takes over one whose
+//     owner died.
+//   - on_disconnect (cancel by default, or continue) says whether a
+//     runs/wait or runs/stream whose client goes away cancels the run.
+//
+// # Streams
+//
+// POST /threads/{id}/runs/stream starts a run and streams it as
+// Server-Sent Events: metadata {run_id, attempt} first, then values (the
+// state after the input and after each superstep; the last one has
+// __interrupt__ at a pause), updates ({node: the fields it changed}, {} for
+// a node that changed none, and {"__interrupt__": [...]} at a pause) and
+// custom (what nodes weft.Emit), as stream_mode asks (values by default;
+// the Platform's other modes, messages, messages-tuple, events, debug,
+// checkpoints and tasks, are accepted, as useStream asks for
+// messages-tuple, and stream nothing); a failure is an error event {error,
+// message}; a comment line every 15 s keeps a quiet stream open; the
+// stream closes when the run ends. Events carry ids counting from 0.
+//
+// A run's events are kept with its record (its newest 10000 events, while
+// it runs and for the newest 256 runs that ended), so a run can be
+// followed late or again: GET /threads/{id}/runs/{run_id}/stream streams
+// them from the one after the Last-Event-ID header (from the first without
+// it, or with -1), stream_mode (a subset) as a query parameter,
+// cancel_on_disconnect=1 to cancel the run if the client goes away; the
+// stream of an older run has no events. With stream_resumable, runs/stream
+// also answers with a Location header naming that route, where the SDK
+// reconnects by itself after a dropped connection.
 //
 // Run records are kept in memory, for the life of the handler (the newest
 // 10000; older records of runs that ended are dropped): a restarted process
 // knows its threads (they are in the store) but not its old runs.
-// Background runs go on until they end or are cancelled, whatever happens
-// to the request that started them.
-// Only multitask_strategy "reject" is supported: a run on a thread that
-// runs already is refused with 409.
 //
 // # Routes
 //
-//	GET  /ok, GET /info
-//	POST /assistants/search, GET /assistants/{id}, GET /assistants/{id}/graph, GET /assistants/{id}/schemas
-//	POST /threads, POST /threads/search, GET /threads/{id}
-//	GET  /threads/{id}/state, GET|POST /threads/{id}/history
-//	POST /threads/{id}/runs/wait, POST /runs/wait, POST /threads/{id}/runs/stream
-//	POST /threads/{id}/runs, GET /threads/{id}/runs, GET /threads/{id}/runs/{run_id}
-//	GET  /threads/{id}/runs/{run_id}/join, POST /threads/{id}/runs/{run_id}/cancel
+//	GET  /ok (?check_db=1), GET /info
+//	POST /assistants/search, POST /assistants/count, GET /assistants/{id}, GET /assistants/{id}/graph, GET /assistants/{id}/schemas
+//	POST /threads, POST /threads/search, POST /threads/count
+//	GET|PATCH|DELETE /threads/{id}, POST /threads/{id}/copy
+//	GET|POST /threads/{id}/state, GET /threads/{id}/state/{checkpoint_id}, POST /threads/{id}/state/checkpoint
+//	GET|POST /threads/{id}/history
+//	POST /threads/{id}/runs, GET /threads/{id}/runs, POST /threads/{id}/runs/wait, POST /threads/{id}/runs/stream
+//	GET|DELETE /threads/{id}/runs/{run_id}, GET /threads/{id}/runs/{run_id}/join, GET /threads/{id}/runs/{run_id}/stream
+//	POST /threads/{id}/runs/{run_id}/cancel (?action=interrupt|rollback, ?wait=1)
+//	POST /runs, POST /runs/wait, POST /runs/stream, POST /runs/cancel (?action=interrupt|rollback)
 //
 // Errors use the Platform's status codes with a body {"detail": "..."}: 404
-// for an unknown route, assistant, thread or run, 409 for a thread that is
-// busy, exists already or belongs to another graph, 422 for a request weft
-// refuses (input that does not fit the state, an invalid or ambiguous
-// answer), 401 when the WithAuth function fails. Without WithAuth there is
-// no authentication at all: put the handler behind something that
-// authenticates, or give it WithAuth.
+// for an unknown route, assistant, thread, checkpoint or run, 405 for a
+// method a route does not take, 409 for a
+// thread that is busy (multitask_strategy reject), exists already, belongs
+// to another graph, or a question answered already, 422 for a request weft
+// refuses (a malformed body, input or values that do not fit the state, an
+// invalid, ambiguous or unknown answer, an unsupported option), 401 for a
+// missing or wrong token, 403 for what the caller's roles do not grant. A
+// refused request changes nothing.
 //
 // # Not supported
 //
-// Assistant creation, versions and configuration (config, context), the
-// store API (/store), crons, thread copy, update, delete and state
-// updates (POST /threads/{id}/state), time travel (running from a given
-// checkpoint), stateless streaming (POST /runs/stream), joining a run's
-// stream, stream modes other than values, updates and custom (messages,
-// events, debug, checkpoints, tasks), Send in goto, multitask strategies
-// other than reject, webhooks, and subgraph namespaces in states (questions
-// asked inside subgraphs show in their parent node's task).
+// Assistant creation, update, deletion, versions and configuration
+// (config, context), the store API (/store), crons, thread TTLs (ignored)
+// and supersteps at creation (422), thread streams (GET
+// /threads/{id}/stream), PATCH of a state's metadata, select in searches,
+// events for the stream modes other than values, updates and custom
+// (messages, messages-tuple, events, debug, checkpoints, tasks: accepted,
+// silent), subgraph streams and
+// subgraph namespaces in states (questions asked inside subgraphs show in
+// their parent node's task), Send in goto, after_seconds, webhooks,
+// feedback keys, /runs/batch, /a2a, /mcp and /metrics. Run
+// records and the metadata of threads are kept in memory only (see Runs
+// and Threads). The Platform's runs.wait answers with newline keep-alives
+// before its body; the handler answers when the run ends.
 package langgraph

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,20 +20,16 @@ import (
 // Option configures the handler New returns.
 type Option func(*handler)
 
-// AuthFunc authenticates a request: it returns who makes it (recorded as the
-// author of answers) or an error, which the handler answers with 401.
-type AuthFunc func(*http.Request) (author string, err error)
-
-// WithAuth authenticates every request but GET /ok with auth. Without it
-// the handler accepts every request and records answers with an empty
-// author.
-func WithAuth(auth AuthFunc) Option {
-	return func(h *handler) { h.auth = auth }
-}
-
 // WithMaxBody caps request bodies at n bytes (1 MiB by default).
 func WithMaxBody(n int64) Option {
 	return func(h *handler) { h.maxBody = n }
+}
+
+// WithBaseContext runs every run under ctx (context.Background by
+// default), not under its request's context: cancelling ctx stops the
+// runs under way at their last checkpoint, as cancelling each would.
+func WithBaseContext(ctx context.Context) Option {
+	return func(h *handler) { h.base = ctx }
 }
 
 type handler struct {
@@ -39,7 +37,7 @@ type handler struct {
 	runners map[string]weft.Runner
 	order   []string
 	store   checkpoint.Store
-	auth    AuthFunc
+	auth    func(*http.Request) (caller, error)
 	maxBody int64
 	started time.Time
 
@@ -81,30 +79,58 @@ func New(runners []weft.Runner, store checkpoint.Store, opts ...Option) http.Han
 
 func (h *handler) routes() {
 	m := h.mux
-	m.HandleFunc("GET /ok", h.ok)
-	m.HandleFunc("GET /info", h.info)
-	m.HandleFunc("POST /assistants/search", h.searchAssistants)
-	m.HandleFunc("GET /assistants/{id}", h.getAssistant)
-	m.HandleFunc("GET /assistants/{id}/graph", h.assistantGraph)
-	m.HandleFunc("GET /assistants/{id}/schemas", h.assistantSchemas)
+	handle := m.HandleFunc
+	read := func(pattern string, f http.HandlerFunc) { handle(pattern, need(permRead, f)) }
+	operate := func(pattern string, f http.HandlerFunc) { handle(pattern, need(permOperate, f)) }
+	// Runs check what they do themselves: a reviewer may answer.
+	run := func(pattern string, f http.HandlerFunc) { handle(pattern, need(permAnswer, f)) }
 
-	m.HandleFunc("POST /threads", h.createThread)
-	m.HandleFunc("POST /threads/search", h.searchThreads)
-	m.HandleFunc("GET /threads/{id}", h.getThread)
-	m.HandleFunc("GET /threads/{id}/state", h.threadState)
-	m.HandleFunc("GET /threads/{id}/history", h.threadHistory)
-	m.HandleFunc("POST /threads/{id}/history", h.threadHistory)
+	handle("GET /ok", h.ok)
+	read("GET /info", h.info)
+	read("POST /assistants/search", h.searchAssistants)
+	read("POST /assistants/count", h.countAssistants)
+	read("GET /assistants/{id}", h.getAssistant)
+	read("GET /assistants/{id}/graph", h.assistantGraph)
+	read("GET /assistants/{id}/schemas", h.assistantSchemas)
 
-	m.HandleFunc("POST /threads/{id}/runs/wait", h.waitRun)
-	m.HandleFunc("POST /runs/wait", h.waitRun)
-	m.HandleFunc("POST /threads/{id}/runs/stream", h.streamRun)
-	m.HandleFunc("POST /threads/{id}/runs", h.backgroundRun)
-	m.HandleFunc("GET /threads/{id}/runs", h.listRuns)
-	m.HandleFunc("GET /threads/{id}/runs/{run}", h.getRun)
-	m.HandleFunc("GET /threads/{id}/runs/{run}/join", h.joinRun)
-	m.HandleFunc("POST /threads/{id}/runs/{run}/cancel", h.cancelRun)
+	operate("POST /threads", h.createThread)
+	read("POST /threads/search", h.searchThreads)
+	read("POST /threads/count", h.countThreads)
+	read("GET /threads/{id}", h.getThread)
+	operate("PATCH /threads/{id}", h.patchThread)
+	operate("DELETE /threads/{id}", h.deleteThread)
+	operate("POST /threads/{id}/copy", h.copyThread)
+	read("GET /threads/{id}/state", h.threadState)
+	operate("POST /threads/{id}/state", h.updateState)
+	read("GET /threads/{id}/state/{checkpoint}", h.threadStateAt)
+	read("POST /threads/{id}/state/checkpoint", h.threadStateAt)
+	read("GET /threads/{id}/history", h.threadHistory)
+	read("POST /threads/{id}/history", h.threadHistory)
+
+	run("POST /threads/{id}/runs/wait", h.waitRun)
+	run("POST /runs/wait", h.waitRun)
+	run("POST /runs/stream", h.streamRun)
+	run("POST /runs", h.backgroundRun)
+	operate("POST /runs/cancel", h.cancelRuns)
+	run("POST /threads/{id}/runs/stream", h.streamRun)
+	run("POST /threads/{id}/runs", h.backgroundRun)
+	read("GET /threads/{id}/runs", h.listRuns)
+	read("GET /threads/{id}/runs/{run}", h.getRun)
+	operate("DELETE /threads/{id}/runs/{run}", h.deleteRun)
+	read("GET /threads/{id}/runs/{run}/join", h.joinRun)
+	read("GET /threads/{id}/runs/{run}/stream", h.joinStream)
+	operate("POST /threads/{id}/runs/{run}/cancel", h.cancelRun)
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// A path that other methods take is 405, others 404.
+		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+			other := r.Clone(r.Context())
+			other.Method = method
+			if _, pattern := h.mux.Handler(other); pattern != "/" {
+				writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+				return
+			}
+		}
 		writeError(w, http.StatusNotFound, "Not Found")
 	})
 }
@@ -112,12 +138,12 @@ func (h *handler) routes() {
 // ServeHTTP authenticates the request, then routes it.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.auth != nil && r.URL.Path != "/ok" {
-		author, err := h.auth(r)
+		c, err := h.auth(r)
 		if err != nil {
 			writeError(w, http.StatusUnauthorized, err.Error())
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), authorKey{}, author))
+		r = r.WithContext(withCaller(r.Context(), c))
 	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
@@ -125,24 +151,53 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-type authorKey struct{}
-
-// author is who makes the request, as the AuthFunc said ("" without one).
-func author(r *http.Request) string {
-	a, _ := r.Context().Value(authorKey{}).(string)
-	return a
-}
-
+// ok is the health check; ?check_db=1 also reads the store.
 func (h *handler) ok(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("check_db") == "1" && h.store != nil {
+		if _, err := h.store.Threads(r.Context(), &checkpoint.ThreadQuery{Limit: 1}); err != nil {
+			writeError(w, http.StatusInternalServerError, "the store does not answer: "+err.Error())
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
+// info is the Platform's ServerInfo: what the server is and supports.
 func (h *handler) info(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"version":  "weft",
-		"flags":    map[string]any{"assistants": true, "crons": false, "langsmith": false},
-		"metadata": map[string]any{"server": "weft"},
+		"version":              "weft " + weftVersion(),
+		"langgraph_py_version": "",
+		"flags":                map[string]any{"assistants": true, "crons": false, "langsmith": false, "langsmith_tracing_replicas": false},
+		"metadata":             map[string]any{"server": "weft", "assistants": h.order},
 	})
+}
+
+// weftVersion is the version of the weft module in the running binary
+// ("(devel)" when weft is the main module, "unknown" without build
+// information).
+func weftVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if bi.Main.Path == "github.com/weftgraph/weft" {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "github.com/weftgraph/weft" {
+			return d.Version
+		}
+	}
+	return "unknown"
+}
+
+// queryInt is the integer query parameter name, def if absent or not a
+// number.
+func queryInt(r *http.Request, name string, def int) int {
+	if n, err := strconv.Atoi(r.URL.Query().Get(name)); err == nil {
+		return n
+	}
+	return def
 }
 
 // readAll reads the body of r (nil for none).
@@ -207,6 +262,8 @@ func errorCode(err error) int {
 		errors.Is(err, weft.ErrUnknownInterrupt), errors.Is(err, weft.ErrAmbiguousAnswer),
 		errors.Is(err, errInvalid):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
 	}

@@ -22,11 +22,24 @@ type runRequest struct {
 	Command           *command        `json:"command"`
 	Metadata          map[string]any  `json:"metadata"`
 	StreamMode        json.RawMessage `json:"stream_mode"`
+	StreamResumable   bool            `json:"stream_resumable"`
 	InterruptBefore   json.RawMessage `json:"interrupt_before"`
 	InterruptAfter    json.RawMessage `json:"interrupt_after"`
 	IfNotExists       string          `json:"if_not_exists"`
 	OnCompletion      string          `json:"on_completion"`
+	OnDisconnect      string          `json:"on_disconnect"`
 	MultitaskStrategy string          `json:"multitask_strategy"`
+	// Checkpoint and CheckpointID name a past checkpoint to run from.
+	Checkpoint   *stateRef `json:"checkpoint"`
+	CheckpointID string    `json:"checkpoint_id"`
+}
+
+// from is the checkpoint the run is to start from ("" for the head).
+func (req *runRequest) from() string {
+	if req.CheckpointID != "" {
+		return req.CheckpointID
+	}
+	return req.Checkpoint.id()
 }
 
 // command is LangGraph's Command: resume, update and goto.
@@ -36,20 +49,48 @@ type command struct {
 	Goto   json.RawMessage `json:"goto"`
 }
 
+// has reports whether the JSON value raw is given (not absent, not null).
+func has(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+
+// answersOnly reports whether the request only answers questions: a
+// command with resume alone, no input. A reviewer may make such runs.
+func (req *runRequest) answersOnly() bool {
+	c := req.Command
+	return c != nil && has(c.Resume) && !has(c.Update) && !has(c.Goto) && !has(req.Input)
+}
+
+// The multitask strategies: what a run does on a thread that has runs under
+// way.
+const (
+	strategyReject    = "reject"
+	strategyInterrupt = "interrupt"
+	strategyRollback  = "rollback"
+	strategyEnqueue   = "enqueue"
+)
+
 // runRecord is a run as the handler keeps it, in memory.
 type runRecord struct {
 	ID, ThreadID, AssistantID string
 	Metadata                  map[string]any
 	CreatedAt                 time.Time
-	cancel                    context.CancelFunc
-	done                      chan struct{}
+	Strategy                  string
+	// modes are the stream modes the run was created with.
+	modes map[string]bool
+	// log holds the run's stream events, for every reader.
+	log *eventLog
+	// ctx is the run's context; cancel ends it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	mu        sync.Mutex
 	status    string
 	updatedAt time.Time
 	values    json.RawMessage
 	err       error
-	cancelled bool
+	cancelled string // "", "interrupt" or "rollback": how it was cancelled
+	started   bool   // the run has begun (it waited for no run, or they ended)
+	startHead string // the thread's head when it began ("" for none)
 }
 
 func (rr *runRecord) object() map[string]any {
@@ -59,7 +100,7 @@ func (rr *runRecord) object() map[string]any {
 		"run_id": rr.ID, "thread_id": rr.ThreadID, "assistant_id": rr.AssistantID,
 		"created_at": timestamp(rr.CreatedAt), "updated_at": timestamp(rr.updatedAt),
 		"status": rr.status, "metadata": rr.Metadata, "kwargs": map[string]any{},
-		"multitask_strategy": "reject",
+		"multitask_strategy": rr.Strategy,
 	}
 }
 
@@ -69,14 +110,39 @@ func (rr *runRecord) setStatus(s string) {
 	rr.mu.Unlock()
 }
 
+// ended reports whether the run has ended.
+func (rr *runRecord) ended() bool {
+	select {
+	case <-rr.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop cancels the run, recording how ("interrupt" or "rollback"); it
+// reports whether the run was still going.
+func (rr *runRecord) stop(action string) bool {
+	if rr.ended() {
+		return false
+	}
+	rr.mu.Lock()
+	if rr.cancelled == "" {
+		rr.cancelled = action
+	}
+	rr.mu.Unlock()
+	rr.cancel()
+	return true
+}
+
 // finish records how the run ended: "success" for a run that completed or
 // paused (as the Platform reports a paused run), "interrupted" for one
-// cancelled, "error" for one that failed.
+// cancelled, "error" for one that failed; and closes its stream.
 func (rr *runRecord) finish(values json.RawMessage, err error) {
 	rr.mu.Lock()
 	rr.values, rr.err, rr.updatedAt = values, err, time.Now().UTC()
 	switch {
-	case rr.cancelled:
+	case rr.cancelled != "":
 		rr.status = "interrupted"
 	case err != nil:
 		rr.status = "error"
@@ -84,24 +150,33 @@ func (rr *runRecord) finish(values json.RawMessage, err error) {
 		rr.status = "success"
 	}
 	rr.mu.Unlock()
+	if err != nil {
+		rr.log.add("error", map[string]any{"error": errorName(err), "message": err.Error()})
+	} else if values != nil {
+		rr.log.values(values)
+	}
+	rr.log.close()
 	close(rr.done)
+}
+
+// active returns the runs of thread id under way (pending or running),
+// oldest first. h.mu is held.
+func (h *handler) active(id string) []*runRecord {
+	var out []*runRecord
+	for _, rr := range h.runs {
+		if rr.ThreadID == id && !rr.ended() {
+			out = append(out, rr)
+		}
+	}
+	slices.SortFunc(out, func(a, b *runRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out
 }
 
 // busy reports whether a run of the handler is under way on thread id.
 func (h *handler) busy(id string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, rr := range h.runs {
-		if rr.ThreadID != id {
-			continue
-		}
-		select {
-		case <-rr.done:
-		default:
-			return true
-		}
-	}
-	return false
+	return len(h.active(id)) > 0
 }
 
 // prepared is a run ready to go: its thread, workflow and record.
@@ -111,13 +186,20 @@ type prepared struct {
 	req    runRequest
 	record *runRecord
 	author string
+	// after are the runs it waits for before it starts (enqueue,
+	// interrupt, rollback); rollback are those it rolls back.
+	after, rollback []*runRecord
 	// temporary: the thread was made for a stateless run and is deleted
 	// after it.
 	temporary bool
+	// answerer checks that the caller may answer the questions the run
+	// answers.
+	answerer func(assignees []string) bool
 }
 
-// prepare reads a run request and finds (or creates) its thread; it writes
-// the error response itself and returns nil on failure.
+// prepare reads a run request, finds (or creates) its thread, applies the
+// multitask strategy and records the run; it writes the error response
+// itself and returns nil on failure.
 func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 	var req runRequest
 	if err := decodeBody(r, &req); err != nil {
@@ -128,16 +210,46 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		writeError(w, http.StatusUnprocessableEntity, "assistant_id is required")
 		return nil
 	}
+	if !mayOperate(r) && !req.answersOnly() {
+		writeError(w, http.StatusForbidden, forbidden(r, "start or resume runs other than answers (command.resume alone)"))
+		return nil
+	}
 	rn, ok := h.runnerOf(w, req.AssistantID)
 	if !ok {
 		return nil
 	}
-	if req.MultitaskStrategy != "" && req.MultitaskStrategy != "reject" {
-		writeError(w, http.StatusUnprocessableEntity, "multitask_strategy "+req.MultitaskStrategy+" is not supported (only reject)")
+	if req.MultitaskStrategy == "" {
+		req.MultitaskStrategy = strategyEnqueue
+	}
+	switch req.MultitaskStrategy {
+	case strategyReject, strategyInterrupt, strategyRollback, strategyEnqueue:
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "multitask_strategy must be reject, interrupt, rollback or enqueue")
+		return nil
+	}
+	switch req.IfNotExists {
+	case "", "reject", "create":
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "if_not_exists must be reject or create")
+		return nil
+	}
+	switch req.OnDisconnect {
+	case "", "cancel", "continue":
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "on_disconnect must be cancel or continue")
+		return nil
+	}
+	modes, err := streamModes(req.StreamMode)
+	if err != nil {
+		writeErr(w, err)
+		return nil
+	}
+	if _, err := breakpoints(rn, req); err != nil {
+		writeErr(w, err)
 		return nil
 	}
 	ctx := r.Context()
-	p := &prepared{runner: rn, req: req, author: author(r)}
+	p := &prepared{runner: rn, req: req, author: author(r), answerer: answerer(r)}
 	id := r.PathValue("id")
 	if id == "" {
 		id, p.temporary = newUUID(), req.OnCompletion != "keep"
@@ -155,73 +267,284 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		writeError(w, http.StatusConflict, fmt.Sprintf("thread %s belongs to graph %s, not %s", id, t.meta.Workflow, rn.Name()))
 		return nil
 	}
-	// A thread running in another process is refused by weft (ErrBusy:
-	// 409), which also takes over one whose owner died.
-	if h.busy(id) {
-		writeError(w, http.StatusConflict, "Thread is already running a task. Wait for it to finish or choose a different multitask strategy.")
-		return nil
-	}
 	p.thread = t
 	now := time.Now().UTC()
 	if req.Metadata == nil {
 		req.Metadata = map[string]any{}
 	}
+	rctx, cancel := context.WithCancel(h.base)
 	p.record = &runRecord{
 		ID: newUUID(), ThreadID: id, AssistantID: rn.Name(), Metadata: req.Metadata,
-		CreatedAt: now, updatedAt: now, status: "pending", done: make(chan struct{}),
+		CreatedAt: now, Strategy: req.MultitaskStrategy, modes: modes, log: newEventLog(),
+		ctx: rctx, cancel: cancel, updatedAt: now, status: "pending", done: make(chan struct{}),
 	}
+	p.record.log.add("metadata", map[string]any{"run_id": p.record.ID, "attempt": 1})
+	// A thread running in another process is refused by weft (ErrBusy:
+	// 409), which also takes over one whose owner died. The strategy
+	// decides what becomes of the runs under way here.
+	if err := h.admit(p); err != nil {
+		cancel()
+		writeErr(w, err)
+		return nil
+	}
+	return p
+}
+
+// errRejected is a run refused by multitask_strategy reject (409).
+var errRejected = fmt.Errorf("thread is already running a task; wait for it to finish or choose a different multitask strategy: %w", weft.ErrBusy)
+
+// admit applies the run's multitask strategy to the runs under way on its
+// thread here and records it, or refuses it.
+func (h *handler) admit(p *prepared) error {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	under := h.active(p.record.ThreadID)
+	if len(under) > 0 {
+		switch p.req.MultitaskStrategy {
+		case strategyReject:
+			return errRejected
+		case strategyRollback:
+			if err := h.canRollback(p.runner, under); err != nil {
+				return err
+			}
+			p.rollback = under
+			fallthrough
+		case strategyInterrupt:
+			for _, rr := range under {
+				rr.stop(p.req.MultitaskStrategy)
+			}
+		}
+		p.after = under
+	}
 	h.runs[p.record.ID] = p.record
 	h.pruneRuns()
+	return nil
+}
+
+// forker is a Runner that can rewind a thread to a checkpoint (Runner
+// wraps a workflow into one).
+type forker interface {
+	fork(ctx context.Context, thread, checkpointID string, patch json.RawMessage, asNode string) (*weft.Snapshot[any], error)
+}
+
+// canRollback reports whether the runs can be rolled back: a run that
+// started a thread is rolled back by deleting the thread, one that went on
+// from a checkpoint by rewinding to it, which needs a forker.
+func (h *handler) canRollback(rn weft.Runner, runs []*runRecord) error {
+	if _, ok := rn.(forker); ok {
+		return nil
+	}
+	for _, rr := range runs {
+		rr.mu.Lock()
+		head := rr.startHead
+		rr.mu.Unlock()
+		if head != "" {
+			return fmt.Errorf("rolling back a run that went on from a checkpoint needs the workflow wrapped with langgraph.Runner: %w", errInvalid)
+		}
+	}
+	return nil
+}
+
+// rollBack undoes what runs (ended) did to their thread: the thread goes
+// back to the head it had when the first of them began, or is deleted if
+// it had none; their records are dropped, as the Platform deletes
+// rolled-back runs.
+func (h *handler) rollBack(ctx context.Context, rn weft.Runner, thread string, runs []*runRecord) error {
+	var head string
+	began := false
+	for _, rr := range runs {
+		rr.mu.Lock()
+		if rr.started && !began {
+			began, head = true, rr.startHead
+		}
+		rr.mu.Unlock()
+	}
+	h.mu.Lock()
+	for _, rr := range runs {
+		delete(h.runs, rr.ID)
+	}
 	h.mu.Unlock()
-	return p
+	if !began {
+		return nil
+	}
+	if head == "" {
+		h.remember(thread, rn.Name()) // the thread stays, empty
+		if err := rn.Delete(ctx, thread); err != nil && !errors.Is(err, weft.ErrNotFound) {
+			return fmt.Errorf("rolling back thread %q: %w", thread, err)
+		}
+		return nil
+	}
+	f, ok := rn.(forker)
+	if !ok {
+		return fmt.Errorf("rolling back needs the workflow wrapped with langgraph.Runner: %w", errInvalid)
+	}
+	if _, err := f.fork(ctx, thread, head, nil, ""); err != nil {
+		return fmt.Errorf("rolling back thread %q to checkpoint %s: %w", thread, head, err)
+	}
+	return nil
+}
+
+// rewind makes checkpoint cp the head of thread (weft's Fork), unless it
+// is the head already.
+func (h *handler) rewind(ctx context.Context, rn weft.Runner, thread, cp string) error {
+	snap, err := rn.State(ctx, thread)
+	if err != nil {
+		return err
+	}
+	if snap.Checkpoint == cp {
+		return nil
+	}
+	f, ok := rn.(forker)
+	if !ok {
+		return fmt.Errorf("running from a checkpoint needs the workflow wrapped with langgraph.Runner: %w", errInvalid)
+	}
+	if _, err := f.fork(ctx, thread, cp, nil, ""); err != nil {
+		return fmt.Errorf("thread %q: running from checkpoint %s: %w", thread, cp, err)
+	}
+	return nil
 }
 
 // maxRuns is how many run records the handler keeps; past it, the records
 // of the runs that ended longest ago are dropped.
 const maxRuns = 10000
 
-// pruneRuns drops the oldest records of ended runs past maxRuns. h.mu is
-// held.
+// maxLogs is how many ended runs keep their stream events (which hold
+// states, and can be large); older ones keep their record only.
+const maxLogs = 256
+
+// pruneRuns drops the oldest records of ended runs past maxRuns, and the
+// events of ended runs past maxLogs. h.mu is held.
 func (h *handler) pruneRuns() {
-	if len(h.runs) <= maxRuns {
-		return
-	}
 	var ended []*runRecord
 	for _, rr := range h.runs {
-		select {
-		case <-rr.done:
+		if rr.ended() {
 			ended = append(ended, rr)
-		default:
 		}
 	}
+	if len(ended) <= maxLogs && len(h.runs) <= maxRuns {
+		return
+	}
 	slices.SortFunc(ended, func(a, b *runRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	for _, rr := range ended[:min(len(ended), len(h.runs)-maxRuns)] {
-		delete(h.runs, rr.ID)
+	if n := len(h.runs) - maxRuns; n > 0 {
+		for _, rr := range ended[:min(len(ended), n)] {
+			delete(h.runs, rr.ID)
+		}
+		ended = ended[min(len(ended), n):]
+	}
+	for _, rr := range ended[:max(0, len(ended)-maxLogs)] {
+		rr.log.drop()
 	}
 }
 
-// execute runs p to its end (or pause) and returns the thread's values as
-// the Platform's runs.wait returns them: with "__interrupt__" when paused.
-func (h *handler) execute(ctx context.Context, p *prepared, extra ...weft.RunOption) (json.RawMessage, error) {
-	p.record.setStatus("running")
+// launch runs p in the background, under its record's context (not the
+// request's), and records how it ends.
+func (h *handler) launch(p *prepared) {
+	go func() {
+		defer p.record.cancel()
+		values, err := h.execute(p.record.ctx, p)
+		p.record.finish(values, err)
+	}()
+}
+
+// execute waits for the runs p comes after, rolls back those it rolls
+// back, then runs p to its end (or pause), streaming its events into its
+// record's log, and returns the thread's values as the Platform's
+// runs.wait returns them: with "__interrupt__" when paused. A run
+// cancelled returns the thread's values where it stopped.
+func (h *handler) execute(ctx context.Context, p *prepared) (json.RawMessage, error) {
+	for _, rr := range p.after {
+		select {
+		case <-rr.done:
+		case <-ctx.Done():
+			p.record.mu.Lock()
+			if p.record.cancelled == "" {
+				p.record.cancelled = strategyInterrupt
+			}
+			p.record.mu.Unlock()
+			return nil, nil // cancelled before it began: nothing ran
+		}
+	}
 	id := p.thread.meta.ID
-	h.remember(id, p.runner.Name())
-	opts := []weft.RunOption{weft.By(p.author, checkpoint.ChannelAPI)}
-	opts = append(opts, extra...)
-	bps, err := breakpoints(p.runner, p.req)
+	if p.temporary {
+		defer h.discard(context.WithoutCancel(ctx), p)
+	}
+	if len(p.rollback) > 0 {
+		if err := h.rollBack(ctx, p.runner, id, p.rollback); err != nil {
+			return nil, err
+		}
+	}
+	if cp := p.req.from(); cp != "" {
+		// Time travel: the thread goes back to the checkpoint first.
+		if err := h.rewind(ctx, p.runner, id, cp); err != nil {
+			return nil, err
+		}
+	}
+	t, err := h.lookup(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	p.thread = t
+	rr := p.record
+	rr.mu.Lock()
+	rr.started = true
+	if t.row != nil {
+		rr.startHead = t.row.Head
+	}
+	rr.mu.Unlock()
+	rr.setStatus("running")
+	h.remember(id, p.runner.Name())
+
+	q := newEventQueue()
+	tr := &translator{runner: p.runner, thread: id, log: rr.log, states: map[string]json.RawMessage{}}
+	stop, drained := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(drained)
+		for {
+			select {
+			case <-q.wake:
+				tr.handle(ctx, q.take())
+			case <-stop:
+				tr.handle(ctx, q.take())
+				return
+			}
+		}
+	}()
+	opts := []weft.RunOption{weft.By(p.author, checkpoint.ChannelAPI), weft.WithObserver(q)}
+	bps, _ := breakpoints(p.runner, p.req) // checked by prepare
 	opts = append(opts, bps...)
 	res, err := h.start(ctx, p, opts)
-	if p.temporary {
-		defer h.discard(context.WithoutCancel(ctx), p)
+	close(stop)
+	<-drained
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// Cancelled (by a cancel, a strategy, a disconnection or the base
+		// context): the thread stopped at its last checkpoint.
+		rr.mu.Lock()
+		if rr.cancelled == "" {
+			rr.cancelled = strategyInterrupt
+		}
+		rr.mu.Unlock()
+		return h.currentValues(context.WithoutCancel(ctx), p)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return resultValues(res)
+}
+
+// currentValues is the thread's state as JSON, nil if it has none.
+func (h *handler) currentValues(ctx context.Context, p *prepared) (json.RawMessage, error) {
+	snap, err := p.runner.State(ctx, p.thread.meta.ID)
+	if errors.Is(err, weft.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, err := json.Marshal(snap.Values)
+	if err != nil {
+		return nil, fmt.Errorf("thread %q: encoding its values: %w", p.thread.meta.ID, err)
+	}
+	return v, nil
 }
 
 // discard deletes the thread of a stateless run and forgets it.
@@ -244,7 +567,7 @@ func (h *handler) start(ctx context.Context, p *prepared, opts []weft.RunOption)
 		}
 		return rn.Resume(ctx, id, append(opts, copts...)...)
 	}
-	noInput := len(p.req.Input) == 0 || string(p.req.Input) == "null"
+	noInput := !has(p.req.Input)
 	if row := p.thread.row; row != nil {
 		switch row.Status {
 		case weft.StatusInterrupted, weft.StatusStopped, weft.StatusFailed, weft.StatusReady:
@@ -262,13 +585,19 @@ func (h *handler) start(ctx context.Context, p *prepared, opts []weft.RunOption)
 // commandOptions turns a Command into Resume's options: resume as
 // weft.Reply, or, when it is an object keyed by the IDs of pending
 // questions, one weft.Answer per key; update as weft.Update; goto as
-// weft.GoTo.
+// weft.GoTo. It refuses answers the caller may not give (errForbidden).
 func (h *handler) commandOptions(ctx context.Context, p *prepared, c *command) ([]weft.RunOption, error) {
 	var opts []weft.RunOption
-	if len(c.Resume) > 0 {
-		answers, err := h.byID(ctx, p, c.Resume)
+	if has(c.Resume) {
+		pending, err := h.pendingQuestions(ctx, p)
 		if err != nil {
 			return nil, err
+		}
+		answers := byID(pending, c.Resume)
+		for _, q := range pending {
+			if _, ok := answers[q.ID]; (ok || answers == nil) && !p.answerer(q.Assignees) {
+				return nil, fmt.Errorf("question %s is assigned to %v: %w", q.ID, q.Assignees, errForbidden)
+			}
 		}
 		if answers != nil {
 			for id, v := range answers {
@@ -278,7 +607,7 @@ func (h *handler) commandOptions(ctx context.Context, p *prepared, c *command) (
 			opts = append(opts, weft.Reply(c.Resume))
 		}
 	}
-	if len(c.Update) > 0 && string(c.Update) != "null" {
+	if has(c.Update) {
 		u, ok := p.runner.(updater)
 		if !ok {
 			return nil, fmt.Errorf("command update needs the workflow wrapped with langgraph.Runner: %w", errInvalid)
@@ -289,7 +618,7 @@ func (h *handler) commandOptions(ctx context.Context, p *prepared, c *command) (
 		}
 		opts = append(opts, opt)
 	}
-	if len(c.Goto) > 0 && string(c.Goto) != "null" {
+	if has(c.Goto) {
 		var nodes []string
 		var one string
 		if err := json.Unmarshal(c.Goto, &one); err == nil {
@@ -302,23 +631,44 @@ func (h *handler) commandOptions(ctx context.Context, p *prepared, c *command) (
 	return opts, nil
 }
 
-// byID returns resume as answers keyed by question ID when it is an object
-// whose keys are all IDs of questions the thread waits for; nil otherwise.
-func (h *handler) byID(ctx context.Context, p *prepared, resume json.RawMessage) (map[string]json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if !bytes.HasPrefix(bytes.TrimSpace(resume), []byte("{")) || json.Unmarshal(resume, &m) != nil || len(m) == 0 {
-		return nil, nil
-	}
+// pendingQuestions are the questions the thread waits for.
+func (h *handler) pendingQuestions(ctx context.Context, p *prepared) ([]weft.Question, error) {
 	snap, err := p.runner.State(ctx, p.thread.meta.ID)
 	if err != nil {
 		return nil, err
 	}
+	return snap.Interrupts, nil
+}
+
+// byID returns resume as answers keyed by question ID when it is an object
+// whose keys are all IDs of pending questions, or look like question IDs
+// (weft refuses those it does not know: ErrUnknownInterrupt, or
+// ErrAlreadyAnswered); nil otherwise: resume is then one answer.
+func byID(pending []weft.Question, resume json.RawMessage) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if !bytes.HasPrefix(bytes.TrimSpace(resume), []byte("{")) || json.Unmarshal(resume, &m) != nil || len(m) == 0 {
+		return nil
+	}
 	for k := range m {
-		if !slices.ContainsFunc(snap.Interrupts, func(q weft.Question) bool { return q.ID == k }) {
-			return nil, nil
+		if !slices.ContainsFunc(pending, func(q weft.Question) bool { return q.ID == k }) && !looksLikeID(k) {
+			return nil
 		}
 	}
-	return m, nil
+	return m
+}
+
+// looksLikeID reports whether s has the form of a weft question ID (and a
+// LangGraph interrupt id): 32 lowercase hex digits.
+func looksLikeID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // breakpoints are the run's interrupt_before and interrupt_after ("*" for
@@ -326,7 +676,7 @@ func (h *handler) byID(ctx context.Context, p *prepared, resume json.RawMessage)
 func breakpoints(rn weft.Runner, req runRequest) ([]weft.RunOption, error) {
 	var opts []weft.RunOption
 	for i, raw := range []json.RawMessage{req.InterruptBefore, req.InterruptAfter} {
-		if len(raw) == 0 || string(raw) == "null" {
+		if !has(raw) {
 			continue
 		}
 		var nodes []string
@@ -370,15 +720,36 @@ func withInterrupts(values json.RawMessage, qs []weft.Question) (json.RawMessage
 			return nil, fmt.Errorf("the state is not a JSON object: %w", err)
 		}
 	}
-	ints := []wireInterrupt{}
-	for _, q := range qs {
-		if q.Kind == weft.KindDynamic {
-			ints = append(ints, wireInterrupt{ID: q.ID, Value: q.Value})
-		}
-	}
-	b, _ := json.Marshal(ints)
+	b, _ := json.Marshal(wireInterrupts(qs))
 	m["__interrupt__"] = b
 	return json.Marshal(m)
+}
+
+// wireInterrupts are the dynamic questions of qs as the Platform shows
+// interrupts.
+func wireInterrupts(qs []weft.Question) []wireInterrupt {
+	out := []wireInterrupt{}
+	for _, q := range qs {
+		if q.Kind == weft.KindDynamic {
+			out = append(out, wireInterrupt{ID: q.ID, Value: q.Value})
+		}
+	}
+	return out
+}
+
+// follow waits for the run of a request to end; if the client goes away
+// first, it cancels the run unless on_disconnect is "continue", and
+// reports false.
+func follow(r *http.Request, rr *runRecord, onDisconnect string) bool {
+	select {
+	case <-rr.done:
+		return true
+	case <-r.Context().Done():
+		if onDisconnect != "continue" {
+			rr.stop(strategyInterrupt)
+		}
+		return false
+	}
 }
 
 func (h *handler) waitRun(w http.ResponseWriter, r *http.Request) {
@@ -386,13 +757,27 @@ func (h *handler) waitRun(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	values, err := h.execute(r.Context(), p)
-	p.record.finish(values, err)
+	h.launch(p)
+	if !follow(r, p.record, p.req.OnDisconnect) {
+		return
+	}
+	writeOutcome(w, p.record)
+}
+
+// writeOutcome answers with how the run ended: the thread's values, or the
+// error.
+func writeOutcome(w http.ResponseWriter, rr *runRecord) {
+	rr.mu.Lock()
+	values, err := rr.values, rr.err
+	rr.mu.Unlock()
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	w.Header().Set("Content-Location", "/threads/"+p.thread.meta.ID+"/runs/"+p.record.ID)
+	if values == nil {
+		values = json.RawMessage("null")
+	}
+	w.Header().Set("Content-Location", "/threads/"+rr.ThreadID+"/runs/"+rr.ID)
 	writeJSON(w, http.StatusOK, values)
 }
 
@@ -401,14 +786,8 @@ func (h *handler) backgroundRun(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(h.base)
-	p.record.cancel = cancel
-	go func() {
-		defer cancel()
-		values, err := h.execute(ctx, p)
-		p.record.finish(values, err)
-	}()
-	w.Header().Set("Content-Location", "/threads/"+p.thread.meta.ID+"/runs/"+p.record.ID)
+	h.launch(p)
+	w.Header().Set("Content-Location", "/threads/"+p.record.ThreadID+"/runs/"+p.record.ID)
 	writeJSON(w, http.StatusOK, p.record.object())
 }
 
@@ -432,6 +811,11 @@ func (h *handler) getRun(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) listRuns(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if _, err := h.lookup(r.Context(), id); err != nil {
+		writeErr(w, err)
+		return
+	}
+	status := r.URL.Query().Get("status")
 	h.mu.Lock()
 	var rs []*runRecord
 	for _, rr := range h.runs {
@@ -443,9 +827,29 @@ func (h *handler) listRuns(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(rs, func(a, b *runRecord) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	out := []map[string]any{}
 	for _, rr := range rs {
-		out = append(out, rr.object())
+		obj := rr.object()
+		if status == "" || obj["status"] == status {
+			out = append(out, obj)
+		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	limit, offset := queryInt(r, "limit", 10), queryInt(r, "offset", 0)
+	writeJSON(w, http.StatusOK, page(out, offset, limit))
+}
+
+// deleteRun forgets a run that has ended (409 for one under way).
+func (h *handler) deleteRun(w http.ResponseWriter, r *http.Request) {
+	rr := h.record(w, r)
+	if rr == nil {
+		return
+	}
+	if !rr.ended() {
+		writeError(w, http.StatusConflict, "Run is pending or running: cancel it first")
+		return
+	}
+	h.mu.Lock()
+	delete(h.runs, rr.ID)
+	h.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // joinRun waits for the run to end and returns the thread's values.
@@ -454,46 +858,142 @@ func (h *handler) joinRun(w http.ResponseWriter, r *http.Request) {
 	if rr == nil {
 		return
 	}
-	select {
-	case <-rr.done:
-	case <-r.Context().Done():
+	if !follow(r, rr, "continue") {
 		return
 	}
-	rr.mu.Lock()
-	values, err := rr.values, rr.err
-	rr.mu.Unlock()
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, values)
+	writeOutcome(w, rr)
 }
 
-// cancelRun cancels a background run (its context ends: the thread stops at
-// its last checkpoint); ?wait=true waits for it to end.
+// cancelRun cancels a run: its context ends and the thread stops at its
+// last checkpoint. ?action=rollback also undoes what the run did and drops
+// its record (and waits for it to end); ?wait=true waits for it to end.
 func (h *handler) cancelRun(w http.ResponseWriter, r *http.Request) {
+	action := r.URL.Query().Get("action")
+	if action == "" {
+		action = strategyInterrupt
+	}
+	if action != strategyInterrupt && action != strategyRollback {
+		writeError(w, http.StatusUnprocessableEntity, "action must be interrupt or rollback")
+		return
+	}
 	rr := h.record(w, r)
 	if rr == nil {
 		return
 	}
-	select {
-	case <-rr.done:
+	if rr.ended() {
 		writeError(w, http.StatusConflict, "Run is not pending or running")
 		return
-	default:
 	}
-	rr.mu.Lock()
-	rr.cancelled = true
-	cancel := rr.cancel
-	rr.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	rn := h.runners[rr.AssistantID]
+	if action == strategyRollback {
+		if err := h.canRollback(rn, []*runRecord{rr}); err != nil {
+			writeErr(w, err)
+			return
+		}
 	}
-	if q := r.URL.Query().Get("wait"); q == "true" || q == "1" {
+	rr.stop(action)
+	if q := r.URL.Query().Get("wait"); action == strategyRollback || q == "true" || q == "1" {
 		select {
 		case <-rr.done:
 		case <-r.Context().Done():
 			return
+		}
+	}
+	if action == strategyRollback {
+		// Once begun, the rollback goes to its end, client or not.
+		if err := h.rollBack(context.WithoutCancel(r.Context()), rn, rr.ThreadID, []*runRecord{rr}); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// cancelRuns is POST /runs/cancel?action=interrupt|rollback {status} or
+// {thread_id, run_ids}: cancelRun for several runs at once, all or
+// none checked first (an unknown run is 404 and cancels nothing).
+func (h *handler) cancelRuns(w http.ResponseWriter, r *http.Request) {
+	action := r.URL.Query().Get("action")
+	if action == "" {
+		action = strategyInterrupt
+	}
+	if action != strategyInterrupt && action != strategyRollback {
+		writeError(w, http.StatusUnprocessableEntity, "action must be interrupt or rollback")
+		return
+	}
+	var req struct {
+		Status   string   `json:"status"`
+		ThreadID string   `json:"thread_id"`
+		RunIDs   []string `json:"run_ids"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	var runs []*runRecord
+	h.mu.Lock()
+	switch {
+	case req.Status != "" && req.ThreadID == "" && len(req.RunIDs) == 0:
+		if req.Status != "pending" && req.Status != "running" && req.Status != "all" {
+			h.mu.Unlock()
+			writeError(w, http.StatusUnprocessableEntity, "status must be pending, running or all")
+			return
+		}
+		for _, rr := range h.runs {
+			rr.mu.Lock()
+			st := rr.status
+			rr.mu.Unlock()
+			if !rr.ended() && (req.Status == "all" || req.Status == st) {
+				runs = append(runs, rr)
+			}
+		}
+	case req.Status == "" && req.ThreadID != "" && len(req.RunIDs) > 0:
+		for _, id := range req.RunIDs {
+			rr, ok := h.runs[id]
+			if !ok || rr.ThreadID != req.ThreadID {
+				h.mu.Unlock()
+				writeError(w, http.StatusNotFound, "Run "+id+" not found")
+				return
+			}
+			if !rr.ended() {
+				runs = append(runs, rr)
+			}
+		}
+	default:
+		h.mu.Unlock()
+		writeError(w, http.StatusUnprocessableEntity, "give status, or thread_id and run_ids")
+		return
+	}
+	h.mu.Unlock()
+	slices.SortFunc(runs, func(a, b *runRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	byThread := map[string][]*runRecord{}
+	for _, rr := range runs {
+		byThread[rr.ThreadID] = append(byThread[rr.ThreadID], rr)
+	}
+	if action == strategyRollback {
+		for _, rs := range byThread {
+			if err := h.canRollback(h.runners[rs[0].AssistantID], rs); err != nil {
+				writeErr(w, err)
+				return
+			}
+		}
+	}
+	for _, rr := range runs {
+		rr.stop(action)
+	}
+	if action == strategyRollback {
+		for thread, rs := range byThread {
+			for _, rr := range rs {
+				select {
+				case <-rr.done:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			if err := h.rollBack(context.WithoutCancel(r.Context()), h.runners[rs[0].AssistantID], thread, rs); err != nil {
+				writeErr(w, err)
+				return
+			}
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)

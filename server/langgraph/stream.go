@@ -6,14 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/weftgraph/weft"
 )
 
 // eventQueue hands a run's events from its observer to the goroutine that
-// writes the stream. It never blocks the run: the stream reads states from
+// translates them. It never blocks the run: translating reads states from
 // the store, which an observer must not do while the run waits for it.
 type eventQueue struct {
 	mu     sync.Mutex
@@ -43,30 +45,153 @@ func (q *eventQueue) take() []weft.Event {
 	return evs
 }
 
-// sseWriter writes Server-Sent Events, numbering them from 0.
-type sseWriter struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
-	n  int
+// sseEvent is one event of a run's stream; its id is its index in the log.
+type sseEvent struct {
+	name string
+	data json.RawMessage
 }
 
-func (s *sseWriter) event(name string, data any) {
+// maxLog is how many events a run's log keeps; past it, the oldest are
+// dropped (a reader resuming before them starts at the oldest kept).
+const maxLog = 10000
+
+// eventLog is a run's stream: every event, in order, for any number of
+// readers, who may join late or come back after a disconnection
+// (Last-Event-ID).
+type eventLog struct {
+	mu      sync.Mutex
+	first   int // the id of events[0]
+	events  []sseEvent
+	closed  bool
+	changed chan struct{} // closed and replaced at every change
+	last    json.RawMessage
+}
+
+func newEventLog() *eventLog { return &eventLog{changed: make(chan struct{})} }
+
+// add appends an event (after the log is closed, it does nothing).
+func (l *eventLog) add(name string, data any) {
 	b, err := json.Marshal(data)
 	if err != nil {
-		b, _ = json.Marshal(map[string]string{"error": "EncodeError", "message": err.Error()})
 		name = "error"
+		b, _ = json.Marshal(map[string]string{"error": "EncodeError", "message": err.Error()})
 	}
-	fmt.Fprintf(s.w, "event: %s\ndata: %s\nid: %d\n\n", name, b, s.n)
-	s.n++
-	_ = s.rc.Flush()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.events = append(l.events, sseEvent{name, b})
+	if len(l.events) > maxLog {
+		n := len(l.events) - maxLog
+		l.events = append(l.events[:0:0], l.events[n:]...)
+		l.first += n
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// values appends a values event unless it is the same as the last one.
+func (l *eventLog) values(v json.RawMessage) {
+	l.mu.Lock()
+	same := bytes.Equal(v, l.last)
+	l.last = v
+	l.mu.Unlock()
+	if !same {
+		l.add("values", v)
+	}
+}
+
+// drop forgets the events of a closed log: a reader gets none.
+func (l *eventLog) drop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed && l.events != nil {
+		l.first += len(l.events)
+		l.events, l.last = nil, nil
+	}
+}
+
+func (l *eventLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.closed = true
+		close(l.changed)
+	}
+}
+
+// from returns the events from id on, the id after them, whether the log
+// is closed, and a channel closed at its next change.
+func (l *eventLog) from(id int) ([]sseEvent, int, bool, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id = max(id, l.first)
+	i := id - l.first
+	if i > len(l.events) {
+		i = len(l.events)
+	}
+	evs := l.events[i:]
+	return evs, l.first + len(l.events), l.closed, l.changed
+}
+
+// translator turns a run's weft events into the Platform's stream events:
+// values (the state after the input and after each superstep), updates
+// ({node: the fields it changed}, {"__interrupt__": [...]} at a pause) and
+// custom (what nodes Emit).
+type translator struct {
+	runner weft.Runner
+	thread string
+	log    *eventLog
+	states map[string]json.RawMessage // checkpoint → values, read once
+}
+
+func (t *translator) state(ctx context.Context, cp string) json.RawMessage {
+	if v, ok := t.states[cp]; ok {
+		return v
+	}
+	snap, err := t.runner.StateAt(ctx, t.thread, cp)
+	if err != nil {
+		return nil
+	}
+	v, err := json.Marshal(snap.Values)
+	if err != nil {
+		return nil
+	}
+	t.states[cp] = v
+	return v
+}
+
+func (t *translator) handle(ctx context.Context, evs []weft.Event) {
+	for _, e := range evs {
+		switch e.Type {
+		case weft.EventRunStarted, weft.EventResumed, weft.EventStepCommitted:
+			if e.Checkpoint != "" {
+				if v := t.state(ctx, e.Checkpoint); v != nil {
+					t.log.values(v)
+				}
+			}
+		case weft.EventNodeFinished:
+			if e.Err != "" || strings.Contains(e.Node, "/") {
+				continue
+			}
+			upd, err := json.Marshal(e.Update)
+			if err != nil {
+				continue
+			}
+			t.log.add("updates", map[string]json.RawMessage{e.Node: changed(t.state(ctx, e.Checkpoint), upd)})
+		case weft.EventInterrupted:
+			t.log.add("updates", map[string]any{"__interrupt__": wireInterrupts(e.Questions)})
+		case weft.EventCustom:
+			t.log.add("custom", e.Data)
+		}
+	}
 }
 
 // streamModes parses stream_mode: a string or a list ("values" by default).
 func streamModes(raw json.RawMessage) (map[string]bool, error) {
-	modes := map[string]bool{}
-	if len(raw) == 0 || string(raw) == "null" {
-		modes["values"] = true
-		return modes, nil
+	if !has(raw) {
+		return map[string]bool{"values": true}, nil
 	}
 	var one string
 	var many []string
@@ -75,137 +200,127 @@ func streamModes(raw json.RawMessage) (map[string]bool, error) {
 	} else if err := json.Unmarshal(raw, &many); err != nil {
 		return nil, fmt.Errorf("stream_mode must be a string or a list of strings: %w", errInvalid)
 	}
-	for _, m := range many {
+	return modeSet(many)
+}
+
+func modeSet(names []string) (map[string]bool, error) {
+	modes := map[string]bool{}
+	for _, m := range names {
 		switch m {
 		case "values", "updates", "custom":
 			modes[m] = true
+		case "messages", "messages-tuple", "events", "debug", "checkpoints", "tasks":
+			// The Platform's other modes: accepted, as clients such as
+			// useStream ask for them, but nothing is streamed for them.
+			modes[m] = true
 		default:
-			return nil, fmt.Errorf("stream_mode %q is not supported (values, updates, custom): %w", m, errInvalid)
+			return nil, fmt.Errorf("stream_mode %q is not one of the Platform's (values, updates, custom, messages, messages-tuple, events, debug, checkpoints, tasks): %w", m, errInvalid)
 		}
+	}
+	if len(modes) == 0 {
+		modes["values"] = true
 	}
 	return modes, nil
 }
 
-// streamRun runs on a thread and streams what it does: metadata, then
-// values (the state after the input and after each superstep) and updates
-// (what each node changed, {node: fields}), then end.
+// streamRun starts a run and streams what it does (see serveLog).
 func (h *handler) streamRun(w http.ResponseWriter, r *http.Request) {
-	// Check stream_mode before the run is recorded.
-	var peek struct {
-		StreamMode json.RawMessage `json:"stream_mode"`
-	}
-	body, err := readAll(r)
-	if err != nil {
-		writeError(w, http.StatusUnprocessableEntity, err.Error())
-		return
-	}
-	if len(body) > 0 {
-		if err := json.Unmarshal(body, &peek); err != nil {
-			writeError(w, http.StatusUnprocessableEntity, "invalid JSON body: "+err.Error())
-			return
-		}
-	}
-	modes, err := streamModes(peek.StreamMode)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	r.Body = readCloser{bytes.NewReader(body)}
 	p := h.prepare(w, r)
 	if p == nil {
 		return
 	}
-	ctx := r.Context()
-	q := newEventQueue()
-	type outcome struct {
-		values json.RawMessage
-		err    error
+	h.launch(p)
+	loc := "/threads/" + p.record.ThreadID + "/runs/" + p.record.ID
+	w.Header().Set("Content-Location", loc)
+	if p.req.StreamResumable {
+		// Where the SDK reconnects, with Last-Event-ID.
+		w.Header().Set("Location", loc+"/stream")
 	}
-	done := make(chan outcome, 1)
-	go func() {
-		values, err := h.execute(ctx, p, weft.WithObserver(q))
-		p.record.finish(values, err)
-		done <- outcome{values, err}
-	}()
+	h.serveLog(w, r, p.record, 0, p.record.modes, p.req.OnDisconnect != "continue")
+}
 
+// joinStream streams a run's events from the one after Last-Event-ID (from
+// the first without it, -1 included): the log of every run is kept, so any
+// run's stream can be joined or resumed, stream_resumable or not.
+func (h *handler) joinStream(w http.ResponseWriter, r *http.Request) {
+	rr := h.record(w, r)
+	if rr == nil {
+		return
+	}
+	from := 0
+	if s := r.Header.Get("Last-Event-ID"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			writeError(w, http.StatusUnprocessableEntity, "Last-Event-ID must be an event id")
+			return
+		}
+		from = max(n+1, 0)
+	}
+	modes := rr.modes
+	if names := r.URL.Query()["stream_mode"]; len(names) > 0 {
+		var list []string
+		for _, n := range names {
+			var many []string
+			if json.Unmarshal([]byte(n), &many) == nil {
+				list = append(list, many...)
+			} else {
+				list = append(list, strings.Split(n, ",")...)
+			}
+		}
+		m, err := modeSet(list)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		modes = m
+	}
+	q := r.URL.Query().Get("cancel_on_disconnect")
+	h.serveLog(w, r, rr, from, modes, q == "true" || q == "1")
+}
+
+// heartbeat is how often a stream with nothing to send writes a comment.
+const heartbeat = 15 * time.Second
+
+// serveLog writes the run's events from id from on as Server-Sent Events:
+// metadata {run_id, attempt} first, then values, updates and custom as
+// modes ask, an error event {error, message} if the run fails; the stream
+// closes when the run ends. A client that goes away cancels the run if
+// cancelOnDisconnect.
+func (h *handler) serveLog(w http.ResponseWriter, r *http.Request, rr *runRecord, from int, modes map[string]bool, cancelOnDisconnect bool) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Location", "/threads/"+p.thread.meta.ID+"/runs/"+p.record.ID)
 	w.WriteHeader(http.StatusOK)
-	sse := &sseWriter{w: w, rc: http.NewResponseController(w)}
-	sse.event("metadata", map[string]any{"run_id": p.record.ID, "attempt": 1})
-
-	id := p.thread.meta.ID
-	states := map[string]json.RawMessage{} // checkpoint → values, read once
-	state := func(cp string) json.RawMessage {
-		if v, ok := states[cp]; ok {
-			return v
-		}
-		snap, err := p.runner.StateAt(ctx, id, cp)
-		if err != nil {
-			return nil
-		}
-		v, err := json.Marshal(snap.Values)
-		if err != nil {
-			return nil
-		}
-		states[cp] = v
-		return v
-	}
-	var last json.RawMessage // the last values sent
-	sendValues := func(v json.RawMessage) {
-		if v != nil && modes["values"] && !bytes.Equal(v, last) {
-			sse.event("values", v)
-			last = v
-		}
-	}
-	handle := func(e weft.Event) {
-		switch e.Type {
-		case weft.EventRunStarted, weft.EventResumed, weft.EventStepCommitted:
-			if e.Checkpoint != "" {
-				sendValues(state(e.Checkpoint))
-			}
-		case weft.EventNodeFinished:
-			if !modes["updates"] || e.Err != "" || strings.Contains(e.Node, "/") {
-				return
-			}
-			upd, err := json.Marshal(e.Update)
-			if err != nil {
-				return
-			}
-			sse.event("updates", map[string]json.RawMessage{e.Node: changed(state(e.Checkpoint), upd)})
-		case weft.EventInterrupted:
-			if modes["updates"] {
-				ints := []wireInterrupt{}
-				for _, qn := range e.Questions {
-					if qn.Kind == weft.KindDynamic {
-						ints = append(ints, wireInterrupt{ID: qn.ID, Value: qn.Value})
-					}
-				}
-				sse.event("updates", map[string]any{"__interrupt__": ints})
-			}
-		case weft.EventCustom:
-			if modes["custom"] {
-				sse.event("custom", e.Data)
-			}
-		}
-	}
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	// A comment line now and then keeps proxies from closing a quiet
+	// stream. No blank line follows it: the SDK's decoder would dispatch
+	// an empty event.
+	beat := time.NewTicker(heartbeat)
+	defer beat.Stop()
+	next := from
 	for {
+		evs, after, closed, changed := rr.log.from(next)
+		for i, e := range evs {
+			if e.name == "metadata" || e.name == "error" || modes[e.name] {
+				fmt.Fprintf(w, "event: %s\ndata: %s\nid: %d\n\n", e.name, e.data, after-len(evs)+i)
+			}
+		}
+		if len(evs) > 0 {
+			_ = rc.Flush()
+		}
+		next = after
+		if closed {
+			return
+		}
 		select {
-		case <-q.wake:
-			for _, e := range q.take() {
-				handle(e)
+		case <-changed:
+		case <-beat.C:
+			fmt.Fprint(w, ": heartbeat\n")
+			_ = rc.Flush()
+		case <-r.Context().Done():
+			if cancelOnDisconnect {
+				rr.stop(strategyInterrupt)
 			}
-		case out := <-done:
-			for _, e := range q.take() {
-				handle(e)
-			}
-			if out.err != nil {
-				sse.event("error", map[string]any{"error": errorName(out.err), "message": out.err.Error()})
-			} else {
-				sendValues(out.values)
-			}
-			sse.event("end", nil)
 			return
 		}
 	}

@@ -1,6 +1,7 @@
 package langgraph
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -90,9 +91,15 @@ func (h *handler) createThread(w http.ResponseWriter, r *http.Request) {
 		ThreadID string         `json:"thread_id"`
 		Metadata map[string]any `json:"metadata"`
 		IfExists string         `json:"if_exists"`
+		// Supersteps would prefill the thread's state: not supported.
+		Supersteps []json.RawMessage `json:"supersteps"`
 	}
 	if err := decodeBody(r, &req); err != nil {
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	if len(req.Supersteps) > 0 {
+		writeError(w, http.StatusUnprocessableEntity, "supersteps are not supported: create the thread, then update its state (POST /threads/{id}/state)")
 		return
 	}
 	if req.ThreadID == "" {
@@ -193,16 +200,17 @@ func (h *handler) threadObject(ctx context.Context, t *thread) (map[string]any, 
 		"values":     nil,
 		"interrupts": map[string][]wireInterrupt{},
 	}
-	if t.row == nil || t.runner == nil {
-		if h.busy(t.meta.ID) {
-			obj["status"] = "busy"
-		}
-		return obj, nil
+	if t.row != nil {
+		obj["updated_at"] = timestamp(t.row.UpdatedAt)
+		obj["status"] = threadStatus(t.row.Status)
 	}
-	obj["updated_at"] = timestamp(t.row.UpdatedAt)
-	obj["status"] = threadStatus(t.row.Status)
 	if h.busy(t.meta.ID) {
 		obj["status"] = "busy"
+	}
+	if t.row == nil || t.runner == nil {
+		// Not run yet, or a workflow the handler does not serve: its
+		// values need the workflow.
+		return obj, nil
 	}
 	snap, err := t.runner.State(ctx, t.meta.ID)
 	if err != nil {
@@ -238,28 +246,67 @@ func taskID(thread, cp, task string) string {
 }
 
 func (h *handler) searchThreads(w http.ResponseWriter, r *http.Request) {
-	var q struct {
-		Status   string         `json:"status"`
-		Metadata map[string]any `json:"metadata"`
-		IDs      []string       `json:"ids"`
-		Limit    int            `json:"limit"`
-		Offset   int            `json:"offset"`
+	out, q, ok := h.findThreads(w, r)
+	if ok {
+		writeJSON(w, http.StatusOK, page(out, q.Offset, q.Limit))
 	}
+}
+
+// countThreads is POST /threads/count: how many threads the search finds
+// (without paging).
+func (h *handler) countThreads(w http.ResponseWriter, r *http.Request) {
+	if out, _, ok := h.findThreads(w, r); ok {
+		writeJSON(w, http.StatusOK, len(out))
+	}
+}
+
+// threadQuery is the body of POST /threads/search and /threads/count.
+type threadQuery struct {
+	Status    string         `json:"status"`
+	Metadata  map[string]any `json:"metadata"`
+	Values    map[string]any `json:"values"`
+	IDs       []string       `json:"ids"`
+	Limit     int            `json:"limit"`
+	Offset    int            `json:"offset"`
+	SortBy    string         `json:"sort_by"`
+	SortOrder string         `json:"sort_order"`
+}
+
+// findThreads are the threads a search or count asks for, newest first;
+// it writes the error itself.
+func (h *handler) findThreads(w http.ResponseWriter, r *http.Request) ([]map[string]any, threadQuery, bool) {
+	var q threadQuery
 	if err := decodeBody(r, &q); err != nil {
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
-		return
+		return nil, q, false
 	}
 	switch q.Status {
 	case "", "idle", "busy", "interrupted", "error":
 	default:
 		writeError(w, http.StatusUnprocessableEntity, "status must be idle, busy, interrupted or error")
-		return
+		return nil, q, false
+	}
+	switch q.SortBy {
+	case "":
+		q.SortBy = "created_at"
+	case "thread_id", "status", "created_at", "updated_at":
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "sort_by must be thread_id, status, created_at or updated_at")
+		return nil, q, false
+	}
+	switch q.SortOrder {
+	case "":
+		q.SortOrder = "desc"
+	case "asc", "desc":
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "sort_order must be asc or desc")
+		return nil, q, false
 	}
 	ctx := r.Context()
 	ids, err := h.threadIDs(ctx)
 	if err != nil {
 		writeErr(w, err)
-		return
+		return nil, q, false
 	}
 	out := []map[string]any{}
 	for _, id := range ids {
@@ -272,7 +319,7 @@ func (h *handler) searchThreads(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			writeErr(w, err)
-			return
+			return nil, q, false
 		}
 		if !matches(t.meta.Metadata, q.Metadata) {
 			continue
@@ -280,18 +327,28 @@ func (h *handler) searchThreads(w http.ResponseWriter, r *http.Request) {
 		obj, err := h.threadObject(ctx, t)
 		if err != nil {
 			writeErr(w, err)
-			return
+			return nil, q, false
 		}
 		if q.Status != "" && obj["status"] != q.Status {
 			continue
 		}
+		if len(q.Values) > 0 {
+			var values map[string]any
+			if v, ok := obj["values"].(json.RawMessage); !ok || json.Unmarshal(v, &values) != nil || !matches(values, q.Values) {
+				continue
+			}
+		}
 		out = append(out, obj)
 	}
-	// Newest first, as the Platform sorts by default.
+	// Newest first by default, as the Platform sorts.
 	slices.SortStableFunc(out, func(a, b map[string]any) int {
-		return compareStrings(b["created_at"].(string), a["created_at"].(string))
+		c := compareStrings(a[q.SortBy].(string), b[q.SortBy].(string))
+		if q.SortOrder == "desc" {
+			c = -c
+		}
+		return c
 	})
-	writeJSON(w, http.StatusOK, page(out, q.Offset, q.Limit))
+	return out, q, true
 }
 
 func compareStrings(a, b string) int {
@@ -385,7 +442,7 @@ func (h *handler) threadState(w http.ResponseWriter, r *http.Request) {
 func emptyState(id string) map[string]any {
 	return map[string]any{
 		"values": map[string]any{}, "next": []string{}, "tasks": []any{},
-		"metadata": nil, "created_at": nil,
+		"metadata": nil, "created_at": nil, "interrupts": []any{},
 		"checkpoint":        map[string]any{"thread_id": id, "checkpoint_ns": "", "checkpoint_id": nil, "checkpoint_map": nil},
 		"parent_checkpoint": nil,
 	}
@@ -463,6 +520,7 @@ func (h *handler) stateObject(ctx context.Context, t *thread, snap *weft.Snapsho
 			"source": snap.Source, "step": snap.Step, "writes": nil, "parents": map[string]any{},
 			"graph_id": snap.Workflow, "thread_id": t.meta.ID,
 		},
+		"interrupts":        wireInterrupts(snap.Interrupts),
 		"created_at":        timestamp(snap.Created),
 		"checkpoint":        checkpointRef(t.meta.ID, snap.Checkpoint),
 		"parent_checkpoint": checkpointRef(t.meta.ID, snap.Parent),
@@ -566,4 +624,321 @@ func (h *handler) threadHistory(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// stateRef is a checkpoint as requests name it: {checkpoint_id} or the
+// config form {configurable: {checkpoint_id}}.
+type stateRef struct {
+	CheckpointID string `json:"checkpoint_id"`
+	Configurable *struct {
+		CheckpointID string `json:"checkpoint_id"`
+	} `json:"configurable"`
+}
+
+func (s *stateRef) id() string {
+	if s == nil {
+		return ""
+	}
+	if s.CheckpointID == "" && s.Configurable != nil {
+		return s.Configurable.CheckpointID
+	}
+	return s.CheckpointID
+}
+
+// threadStateAt is the state at a checkpoint: GET
+// /threads/{id}/state/{checkpoint} and POST /threads/{id}/state/checkpoint
+// {checkpoint: {checkpoint_id}}.
+func (h *handler) threadStateAt(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	cp := r.PathValue("checkpoint")
+	if r.Method == http.MethodPost {
+		var req struct {
+			Checkpoint *stateRef `json:"checkpoint"`
+		}
+		if err := decodeBody(r, &req); err != nil {
+			writeError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		if cp = req.Checkpoint.id(); cp == "" {
+			writeError(w, http.StatusUnprocessableEntity, "checkpoint.checkpoint_id is required")
+			return
+		}
+	}
+	t, err := h.lookup(ctx, r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if t.runner == nil || t.row == nil {
+		writeError(w, http.StatusNotFound, "Checkpoint "+cp+" not found")
+		return
+	}
+	snap, err := t.runner.StateAt(ctx, t.meta.ID, cp)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	obj, err := h.stateObject(ctx, t, snap)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, obj)
+}
+
+// updateState is POST /threads/{id}/state {values, as_node, checkpoint}:
+// weft.Workflow.UpdateState at the head, Fork at a past checkpoint. It
+// returns the new checkpoint.
+func (h *handler) updateState(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var req struct {
+		Values       json.RawMessage `json:"values"`
+		AsNode       string          `json:"as_node"`
+		Checkpoint   *stateRef       `json:"checkpoint"`
+		CheckpointID string          `json:"checkpoint_id"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	if has(req.Values) && !bytes.HasPrefix(bytes.TrimSpace(req.Values), []byte("{")) {
+		writeError(w, http.StatusUnprocessableEntity, "values must be an object of state fields")
+		return
+	}
+	t, err := h.lookup(ctx, r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	rn := t.runner
+	if rn == nil {
+		// A thread that has not run: its graph is in its metadata, as the
+		// SDK's threads.create({graphId}) puts it.
+		g, _ := t.meta.Metadata["graph_id"].(string)
+		if rn = h.runners[g]; rn == nil {
+			writeError(w, http.StatusUnprocessableEntity, "the thread has no graph yet: run it first or create it with metadata graph_id")
+			return
+		}
+	}
+	if req.AsNode == weft.End {
+		h.endThread(w, r, t, rn, req.Values)
+		return
+	}
+	if req.AsNode != "" && !slices.ContainsFunc(rn.Shape().Nodes, func(n weft.ShapeNode) bool { return n.Name == req.AsNode }) {
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("as_node %q is not a node of %s", req.AsNode, rn.Name()))
+		return
+	}
+	if h.busy(t.meta.ID) {
+		writeError(w, http.StatusConflict, "Thread is busy: a run is under way")
+		return
+	}
+	cp := req.CheckpointID
+	if cp == "" {
+		cp = req.Checkpoint.id()
+	}
+	var head string
+	if t.row != nil {
+		head = t.row.Head
+	}
+	var newCP string
+	if cp != "" && cp != head {
+		f, ok := rn.(forker)
+		if !ok {
+			writeError(w, http.StatusUnprocessableEntity, "updating a past checkpoint needs the workflow wrapped with langgraph.Runner")
+			return
+		}
+		snap, err := f.fork(ctx, t.meta.ID, cp, req.Values, req.AsNode)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		newCP = snap.Checkpoint
+	} else {
+		u, ok := rn.(stateUpdater)
+		if !ok {
+			writeError(w, http.StatusUnprocessableEntity, "state updates need the workflow wrapped with langgraph.Runner")
+			return
+		}
+		if newCP, err = u.updateState(ctx, t.meta.ID, req.Values, req.AsNode); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	h.remember(t.meta.ID, rn.Name())
+	writeJSON(w, http.StatusOK, map[string]any{"checkpoint": checkpointRef(t.meta.ID, newCP)})
+}
+
+// endThread is POST /threads/{id}/state {as_node: "__end__"}, how the
+// Agent Inbox ignores a thread: the values (if any) are applied, then the
+// thread is cancelled (weft's Cancel: its questions withdrawn, recorded
+// with the caller as the author and "ended as __end__" as the note); it
+// is idle then.
+func (h *handler) endThread(w http.ResponseWriter, r *http.Request, t *thread, rn weft.Runner, values json.RawMessage) {
+	ctx := r.Context()
+	if t.row == nil {
+		writeError(w, http.StatusConflict, "the thread has not run: there is nothing to end")
+		return
+	}
+	if h.busy(t.meta.ID) {
+		writeError(w, http.StatusConflict, "Thread is busy: a run is under way")
+		return
+	}
+	if has(values) {
+		u, ok := rn.(stateUpdater)
+		if !ok {
+			writeError(w, http.StatusUnprocessableEntity, "state updates need the workflow wrapped with langgraph.Runner")
+			return
+		}
+		if _, err := u.updateState(ctx, t.meta.ID, values, ""); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	switch t.row.Status {
+	case weft.StatusCompleted, weft.StatusCancelled:
+	default:
+		if err := rn.Cancel(ctx, t.meta.ID, "ended as "+weft.End, weft.By(author(r), checkpoint.ChannelAPI)); err != nil && !errors.Is(err, weft.ErrNotRunning) {
+			writeErr(w, err)
+			return
+		}
+	}
+	snap, err := rn.State(ctx, t.meta.ID)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"checkpoint": checkpointRef(t.meta.ID, snap.Checkpoint)})
+}
+
+// patchThread is PATCH /threads/{id} {metadata}: the metadata is merged
+// into the thread's (kept in memory).
+func (h *handler) patchThread(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Metadata map[string]any `json:"metadata"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	t, err := h.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	h.mu.Lock()
+	m, ok := h.threads[t.meta.ID]
+	if !ok {
+		m = &threadMeta{ID: t.meta.ID, Metadata: map[string]any{}, CreatedAt: t.meta.CreatedAt, Workflow: t.meta.Workflow}
+		h.threads[t.meta.ID] = m
+	}
+	for k, v := range req.Metadata {
+		m.Metadata[k] = v
+	}
+	h.mu.Unlock()
+	h.getThread(w, r)
+}
+
+// deleteThread is DELETE /threads/{id}: the thread, its checkpoints,
+// questions and run records are deleted. A thread with a run under way is
+// refused (409): cancel the run first.
+func (h *handler) deleteThread(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t, err := h.lookup(ctx, r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if h.busy(t.meta.ID) {
+		writeError(w, http.StatusConflict, "Thread is busy: cancel its runs first")
+		return
+	}
+	if t.row != nil {
+		rn := t.runner
+		if rn == nil {
+			writeError(w, http.StatusConflict, fmt.Sprintf("thread %s belongs to graph %s, which this server does not have", t.meta.ID, t.row.Workflow))
+			return
+		}
+		if err := rn.Delete(ctx, t.meta.ID); err != nil && !errors.Is(err, weft.ErrNotFound) {
+			writeErr(w, err)
+			return
+		}
+	}
+	h.mu.Lock()
+	delete(h.threads, t.meta.ID)
+	for id, rr := range h.runs {
+		if rr.ThreadID == t.meta.ID {
+			delete(h.runs, id)
+		}
+	}
+	h.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// copyThread is POST /threads/{id}/copy: a new thread with the source's
+// metadata and current values, that runs the same nodes next (made with
+// UpdateState as the node before them). Its history starts at the copy,
+// and questions the source waits for are asked again when the copy runs.
+func (h *handler) copyThread(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t, err := h.lookup(ctx, r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	id := newUUID()
+	meta := cloneMap(t.meta.Metadata)
+	if t.runner != nil && t.row != nil {
+		u, ok := t.runner.(stateUpdater)
+		if !ok {
+			writeError(w, http.StatusUnprocessableEntity, "copying a thread needs the workflow wrapped with langgraph.Runner")
+			return
+		}
+		snap, err := t.runner.State(ctx, t.meta.ID)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		values, err := json.Marshal(snap.Values)
+		if err != nil {
+			writeErr(w, fmt.Errorf("thread %q: encoding its values: %w", t.meta.ID, err))
+			return
+		}
+		if _, err := u.updateState(ctx, id, values, before(t.runner.Shape(), snap.Next)); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	m := &threadMeta{ID: id, Metadata: meta, CreatedAt: time.Now().UTC(), Workflow: t.meta.Workflow}
+	h.mu.Lock()
+	h.threads[id] = m
+	h.mu.Unlock()
+	nt, err := h.lookup(ctx, id)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	h.writeThread(w, ctx, nt)
+}
+
+// before returns a node whose edges lead to exactly the nodes of next ("",
+// the start, if next is empty or the nodes follow Start; the last node
+// before End if next is empty).
+func before(s weft.Shape, next []string) string {
+	targets := map[string][]string{}
+	for _, e := range s.Edges {
+		targets[e.From] = append(targets[e.From], e.To)
+	}
+	want := slices.Clone(next)
+	if len(want) == 0 {
+		want = []string{weft.End}
+	}
+	slices.Sort(want)
+	for _, n := range s.Nodes {
+		got := slices.Clone(targets[n.Name])
+		slices.Sort(got)
+		if slices.Equal(got, want) {
+			return n.Name
+		}
+	}
+	return ""
 }

@@ -1,9 +1,11 @@
-// sdk.mjs drives a weft langgraph server with the LangGraph JS SDK
-// (@langchain/langgraph-sdk), as a LangGraph Platform client would.
+// sdk.mjs drives `weft serve --demo --langgraph /lg` with the LangGraph JS
+// SDK (@langchain/langgraph-sdk), as a LangGraph Platform client would.
 //
-// Environment: LG_API_URL is the server; LGSDK_DIR is the directory the SDK
-// is installed in (npm install --prefix LGSDK_DIR). It exits non-zero on the
-// first check that fails.
+// Environment: LG_API_URL is the LangGraph API; LGSDK_DIR is the directory
+// the SDK is installed in (npm install --prefix LGSDK_DIR); LG_ADMIN_KEY,
+// LG_VIEWER_KEY and LG_REVIEWER_KEY are tokens of principals with the roles
+// admin, viewer, and reviewer + editors. It exits non-zero on the first
+// check that fails.
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
@@ -12,81 +14,197 @@ const { Client } = require("@langchain/langgraph-sdk");
 
 function check(ok, what, got) {
   if (!ok) {
-    console.error(`FAIL: ${what}: ${JSON.stringify(got)}`);
+    console.error(`FAIL: ${what}: ${JSON.stringify(got, null, 1)}`);
     process.exit(1);
   }
   console.log(`ok: ${what}`);
 }
 
-const client = new Client({ apiUrl: process.env.LG_API_URL, apiKey: process.env.LG_API_KEY });
-
-// A wrong key is refused with 401, which the SDK reports as the error's status.
-try {
-  await new Client({ apiUrl: process.env.LG_API_URL, apiKey: "wrong" }).threads.create();
-  check(false, "a wrong API key is refused", "no error");
-} catch (e) {
-  check(e.status === 401, "a wrong API key is refused with 401", { status: e.status, message: e.message });
+// refused checks that f throws an error with HTTP status want.
+async function refused(f, want, what) {
+  try {
+    const got = await f();
+    check(false, what, { want, got });
+  } catch (e) {
+    check(e.status === want, `${what} (${want})`, { status: e.status, message: e.message });
+  }
 }
 
-const assistants = await client.assistants.search({ graphId: "review" });
-check(assistants.length === 1 && assistants[0].graph_id === "review", "assistants.search", assistants);
+const apiUrl = process.env.LG_API_URL;
+const client = new Client({ apiUrl, apiKey: process.env.LG_ADMIN_KEY });
+const viewer = new Client({ apiUrl, apiKey: process.env.LG_VIEWER_KEY });
+const editor = new Client({ apiUrl, apiKey: process.env.LG_REVIEWER_KEY });
 
+// until polls f until it returns something truthy (a generous deadline: the
+// CI machine is busy).
+async function until(f, what) {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) check(false, `${what} within 30s`, v);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+await refused(() => new Client({ apiUrl, apiKey: "wrong-token-0123456789" }).threads.create(), 401, "a wrong token is refused");
+await refused(() => viewer.threads.create(), 403, "a viewer may not create threads");
+
+const assistants = await client.assistants.search({ graphId: "demo-approval" });
+check(assistants.length === 1 && assistants[0].graph_id === "demo-approval", "assistants.search", assistants);
+const graph = await client.assistants.getGraph("demo-approval");
+check(graph.nodes.some((n) => n.id === "review") && graph.edges.length > 0, "assistants.getGraph", graph);
+
+// A run that pauses; the interrupt from the run, the thread and the state.
 const thread = await client.threads.create({ metadata: { from: "sdk" } });
 check(typeof thread.thread_id === "string" && thread.status === "idle", "threads.create", thread);
 const tid = thread.thread_id;
-
-const paused = await client.runs.wait(tid, "review", { input: { topic: "sdk" } });
-check(Array.isArray(paused.__interrupt__) && paused.__interrupt__.length === 1 &&
-  paused.__interrupt__[0].value.body === "About sdk", "runs.wait pauses with __interrupt__", paused);
-
+const paused = await client.runs.wait(tid, "demo-approval", { input: { Title: "Hello" } });
+check(paused.__interrupt__?.length === 1 && paused.__interrupt__[0].value.title === "Hello",
+  "runs.wait pauses with __interrupt__", paused);
+const qid = paused.__interrupt__[0].id;
 const waiting = await client.threads.get(tid);
-check(waiting.status === "interrupted", "threads.get while paused", waiting);
-
+check(waiting.status === "interrupted" && Object.values(waiting.interrupts).flat()[0]?.id === qid,
+  "threads.get while paused: interrupted, with interrupts", waiting);
 const pausedState = await client.threads.getState(tid);
-check(pausedState.next.length === 1 && pausedState.next[0] === "review" &&
-  pausedState.tasks[0].interrupts[0].id === paused.__interrupt__[0].id, "threads.getState while paused", pausedState);
+check(pausedState.next[0] === "review" && pausedState.tasks[0].interrupts[0].id === qid &&
+  pausedState.interrupts?.[0]?.id === qid, "threads.getState while paused", pausedState);
+const byStatus = await client.threads.search({ status: "interrupted", metadata: { from: "sdk" } });
+check(byStatus.length === 1 && byStatus[0].thread_id === tid, "threads.search by status and metadata", byStatus);
 
-const done = await client.runs.wait(tid, "review", { command: { resume: "approve" } });
-check(done.published === true && done.decision === "approve" && !("__interrupt__" in done),
-  "runs.wait with command resume", done);
+// Answers go through weft's checks: roles, assignees, the answer's schema.
+await refused(() => viewer.runs.wait(tid, "demo-approval", { command: { resume: { action: "approve" } } }),
+  403, "a viewer may not answer");
+await refused(() => editor.runs.wait(tid, "demo-approval", { input: { Title: "x" } }),
+  403, "a reviewer may not start runs");
+await refused(() => editor.runs.wait(tid, "demo-approval", { command: { resume: { action: "maybe" } } }),
+  422, "an answer that does not fit the question's schema");
+const done = await editor.runs.wait(tid, "demo-approval", { command: { resume: { action: "approve" } } });
+check(done.Status === "approved" && done.URL.endsWith("/hello") && !("__interrupt__" in done),
+  "runs.wait with command resume (a value), by an editor", done);
+await refused(() => editor.runs.wait(tid, "demo-approval", { command: { resume: { [qid]: { action: "approve" } } } }),
+  409, "a second answer to an answered question");
 
-const state = await client.threads.getState(tid);
-check(state.values.published === true && state.next.length === 0 && state.tasks.length === 0 &&
-  state.checkpoint.thread_id === tid, "threads.getState", state);
+const history = await client.threads.getHistory(tid, { limit: 20 });
+check(history.length >= 3 && history[0].values.Status === "approved" &&
+  history.some((h) => h.tasks.some((t) => t.interrupts.some((i) => i.id === qid))), "threads.getHistory", history);
+const past = history.find((h) => h.next[0] === "review");
+const atCheckpoint = await client.threads.getState(tid, past.checkpoint.checkpoint_id);
+check(atCheckpoint.next[0] === "review" && atCheckpoint.values.Status === "", "threads.getState at a checkpoint", atCheckpoint);
+const atConfig = await client.threads.getState(tid, { checkpoint_id: past.checkpoint.checkpoint_id });
+check(atConfig.checkpoint.checkpoint_id === past.checkpoint.checkpoint_id, "threads.getState with a checkpoint config", atConfig);
+const idle = await client.threads.get(tid);
+check(idle.status === "idle" && Object.keys(idle.interrupts).length === 0, "threads.get after the answer", idle);
 
-const history = await client.threads.getHistory(tid, { limit: 10 });
-check(history.length >= 3 && history[0].values.published === true &&
-  history.some((h) => h.tasks.some((t) => t.interrupts.length === 1)), "threads.getHistory", history);
-
-const found = await client.threads.search({ status: "idle", metadata: { from: "sdk" } });
-check(found.length === 1 && found[0].thread_id === tid, "threads.search", found);
-
-// Streaming, on a second thread.
-const t2 = await client.threads.create();
+// The stream: the interrupt in values and updates, then a resume keyed by
+// interrupt id.
+const t2 = (await client.threads.create()).thread_id;
 const events = [];
 let lastValues;
-for await (const chunk of client.runs.stream(t2.thread_id, "review", {
-  input: { topic: "stream" }, streamMode: ["values", "updates"],
+for await (const chunk of client.runs.stream(t2, "demo-approval", {
+  input: { Title: "Streamed" }, streamMode: ["values", "updates"],
 })) {
   events.push(chunk.event);
   if (chunk.event === "values") lastValues = chunk.data;
+  if (chunk.event === "updates" && chunk.data.__interrupt__) check(chunk.data.__interrupt__.length === 1, "updates.__interrupt__", chunk.data);
 }
 check(events[0] === "metadata" && events.includes("values") && events.includes("updates"), "runs.stream", events);
 check(lastValues?.__interrupt__?.length === 1, "runs.stream ends with values.__interrupt__", lastValues);
-
-// Resume by interrupt id: {resume: {[id]: value}}.
-const byId = await client.runs.wait(t2.thread_id, "review", {
-  command: { resume: { [lastValues.__interrupt__[0].id]: "approve" } },
+const byId = await client.runs.wait(t2, "demo-approval", {
+  command: { resume: { [lastValues.__interrupt__[0].id]: { action: "reject", text: "no" } } },
 });
-check(byId.published === true, "runs.wait with command resume keyed by interrupt id", byId);
+check(byId.Status === "rejected" && byId.Note === "no", "runs.wait with command resume keyed by interrupt id", byId);
 
-// A background run: create, get, join.
-const t3 = await client.threads.create();
-const run = await client.runs.create(t3.thread_id, "review", { input: { topic: "bg" } });
-check(typeof run.run_id === "string" && ["pending", "running", "success"].includes(run.status), "runs.create", run);
-const joined = await client.runs.join(t3.thread_id, run.run_id);
-check(joined.__interrupt__?.length === 1, "runs.join", joined);
-const got = await client.runs.get(t3.thread_id, run.run_id);
-check(got.status === "success", "runs.get", got);
+// Three questions at once (one per tool call, each assigned to a role),
+// answered in one map.
+const t3 = (await client.threads.create()).thread_id;
+const asked = await client.runs.wait(t3, "demo-agent", { input: { Goal: "weekly report" } });
+check(asked.__interrupt__?.length === 3, "demo-agent asks three questions", asked);
+await refused(() => editor.runs.wait(t3, "demo-agent", { command: { resume: { [asked.__interrupt__[0].id]: { approve: true } } } }),
+  403, "a reviewer may not answer a question assigned to another role");
+const answers = Object.fromEntries(asked.__interrupt__.map((i) => [i.id, { approve: i.value.tool !== "deploy" }]));
+const agentDone = await client.runs.wait(t3, "demo-agent", { command: { resume: answers } });
+check(agentDone.Results?.length === 3 && agentDone.Summary.includes("deploy: refused"), "runs.wait with a map of answers", agentDone);
+
+// Background runs of demo-long: create, cancel, and the multitask strategies.
+async function running(thread, run) {
+  return until(async () => (await client.runs.get(thread, run)).status === "running", `run ${run} running`);
+}
+const t4 = (await client.threads.create()).thread_id;
+const long = await client.runs.create(t4, "demo-long", { input: { Seconds: 60 } });
+await running(t4, long.run_id);
+check((await client.threads.get(t4)).status === "busy", "a thread with a run under way is busy", null);
+await refused(() => client.runs.create(t4, "demo-long", { input: { Seconds: 1 }, multitaskStrategy: "reject" }),
+  409, "multitask_strategy reject on a busy thread");
+await client.runs.cancel(t4, long.run_id, true, "interrupt");
+const cancelled = await client.runs.get(t4, long.run_id);
+check(cancelled.status === "interrupted", "runs.cancel (interrupt, wait)", cancelled);
+check((await client.threads.get(t4)).status === "idle", "the thread is idle after the cancel", null);
+
+// interrupt: the run under way is stopped, the new one runs.
+const first = await client.runs.create(t4, "demo-long", { input: { Seconds: 60 } });
+await running(t4, first.run_id);
+const second = await client.runs.create(t4, "demo-long", { input: { Seconds: 0.05 }, multitaskStrategy: "interrupt" });
+const secondOut = await client.runs.join(t4, second.run_id);
+check(secondOut.Done === true, "multitask_strategy interrupt: the new run completes", secondOut);
+check((await client.runs.get(t4, first.run_id)).status === "interrupted", "multitask_strategy interrupt: the old run is interrupted", null);
+
+// rollback: the run under way is stopped and undone (a first run: its
+// thread is emptied), and its record deleted.
+const t5 = (await client.threads.create()).thread_id;
+const doomed = await client.runs.create(t5, "demo-long", { input: { Seconds: 60 } });
+await running(t5, doomed.run_id);
+const redo = await client.runs.create(t5, "demo-long", { input: { Seconds: 0.05 }, multitaskStrategy: "rollback" });
+const redoOut = await client.runs.join(t5, redo.run_id);
+check(redoOut.Done === true && redoOut.Seconds === 0.05, "multitask_strategy rollback: the new run completes", redoOut);
+await refused(() => client.runs.get(t5, doomed.run_id), 404, "multitask_strategy rollback: the old run is deleted");
+const t5hist = await client.threads.getHistory(t5, { limit: 50 });
+check(t5hist.every((h) => h.values.Seconds !== 60), "multitask_strategy rollback: no trace of the old run's state", t5hist);
+
+// enqueue (the default): the new run waits for the one under way.
+const t6 = (await client.threads.create()).thread_id;
+const ahead = await client.runs.create(t6, "demo-long", { input: { Seconds: 60 } });
+await running(t6, ahead.run_id);
+const queued = await client.runs.create(t6, "demo-long", { input: { Seconds: 0.05 } });
+check(queued.status === "pending" && queued.multitask_strategy === "enqueue", "multitask_strategy enqueue (the default): the new run is pending", queued);
+check((await client.runs.get(t6, queued.run_id)).status === "pending", "an enqueued run waits while the one ahead runs", null);
+await client.runs.cancel(t6, ahead.run_id);
+const queuedOut = await client.runs.join(t6, queued.run_id);
+check(queuedOut.Done === true && queuedOut.Seconds === 0.05, "multitask_strategy enqueue: the queued run runs after the one ahead", queuedOut);
+const runs = await client.runs.list(t6);
+check(runs.length === 2 && runs.some((r) => r.status === "interrupted") && runs.some((r) => r.status === "success"), "runs.list", runs);
+
+// stream_mode custom, and a stream resumed after a disconnection with
+// Last-Event-ID.
+const t7 = (await client.threads.create()).thread_id;
+let runId;
+const seen = [];
+for await (const chunk of client.runs.stream(t7, "demo-long", {
+  input: { Seconds: 0.5 }, streamMode: ["custom", "values"], streamResumable: true, onDisconnect: "continue",
+  onRunCreated: (m) => { runId = m.run_id; },
+})) {
+  seen.push(chunk);
+  if (chunk.event === "custom") break; // disconnect in the middle
+}
+check(runId && seen.at(-1).event === "custom" && typeof seen.at(-1).data.done === "number", "runs.stream with stream_mode custom", seen);
+const lastId = seen.at(-1).id;
+const rest = [];
+for await (const chunk of client.runs.joinStream(t7, runId, { lastEventId: lastId })) rest.push(chunk);
+check(rest.length > 0 && rest.every((c) => Number(c.id) > Number(lastId) || c.event === "metadata") &&
+  rest.at(-1).event === "values" && rest.at(-1).data.Done === true, "runs.joinStream with Last-Event-ID resumes after it", rest);
+
+// The Agent Inbox ignores a thread with updateState({values: null, asNode:
+// "__end__"}): its question is withdrawn, the thread idle.
+const t8 = (await client.threads.create()).thread_id;
+await client.runs.wait(t8, "demo-approval", { input: { Title: "Ignored" } });
+await refused(() => editor.threads.updateState(t8, { values: null, asNode: "__end__" }), 403, "a reviewer may not end a thread");
+await client.threads.updateState(t8, { values: null, asNode: "__end__" });
+const ignored = await client.threads.get(t8);
+check(ignored.status === "idle" && Object.keys(ignored.interrupts).length === 0, "threads.updateState as __end__ ends the thread", ignored);
+check((await client.threads.search({ status: "interrupted" })).every((t) => t.thread_id !== t8), "an ended thread is not interrupted", null);
+
+// Deleting a thread.
+await client.threads.delete(t7);
+await refused(() => client.threads.get(t7), 404, "threads.delete");
 
 console.log("all ok");

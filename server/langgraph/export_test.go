@@ -1,0 +1,4 @@
+package langgraph
+
+// MaxLogs is maxLogs, for the tests.
+const MaxLogs = maxLogs
