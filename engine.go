@@ -530,12 +530,12 @@ func (r *run[S]) waitsStill(task string) bool {
 // runTask runs one node, again as its retry policy allows. A zero start
 // makes it time itself (parallel tasks); otherwise the superstep times it.
 func (r *run[S]) runTask(name string, in S, start time.Time) taskResult[S] {
-	nodeName, _ := splitTask(name)
+	nodeName, branch := splitTask(name)
 	n := r.wf.nodes[nodeName]
 	var retries []checkpoint.Step
 	var journal map[string][]byte
 	for attempt := 1; ; attempt++ {
-		tr := r.attempt(name, in, start, journal, attempt)
+		tr := r.attempt(name, n, nodeName, branch, in, start, journal, attempt)
 		policy := n.retry
 		if tr.err == nil || tr.paused() || policy == nil || attempt >= policy.attempts() || r.ctx.Err() != nil ||
 			(policy.Retryable != nil && !policy.Retryable(unwrapNode(tr.err))) {
@@ -585,9 +585,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// attempt runs one node once: attempt n of its retry policy.
-func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
-	nodeName, branch := splitTask(name)
+// attempt runs one node once: attempt n of its retry policy. The task
+// name is split (nodeName, branch) and its node looked up (nd) once per
+// task by runTask.
+func (r *run[S]) attempt(name string, nd *node[S], nodeName string, branch int, in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
 	t := &task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
 		origin: originOf(&r.head.cp), off: r.off || start.IsZero(), prior: r.priors(name)}
 	if journal != nil {
@@ -628,10 +629,10 @@ func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string]
 	}
 	var out S
 	var err error
-	if n := r.wf.nodes[nodeName]; branch >= 0 {
-		out, err = n.fanout.run(t, in, branch)
+	if branch >= 0 {
+		out, err = nd.fanout.run(t, in, branch)
 	} else {
-		out, err = n.fn(t, in)
+		out, err = nd.fn(t, in)
 	}
 	tr.out = out
 	if t.x != nil {
@@ -895,8 +896,8 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, result
 		if t := results[i].t; t != nil {
 			if t.x != nil {
 				waiting = append(waiting, t.x.nested...)
+				waiting = append(waiting, t.x.still...)
 			}
-			waiting = append(waiting, t.still...)
 		}
 	}
 	r.waiting = waiting
