@@ -437,22 +437,31 @@ func (r *run[S]) path(node string) string {
 }
 
 // priors returns the questions of the pause that task asked when it ran
-// before (pending or answered; cancelled ones are gone), in call order.
+// before (pending or answered; cancelled ones are gone), in call order;
+// nil, without allocating, when it asked none.
 func (r *run[S]) priors(task string) []checkpoint.InterruptRecord {
-	if len(r.records) == 0 {
-		return nil
-	}
 	var out []checkpoint.InterruptRecord
-	for i, rec := range r.records {
-		if out == nil {
-			out = make([]checkpoint.InterruptRecord, 0, len(r.records)-i)
-		}
-		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == task && rec.Status != checkpoint.InterruptCancelled {
-			out = append(out, rec)
+	for i := range r.records {
+		if rec := &r.records[i]; r.isPrior(rec, task) {
+			if out == nil {
+				out = make([]checkpoint.InterruptRecord, 0, len(r.records)-i)
+			}
+			out = append(out, *rec)
 		}
 	}
-	slices.SortFunc(out, func(a, b checkpoint.InterruptRecord) int { return a.Index - b.Index })
+	sortByCall(out)
 	return out
+}
+
+// isPrior reports whether rec is one of the questions task asked at the
+// pause when it ran before.
+func (r *run[S]) isPrior(rec *checkpoint.InterruptRecord, task string) bool {
+	return rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == task && rec.Status != checkpoint.InterruptCancelled
+}
+
+// sortByCall sorts questions of one task in call order.
+func sortByCall(recs []checkpoint.InterruptRecord) {
+	slices.SortFunc(recs, func(a, b checkpoint.InterruptRecord) int { return a.Index - b.Index })
 }
 
 // runTasks runs the superstep's tasks: one inline, several in parallel.
@@ -509,21 +518,32 @@ func (r *run[S]) own(h *snap[S]) S {
 }
 
 // waitsStill reports whether a task of a resumed superstep asked questions
-// that all still wait: it need not run again until one is answered.
+// that all still wait: it need not run again until one is answered. It
+// reads r.records in place rather than through priors, which copies them:
+// a task that runs makes its copy once, in attempt.
 func (r *run[S]) waitsStill(task string) bool {
 	if len(r.records) == 0 || r.wf.nodes[nodeOf(task)].sub != nil {
 		return false // a subgraph finds out inside
 	}
-	priors := r.priors(task)
-	if len(priors) == 0 {
-		return false
-	}
-	for _, p := range priors {
-		if p.Status != checkpoint.InterruptPending {
-			return false
+	n := 0
+	for i := range r.records {
+		if rec := &r.records[i]; r.isPrior(rec, task) {
+			if rec.Status != checkpoint.InterruptPending {
+				return false
+			}
+			n++
 		}
 	}
-	r.waiting = append(r.waiting, priors...)
+	if n == 0 {
+		return false
+	}
+	from := len(r.waiting)
+	for i := range r.records {
+		if rec := &r.records[i]; r.isPrior(rec, task) {
+			r.waiting = append(r.waiting, *rec)
+		}
+	}
+	sortByCall(r.waiting[from:])
 	return true
 }
 
@@ -859,9 +879,9 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 func (r *run[S]) keepHead() {
 	tr := r.tr
 	tr.mu.Lock()
-	row := tr.row
+	thread, created := tr.row.ID, tr.row.CreatedAt
 	tr.mu.Unlock()
-	r.p.keep(&row, r.head)
+	r.p.keep(thread, created, r.head)
 }
 
 // pause commits a pause: new questions, finished outputs, the step log.

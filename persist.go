@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -20,10 +21,10 @@ type persister[S any] interface {
 	// row's head. It may come from a cache of decoded heads.
 	rootSnapshot(ctx context.Context, row *checkpoint.Thread, id string) (*snap[S], error)
 	commit(ctx context.Context, c *commit[S]) (int64, error)
-	// keep notes that s is the head of the thread row names, which a run
-	// leaves (it paused or stopped on it): the next reader may take it
-	// from a cache instead of decoding it.
-	keep(row *checkpoint.Thread, s *snap[S])
+	// keep notes that s is the head of the thread (created at created: its
+	// incarnation), which a run leaves (it paused or stopped on it): the
+	// next reader may take it from a cache instead of decoding it.
+	keep(thread string, created time.Time, s *snap[S])
 	putWrites(ctx context.Context, p checkpoint.PutWrites, ws []write[S]) error
 	// writes loads the pending writes of the superstep from checkpoint
 	// cpID, whose state is base (outputs are stored as changes of it).
@@ -134,9 +135,9 @@ func resumable(status checkpoint.Status) bool {
 	return false
 }
 
-func (p *storePersister[S]) keep(row *checkpoint.Thread, s *snap[S]) {
+func (p *storePersister[S]) keep(thread string, created time.Time, s *snap[S]) {
 	if p.heads != nil && s != nil && s.cp.ID != "" && s.cp.Namespace == "" {
-		p.heads.put(headKey(row.ID, row.CreatedAt, s.cp.ID), s)
+		p.heads.put(headKey(thread, created, s.cp.ID), s)
 	}
 }
 
@@ -241,7 +242,7 @@ func (nopPersister[S]) rootSnapshot(_ context.Context, row *checkpoint.Thread, i
 	return nil, fmt.Errorf("weft: ephemeral thread: checkpoint %q: %w", id, checkpoint.ErrNotFound)
 }
 
-func (nopPersister[S]) keep(*checkpoint.Thread, *snap[S]) {}
+func (nopPersister[S]) keep(string, time.Time, *snap[S]) {}
 
 func (nopPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error) {
 	return c.c.ExpectedVersion + 1, nil
