@@ -74,14 +74,24 @@ type run[S any] struct {
 func (r *run[S]) now() time.Time { return r.wf.now() }
 
 // stamp is the time of what is being committed: the end of the last
-// superstep if one just ran, else now.
+// superstep if one just ran, else now (zero for an untimed run).
 func (r *run[S]) stamp() time.Time {
 	if t := r.at; !t.IsZero() {
 		r.at = time.Time{}
 		return t
 	}
+	if !r.timed() {
+		return time.Time{}
+	}
 	return r.now()
 }
+
+// timed reports whether anything sees the times of the run's supersteps:
+// a store (the step log, checkpoints, claims) or observers (events). An
+// ephemeral run without observers keeps its checkpoints and step log
+// nowhere, so its supersteps read no clock (two clock reads were about a
+// tenth of a ten-node run). Questions still get their times.
+func (r *run[S]) timed() bool { return r.p.store() != nil || r.observed() }
 
 func (r *run[S]) author() string {
 	if r.rc.author != "" {
@@ -313,9 +323,15 @@ func (r *run[S]) loop() (res *Result[S], err error) {
 			}
 			r.pending = ws
 		}
-		start := r.now()
+		var start, end time.Time
+		timed := r.timed()
+		if timed {
+			start = r.now()
+		}
 		results := r.runTasks(tasks, start)
-		end := r.now()
+		if timed {
+			end = r.now()
+		}
 		r.at = end
 		r.steps++
 		r.resumed = false
@@ -465,6 +481,8 @@ func sortByCall(recs []checkpoint.InterruptRecord) {
 }
 
 // runTasks runs the superstep's tasks: one inline, several in parallel.
+// Start is when the superstep started (zero for an untimed run); parallel
+// tasks time themselves.
 // A task with a pending output from an earlier attempt is not run again,
 // nor one whose questions all still wait for answers (its result has no
 // task: it is paused as it was).
@@ -490,9 +508,9 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 	if len(todo) == 1 {
 		i := todo[0]
 		if keep {
-			results[i] = r.runTask(tasks[i], r.own(r.head), start)
+			results[i] = r.runTask(tasks[i], r.own(r.head), start, false)
 		} else {
-			results[i] = r.runTask(tasks[i], r.head.state, start)
+			results[i] = r.runTask(tasks[i], r.head.state, start, false)
 		}
 		return results
 	}
@@ -503,7 +521,7 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = r.runTask(tasks[i], in, time.Time{})
+			results[i] = r.runTask(tasks[i], in, time.Time{}, true)
 			sv.finished(tasks[i], &results[i])
 		}()
 	}
@@ -547,16 +565,25 @@ func (r *run[S]) waitsStill(task string) bool {
 	return true
 }
 
-// runTask runs one node, again as its retry policy allows. A zero start
-// makes it time itself (parallel tasks); otherwise the superstep times it.
-func (r *run[S]) runTask(name string, in S, start time.Time) taskResult[S] {
+// taskSpec is what the attempts of one task share, worked out once.
+type taskSpec[S any] struct {
+	name     string // the task ("tools#2")
+	node     string // its node ("tools")
+	branch   int    // its branch of a Map node, -1 for none
+	n        *node[S]
+	parallel bool // it runs on a goroutine of its own and times itself
+}
+
+// runTask runs one node, again as its retry policy allows. A parallel task
+// times itself; otherwise the superstep times it, from start.
+func (r *run[S]) runTask(name string, in S, start time.Time, parallel bool) taskResult[S] {
 	nodeName, branch := splitTask(name)
-	n := r.wf.nodes[nodeName]
+	spec := taskSpec[S]{name: name, node: nodeName, branch: branch, n: r.wf.nodes[nodeName], parallel: parallel}
 	var retries []checkpoint.Step
 	var journal map[string][]byte
 	for attempt := 1; ; attempt++ {
-		tr := r.attempt(name, n, nodeName, branch, in, start, journal, attempt)
-		policy := n.retry
+		tr := r.attempt(&spec, in, start, journal, attempt)
+		policy := spec.n.retry
 		if tr.err == nil || tr.paused() || policy == nil || attempt >= policy.attempts() || r.ctx.Err() != nil ||
 			(policy.Retryable != nil && !policy.Retryable(unwrapNode(tr.err))) {
 			tr.retries = retries
@@ -576,7 +603,7 @@ func (r *run[S]) runTask(name string, in S, start time.Time) taskResult[S] {
 			tr.retries = retries
 			return tr
 		}
-		if start.IsZero() {
+		if parallel || start.IsZero() {
 			continue
 		}
 		start = r.now()
@@ -605,12 +632,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// attempt runs one node once: attempt n of its retry policy. The task
-// name is split (nodeName, branch) and its node looked up (nd) once per
-// task by runTask.
-func (r *run[S]) attempt(name string, nd *node[S], nodeName string, branch int, in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
+// attempt runs one node once: attempt n of its retry policy.
+func (r *run[S]) attempt(spec *taskSpec[S], in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
+	name, nodeName := spec.name, spec.node
 	t := &task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
-		origin: originOf(&r.head.cp), off: r.off || start.IsZero(), prior: r.priors(name)}
+		origin: originOf(&r.head.cp), off: r.off || spec.parallel, prior: r.priors(name)}
 	if journal != nil {
 		t.x = &taskRare{journal: journal}
 	}
@@ -622,12 +648,12 @@ func (r *run[S]) attempt(name string, nd *node[S], nodeName string, branch int, 
 	}
 	tr.t = t
 	tr.started, tr.dur = start, -1
-	if start.IsZero() {
+	if spec.parallel {
 		tr.started = r.now()
 	}
 	defer func() {
 		t.end()
-		if start.IsZero() {
+		if spec.parallel {
 			tr.dur = r.now().Sub(tr.started)
 		}
 		if p := recover(); p != nil {
@@ -649,10 +675,10 @@ func (r *run[S]) attempt(name string, nd *node[S], nodeName string, branch int, 
 	}
 	var out S
 	var err error
-	if branch >= 0 {
-		out, err = nd.fanout.run(t, in, branch)
+	if spec.branch >= 0 {
+		out, err = spec.n.fanout.run(t, in, spec.branch)
 	} else {
-		out, err = nd.fn(t, in)
+		out, err = spec.n.fn(t, in)
 	}
 	tr.out = out
 	if t.x != nil {
@@ -868,7 +894,7 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 	row.Version = v
 	tr.row = row
 	// The commit confirmed the claim; its time will do.
-	if tr.confirmed = c.c.At; tr.confirmed.IsZero() {
+	if tr.confirmed = c.c.At; tr.confirmed.IsZero() && r.timed() {
 		tr.confirmed = r.now()
 	}
 	return nil
