@@ -380,7 +380,15 @@ func (r *run[S]) loop() (res *Result[S], err error) {
 		if paused {
 			var recs []checkpoint.InterruptRecord
 			for i := range results {
-				if t := results[i].t; t != nil {
+				t := results[i].t
+				switch {
+				case t == nil || len(t.asked) == 0:
+				case recs == nil:
+					// The one asker's questions as they are (nothing
+					// changes them once its node returned); clipped, so
+					// that another asker's are appended to a copy.
+					recs = slices.Clip(t.asked)
+				default:
 					recs = append(recs, t.asked...)
 				}
 			}
@@ -916,7 +924,8 @@ func (r *run[S]) keepHead() {
 // while the superstep ran, the thread is claimed again and again is true:
 // the loop runs the superstep once more.
 func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, results []taskResult[S], steps []checkpoint.Step) (res *Result[S], again bool, err error) {
-	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}}
+	r.c = commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}, blobs: r.c.blobs}
+	c := &r.c
 	if results != nil {
 		c.writes = r.outputs(tasks, results)
 	}
@@ -1153,7 +1162,7 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	done := answered(results)
 	r.c = commit[S]{
 		c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps},
-		state: merged, prev: h,
+		state: merged, prev: h, blobs: r.c.blobs,
 	}
 	r.c.c.Interrupts = done
 	if r.ns == "" && slices.ContainsFunc(r.records, isPending) {

@@ -62,6 +62,10 @@ type commit[S any] struct {
 	state  S
 	prev   *snap[S]
 	writes []write[S]
+	// blobs is a buffer for the checkpoint's encoded blobs, which go to
+	// the store only (stores copy what they are given): the commits of one
+	// run hand it on to reuse it.
+	blobs []checkpoint.Blob
 }
 
 // write is a pending write: a finished task's output or a journal entry.
@@ -150,14 +154,17 @@ func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, er
 			prev = reflect.ValueOf(&c.prev.state).Elem()
 			prevVersions = c.prev.cp.Versions
 		}
-		versions, blobs, err := p.si.encode(p.codec, reflect.ValueOf(&c.state).Elem(), prev, prevVersions, sc.ExpectedVersion+1)
+		versions, blobs, err := p.si.encode(p.codec, reflect.ValueOf(&c.state).Elem(), prev, prevVersions, sc.ExpectedVersion+1, c.blobs[:0])
 		if err != nil {
 			return 0, err
 		}
 		// The engine keeps the versions to diff the next checkpoint; the
-		// blobs go to the store only.
+		// blobs go to the store only, and their slice back to c.blobs.
 		cp.Versions, cp.Blobs = versions, blobs
-		defer func() { cp.Blobs = nil }()
+		defer func() {
+			clear(blobs) // drop the encoded data
+			cp.Blobs, c.blobs = nil, blobs[:0]
+		}()
 	}
 	if len(c.writes) > 0 {
 		ws, err := p.encodeWrites(c.writes)

@@ -339,7 +339,7 @@ func (r *run[S]) start(state S, parent *snap[S]) (*Result[S], error) {
 	if parent != nil {
 		cp.ParentID, cp.Step = parent.cp.ID, parent.cp.Step+1
 	}
-	r.c = commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent}
+	r.c = commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent, blobs: r.c.blobs}
 	if r.tr.row.Status != StatusRunning {
 		r.tr.row.Epoch++ // the commit claims the thread
 	}
