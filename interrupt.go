@@ -104,9 +104,37 @@ type taskRare struct {
 	used     []bool                       // the prior questions a call matched
 	calls    int                          // Interrupt calls so far
 	keys     map[string]bool              // keys asked by this execution
-	digests  map[string]int               // unkeyed questions asked, by digest
+	digests  []string                     // the digests of the unkeyed questions asked, in call order (few)
+	byDigest map[string]int               // how many of each, once digests holds more than a few
 	firstNew *newCall                     // the first call that matched no prior question
 	still    []checkpoint.InterruptRecord // prior questions it waits on again
+}
+
+// countDigest counts an unkeyed question of digest d and returns how many
+// with that digest the execution asked before it. Most nodes ask once or
+// a few times: a slice, searched; a node that asks more moves to a map.
+func (x *taskRare) countDigest(d string) int {
+	const few = 8
+	if x.byDigest == nil && len(x.digests) < few {
+		k := 0
+		for _, e := range x.digests {
+			if e == d {
+				k++
+			}
+		}
+		x.digests = append(x.digests, d)
+		return k
+	}
+	if x.byDigest == nil {
+		x.byDigest = make(map[string]int, 2*few)
+		for _, e := range x.digests {
+			x.byDigest[e]++
+		}
+		x.digests = nil
+	}
+	k := x.byDigest[d]
+	x.byDigest[d]++
+	return k
 }
 
 // rare returns t.x, made if need be. The caller holds t.mu, or is the only
@@ -299,11 +327,7 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 		}
 	} else {
 		d := digest(value, schema)
-		k := x.digests[d]
-		if x.digests == nil {
-			x.digests = map[string]int{}
-		}
-		x.digests[d]++
+		k := x.countDigest(d)
 		which = "d:" + d + "#" + strconv.Itoa(k)
 		for j := range t.prior {
 			p := &t.prior[j]
