@@ -383,6 +383,7 @@ func (r *run[S]) loop() (res *Result[S], err error) {
 				t := results[i].t
 				switch {
 				case t == nil || len(t.asked) == 0:
+					// asked nothing new
 				case recs == nil:
 					// The one asker's questions as they are (nothing
 					// changes them once its node returned); clipped, so
@@ -489,11 +490,10 @@ func sortByCall(recs []checkpoint.InterruptRecord) {
 }
 
 // runTasks runs the superstep's tasks: one inline, several in parallel.
-// Start is when the superstep started (zero for an untimed run); parallel
-// tasks time themselves.
 // A task with a pending output from an earlier attempt is not run again,
 // nor one whose questions all still wait for answers (its result has no
-// task: it is paused as it was).
+// task: it is paused as it was). Start is when the superstep started
+// (zero for an untimed run); parallel tasks time themselves.
 func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 	results := slices.Grow(r.resBuf[:0], len(tasks))[:len(tasks)]
 	clear(results)
