@@ -74,14 +74,24 @@ type run[S any] struct {
 func (r *run[S]) now() time.Time { return r.wf.now() }
 
 // stamp is the time of what is being committed: the end of the last
-// superstep if one just ran, else now.
+// superstep if one just ran, else now (zero for an untimed run).
 func (r *run[S]) stamp() time.Time {
 	if t := r.at; !t.IsZero() {
 		r.at = time.Time{}
 		return t
 	}
+	if !r.timed() {
+		return time.Time{}
+	}
 	return r.now()
 }
+
+// timed reports whether anything sees the times of the run's supersteps:
+// a store (the step log, checkpoints, claims) or observers (events). An
+// ephemeral run without observers keeps its checkpoints and step log
+// nowhere, so its supersteps read no clock (two clock reads were about a
+// tenth of a ten-node run). Questions still get their times.
+func (r *run[S]) timed() bool { return r.p.store() != nil || r.observed() }
 
 func (r *run[S]) author() string {
 	if r.rc.author != "" {
@@ -313,9 +323,15 @@ func (r *run[S]) loop() (res *Result[S], err error) {
 			}
 			r.pending = ws
 		}
-		start := r.now()
+		var start, end time.Time
+		timed := r.timed()
+		if timed {
+			start = r.now()
+		}
 		results := r.runTasks(tasks, start)
-		end := r.now()
+		if timed {
+			end = r.now()
+		}
 		r.at = end
 		r.steps++
 		r.resumed = false
@@ -364,7 +380,16 @@ func (r *run[S]) loop() (res *Result[S], err error) {
 		if paused {
 			var recs []checkpoint.InterruptRecord
 			for i := range results {
-				if t := results[i].t; t != nil {
+				t := results[i].t
+				switch {
+				case t == nil || len(t.asked) == 0:
+					// asked nothing new
+				case recs == nil:
+					// The one asker's questions as they are (nothing
+					// changes them once its node returned); clipped, so
+					// that another asker's are appended to a copy.
+					recs = slices.Clip(t.asked)
+				default:
 					recs = append(recs, t.asked...)
 				}
 			}
@@ -437,28 +462,38 @@ func (r *run[S]) path(node string) string {
 }
 
 // priors returns the questions of the pause that task asked when it ran
-// before (pending or answered; cancelled ones are gone), in call order.
+// before (pending or answered; cancelled ones are gone), in call order;
+// nil, without allocating, when it asked none.
 func (r *run[S]) priors(task string) []checkpoint.InterruptRecord {
-	if len(r.records) == 0 {
-		return nil
-	}
 	var out []checkpoint.InterruptRecord
-	for i, rec := range r.records {
-		if out == nil {
-			out = make([]checkpoint.InterruptRecord, 0, len(r.records)-i)
-		}
-		if rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == task && rec.Status != checkpoint.InterruptCancelled {
-			out = append(out, rec)
+	for i := range r.records {
+		if rec := &r.records[i]; r.isPrior(rec, task) {
+			if out == nil {
+				out = make([]checkpoint.InterruptRecord, 0, len(r.records)-i)
+			}
+			out = append(out, *rec)
 		}
 	}
-	slices.SortFunc(out, func(a, b checkpoint.InterruptRecord) int { return a.Index - b.Index })
+	sortByCall(out)
 	return out
+}
+
+// isPrior reports whether rec is one of the questions task asked at the
+// pause when it ran before.
+func (r *run[S]) isPrior(rec *checkpoint.InterruptRecord, task string) bool {
+	return rec.Kind == checkpoint.KindDynamic && rec.Namespace == r.ns && rec.Task == task && rec.Status != checkpoint.InterruptCancelled
+}
+
+// sortByCall sorts questions of one task in call order.
+func sortByCall(recs []checkpoint.InterruptRecord) {
+	slices.SortFunc(recs, func(a, b checkpoint.InterruptRecord) int { return a.Index - b.Index })
 }
 
 // runTasks runs the superstep's tasks: one inline, several in parallel.
 // A task with a pending output from an earlier attempt is not run again,
 // nor one whose questions all still wait for answers (its result has no
-// task: it is paused as it was).
+// task: it is paused as it was). Start is when the superstep started
+// (zero for an untimed run); parallel tasks time themselves.
 func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 	results := slices.Grow(r.resBuf[:0], len(tasks))[:len(tasks)]
 	clear(results)
@@ -481,9 +516,9 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 	if len(todo) == 1 {
 		i := todo[0]
 		if keep {
-			results[i] = r.runTask(tasks[i], r.own(r.head), start)
+			results[i] = r.runTask(tasks[i], r.own(r.head), start, false)
 		} else {
-			results[i] = r.runTask(tasks[i], r.head.state, start)
+			results[i] = r.runTask(tasks[i], r.head.state, start, false)
 		}
 		return results
 	}
@@ -494,7 +529,7 @@ func (r *run[S]) runTasks(tasks []string, start time.Time) []taskResult[S] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = r.runTask(tasks[i], in, time.Time{})
+			results[i] = r.runTask(tasks[i], in, time.Time{}, true)
 			sv.finished(tasks[i], &results[i])
 		}()
 	}
@@ -509,34 +544,54 @@ func (r *run[S]) own(h *snap[S]) S {
 }
 
 // waitsStill reports whether a task of a resumed superstep asked questions
-// that all still wait: it need not run again until one is answered.
+// that all still wait: it need not run again until one is answered. It
+// reads r.records in place rather than through priors, which copies them:
+// a task that runs makes its copy once, in attempt.
 func (r *run[S]) waitsStill(task string) bool {
 	if len(r.records) == 0 || r.wf.nodes[nodeOf(task)].sub != nil {
 		return false // a subgraph finds out inside
 	}
-	priors := r.priors(task)
-	if len(priors) == 0 {
-		return false
-	}
-	for _, p := range priors {
-		if p.Status != checkpoint.InterruptPending {
-			return false
+	n := 0
+	for i := range r.records {
+		if rec := &r.records[i]; r.isPrior(rec, task) {
+			if rec.Status != checkpoint.InterruptPending {
+				return false
+			}
+			n++
 		}
 	}
-	r.waiting = append(r.waiting, priors...)
+	if n == 0 {
+		return false
+	}
+	from := len(r.waiting)
+	for i := range r.records {
+		if rec := &r.records[i]; r.isPrior(rec, task) {
+			r.waiting = append(r.waiting, *rec)
+		}
+	}
+	sortByCall(r.waiting[from:])
 	return true
 }
 
-// runTask runs one node, again as its retry policy allows. A zero start
-// makes it time itself (parallel tasks); otherwise the superstep times it.
-func (r *run[S]) runTask(name string, in S, start time.Time) taskResult[S] {
-	nodeName, _ := splitTask(name)
-	n := r.wf.nodes[nodeName]
+// taskSpec is what the attempts of one task share, worked out once.
+type taskSpec[S any] struct {
+	name     string // the task ("tools#2")
+	node     string // its node ("tools")
+	branch   int    // its branch of a Map node, -1 for none
+	n        *node[S]
+	parallel bool // it runs on a goroutine of its own and times itself
+}
+
+// runTask runs one node, again as its retry policy allows. A parallel task
+// times itself; otherwise the superstep times it, from start.
+func (r *run[S]) runTask(name string, in S, start time.Time, parallel bool) taskResult[S] {
+	nodeName, branch := splitTask(name)
+	spec := taskSpec[S]{name: name, node: nodeName, branch: branch, n: r.wf.nodes[nodeName], parallel: parallel}
 	var retries []checkpoint.Step
 	var journal map[string][]byte
 	for attempt := 1; ; attempt++ {
-		tr := r.attempt(name, in, start, journal, attempt)
-		policy := n.retry
+		tr := r.attempt(&spec, in, start, journal, attempt)
+		policy := spec.n.retry
 		if tr.err == nil || tr.paused() || policy == nil || attempt >= policy.attempts() || r.ctx.Err() != nil ||
 			(policy.Retryable != nil && !policy.Retryable(unwrapNode(tr.err))) {
 			tr.retries = retries
@@ -556,7 +611,7 @@ func (r *run[S]) runTask(name string, in S, start time.Time) taskResult[S] {
 			tr.retries = retries
 			return tr
 		}
-		if start.IsZero() {
+		if parallel || start.IsZero() {
 			continue
 		}
 		start = r.now()
@@ -586,10 +641,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // attempt runs one node once: attempt n of its retry policy.
-func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
-	nodeName, branch := splitTask(name)
+func (r *run[S]) attempt(spec *taskSpec[S], in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
+	name, nodeName := spec.name, spec.node
 	t := &task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
-		origin: originOf(&r.head.cp), off: r.off || start.IsZero(), prior: r.priors(name)}
+		origin: originOf(&r.head.cp), off: r.off || spec.parallel, prior: r.priors(name)}
 	if journal != nil {
 		t.x = &taskRare{journal: journal}
 	}
@@ -601,12 +656,12 @@ func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string]
 	}
 	tr.t = t
 	tr.started, tr.dur = start, -1
-	if start.IsZero() {
+	if spec.parallel {
 		tr.started = r.now()
 	}
 	defer func() {
 		t.end()
-		if start.IsZero() {
+		if spec.parallel {
 			tr.dur = r.now().Sub(tr.started)
 		}
 		if p := recover(); p != nil {
@@ -628,10 +683,10 @@ func (r *run[S]) attempt(name string, in S, start time.Time, journal map[string]
 	}
 	var out S
 	var err error
-	if n := r.wf.nodes[nodeName]; branch >= 0 {
-		out, err = n.fanout.run(t, in, branch)
+	if spec.branch >= 0 {
+		out, err = spec.n.fanout.run(t, in, spec.branch)
 	} else {
-		out, err = n.fn(t, in)
+		out, err = spec.n.fn(t, in)
 	}
 	tr.out = out
 	if t.x != nil {
@@ -847,7 +902,7 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 	row.Version = v
 	tr.row = row
 	// The commit confirmed the claim; its time will do.
-	if tr.confirmed = c.c.At; tr.confirmed.IsZero() {
+	if tr.confirmed = c.c.At; tr.confirmed.IsZero() && r.timed() {
 		tr.confirmed = r.now()
 	}
 	return nil
@@ -858,9 +913,9 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 func (r *run[S]) keepHead() {
 	tr := r.tr
 	tr.mu.Lock()
-	row := tr.row
+	thread, created := tr.row.ID, tr.row.CreatedAt
 	tr.mu.Unlock()
-	r.p.keep(&row, r.head)
+	r.p.keep(thread, created, r.head)
 }
 
 // pause commits a pause: new questions, finished outputs, the step log.
@@ -869,7 +924,8 @@ func (r *run[S]) keepHead() {
 // while the superstep ran, the thread is claimed again and again is true:
 // the loop runs the superstep once more.
 func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, results []taskResult[S], steps []checkpoint.Step) (res *Result[S], again bool, err error) {
-	c := &commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}}
+	r.c = commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}, blobs: r.c.blobs}
+	c := &r.c
 	if results != nil {
 		c.writes = r.outputs(tasks, results)
 	}
@@ -895,8 +951,8 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, result
 		if t := results[i].t; t != nil {
 			if t.x != nil {
 				waiting = append(waiting, t.x.nested...)
+				waiting = append(waiting, t.x.still...)
 			}
-			waiting = append(waiting, t.still...)
 		}
 	}
 	r.waiting = waiting
@@ -1106,7 +1162,7 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	done := answered(results)
 	r.c = commit[S]{
 		c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps},
-		state: merged, prev: h,
+		state: merged, prev: h, blobs: r.c.blobs,
 	}
 	r.c.c.Interrupts = done
 	if r.ns == "" && slices.ContainsFunc(r.records, isPending) {

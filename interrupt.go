@@ -65,6 +65,9 @@ func Escalate(d time.Duration, to ...string) InterruptOption {
 type taskKey struct{}
 
 // task is one node execution within a superstep. It is the node's context.
+// It is made for every node that runs, so what only nodes that ask, jump or
+// journal need is in taskRare, made on demand: the task stays in a small
+// size class.
 type task[S any] struct {
 	context.Context
 	r      *run[S]
@@ -76,23 +79,17 @@ type task[S any] struct {
 	node string // node name
 
 	mu sync.Mutex
-	// prior are this task's questions at this pause, in call order; used
-	// marks those a call of this execution matched.
-	prior    []checkpoint.InterruptRecord
-	used     []bool
-	calls    int
-	keys     map[string]bool              // keys asked by this execution
-	digests  map[string]int               // unkeyed questions asked, by digest
-	firstNew *newCall                     // the first call that matched no prior question
-	asked    []checkpoint.InterruptRecord // new questions of this execution
-	still    []checkpoint.InterruptRecord // prior questions it waits on again
-	waiting  int                          // questions this execution waits on
-	fatal    error                        // fails the task even if the node swallows it
-	x        *taskRare                    // what few tasks need, made on demand
-	ended    atomic.Bool                  // the node returned
-	off      bool                         // runs on another goroutine than the root run's
-	doneCh   chan struct{}                // closed when the node returns (made on demand)
-	watched  atomic.Bool                  // done was called: end must close doneCh
+	// prior are this task's questions at this pause, in call order
+	// (taskRare.used marks those a call of this execution matched).
+	prior   []checkpoint.InterruptRecord
+	asked   []checkpoint.InterruptRecord // new questions of this execution
+	waiting int                          // questions this execution waits on
+	fatal   error                        // fails the task even if the node swallows it
+	x       *taskRare                    // what few tasks need, made on demand
+	doneCh  chan struct{}                // closed when the node returns (made on demand)
+	ended   atomic.Bool                  // the node returned
+	watched atomic.Bool                  // done was called: end must close doneCh
+	off     bool                         // runs on another goroutine than the root run's
 }
 
 // taskRare is the part of a task that most tasks never use, kept apart so
@@ -102,6 +99,42 @@ type taskRare struct {
 	journal map[string][]byte            // Do results of this execution (and of failed attempts)
 	nested  []checkpoint.InterruptRecord // questions pending in a subgraph it runs
 	unasked []string                     // prior questions it finished without
+
+	// What Interrupt calls keep to match questions to the prior ones.
+	used     []bool                       // the prior questions a call matched
+	calls    int                          // Interrupt calls so far
+	keys     map[string]bool              // keys asked by this execution
+	digests  []string                     // the digests of the unkeyed questions asked, in call order (few)
+	byDigest map[string]int               // how many of each, once digests holds more than a few
+	firstNew *newCall                     // the first call that matched no prior question
+	still    []checkpoint.InterruptRecord // prior questions it waits on again
+}
+
+// countDigest counts an unkeyed question of digest d and returns how many
+// with that digest the execution asked before it. Most nodes ask once or
+// a few times: a slice, searched; a node that asks more moves to a map.
+func (x *taskRare) countDigest(d string) int {
+	const few = 8
+	if x.byDigest == nil && len(x.digests) < few {
+		k := 0
+		for _, e := range x.digests {
+			if e == d {
+				k++
+			}
+		}
+		x.digests = append(x.digests, d)
+		return k
+	}
+	if x.byDigest == nil {
+		x.byDigest = make(map[string]int, 2*few)
+		for _, e := range x.digests {
+			x.byDigest[e]++
+		}
+		x.digests = nil
+	}
+	k := x.byDigest[d]
+	x.byDigest[d]++
+	return k
 }
 
 // rare returns t.x, made if need be. The caller holds t.mu, or is the only
@@ -260,23 +293,24 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 		return nil, err
 	}
 	t.mu.Lock()
-	if t.used == nil {
-		t.used = make([]bool, len(t.prior))
+	x := t.rare()
+	if x.used == nil && len(t.prior) > 0 {
+		x.used = make([]bool, len(t.prior))
 	}
-	idx := t.calls
-	t.calls++
+	idx := x.calls
+	x.calls++
 	var which string
 	i := -1
 	if cfg.key != "" {
-		if t.keys[cfg.key] {
+		if x.keys[cfg.key] {
 			t.fatal = fmt.Errorf("node %s: Key %q is asked twice in one run of the node: %w", t.path, cfg.key, ErrInterruptMismatch)
 			t.mu.Unlock()
 			return nil, t.fatal
 		}
-		if t.keys == nil {
-			t.keys = map[string]bool{}
+		if x.keys == nil {
+			x.keys = map[string]bool{}
 		}
-		t.keys[cfg.key] = true
+		x.keys[cfg.key] = true
 		which = "k:" + cfg.key
 		qk := qualifiedKey(r.prefix, cfg.key)
 		for j := range t.prior {
@@ -299,34 +333,30 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 		}
 	} else {
 		d := digest(value, schema)
-		k := t.digests[d]
-		if t.digests == nil {
-			t.digests = map[string]int{}
-		}
-		t.digests[d]++
+		k := x.countDigest(d)
 		which = "d:" + d + "#" + strconv.Itoa(k)
 		for j := range t.prior {
 			p := &t.prior[j]
-			if !t.used[j] && p.Key == "" && bytes.Equal(p.Value, value) && sameSchema(p.Schema, schema) {
+			if !x.used[j] && p.Key == "" && bytes.Equal(p.Value, value) && sameSchema(p.Schema, schema) {
 				i = j
 				break
 			}
 		}
 	}
 	if i >= 0 {
-		t.used[i] = true
+		x.used[i] = true
 		p := t.prior[i]
 		if p.Status == checkpoint.InterruptAnswered {
 			t.mu.Unlock()
 			return p.Answer, nil
 		}
-		t.still = append(t.still, p)
+		x.still = append(x.still, p)
 		t.waiting++
 		t.mu.Unlock()
 		return nil, &PauseError{ID: p.ID, Node: t.path}
 	}
-	if t.firstNew == nil && len(t.prior) > 0 {
-		t.firstNew = &newCall{idx, cfg.key, value}
+	if x.firstNew == nil && len(t.prior) > 0 {
+		x.firstNew = &newCall{idx, cfg.key, value}
 	}
 	t.mu.Unlock()
 
@@ -405,9 +435,14 @@ func (t *task[S]) mismatch() error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	var used []bool
+	var first *newCall
+	if t.x != nil {
+		used, first = t.x.used, t.x.firstNew
+	}
 	var answered, pending []*checkpoint.InterruptRecord
 	for i := range t.prior {
-		if i < len(t.used) && t.used[i] {
+		if i < len(used) && used[i] {
 			continue
 		}
 		if p := &t.prior[i]; p.Status == checkpoint.InterruptAnswered {
@@ -417,14 +452,14 @@ func (t *task[S]) mismatch() error {
 		}
 	}
 	differs := ""
-	if t.firstNew != nil {
-		differs = "; its first call that differs is " + describeCall(t.firstNew.idx, t.firstNew.key, t.firstNew.value)
+	if first != nil {
+		differs = "; its first call that differs is " + describeCall(first.idx, first.key, first.value)
 	}
 	switch {
 	case len(answered) > 0:
 		return fmt.Errorf("node %s: the thread recorded an answer to %s, which this run of the node did not ask%s: %w",
 			t.path, describeRecord(answered[0]), differs, ErrInterruptMismatch)
-	case len(pending) > 0 && t.firstNew != nil:
+	case len(pending) > 0 && first != nil:
 		return fmt.Errorf("node %s asks new questions while %s, which it asked before, waits unasked%s: %w",
 			t.path, describeRecord(pending[0]), differs, ErrInterruptMismatch)
 	case len(pending) > 0 && t.waiting == 0:

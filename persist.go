@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -20,10 +21,10 @@ type persister[S any] interface {
 	// row's head. It may come from a cache of decoded heads.
 	rootSnapshot(ctx context.Context, row *checkpoint.Thread, id string) (*snap[S], error)
 	commit(ctx context.Context, c *commit[S]) (int64, error)
-	// keep notes that s is the head of the thread row names, which a run
-	// leaves (it paused or stopped on it): the next reader may take it
-	// from a cache instead of decoding it.
-	keep(row *checkpoint.Thread, s *snap[S])
+	// keep notes that s is the head of the thread (created at created: its
+	// incarnation), which a run leaves (it paused or stopped on it): the
+	// next reader may take it from a cache instead of decoding it.
+	keep(thread string, created time.Time, s *snap[S])
 	putWrites(ctx context.Context, p checkpoint.PutWrites, ws []write[S]) error
 	// writes loads the pending writes of the superstep from checkpoint
 	// cpID, whose state is base (outputs are stored as changes of it).
@@ -61,6 +62,10 @@ type commit[S any] struct {
 	state  S
 	prev   *snap[S]
 	writes []write[S]
+	// blobs is a buffer for the checkpoint's encoded blobs, which go to
+	// the store only (stores copy what they are given): the commits of one
+	// run hand it on to reuse it.
+	blobs []checkpoint.Blob
 }
 
 // write is a pending write: a finished task's output or a journal entry.
@@ -134,9 +139,9 @@ func resumable(status checkpoint.Status) bool {
 	return false
 }
 
-func (p *storePersister[S]) keep(row *checkpoint.Thread, s *snap[S]) {
+func (p *storePersister[S]) keep(thread string, created time.Time, s *snap[S]) {
 	if p.heads != nil && s != nil && s.cp.ID != "" && s.cp.Namespace == "" {
-		p.heads.put(headKey(row.ID, row.CreatedAt, s.cp.ID), s)
+		p.heads.put(headKey(thread, created, s.cp.ID), s)
 	}
 }
 
@@ -149,14 +154,17 @@ func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, er
 			prev = reflect.ValueOf(&c.prev.state).Elem()
 			prevVersions = c.prev.cp.Versions
 		}
-		versions, blobs, err := p.si.encode(p.codec, reflect.ValueOf(&c.state).Elem(), prev, prevVersions, sc.ExpectedVersion+1)
+		versions, blobs, err := p.si.encode(p.codec, reflect.ValueOf(&c.state).Elem(), prev, prevVersions, sc.ExpectedVersion+1, c.blobs[:0])
 		if err != nil {
 			return 0, err
 		}
 		// The engine keeps the versions to diff the next checkpoint; the
-		// blobs go to the store only.
+		// blobs go to the store only, and their slice back to c.blobs.
 		cp.Versions, cp.Blobs = versions, blobs
-		defer func() { cp.Blobs = nil }()
+		defer func() {
+			clear(blobs) // drop the encoded data
+			cp.Blobs, c.blobs = nil, blobs[:0]
+		}()
 	}
 	if len(c.writes) > 0 {
 		ws, err := p.encodeWrites(c.writes)
@@ -241,7 +249,7 @@ func (nopPersister[S]) rootSnapshot(_ context.Context, row *checkpoint.Thread, i
 	return nil, fmt.Errorf("weft: ephemeral thread: checkpoint %q: %w", id, checkpoint.ErrNotFound)
 }
 
-func (nopPersister[S]) keep(*checkpoint.Thread, *snap[S]) {}
+func (nopPersister[S]) keep(string, time.Time, *snap[S]) {}
 
 func (nopPersister[S]) commit(_ context.Context, c *commit[S]) (int64, error) {
 	return c.c.ExpectedVersion + 1, nil

@@ -235,10 +235,10 @@ func (si *stateInfo) withDefaults(in, d reflect.Value) reflect.Value {
 // encode splits state v into blobs for a checkpoint written at version,
 // relative to the previous state prev with field versions prevVersions (nil
 // for none). Unchanged fields keep their version and write nothing; a slice
-// that only grew writes its new tail.
-func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVersions map[string]int64, version int64) (map[string]int64, []checkpoint.Blob, error) {
+// that only grew writes its new tail. The blobs are appended to buf.
+func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVersions map[string]int64, version int64, buf []checkpoint.Blob) (map[string]int64, []checkpoint.Blob, error) {
 	versions := make(map[string]int64, len(si.fields))
-	blobs := make([]checkpoint.Blob, 0, len(si.fields))
+	blobs := slices.Grow(buf, len(si.fields))
 	for i := range si.fields {
 		f := &si.fields[i]
 		fv := f.field(v)

@@ -156,9 +156,18 @@ func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Cont
 }
 
 func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
-	r := &run[S]{wf: wf, ctx: ctx, saveCtx: context.WithoutCancel(ctx), p: p, rc: rc, thread: thread,
-		before: wf.cfg.before, after: wf.cfg.after,
-		tr: &threadRun{row: checkpoint.Thread{ID: thread}, owner: wf.owner, lease: wf.cfg.lease, name: wf.name, hash: wf.hash}}
+	// A root run and the thread's row it shares with its subgraphs' runs
+	// live as long as each other: one allocation.
+	both := &struct {
+		r  run[S]
+		tr threadRun
+	}{
+		r: run[S]{wf: wf, ctx: ctx, saveCtx: context.WithoutCancel(ctx), p: p, rc: rc, thread: thread,
+			before: wf.cfg.before, after: wf.cfg.after},
+		tr: threadRun{row: checkpoint.Thread{ID: thread}, owner: wf.owner, lease: wf.cfg.lease, name: wf.name, hash: wf.hash},
+	}
+	r := &both.r
+	r.tr = &both.tr
 	if s := rc.sink; s != nil {
 		r.tr.ev = newEmitter(wf.cfg.observers, rc.observers, func(e Event) bool { return s.yield(e, nil) }, s.leave)
 		s.em = r.tr.ev
@@ -323,21 +332,24 @@ func (r *run[S]) start(state S, parent *snap[S]) (*Result[S], error) {
 	if err != nil {
 		return nil, err
 	}
-	cp := &checkpoint.Checkpoint{ThreadID: r.thread, Source: checkpoint.SourceInput, Next: next, CreatedAt: wf.now()}
+	// The head is made first and its checkpoint committed in place, with
+	// the run's reused commit: no copies on the heap.
+	head := &snap[S]{state: state, cp: checkpoint.Checkpoint{ThreadID: r.thread, Source: checkpoint.SourceInput, Next: next, CreatedAt: wf.now()}}
+	cp := &head.cp
 	if parent != nil {
 		cp.ParentID, cp.Step = parent.cp.ID, parent.cp.Step+1
 	}
-	c := &commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent}
+	r.c = commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent, blobs: r.c.blobs}
 	if r.tr.row.Status != StatusRunning {
 		r.tr.row.Epoch++ // the commit claims the thread
 	}
 	if r.tr.row.Version == 0 {
 		r.tr.row.CreatedAt = cp.CreatedAt
 	}
-	if err := r.save(c, StatusRunning, "", nil); err != nil {
+	if err := r.save(&r.c, StatusRunning, "", nil); err != nil {
 		return nil, busyError(err)
 	}
-	r.head = &snap[S]{cp: *cp, state: state}
+	r.head = head
 	r.rootCP = cp.ID
 	r.emit(Event{Type: EventRunStarted, Checkpoint: cp.ID, Next: next})
 	wf.log(r.ctx, "weft: run started", r.thread)
