@@ -76,7 +76,8 @@
 //	GET  /v1/threads/{id}/interrupts/{interrupt} one question, with the thread's state
 //	POST /v1/threads/{id}/answers                {"answers": {"<interrupt id>": <value>, ...}, "wait": true}
 //	POST /v1/threads/{id}/resume                 carry on a stopped, failed or breakpointed thread
-//	POST /v1/threads/{id}/stop                   stop a thread running in this process (202)
+//	POST /v1/threads/{id}/stop                   stop a thread, here or in a worker elsewhere (202)
+//	POST /v1/threads/{id}/cancel                 end a thread that waits: {"reason": "..."}
 //	GET  /v1/threads/{id}/events                 the thread's events (SSE)
 //	GET  /v1/events                              every thread's events (SSE; ?workflow=, ?thread=)
 //	GET  /v1/inbox                               pending questions: ?workflow= &node= &assignee= (repeatable)
@@ -110,6 +111,44 @@
 //
 // Of concurrent answers to one question exactly one is recorded; every
 // other gets 409 already_answered, never busy.
+//
+// # Stopping, resuming and cancelling
+//
+// Stop, resume and cancel (operator role, through the API or the thread
+// page) work on a thread of any workflow in the store, whether this
+// server has the workflow or not (it is registered in another process,
+// whose workers (package worker) run its threads). A request the server
+// cannot carry out itself is recorded in the store with the inbox's
+// store-level Stop, Resume and Cancel, and a worker that has the workflow
+// carries it out:
+//
+//   - Stop of a running thread answers 202 {"thread", "status":
+//     "stopping"}: a run in this process stops at once; a run elsewhere
+//     is asked in the store, and its worker stops it at its next
+//     checkpoint (at its next heartbeat; at once on PostgreSQL). A ready
+//     thread (answered or submitted, no run has it yet) is stopped at once
+//     ("stopped"); a thread that waits for answers is cancelled
+//     ("cancelled"), its questions withdrawn with the caller as who did
+//     it. A thread that is stopped, failed or has ended is 409
+//     not_running.
+//   - Resume of a stopped or failed thread of a workflow the server has
+//     runs it in the request (200, the result). Of any other workflow it
+//     makes the thread ready in the store and answers 202 with the
+//     thread's status (ready; running once a worker has it) and a
+//     Location: a worker that has the workflow carries it on. A thread
+//     that waits for answers is left so (200, status interrupted).
+//   - Cancel ends a thread that waits (paused, ready, stopped or failed)
+//     and needs no worker: its pending questions are withdrawn, recorded
+//     with the caller's name as the author, channel "api" (or "ui") and
+//     the reason, which is required (at most 1000 bytes; GET
+//     /v1/threads/{id}/audit shows them); its status becomes cancelled
+//     and the answer is 200 with the thread. A running thread is 409 busy
+//     (stop it first), a completed one 409 thread_completed, a cancelled
+//     one 409 thread_cancelled.
+//
+// A refusal (unknown thread 404, wrong role 403, a state that does not
+// allow the request 409) changes nothing. Every request is logged with
+// the principal's name.
 //
 // The ID of a thread to start is at most 256 bytes of UTF-8, without
 // control characters or "/", and neither "." nor ".." (400 otherwise).
@@ -184,8 +223,13 @@
 // nodes with those it runs next, waits in or failed in marked, and as
 // Mermaid text to paste into a Mermaid editor (the pages load no
 // Mermaid script). To an operator the page offers stop, resume and
-// cancel (with a reason, recorded with the withdrawn questions), POST
-// forms that do what the API's stop and resume do. Unknown pages get an
+// cancel (with a reason, recorded with the withdrawn questions), as the
+// thread's status allows, POST forms that do what the API's stop, resume
+// and cancel do, for threads of any workflow. For a thread whose workflow
+// the server does not have, the page says so and what happens instead: a
+// worker will stop it at its next checkpoint, or carry it on once it is
+// ready; a cancel needs no worker. After an action the page says what it
+// did. Unknown pages get an
 // HTML 404, and a request without a session that is not a page (a form
 // post, the rows fragment) an HTML 401 with a link to sign in.
 //

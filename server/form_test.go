@@ -45,9 +45,10 @@ func TestFormFromObjectSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "answer=fieldset answer.amount=number answer.approve=boolean answer.category=select " +
-		"answer.details=fieldset answer.details.approver=textarea answer.details.tags=json " +
-		"answer.note=textarea answer.priority=number answer.urgency=select"
+	// In the order of Approval's fields, as its schema lists them.
+	want := "answer=fieldset answer.approve=boolean answer.amount=number answer.priority=number " +
+		"answer.category=select answer.urgency=select answer.note=textarea " +
+		"answer.details=fieldset answer.details.approver=textarea answer.details.tags=json"
 	if got := kinds(f.Root); got != want {
 		t.Errorf("fields\n got %s\nwant %s", got, want)
 	}
