@@ -47,7 +47,7 @@
 //
 //	viewer    read: workflows, threads, history, steps, audit, inbox, events
 //	reviewer  also answer questions
-//	operator  also start, resume and stop threads
+//	operator  also start, stop, resume and cancel threads
 //	admin     everything, and answer questions assigned to others
 //
 // A principal without a built-in role may do nothing (403). Other roles
