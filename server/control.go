@@ -29,10 +29,6 @@ const (
 	stopCancelled = "cancelled"
 )
 
-// stopNote is the reason recorded on the questions that a stop withdraws
-// from a thread that waits for answers, as weft.Workflow.Stop records it.
-const stopNote = "stopped"
-
 // maxReason caps the reason of a cancel.
 const maxReason = 1000
 

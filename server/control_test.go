@@ -98,7 +98,7 @@ func (e *env) makeThread(thread, state string) (cleanup func()) {
 			e.t.Fatal("the slow node did not start")
 		}
 		cleanup = func() {
-			e.json("POST", "/v1/threads/"+thread+"/stop", "olga-token-for-tests", nil, http.StatusAccepted, nil)
+			e.do("POST", "/v1/threads/"+thread+"/stop", "olga-token-for-tests", nil) // 409 if stopped already
 			<-done
 		}
 	default:
@@ -189,6 +189,60 @@ func TestCancelThread(t *testing.T) {
 			// The cancelled thread cannot be cancelled or resumed again.
 			e.apiErr("POST", path, c.token, c.body, http.StatusConflict, CodeThreadCancelled)
 			e.apiErr("POST", "/v1/threads/"+thread+"/resume", c.token, nil, http.StatusConflict, CodeThreadCancelled)
+		})
+	}
+}
+
+// TestStopThread walks POST /v1/threads/{id}/stop through every outcome:
+// a running thread is stopping (and stops), a ready one is stopped, one
+// that waits for answers is cancelled with its questions withdrawn by the
+// caller; every refusal changes nothing.
+func TestStopThread(t *testing.T) {
+	cases := []struct {
+		name, state string
+		token       string
+		body        any
+		status      int
+		outcome     string // of a success
+		code        string // of a refusal
+		after       weft.Status
+	}{
+		{"running", "running", "olga-token-for-tests", nil, http.StatusAccepted, stopStopping, "", weft.StatusStopped},
+		{"ready", "ready", "olga-token-for-tests", nil, http.StatusAccepted, stopStopped, "", weft.StatusStopped},
+		{"paused", "paused", "olga-token-for-tests", `{}`, http.StatusAccepted, stopCancelled, "", weft.StatusCancelled},
+		{"stopped", "stopped", "olga-token-for-tests", nil, http.StatusConflict, "", CodeNotRunning, ""},
+		{"failed", "failed", "olga-token-for-tests", nil, http.StatusConflict, "", CodeNotRunning, ""},
+		{"completed", "completed", "olga-token-for-tests", nil, http.StatusConflict, "", CodeNotRunning, ""},
+		{"cancelled", "cancelled", "olga-token-for-tests", nil, http.StatusConflict, "", CodeNotRunning, ""},
+		{"unknown thread", "missing", "olga-token-for-tests", nil, http.StatusNotFound, "", CodeNotFound, ""},
+		{"reviewer", "paused", "ann-token-for-tests", nil, http.StatusForbidden, "", CodeForbidden, ""},
+		{"unknown field", "paused", "olga-token-for-tests", `{"now": true}`, http.StatusBadRequest, "", CodeBadRequest, ""},
+	}
+	e := newEnv(t)
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			thread := "s" + string(rune('a'+i))
+			cleanup := e.makeThread(thread, c.state)
+			defer cleanup()
+			before := snapshotThread(t, e.store, thread)
+			path := "/v1/threads/" + thread + "/stop"
+			if c.code != "" {
+				e.apiErr("POST", path, c.token, c.body, c.status, c.code)
+				if after := snapshotThread(t, e.store, thread); !reflect.DeepEqual(before, after) {
+					t.Errorf("the refusal changed the thread:\nbefore %+v\nafter  %+v", before, after)
+				}
+				return
+			}
+			var out stopResponse
+			e.json("POST", path, c.token, c.body, c.status, &out)
+			if out.Thread != thread || out.Status != c.outcome {
+				t.Errorf("stop: %+v, want %s", out, c.outcome)
+			}
+			waitThread(t, e.store, thread, c.after)
+			if c.state == "paused" {
+				withdrawnBy(t, e.store, thread, "olga", checkpoint.ChannelAPI, "stopped")
+			}
 		})
 	}
 }
