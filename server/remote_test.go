@@ -346,3 +346,59 @@ func TestControlThreadsOfOtherProcesses(t *testing.T) {
 		e.apiErr("POST", "/v1/threads/nope/cancel", "olga-token-for-tests", map[string]string{"reason": "x"}, http.StatusNotFound, CodeNotFound)
 	})
 }
+
+// TestThreadPageStopRequested: a thread another process runs, asked to
+// stop from the page, says until it stops that a worker will stop it at
+// its next checkpoint; the stop is recorded in the store, and nothing else
+// changes.
+func TestThreadPageStopRequested(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	runs := &jobRuns{n: map[string]int{}, started: make(chan string, 10)}
+	wf := jobWorkflow(t, store, runs)
+	if _, err := wf.Submit(ctx, "j1", Job{Name: "j1"}); err != nil {
+		t.Fatal(err)
+	}
+	row, err := store.Thread(ctx, "j1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Claimed by a process that does not answer here: running, on a live
+	// lease.
+	if _, err := store.Claim(ctx, &checkpoint.Claim{ThreadID: "j1", ExpectedVersion: row.Version, Owner: "worker-elsewhere", Lease: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	e := newBareEnv(t, store)
+	b := e.browser()
+	csrf := b.login("olga-token-for-tests")
+	if _, page := b.get("/threads/j1"); strings.Contains(page, `id="stop-requested"`) || !strings.Contains(page, `id="stop-form"`) {
+		t.Errorf("before the stop:\n%s", page)
+	}
+	res, body := b.post("/threads/j1/stop", url.Values{"csrf": {csrf}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/threads/j1?done=stopping" {
+		t.Fatalf("stop: %d %s\n%s", res.StatusCode, res.Header.Get("Location"), body)
+	}
+	_, page := b.get("/threads/j1?done=stopping")
+	for _, want := range []string{
+		`id="thread-message">Stop requested: a worker will stop it at its next checkpoint.<`,
+		`id="thread-status">running<`, `id="stop-requested"`, ": a worker will stop it at its next checkpoint)",
+		`<code class="id">worker-elsewhere</code>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page after the stop lacks %s", want)
+		}
+	}
+	after, err := store.Thread(ctx, "j1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != weft.StatusRunning || after.StopRequested.IsZero() || after.Owner != "worker-elsewhere" {
+		t.Errorf("after the stop: %+v", after)
+	}
+	// A stop requested again is no error: it stands.
+	var stop stopResponse
+	e.json("POST", "/v1/threads/j1/stop", "olga-token-for-tests", nil, http.StatusAccepted, &stop)
+	if stop.Status != stopStopping {
+		t.Errorf("second stop: %+v", stop)
+	}
+}
