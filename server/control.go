@@ -63,8 +63,13 @@ func (s *Server) stop(ctx context.Context, thread string, p Principal, channel s
 		if err := rn.Stop(ctx, thread); err != nil {
 			return "", true, err
 		}
-		s.log.InfoContext(ctx, "weft server: stop requested", "thread", thread, "by", p.Name, "channel", channel)
-		return stopStopping, true, nil
+		outcome = stopStopping
+		if after, err := s.ib.Store().Thread(ctx, thread); err == nil && after.Status == weft.StatusCancelled {
+			outcome = stopCancelled // it paused meanwhile, and the stop cancelled it
+		}
+		s.log.InfoContext(ctx, "weft server: stop requested", "thread", thread, "workflow", before.Workflow,
+			"outcome", outcome, "by", p.Name, "channel", channel, "local", true)
+		return outcome, true, nil
 	}
 	after, err := s.ib.Stop(ctx, thread, inbox.Author{Name: p.Name, Channel: channel})
 	if err != nil {

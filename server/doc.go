@@ -112,25 +112,39 @@
 // Of concurrent answers to one question exactly one is recorded; every
 // other gets 409 already_answered, never busy.
 //
+// The ID of a thread to start is at most 256 bytes of UTF-8, without
+// control characters or "/", and neither "." nor ".." (400 otherwise).
+//
+// Errors are {"error": "...", "code": "..."}: 400 for malformed JSON or
+// parameters (bad_request), input that does not fit the workflow's state
+// (invalid_input) and answers that do not fit their schema
+// (invalid_answer, with the schema's reason; nothing is recorded and the
+// question stays pending); 401 and 403 (unauthorized, forbidden,
+// not_assignee); 404 (not_found, unknown_workflow, unknown_interrupt,
+// and unknown /v1 routes); 409 (already_answered, busy, conflict,
+// thread_paused, thread_completed, thread_cancelled, not_running,
+// graph_changed, and wrong_workflow for a start under a workflow the
+// thread is not of); 413 (too_large); 500 (internal, logged with details,
+// reported without).
+//
 // # Stopping, resuming and cancelling
 //
 // Stop, resume and cancel (operator role, through the API or the thread
 // page) work on a thread of any workflow in the store, whether this
-// server has the workflow or not (it is registered in another process,
-// whose workers (package worker) run its threads). A request the server
-// cannot carry out itself is recorded in the store with the inbox's
+// server has the workflow or not: it may be registered in another
+// process, whose workers (package worker) run its threads. What the
+// server cannot carry out itself it records in the store with the inbox's
 // store-level Stop, Resume and Cancel, and a worker that has the workflow
 // carries it out:
 //
-//   - Stop of a running thread answers 202 {"thread", "status":
-//     "stopping"}: a run in this process stops at once; a run elsewhere
-//     is asked in the store, and its worker stops it at its next
-//     checkpoint (at its next heartbeat; at once on PostgreSQL). A ready
-//     thread (answered or submitted, no run has it yet) is stopped at once
-//     ("stopped"); a thread that waits for answers is cancelled
-//     ("cancelled"), its questions withdrawn with the caller as who did
-//     it. A thread that is stopped, failed or has ended is 409
-//     not_running.
+//   - Stop answers 202 {"thread", "status"}, the status saying what became
+//     of the thread: "stopping" for a running one (a run in this process
+//     stops at once; a run elsewhere is asked in the store, and its worker
+//     stops it at its next checkpoint: at its next heartbeat, at once on
+//     PostgreSQL); "stopped" for a ready one (answered or submitted, no
+//     run has it yet); "cancelled" for one that waits for answers, its
+//     questions withdrawn with the caller as who did it. A thread that is
+//     stopped, failed or has ended is 409 not_running.
 //   - Resume of a stopped or failed thread of a workflow the server has
 //     runs it in the request (200, the result). Of any other workflow it
 //     makes the thread ready in the store and answers 202 with the
@@ -149,21 +163,6 @@
 // A refusal (unknown thread 404, wrong role 403, a state that does not
 // allow the request 409) changes nothing. Every request is logged with
 // the principal's name.
-//
-// The ID of a thread to start is at most 256 bytes of UTF-8, without
-// control characters or "/", and neither "." nor ".." (400 otherwise).
-//
-// Errors are {"error": "...", "code": "..."}: 400 for malformed JSON or
-// parameters (bad_request), input that does not fit the workflow's state
-// (invalid_input) and answers that do not fit their schema
-// (invalid_answer, with the schema's reason; nothing is recorded and the
-// question stays pending); 401 and 403 (unauthorized, forbidden,
-// not_assignee); 404 (not_found, unknown_workflow, unknown_interrupt,
-// and unknown /v1 routes); 409 (already_answered, busy, conflict,
-// thread_paused, thread_completed, thread_cancelled, not_running,
-// graph_changed, and wrong_workflow for a start under a workflow the
-// thread is not of); 413 (too_large); 500 (internal, logged with details,
-// reported without).
 //
 // # Events
 //
@@ -229,9 +228,9 @@
 // the server does not have, the page says so and what happens instead: a
 // worker will stop it at its next checkpoint, or carry it on once it is
 // ready; a cancel needs no worker. After an action the page says what it
-// did. Unknown pages get an
-// HTML 404, and a request without a session that is not a page (a form
-// post, the rows fragment) an HTML 401 with a link to sign in.
+// did. Unknown pages get an HTML 404, and a request without a session
+// that is not a page (a form post, the rows fragment) an HTML 401 with a
+// link to sign in.
 //
 // The pages are html/template, with a stylesheet and a small script
 // embedded in the binary; there is no build step. The Content Security
