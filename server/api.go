@@ -466,7 +466,7 @@ func (s *Server) stopThread(w http.ResponseWriter, r *http.Request, p Principal)
 	if err := s.readJSON(w, r, &req, true); err != nil {
 		return err
 	}
-	outcome, _, err := s.stop(r.Context(), thread, p, checkpoint.ChannelAPI)
+	outcome, err := s.stop(r.Context(), thread, p, checkpoint.ChannelAPI)
 	if err != nil {
 		return err
 	}

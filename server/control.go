@@ -43,8 +43,7 @@ func (s *Server) threadRow(ctx context.Context, thread string) (*checkpoint.Thre
 }
 
 // stop stops a thread, as POST /v1/threads/{id}/stop does, and returns
-// what became of it (stopStopping, stopStopped or stopCancelled) and
-// whether the server has the thread's workflow.
+// what became of it: stopStopping, stopStopped or stopCancelled.
 //
 // A running thread of a workflow the server has is stopped through the
 // runner, which cancels a run of this process at once (and records the
@@ -53,15 +52,15 @@ func (s *Server) threadRow(ctx context.Context, thread string) (*checkpoint.Thre
 // the worker that runs it to stop at its next checkpoint; a ready one
 // becomes stopped; one that waits for answers is cancelled, its questions
 // withdrawn with p as who did it.
-func (s *Server) stop(ctx context.Context, thread string, p Principal, channel string) (outcome string, local bool, err error) {
+func (s *Server) stop(ctx context.Context, thread string, p Principal, channel string) (outcome string, err error) {
 	before, err := s.threadRow(ctx, thread)
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
 	rn, local := s.ib.Runner(before.Workflow)
 	if local && before.Status == weft.StatusRunning {
 		if err := rn.Stop(ctx, thread); err != nil {
-			return "", true, err
+			return "", err
 		}
 		outcome = stopStopping
 		if after, err := s.ib.Store().Thread(ctx, thread); err == nil && after.Status == weft.StatusCancelled {
@@ -69,11 +68,11 @@ func (s *Server) stop(ctx context.Context, thread string, p Principal, channel s
 		}
 		s.log.InfoContext(ctx, "weft server: stop requested", "thread", thread, "workflow", before.Workflow,
 			"outcome", outcome, "by", p.Name, "channel", channel, "local", true)
-		return outcome, true, nil
+		return outcome, nil
 	}
 	after, err := s.ib.Stop(ctx, thread, inbox.Author{Name: p.Name, Channel: channel})
 	if err != nil {
-		return "", local, err
+		return "", err
 	}
 	outcome = stopStopped
 	switch after.Status {
@@ -84,7 +83,7 @@ func (s *Server) stop(ctx context.Context, thread string, p Principal, channel s
 	}
 	s.log.InfoContext(ctx, "weft server: stop requested", "thread", thread, "workflow", before.Workflow,
 		"outcome", outcome, "by", p.Name, "channel", channel, "local", local)
-	return outcome, local, nil
+	return outcome, nil
 }
 
 // resume carries a thread on, as POST /v1/threads/{id}/resume does. A

@@ -384,7 +384,7 @@ func actionMessage(done string, v *threadView) string {
 }
 
 func (s *Server) webStop(r *http.Request, thread string, p Principal) (string, error) {
-	outcome, _, err := s.stop(r.Context(), thread, p, checkpoint.ChannelUI)
+	outcome, err := s.stop(r.Context(), thread, p, checkpoint.ChannelUI)
 	switch outcome {
 	case stopStopping:
 		return doneStopping, err
