@@ -37,6 +37,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "POST /v1/threads/{id}/answers", perm: permAnswer, h: s.postAnswers},
 		{pattern: "POST /v1/threads/{id}/resume", perm: permOperate, h: s.resumeThread},
 		{pattern: "POST /v1/threads/{id}/stop", perm: permOperate, h: s.stopThread},
+		{pattern: "POST /v1/threads/{id}/cancel", perm: permOperate, h: s.cancelThread},
 		{pattern: "GET /v1/threads/{id}/events", perm: permRead, h: s.threadEvents},
 		{pattern: "GET /v1/events", perm: permRead, h: s.allEvents},
 		{pattern: "GET /v1/inbox", perm: permRead, h: s.listInbox},
@@ -54,9 +55,9 @@ func (s *Server) routeTable() []route {
 		{pattern: "POST /inbox/{thread}/{interrupt}", perm: permRead, web: true, h: s.answerForm},
 		{pattern: "GET /threads", perm: permRead, web: true, page: true, h: s.threadsPage},
 		{pattern: "GET /threads/{id}", perm: permRead, web: true, page: true, h: s.threadPage},
-		{pattern: "POST /threads/{id}/stop", perm: permOperate, web: true, h: s.threadAction("stop", s.webStop)},
-		{pattern: "POST /threads/{id}/resume", perm: permOperate, web: true, h: s.threadAction("resume", s.webResume)},
-		{pattern: "POST /threads/{id}/cancel", perm: permOperate, web: true, h: s.threadAction("cancel", s.webCancel)},
+		{pattern: "POST /threads/{id}/stop", perm: permOperate, web: true, h: s.threadAction(s.webStop)},
+		{pattern: "POST /threads/{id}/resume", perm: permOperate, web: true, h: s.threadAction(s.webResume)},
+		{pattern: "POST /threads/{id}/cancel", perm: permOperate, web: true, h: s.threadAction(s.webCancel)},
 		{pattern: "GET /assets/", perm: permPublic, web: true, h: s.assets},
 		{pattern: "/", perm: permPublic, web: true, h: s.webNotFound},
 	}
@@ -163,12 +164,19 @@ func answeredBusy(err error) bool {
 // carried out, and the thread goes on elsewhere (a worker, another
 // process, another request).
 func (s *Server) writeAccepted(w http.ResponseWriter, r *http.Request, thread string, status weft.Status) error {
+	return s.writeThread(w, r, thread, status, http.StatusAccepted)
+}
+
+// writeThread answers code with the thread's current state, status
+// (status when it cannot be read), questions and checkpoint, as a result,
+// and a Location of the thread.
+func (s *Server) writeThread(w http.ResponseWriter, r *http.Request, thread string, status weft.Status, code int) error {
 	out := resultJSON{Thread: thread, Status: status, Interrupts: []questionJSON{}}
 	if snap, err := s.ib.State(r.Context(), thread); err == nil {
 		out.Status, out.State, out.Interrupts, out.Checkpoint = snap.Status, snap.Values, questionsOf(snap.Interrupts), snap.Checkpoint
 	}
 	w.Header().Set("Location", threadURL(thread))
-	writeJSON(w, http.StatusAccepted, out)
+	writeJSON(w, code, out)
 	return nil
 }
 
@@ -437,7 +445,13 @@ func (s *Server) resumeThread(w http.ResponseWriter, r *http.Request, p Principa
 	if err := s.readJSON(w, r, &req, true); err != nil {
 		return err
 	}
-	res, err := s.resume(r, thread, p, checkpoint.ChannelAPI)
+	res, queued, err := s.resume(r, thread, p, checkpoint.ChannelAPI)
+	if queued {
+		if res.Status == weft.StatusReady {
+			return s.writeAccepted(w, r, thread, res.Status)
+		}
+		return s.writeThread(w, r, thread, res.Status, http.StatusOK)
+	}
 	if res == nil && err != nil {
 		if _, _, ok := classify(err); ok {
 			return err
@@ -448,11 +462,33 @@ func (s *Server) resumeThread(w http.ResponseWriter, r *http.Request, p Principa
 
 func (s *Server) stopThread(w http.ResponseWriter, r *http.Request, p Principal) error {
 	thread := r.PathValue("id")
-	if err := s.stop(r.Context(), thread, p); err != nil {
+	var req struct{}
+	if err := s.readJSON(w, r, &req, true); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"thread": thread, "status": "stopping"})
+	outcome, err := s.stop(r.Context(), thread, p, checkpoint.ChannelAPI)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", threadURL(thread))
+	writeJSON(w, http.StatusAccepted, stopResponse{Thread: thread, Status: outcome})
 	return nil
+}
+
+func (s *Server) cancelThread(w http.ResponseWriter, r *http.Request, p Principal) error {
+	thread := r.PathValue("id")
+	var req cancelRequest
+	if err := s.readJSON(w, r, &req, false); err != nil {
+		return err
+	}
+	reason, err := checkReason(req.Reason)
+	if err != nil {
+		return err
+	}
+	if err := s.cancel(r.Context(), thread, reason, p, checkpoint.ChannelAPI); err != nil {
+		return err
+	}
+	return s.writeThread(w, r, thread, weft.StatusCancelled, http.StatusOK)
 }
 
 // inboxQuery reads the query parameters of an inbox listing.

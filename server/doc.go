@@ -47,7 +47,7 @@
 //
 //	viewer    read: workflows, threads, history, steps, audit, inbox, events
 //	reviewer  also answer questions
-//	operator  also start, resume and stop threads
+//	operator  also start, stop, resume and cancel threads
 //	admin     everything, and answer questions assigned to others
 //
 // A principal without a built-in role may do nothing (403). Other roles
@@ -76,7 +76,8 @@
 //	GET  /v1/threads/{id}/interrupts/{interrupt} one question, with the thread's state
 //	POST /v1/threads/{id}/answers                {"answers": {"<interrupt id>": <value>, ...}, "wait": true}
 //	POST /v1/threads/{id}/resume                 carry on a stopped, failed or breakpointed thread
-//	POST /v1/threads/{id}/stop                   stop a thread running in this process (202)
+//	POST /v1/threads/{id}/stop                   stop a thread, here or in a worker elsewhere (202)
+//	POST /v1/threads/{id}/cancel                 end a thread that waits: {"reason": "..."}
 //	GET  /v1/threads/{id}/events                 the thread's events (SSE)
 //	GET  /v1/events                              every thread's events (SSE; ?workflow=, ?thread=)
 //	GET  /v1/inbox                               pending questions: ?workflow= &node= &assignee= (repeatable)
@@ -125,6 +126,43 @@
 // graph_changed, and wrong_workflow for a start under a workflow the
 // thread is not of); 413 (too_large); 500 (internal, logged with details,
 // reported without).
+//
+// # Stopping, resuming and cancelling
+//
+// Stop, resume and cancel (operator role, through the API or the thread
+// page) work on a thread of any workflow in the store, whether this
+// server has the workflow or not: it may be registered in another
+// process, whose workers (package worker) run its threads. What the
+// server cannot carry out itself it records in the store with the inbox's
+// store-level Stop, Resume and Cancel, and a worker that has the workflow
+// carries it out:
+//
+//   - Stop answers 202 {"thread", "status"}, the status saying what became
+//     of the thread: "stopping" for a running one (a run in this process
+//     stops at once; a run elsewhere is asked in the store, and its worker
+//     stops it at its next checkpoint: at its next heartbeat, at once on
+//     PostgreSQL); "stopped" for a ready one (answered or submitted, no
+//     run has it yet); "cancelled" for one that waits for answers, its
+//     questions withdrawn with the caller as who did it. A thread that is
+//     stopped, failed or has ended is 409 not_running.
+//   - Resume of a stopped or failed thread of a workflow the server has
+//     runs it in the request (200, the result). Of any other workflow it
+//     makes the thread ready in the store and answers 202 with the
+//     thread's status (ready; running once a worker has it) and a
+//     Location: a worker that has the workflow carries it on. A thread
+//     that waits for answers is left so (200, status interrupted).
+//   - Cancel ends a thread that waits (paused, ready, stopped or failed)
+//     and needs no worker: its pending questions are withdrawn, recorded
+//     with the caller's name as the author, channel "api" (or "ui") and
+//     the reason, which is required (at most 1000 bytes; GET
+//     /v1/threads/{id}/audit shows them); its status becomes cancelled
+//     and the answer is 200 with the thread. A running thread is 409 busy
+//     (stop it first), a completed one 409 thread_completed, a cancelled
+//     one 409 thread_cancelled.
+//
+// A refusal (unknown thread 404, wrong role 403, a state that does not
+// allow the request 409) changes nothing. Every request is logged with
+// the principal's name.
 //
 // # Events
 //
@@ -184,10 +222,15 @@
 // nodes with those it runs next, waits in or failed in marked, and as
 // Mermaid text to paste into a Mermaid editor (the pages load no
 // Mermaid script). To an operator the page offers stop, resume and
-// cancel (with a reason, recorded with the withdrawn questions), POST
-// forms that do what the API's stop and resume do. Unknown pages get an
-// HTML 404, and a request without a session that is not a page (a form
-// post, the rows fragment) an HTML 401 with a link to sign in.
+// cancel (with a reason, recorded with the withdrawn questions), as the
+// thread's status allows, POST forms that do what the API's stop, resume
+// and cancel do, for threads of any workflow. For a thread whose workflow
+// the server does not have, the page says so and what happens instead: a
+// worker will stop it at its next checkpoint, or carry it on once it is
+// ready; a cancel needs no worker. After an action the page says what it
+// did. Unknown pages get an HTML 404, and a request without a session
+// that is not a page (a form post, the rows fragment) an HTML 401 with a
+// link to sign in.
 //
 // The pages are html/template, with a stylesheet and a small script
 // embedded in the binary; there is no build step. The Content Security

@@ -27,7 +27,7 @@ const (
 	CodeThreadPaused    = "thread_paused"     // 409: start of a thread that waits; answer or resume it
 	CodeThreadCompleted = "thread_completed"  // 409: resume of a completed thread
 	CodeThreadCancelled = "thread_cancelled"  // 409: resume of a cancelled thread
-	CodeNotRunning      = "not_running"       // 409: stop of a thread not running in this process
+	CodeNotRunning      = "not_running"       // 409: stop of a thread that is stopped, failed or has ended
 	CodeGraphChanged    = "graph_changed"     // 409: the thread waits in a node the workflow lost
 	CodeWrongWorkflow   = "wrong_workflow"    // 409: the thread belongs to another workflow
 	CodeTooLarge        = "too_large"         // 413: the body exceeds the limit (WithMaxBody)

@@ -194,7 +194,7 @@ func TestOpenAPIRequestBodies(t *testing.T) {
 	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
 		t.Fatal(err)
 	}
-	for name, v := range map[string]any{"StartRequest": startRequest{}, "AnswersRequest": answersRequest{}} {
+	for name, v := range map[string]any{"StartRequest": startRequest{}, "AnswersRequest": answersRequest{}, "CancelRequest": cancelRequest{}} {
 		var fields []string
 		rt := reflect.TypeOf(v)
 		for i := range rt.NumField() {

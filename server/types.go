@@ -223,3 +223,17 @@ type answersRequest struct {
 	Answers map[string]json.RawMessage `json:"answers"`
 	Wait    *bool                      `json:"wait"`
 }
+
+// cancelRequest is the body of POST /v1/threads/{id}/cancel.
+type cancelRequest struct {
+	Reason string `json:"reason"`
+}
+
+// stopResponse is the body of POST /v1/threads/{id}/stop's 202: what
+// became of the thread. Status is "stopping" (it was running, and stops
+// at its next checkpoint, in whichever process runs it), "stopped" (it
+// was ready: no run had it yet) or "cancelled" (it waited for answers).
+type stopResponse struct {
+	Thread string `json:"thread"`
+	Status string `json:"status"`
+}

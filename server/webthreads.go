@@ -12,7 +12,6 @@ import (
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
-	"github.com/weftgraph/weft/inbox"
 )
 
 // The web pages of threads: GET /threads lists them (filtered by status
@@ -145,6 +144,11 @@ type threadView struct {
 	// thread's status allows them.
 	CanOperate                    bool
 	CanStop, CanResume, CanCancel bool
+	// Remote: the server does not have the thread's workflow; its
+	// workers (in other processes) carry out stops and resumes.
+	Remote bool
+	// StopNote says what happens to a running thread asked to stop.
+	StopNote                      string
 	StopURL, ResumeURL, CancelURL string
 	Message, ActionError          string
 }
@@ -174,6 +178,13 @@ func (s *Server) threadData(ctx context.Context, id string, p Principal) (*threa
 		v.CanCancel = true
 	}
 	rn, hasRunner := s.ib.Runner(row.Workflow)
+	v.Remote = !hasRunner
+	if row.Status == weft.StatusRunning && !row.StopRequested.IsZero() {
+		v.StopNote = "the process that runs it stops it at its next checkpoint"
+		if v.Remote {
+			v.StopNote = "a worker will stop it at its next checkpoint"
+		}
+	}
 	snap, err := s.ib.State(ctx, id)
 	if err == nil {
 		v.Next = snap.Next
@@ -307,29 +318,24 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, p Principal,
 		return err
 	}
 	if msg == "" {
-		switch r.URL.Query().Get("done") {
-		case "stop":
-			msg = "Stop requested."
-		case "resume":
-			msg = "Resumed."
-		case "cancel":
-			msg = "Cancelled."
-		}
+		msg = actionMessage(r.URL.Query().Get("done"), v)
 	}
 	v.Message, v.ActionError = msg, errMsg
 	return s.render(w, status, "thread", "layout", s.page(r, p, "Thread "+v.ID, v))
 }
 
 // threadAction runs an operator's action from the thread page and shows
-// the page again: after a redirect when it was done, with the reason and
-// the status it is reported with through the API when it was refused.
-func (s *Server) threadAction(action string, do func(r *http.Request, thread string, p Principal) error) func(http.ResponseWriter, *http.Request, Principal) error {
+// the page again: after a redirect, with a message of what was done (do
+// returns its key, see actionMessage), when it was done; with the reason
+// and the status it is reported with through the API when it was refused.
+func (s *Server) threadAction(do func(r *http.Request, thread string, p Principal) (done string, err error)) func(http.ResponseWriter, *http.Request, Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p Principal) error {
 		thread := r.PathValue("id")
-		if _, err := s.ib.Store().Thread(r.Context(), thread); err != nil {
-			return fmt.Errorf("thread %q: %w", thread, err)
+		if _, err := s.threadRow(r.Context(), thread); err != nil {
+			return err
 		}
-		if err := do(r, thread, p); err != nil {
+		done, err := do(r, thread, p)
+		if err != nil {
 			status, _, ok := classify(err)
 			if !ok {
 				if _, failed := s.failedRun(r, thread); !failed {
@@ -339,72 +345,74 @@ func (s *Server) threadAction(action string, do func(r *http.Request, thread str
 			}
 			return s.showThread(w, r, p, status, "", err.Error())
 		}
-		http.Redirect(w, r, threadPageURL(thread)+"?done="+action, http.StatusSeeOther)
+		http.Redirect(w, r, threadPageURL(thread)+"?done="+done, http.StatusSeeOther)
 		return nil
 	}
 }
 
-// stop stops a thread, as POST /v1/threads/{id}/stop does.
-func (s *Server) stop(ctx context.Context, thread string, p Principal) error {
-	rn, err := s.threadRunner(ctx, thread)
-	if err != nil {
-		return err
-	}
-	if err := rn.Stop(ctx, thread); err != nil {
-		return err
-	}
-	s.log.InfoContext(ctx, "weft server: stop requested", "thread", thread, "by", p.Name)
-	return nil
-}
+// The keys of what an action did, in the thread page's ?done=.
+const (
+	doneStopping   = "stopping"       // a running thread stops at its next checkpoint
+	doneStopped    = "stopped"        // a ready thread is stopped
+	doneStopCancel = "stop-cancelled" // a thread that waited for answers is cancelled
+	doneResumed    = "resume"         // resumed here
+	doneReady      = "ready"          // made ready, for a worker
+	doneCancelled  = "cancel"         // cancelled
+)
 
-// resume carries a thread on, as POST /v1/threads/{id}/resume does.
-func (s *Server) resume(r *http.Request, thread string, p Principal, channel string) (*weft.Result[any], error) {
-	rn, err := s.threadRunner(r.Context(), thread)
-	if err != nil {
-		return nil, err
-	}
-	ctx, done := runContext(r)
-	defer done()
-	return rn.Resume(ctx, thread, s.runOptions(p, channel)...)
-}
-
-func (s *Server) webStop(r *http.Request, thread string, p Principal) error {
-	return s.stop(r.Context(), thread, p)
-}
-
-func (s *Server) webResume(r *http.Request, thread string, p Principal) error {
-	_, err := s.resume(r, thread, p, checkpoint.ChannelUI)
-	switch {
-	case answeredBusy(err):
-		return nil
-	case errors.Is(err, weft.ErrThreadCancelled):
-		return &apiError{http.StatusConflict, CodeConflict, "The thread is cancelled: it cannot be resumed. (" + err.Error() + ")"}
-	}
-	return err
-}
-
-// maxReason caps the reason of a cancel.
-const maxReason = 1000
-
-func (s *Server) webCancel(r *http.Request, thread string, p Principal) error {
-	reason := strings.TrimSpace(r.PostForm.Get("reason"))
-	if reason == "" {
-		return errBadRequest("say why the thread is cancelled: the reason is recorded with its withdrawn questions")
-	}
-	if len(reason) > maxReason {
-		return errBadRequest(fmt.Sprintf("the reason is longer than %d bytes", maxReason))
-	}
-	rn, err := s.threadRunner(r.Context(), thread)
-	if err != nil {
-		if !errors.Is(err, inbox.ErrUnknownWorkflow) {
-			return err
+// actionMessage says in words what the action done did to the thread v;
+// "" for an unknown key.
+func actionMessage(done string, v *threadView) string {
+	switch done {
+	case doneStopping:
+		if v.Remote {
+			return "Stop requested: a worker will stop it at its next checkpoint."
 		}
-		_, err = s.ib.Cancel(r.Context(), thread, reason, inbox.Author{Name: p.Name, Channel: checkpoint.ChannelUI})
-		return err
+		return "Stop requested: the process that runs it stops it at its next checkpoint."
+	case doneStopped:
+		return "Stopped: no run had it yet. Resume carries it on."
+	case doneStopCancel:
+		return "The thread waited for answers, so stopping it cancelled it: its questions are withdrawn."
+	case doneResumed:
+		return "Resumed."
+	case doneReady:
+		return fmt.Sprintf("Resume requested: the thread is ready, and a worker that has workflow %q will carry it on from its last checkpoint.", v.Workflow)
+	case doneCancelled:
+		return "Cancelled."
 	}
-	if err := rn.Cancel(r.Context(), thread, reason, weft.By(p.Name, checkpoint.ChannelUI)); err != nil {
-		return err
+	return ""
+}
+
+func (s *Server) webStop(r *http.Request, thread string, p Principal) (string, error) {
+	outcome, err := s.stop(r.Context(), thread, p, checkpoint.ChannelUI)
+	switch outcome {
+	case stopStopping:
+		return doneStopping, err
+	case stopCancelled:
+		return doneStopCancel, err
 	}
-	s.log.InfoContext(r.Context(), "weft server: thread cancelled", "thread", thread, "by", p.Name)
-	return nil
+	return doneStopped, err
+}
+
+func (s *Server) webResume(r *http.Request, thread string, p Principal) (string, error) {
+	res, queued, err := s.resume(r, thread, p, checkpoint.ChannelUI)
+	switch {
+	case queued && res.Status == weft.StatusReady:
+		return doneReady, nil
+	case queued:
+		return "", &apiError{http.StatusConflict, CodeThreadPaused, "The thread waits for answers: answer its questions to carry it on."}
+	case answeredBusy(err):
+		return doneResumed, nil
+	case errors.Is(err, weft.ErrThreadCancelled):
+		return "", &apiError{http.StatusConflict, CodeConflict, "The thread is cancelled: it cannot be resumed. (" + err.Error() + ")"}
+	}
+	return doneResumed, err
+}
+
+func (s *Server) webCancel(r *http.Request, thread string, p Principal) (string, error) {
+	reason, err := checkReason(r.PostForm.Get("reason"))
+	if err != nil {
+		return "", err
+	}
+	return doneCancelled, s.cancel(r.Context(), thread, reason, p, checkpoint.ChannelUI)
 }

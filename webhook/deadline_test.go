@@ -78,10 +78,10 @@ func TestEscalatedThenFallback(t *testing.T) {
 		t.Fatalf("events = %v (refused %v), want %v", got, bad, want)
 	}
 	esc, ans := payloads[1], payloads[2]
-	if esc.Text != "Refund approval on thread r-9 was escalated to finance-leads" || !slices.Equal(esc.Question.Assignees, []string{"finance-leads"}) {
+	if esc.Text != "Refund approval on thread r-9 was escalated to finance-leads: "+esc.Link || esc.Link == "" || !slices.Equal(esc.Question.Assignees, []string{"finance-leads"}) {
 		t.Errorf("question.escalated = %+v (question %+v)", esc, esc.Question)
 	}
-	if ans.Channel != checkpoint.ChannelDeadline || ans.Text != "Refund approval on thread r-9 was answered by its deadline's fallback" {
+	if ans.Channel != checkpoint.ChannelDeadline || ans.Text != "Refund approval on thread r-9 was answered by its deadline's fallback: "+ans.Link || ans.Link == "" {
 		t.Errorf("question.answered = %+v", ans)
 	}
 }

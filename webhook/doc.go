@@ -71,15 +71,17 @@
 //	  "question": {"id": "q-1f3a", "node": "approve", "key": "refund_approval",
 //	               "reason": "a refund over 100", "assignees": ["alice"],
 //	               "deadline": "2025-03-01T10:30:00Z"},
-//	  "text": "Refund approval needed on thread r-42 (assigned to alice)",
+//	  "text": "Refund approval needed on thread r-42 (assigned to alice): https://weft.example.com/inbox/r-42/q-1f3a",
 //	  "link": "https://weft.example.com/inbox/r-42/q-1f3a"
 //	}
 //
-// text is one sentence for a person; a chat tool's incoming webhook that
-// shows a "text" field (Slack's, Teams' and most others) shows it as is.
-// link is the question's page in the web inbox (/inbox/{thread}/{id} under
-// Config.PublicURL; /threads/{id} for thread.failed), left out without a
-// PublicURL. question.answered adds answered_by and channel;
+// text is one sentence for a person, ending with the link when there is
+// one; a chat tool's incoming webhook that shows a "text" field (Slack's,
+// Teams' and most others) shows it as is, so the person sees where to
+// answer (chat tools make the URL a link). link is the question's page in
+// the web inbox (/inbox/{thread}/{id} under Config.PublicURL;
+// /threads/{id} for thread.failed); without a PublicURL it is left out,
+// and text ends with the sentence. question.answered adds answered_by and channel;
 // thread.failed has error and no question. The question's fields are as
 // they were when the event was recorded (an escalated question shows its
 // new assignees).

@@ -68,10 +68,10 @@ func Example() {
 	}
 	p := <-got
 	fmt.Println(p.Event)
-	fmt.Println(p.Text)
+	fmt.Println(strings.TrimSuffix(p.Text, p.Question.ID) + "…")
 	fmt.Println(strings.TrimSuffix(p.Link, p.Question.ID) + "…")
 	// Output:
 	// question.asked
-	// Refund approval needed on thread r-42 (assigned to alice)
+	// Refund approval needed on thread r-42 (assigned to alice): https://weft.example.com/inbox/r-42/…
 	// https://weft.example.com/inbox/r-42/…
 }

@@ -29,8 +29,11 @@ type Payload struct {
 	Channel    string `json:"channel,omitempty"`
 	// Error is why the thread failed (thread.failed).
 	Error string `json:"error,omitempty"`
-	// Text is one sentence for a person, for chat tools: "Refund approval
-	// needed on thread r-42 (assigned to alice)".
+	// Text is one sentence for a person, for chat tools, ending with Link
+	// when there is one, so that a tool that shows only the text (Slack's
+	// and Teams' incoming webhooks) shows where to answer: "Refund
+	// approval needed on thread r-42 (assigned to alice):
+	// https://weft.example.com/inbox/r-42/q-1f3a".
 	Text string `json:"text"`
 	// Link is the page of the question in the web inbox (of the thread,
 	// for thread.failed), if the sender knows the public URL.
@@ -66,8 +69,11 @@ func NewPayload(e *checkpoint.Event, publicURL string) *Payload {
 	if e.Type == checkpoint.EventQuestionAnswered {
 		p.AnsweredBy, p.Channel = e.Author, e.Channel
 	}
-	p.Text = text(e)
 	p.Link = link(publicURL, e)
+	p.Text = text(e)
+	if p.Link != "" {
+		p.Text += ": " + p.Link
+	}
 	return p
 }
 

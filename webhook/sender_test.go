@@ -69,17 +69,17 @@ func TestSenderDelivers(t *testing.T) {
 		asked.Question.Reason != "a refund over 100" {
 		t.Errorf("question.asked payload = %+v (question %+v)", asked, asked.Question)
 	}
-	if want := "Refund approval needed on thread r-42 (assigned to alice)"; asked.Text != want {
+	if want := "Refund approval needed on thread r-42 (assigned to alice): https://weft.example.com/app/inbox/r-42/" + q.ID; asked.Text != want {
 		t.Errorf("text = %q, want %q", asked.Text, want)
 	}
 	if want := "https://weft.example.com/app/inbox/r-42/" + q.ID; asked.Link != want {
 		t.Errorf("link = %q, want %q", asked.Link, want)
 	}
-	if a := payloads[1]; a.AnsweredBy != "bob" || a.Channel != checkpoint.ChannelUI || a.Text != "Refund approval on thread r-42 was answered by bob" {
+	if a := payloads[1]; a.AnsweredBy != "bob" || a.Channel != checkpoint.ChannelUI || a.Text != "Refund approval on thread r-42 was answered by bob: https://weft.example.com/app/inbox/r-42/"+q.ID {
 		t.Errorf("question.answered payload = %+v", a)
 	}
 	if f := payloads[2]; f.Question != nil || !strings.Contains(f.Error, "card declined") || f.Link != "https://weft.example.com/app/threads/r-42" ||
-		!strings.HasPrefix(f.Text, "Thread r-42 (refund) failed: ") {
+		!strings.HasPrefix(f.Text, "Thread r-42 (refund) failed: ") || !strings.HasSuffix(f.Text, ": https://weft.example.com/app/threads/r-42") {
 		t.Errorf("thread.failed payload = %+v", f)
 	}
 	// Everything is recorded as delivered (just after the receiver
@@ -329,7 +329,7 @@ func TestDeadlineNear(t *testing.T) {
 	}
 	p := payloads[0]
 	if p.Question == nil || p.Question.Key != "refund_approval" || p.Question.Deadline == nil ||
-		!strings.HasPrefix(p.Text, "Refund approval on thread r-7 is due ") || !strings.HasSuffix(p.Text, " (assigned to alice)") {
+		!strings.HasPrefix(p.Text, "Refund approval on thread r-7 is due ") || !strings.HasSuffix(p.Text, " (assigned to alice): "+p.Link) || p.Link == "" {
 		t.Errorf("deadline.near payload = %+v", p)
 	}
 }

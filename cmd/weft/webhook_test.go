@@ -124,7 +124,7 @@ func TestServeWebhook(t *testing.T) {
 	asked := rcv.wait(t, "question.asked of ext-2", func(p webhook.Payload) bool {
 		return p.Event == checkpoint.EventQuestionAsked && p.Thread == "ext-2"
 	})
-	if asked.Question == nil || asked.Question.ID != res.Interrupts[0].ID || asked.Text != "Check needed on thread ext-2 (assigned to qa)" ||
+	if asked.Question == nil || asked.Question.ID != res.Interrupts[0].ID || asked.Text != "Check needed on thread ext-2 (assigned to qa): "+asked.Link ||
 		asked.Link != url+"inbox/ext-2/"+res.Interrupts[0].ID {
 		t.Errorf("question.asked = %+v (question %+v), served at %s", asked, asked.Question, url)
 	}

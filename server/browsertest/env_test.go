@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/memstore"
 	"github.com/weftgraph/weft/inbox"
 	"github.com/weftgraph/weft/server"
@@ -171,13 +172,15 @@ var tokens = map[string]server.Principal{
 	"ann-token-for-tests":   {Name: "ann", Roles: []string{server.RoleReviewer, "editors"}},
 	"bob-token-for-tests":   {Name: "bob", Roles: []string{server.RoleReviewer, "sales"}},
 	"vera-token-for-tests":  {Name: "vera", Roles: []string{server.RoleViewer, "editors"}},
+	"olga-token-for-tests":  {Name: "olga", Roles: []string{server.RoleOperator}},
 }
 
 // env is a weft server over memstore with the test workflows, built as a
 // user's program would build it.
 type env struct {
-	t  *testing.T
-	ts *httptest.Server
+	t     *testing.T
+	ts    *httptest.Server
+	store checkpoint.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -192,7 +195,7 @@ func newEnv(t *testing.T) *env {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	t.Cleanup(srv.CloseStreams) // first: Close waits for open streams
-	return &env{t: t, ts: ts}
+	return &env{t: t, ts: ts, store: store}
 }
 
 // json sends a JSON request as token, checks the status and decodes the
