@@ -236,7 +236,8 @@ workflow's own Stop would:
 'weft resume THREAD' carries a stopped thread on. A thread that is already
 stopped or cancelled is left as it is (exit code 0); a failed or completed
 one cannot be stopped (exit code 4: cancel a failed one with 'weft cancel').
-A server stops threads with POST /v1/threads/THREAD/stop.
+A server stops threads with POST /v1/threads/THREAD/stop and cancels them
+with POST /v1/threads/THREAD/cancel.
 
   weft stop essay-1`,
 	setup: func(c *cli, fs *flag.FlagSet) func([]string) error {
