@@ -165,7 +165,11 @@ func TestTakeoverAfterTheLeaseLapses(t *testing.T) {
 		return nil
 	}}
 	opts := []weft.CompileOption{weft.WithClock(clock), weft.WithLease(30 * time.Second), weft.WithHeartbeat(25 * time.Second)}
-	a := flow(t, store, "A", h, opts...)
+	// A is frozen: its heartbeat must not beat within the test either. (A
+	// real 25 s beat renews A's lease on the fake clock, past the jump
+	// below, if B takes longer than that to look: under a loaded CI, it
+	// once did.) So A's lease is 2 h, renewed hourly.
+	a := flow(t, store, "A", h, append(opts, weft.WithLease(2*time.Hour), weft.WithHeartbeat(time.Hour))...)
 	b := flow(t, store, "B", h, opts...)
 	var logA syncBuffer
 	cfgA := fast
@@ -176,7 +180,7 @@ func TestTakeoverAfterTheLeaseLapses(t *testing.T) {
 	}
 	<-freeze
 	startWorker(t, store, fast, b.Runner())
-	now.Add(int64(31 * time.Second)) // A's lease lapses: it is presumed dead
+	now.Add(int64(2*time.Hour + time.Second)) // A's lease lapses: it is presumed dead
 	waitFor(t, "B's takeover and pause", func() bool { return status(t, store, "t") == weft.StatusInterrupted })
 	close(thaw)
 	snap, err := b.State(t.Context(), "t")
