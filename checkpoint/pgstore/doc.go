@@ -206,9 +206,12 @@
 // 'pending'), which stay as small as the inbox however long the audit trail
 // of answered questions grows: one in (created_at, id, thread_id) order for
 // the whole inbox and its keyset cursor, one per workflow and one per node
-// in the same order, and one on deadlines (the deadline pass reads the due
-// ones through it alone, in a materialised CTE, whatever the plan: an idle
-// worker reads no paused question). The questions of one checkpoint of a
+// in the same order, and one on deadlines. The deadline pass first counts
+// the due questions through it (up to 1,001); when at most 1,000 are due it
+// reads them through it alone, in a materialised CTE, and sorts them,
+// whatever the plan (so an idle worker reads no paused question); when
+// more are, it leaves the plan to PostgreSQL, which finds a page of them
+// in inbox order soon. The questions of one checkpoint of a
 // thread, which every Resume and State reads at the head, come from
 // interrupts_checkpoint (thread_id, checkpoint_id), not from a read of all
 // the thread's questions. Assignees are a text[] column

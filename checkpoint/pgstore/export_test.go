@@ -13,7 +13,11 @@ import (
 
 // InterruptsSQL returns the SQL and arguments that Interrupts sends for q.
 func InterruptsSQL(s *Store, q *checkpoint.InterruptQuery) (string, []any, error) {
-	sql, args, _, err := s.interruptsQuery(q)
+	dueFew, err := s.dueFew(context.Background(), q)
+	if err != nil {
+		return "", nil, err
+	}
+	sql, args, _, err := s.interruptsQuery(q, dueFew)
 	return sql, args, err
 }
 

@@ -71,7 +71,15 @@ var qualifiedInterruptColumns = "i." + strings.ReplaceAll(interruptColumns, ", "
 // assignee, the first limit+1 matching interrupts in inbox order (a range
 // of the primary key, probing interrupts for the other filters), merged
 // and cut to limit+1. Other queries with assignees filter the array.
-func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery) (sql string, args []any, limit int, err error) {
+//
+// Pending questions due before a time (the deadline pass) are read one of
+// two ways, as dueFew says: when few are due, all of them through
+// interrupts_due in a materialised CTE, then sorted; when many are, by the
+// planner's choice (walking the inbox in order finds a page of due ones
+// soon). Left to the planner, a pass with few due questions could walk the
+// whole inbox (its generic plan did, once a second, in an idle worker); a
+// CTE over many due questions sorts them all for every page.
+func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery, dueFew bool) (sql string, args []any, limit int, err error) {
 	var after *checkpoint.InterruptCursor
 	if q.After != "" {
 		c, err := parseCursor(q.After)
@@ -141,13 +149,10 @@ func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery) (sql string, args 
 		if len(q.Assignees) > 0 {
 			conds = append(conds, "i.assignees && "+arg(q.Assignees)+"::text[]")
 		}
-		if !q.DueBefore.IsZero() {
+		if !q.DueBefore.IsZero() && dueFew {
 			// The due questions are few: read them through interrupts_due
-			// and sort them. Left to itself the planner walks the inbox
-			// index in order and filters every pending question (the
-			// deadline pass runs every second, so an idle worker would read
-			// each paused thread's question once a second); the
-			// materialised CTE keeps the inbox-order conditions off it.
+			// and sort them; the materialised CTE keeps the inbox-order
+			// conditions off the planner's choice of index.
 			return "WITH i AS MATERIALIZED (SELECT " + qualifiedInterruptColumns + " FROM " + s.ident + ".interrupts i" +
 				where(conds) + ") SELECT " + qualifiedInterruptColumns + " FROM i" + where(on("i")) + orderBy + lim, args, limit, nil
 		}
@@ -172,6 +177,26 @@ func (s *Store) interruptsQuery(q *checkpoint.InterruptQuery) (sql string, args 
 		where(conds) + orderBy + lim, args, limit, nil
 }
 
+// dueFewLimit is how many due questions dueFew calls few: sorting that
+// many for a page costs about a millisecond.
+const dueFewLimit = 1000
+
+// dueFew reports whether q asks for pending questions due before a time
+// (without assignees) and at most dueFewLimit of all pending questions are
+// due then: counted through interrupts_due, reading at most dueFewLimit+1
+// of its entries.
+func (s *Store) dueFew(ctx context.Context, q *checkpoint.InterruptQuery) (bool, error) {
+	if q.DueBefore.IsZero() || q.Status != checkpoint.InterruptPending || len(q.Assignees) > 0 {
+		return false, nil
+	}
+	var n int
+	err := s.pool.QueryRow(ctx, s.sql.dueCount, q.DueBefore, dueFewLimit+1).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("pgstore: interrupts: due: %w", err)
+	}
+	return n <= dueFewLimit, nil
+}
+
 // Interrupts lists interrupts matching q, ordered by CreatedAt, then ID,
 // then ThreadID (bytewise). The pending inbox is served by partial indexes
 // (see the schema); Next is an opaque keyset cursor.
@@ -182,7 +207,11 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	if q == nil {
 		q = &checkpoint.InterruptQuery{}
 	}
-	sql, args, limit, err := s.interruptsQuery(q)
+	dueFew, err := s.dueFew(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	sql, args, limit, err := s.interruptsQuery(q, dueFew)
 	if err != nil {
 		return nil, err
 	}

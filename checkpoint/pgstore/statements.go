@@ -12,7 +12,7 @@ type statements struct {
 	thread string
 
 	insertThread, updateThread                    string
-	verifyBlobs, carryWrites, notify, notifyBatch string
+	verifyBlobs, carryWrites, notify, notifyBatch, dueCount string
 	commitParts                                   [partAll + 1]string
 	upsertWrites, insertInterrupt, lockClaim      string
 
@@ -84,6 +84,10 @@ WHERE w.thread_id = $1 AND w.namespace = $2 AND w.checkpoint_id = $3 AND w.kind 
 ON CONFLICT (thread_id, namespace, checkpoint_id, task, kind, key) DO UPDATE SET data = EXCLUDED.data`)
 	st.notify = "SELECT pg_notify($1, $2)"
 	st.notifyBatch = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p"
+	// dueCount: how many pending questions are due at $1, counted up to
+	// $2, from interrupts_due (the literal status lets the planner use it).
+	st.dueCount = q(`SELECT count(*) FROM (SELECT FROM {{schema}}.interrupts
+	WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= $1 LIMIT $2) d`)
 	st.upsertWrites = q(`INSERT INTO {{schema}}.pending_writes (thread_id, namespace, checkpoint_id, task, kind, key, data)
 SELECT $1, w.namespace, w.checkpoint_id, w.task, w.kind, w.key, w.data
 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[]) AS w (namespace, checkpoint_id, task, kind, key, data)
