@@ -11,10 +11,10 @@ import (
 type statements struct {
 	thread string
 
-	insertThread, updateThread                    string
+	insertThread, updateThread                              string
 	verifyBlobs, carryWrites, notify, notifyBatch, dueCount string
-	commitParts                                   [partAll + 1]string
-	upsertWrites, insertInterrupt, lockClaim      string
+	commitParts                                             [partAll + 1]string
+	upsertWrites, insertInterrupt, lockClaim                string
 
 	checkpointByID, checkpointHead, checkpointNewest string
 	history, pendingWrites, steps                    string
