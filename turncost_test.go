@@ -3,26 +3,12 @@ package weft_test
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint/pgstore"
 	"github.com/weftgraph/weft/internal/pgtest"
 )
-
-// statementCounter counts the statements a pool sends.
-type statementCounter struct{ n atomic.Int64 }
-
-func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 type chatState struct {
 	Messages []string
@@ -41,17 +27,7 @@ type chatState struct {
 // handle leaves this handle's decoded head stale, which costs a read.
 func TestTurnCostDoesNotGrow(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := &statementCounter{}
-	cfg.ConnConfig.Tracer = count
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, count := pgtest.CountingPool(t)
 	store, err := pgstore.New(ctx, pool, pgstore.Options{Schema: pgtest.Schema(t), Migrate: true})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +57,7 @@ func TestTurnCostDoesNotGrow(t *testing.T) {
 	}
 	turn := func(wf *weft.Workflow[chatState], n int) int64 {
 		t.Helper()
-		before := count.n.Load()
+		before := count.N()
 		snap, err := wf.State(ctx, "chat")
 		if err != nil || len(snap.Interrupts) != 1 {
 			t.Fatalf("turn %d: State = %+v, %v", n, snap, err)
@@ -90,7 +66,7 @@ func TestTurnCostDoesNotGrow(t *testing.T) {
 		if err != nil || !res.Paused() || len(res.State.Messages) != 2*n {
 			t.Fatalf("turn %d: Resume = %+v, %v", n, res, err)
 		}
-		return count.n.Load() - before
+		return count.N() - before
 	}
 	cost := map[string]map[int]int64{"warm": {}, "cold": {}}
 	for n := 1; n <= 150; n++ {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftgraph/weft"
@@ -40,22 +39,12 @@ func BenchmarkIdle(b *testing.B) {
 	}
 }
 
-// countingTracer counts the statements a pool sends.
-type countingTracer struct{ n atomic.Int64 }
-
-func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
 func idle(b *testing.B, kind string, paused int) {
 	ctx := context.Background()
 	var (
 		store  checkpoint.Store
-		count  = &countingTracer{}
-		rowsOf func() int64 // rows read by the server for the schema so far
+		count  = &pgtest.Counter{} // stays at 0 on SQLite
+		rowsOf func() int64        // rows read by the server for the schema so far
 	)
 	switch kind {
 	case "sqlite":
@@ -66,17 +55,9 @@ func idle(b *testing.B, kind string, paused int) {
 		b.Cleanup(func() { s.Close() })
 		store = s
 	default:
-		u, schema := pgtest.URL(b), pgtest.Schema(b)
-		cfg, err := pgxpool.ParseConfig(u)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg.ConnConfig.Tracer = count
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(pool.Close)
+		schema := pgtest.Schema(b)
+		var pool *pgxpool.Pool
+		pool, count = pgtest.CountingPool(b)
 		s, err := pgstore.New(ctx, pool, pgstore.Options{Schema: schema, Migrate: true})
 		if err != nil {
 			b.Fatal(err)
@@ -143,14 +124,14 @@ func idle(b *testing.B, kind string, paused int) {
 	if rowsOf != nil {
 		rows0 = rowsOf()
 	}
-	q0, cpu0 := count.n.Load(), cpuTime(b)
+	q0, cpu0 := count.N(), cpuTime(b)
 	b.ResetTimer()
 	for range b.N {
 		time.Sleep(time.Second)
 	}
 	b.StopTimer()
 	secs := b.Elapsed().Seconds()
-	q1, cpu1 := count.n.Load(), cpuTime(b)
+	q1, cpu1 := count.N(), cpuTime(b)
 	cancel()
 	<-done
 	b.ReportMetric(float64((cpu1-cpu0).Microseconds())/1000/secs, "cpu-ms/s")

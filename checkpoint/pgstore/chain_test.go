@@ -6,26 +6,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/pgstore"
 	"github.com/weftgraph/weft/internal/pgtest"
 )
-
-// queryCounter is a pgx.QueryTracer that counts the statements sent.
-type queryCounter struct{ n atomic.Int64 }
-
-func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // readCost is what one Checkpoint call asked of the database.
 type readCost struct {
@@ -43,17 +31,7 @@ type readCost struct {
 // filters out (almost) no rows there: the rows read are the rows it visits.
 func TestCheckpointChainCost(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer := &queryCounter{}
-	cfg.ConnConfig.Tracer = tracer
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, tracer := pgtest.CountingPool(t)
 	s, err := pgstore.New(ctx, pool, pgstore.Options{Schema: pgtest.Schema(t), Migrate: true})
 	if err != nil {
 		t.Fatal(err)
@@ -62,12 +40,12 @@ func TestCheckpointChainCost(t *testing.T) {
 	const fields, slack = 2, 2
 	measure := func(id, cpID string) readCost {
 		t.Helper()
-		q0, r0 := tracer.n.Load(), pgstore.BlobRowsRead(s)
+		q0, r0 := tracer.N(), pgstore.BlobRowsRead(s)
 		cp, err := s.Checkpoint(ctx, id, "", cpID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return readCost{tracer.n.Load() - q0, pgstore.BlobRowsRead(s) - r0, len(cp.Blobs)}
+		return readCost{tracer.N() - q0, pgstore.BlobRowsRead(s) - r0, len(cp.Blobs)}
 	}
 	costs := map[string]readCost{}
 	for _, n := range []int{10, 2000} {
