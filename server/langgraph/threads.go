@@ -426,16 +426,7 @@ func (h *handler) threadState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap, err := t.runner.State(ctx, t.meta.ID)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	obj, err := h.stateObject(ctx, t, snap)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, obj)
+	h.writeState(ctx, w, t, snap, err)
 }
 
 // emptyState is the state of a thread that has not run yet.
@@ -457,6 +448,21 @@ func checkpointRef(thread, id string) any {
 
 // stateObject is the Platform's ThreadState of a snapshot. Its tasks are
 // the nodes that run next, each with the questions asked at the checkpoint
+// writeState answers with the state object of snap, or with err (the error
+// of reading snap) or the error of building it.
+func (h *handler) writeState(ctx context.Context, w http.ResponseWriter, t *thread, snap *weft.Snapshot[any], err error) {
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	obj, err := h.stateObject(ctx, t, snap)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, obj)
+}
+
 // (kept after they are answered, as LangGraph keeps them in its history).
 func (h *handler) stateObject(ctx context.Context, t *thread, snap *weft.Snapshot[any]) (map[string]any, error) {
 	values, err := json.Marshal(snap.Values)
@@ -674,16 +680,7 @@ func (h *handler) threadStateAt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap, err := t.runner.StateAt(ctx, t.meta.ID, cp)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	obj, err := h.stateObject(ctx, t, snap)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, obj)
+	h.writeState(ctx, w, t, snap, err)
 }
 
 // updateState is POST /threads/{id}/state {values, as_node, checkpoint}:
