@@ -24,6 +24,19 @@ type jsonCodec struct{}
 func (jsonCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
 func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
+// encodeField encodes v, the value of the state field f, with c: as
+// encodeValue, by the JSON codec's shortcut when v is plain.
+func encodeField(c Codec, f *fieldInfo, v reflect.Value) ([]byte, error) {
+	if f.plain != reflect.Invalid {
+		if _, ok := c.(jsonCodec); ok {
+			if b, ok := plainJSON(f.plain, v); ok {
+				return b, nil
+			}
+		}
+	}
+	return encodeValue(c, v, f.path)
+}
+
 // encodeValue encodes v with c; on failure it looks for the innermost value
 // that fails and reports its path, starting from root ("State.Items").
 func encodeValue(c Codec, v reflect.Value, root string) ([]byte, error) {

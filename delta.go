@@ -38,7 +38,7 @@ func (si *stateInfo) encodeDelta(c Codec, base, v reflect.Value) ([]byte, error)
 			kind = deltaTail
 			data, err = encodeTail(c, fv, old.Len(), f.path)
 		} else {
-			data, err = encodeValue(c, fv, f.path)
+			data, err = encodeField(c, f, fv)
 		}
 		if err != nil {
 			return nil, err

@@ -66,11 +66,11 @@ func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func
 	if err := checkThreadID(thread); err != nil {
 		return nil, err
 	}
-	ctx, _, release, err := wf.acquire(ctx, thread)
+	ctx, a, err := wf.acquire(ctx, thread)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer a.release()
 	row, err := wf.st.Thread(ctx, thread)
 	if errors.Is(err, checkpoint.ErrNotFound) && baseID == "" {
 		return wf.create(ctx, thread, fn, &cfg)

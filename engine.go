@@ -55,9 +55,10 @@ type run[S any] struct {
 	after  []string
 	// recorded are the IDs of the answers this Resume recorded.
 	recorded []string
-	// release ends the run's mark in this process (root runs only), so
-	// that its final event can start another run of the thread.
-	release func()
+	// active is the run's mark in this process (root runs only); finish
+	// releases it, so that its final event can start another run of the
+	// thread.
+	active *activeRun
 	// claimed: the thread was claimed before the run (Continue).
 	claimed bool
 	// prefetched are the head's pending writes when something (the
@@ -109,16 +110,16 @@ func (r *run[S]) channel() string {
 
 // register makes the run the thread's active run in this process, whose
 // claim the heartbeat renews.
-func (r *run[S]) register(a *activeRun, release func()) {
-	a.joined, r.release = true, release
+func (r *run[S]) register(a *activeRun) {
+	a.joined, r.active = true, a
 	a.tr.Store(r.tr)
 	r.wf.beat.join()
 }
 
 // finish ends the run's mark in this process before its final event.
 func (r *run[S]) finish() {
-	if !r.child && r.release != nil {
-		r.release()
+	if !r.child && r.active != nil {
+		r.active.release()
 	}
 }
 

@@ -85,21 +85,19 @@ func (wf *Workflow[S]) beatOnce(ctx context.Context) {
 	var threads []string
 	runs := map[string]*activeRun{}
 	trs := map[string]*threadRun{}
-	wf.active.Range(func(k, v any) bool {
-		a := v.(*activeRun)
+	wf.active.each(func(id string, a *activeRun) {
 		tr := a.tr.Load()
 		if tr == nil {
-			return true
+			return
 		}
 		tr.mu.Lock()
 		claimed := tr.row.Status == StatusRunning && tr.row.Owner == wf.owner
 		tr.mu.Unlock()
 		if claimed {
-			threads = append(threads, k.(string))
-			runs[k.(string)] = a
-			trs[k.(string)] = tr
+			threads = append(threads, id)
+			runs[id] = a
+			trs[id] = tr
 		}
-		return true
 	})
 	if len(threads) == 0 {
 		return

@@ -233,7 +233,7 @@ func Interrupt[T any](ctx context.Context, payload any, opts ...InterruptOption)
 		return zero, err
 	}
 	var v T
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := decodeAnswer(raw, &v); err != nil {
 		return zero, fmt.Errorf("weft.Interrupt: answer does not decode into %T: %w: %w", zero, ErrInvalidAnswer, err)
 	}
 	return v, nil
@@ -284,7 +284,7 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 		return nil, t.errReturned("weft.Interrupt")
 	}
 	r := t.r
-	value, err := json.Marshal(payload)
+	value, err := marshalPayload(payload)
 	if err != nil {
 		return nil, fmt.Errorf("weft.Interrupt: payload of node %s: %w", t.path, err)
 	}

@@ -296,6 +296,18 @@ func validate(schema, answer json.RawMessage) error {
 		}
 		return nil
 	}
+	// The schemas of a bare string or bool (what Interrupt[string] and
+	// Interrupt[bool] ask with) check only the answer's JSON type.
+	switch string(schema) {
+	case `{"type":"string"}`:
+		if _, ok := unquotePlain(answer); ok {
+			return nil
+		}
+	case `{"type":"boolean"}`:
+		if a := string(answer); a == "true" || a == "false" {
+			return nil
+		}
+	}
 	var rs *jsonschema.Resolved
 	if v, ok := resolved.Load(string(schema)); ok {
 		if err, isErr := v.(error); isErr {

@@ -29,7 +29,8 @@ type fieldInfo struct {
 	index   int    // struct field index; -1 for the whole value
 	typ     reflect.Type
 	slice   bool
-	flat    bool // shapeOf(typ) == shapeFlat: copies share nothing to change
+	flat    bool         // shapeOf(typ) == shapeFlat: copies share nothing to change
+	plain   reflect.Kind // plainJSONKind(typ): the JSON codec's shortcut
 	reducer Reducer
 }
 
@@ -98,6 +99,7 @@ func (si *stateInfo) add(f fieldInfo) {
 		f.path += "." + f.name
 	}
 	f.flat = shapeOf(f.typ) == shapeFlat
+	f.plain = plainJSONKind(f.typ)
 	si.byName[f.name] = len(si.fields)
 	si.fields = append(si.fields, f)
 }
@@ -259,7 +261,7 @@ func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVe
 				continue
 			}
 		}
-		data, err := encodeValue(c, fv, f.path)
+		data, err := encodeField(c, f, fv)
 		if err != nil {
 			return nil, nil, err
 		}

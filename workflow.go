@@ -35,8 +35,30 @@ type Workflow[S any] struct {
 	fanout    bool                // the graph has Map nodes
 	subgraphs bool                // the graph has Subgraph nodes
 	succ      map[string][]string // static successors in node order
-	active    sync.Map            // thread -> *activeRun: the runs of this process
+	active    activeRuns          // the runs of this process
 	beat      heartbeat
+}
+
+// activeRuns are the runs of a workflow in this process, by thread.
+type activeRuns struct {
+	mu sync.Mutex
+	m  map[string]*activeRun
+}
+
+// get returns the run of thread, or nil.
+func (as *activeRuns) get(thread string) *activeRun {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return as.m[thread]
+}
+
+// each calls fn for every run, under the lock.
+func (as *activeRuns) each(fn func(thread string, a *activeRun)) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	for id, a := range as.m {
+		fn(id, a)
+	}
 }
 
 // activeRun is a run of this process, as Stop and the heartbeat see it.
@@ -45,6 +67,24 @@ type activeRun struct {
 	ended  atomic.Bool
 	tr     atomic.Pointer[threadRun]
 	joined bool // counted by the heartbeat; set before tr
+
+	thread string
+	set    *activeRuns
+	beat   *heartbeat
+}
+
+// release ends the mark of the run in this process; it may be called
+// more than once.
+func (a *activeRun) release() {
+	if a.ended.CompareAndSwap(false, true) {
+		a.set.mu.Lock()
+		delete(a.set.m, a.thread)
+		a.set.mu.Unlock()
+		if a.joined {
+			a.beat.leave()
+		}
+		a.cancel(nil)
+	}
 }
 
 // Causes of a run's context cancelled by weft itself.
@@ -134,25 +174,24 @@ func (wf *Workflow[S]) route(from string, rt *route[S], s S) (to string, err err
 }
 
 // acquire marks the thread as run by this process (or fails with ErrBusy),
-// and returns the run's context and the function that ends the mark. The
+// and returns the run's context and its mark, which release ends. The
 // store's claim is taken separately: acquire keeps two calls of this
 // process apart before either reaches the store.
-func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Context, *activeRun, func(), error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	a := &activeRun{cancel: cancel}
-	if _, loaded := wf.active.LoadOrStore(thread, a); loaded {
-		cancel(nil)
-		return nil, nil, nil, fmt.Errorf("thread %q is running in this process: %w", thread, ErrBusy)
+func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Context, *activeRun, error) {
+	set := &wf.active
+	set.mu.Lock()
+	if set.m[thread] != nil {
+		set.mu.Unlock()
+		return nil, nil, fmt.Errorf("thread %q is running in this process: %w", thread, ErrBusy)
 	}
-	return ctx, a, func() {
-		if a.ended.CompareAndSwap(false, true) {
-			wf.active.Delete(thread)
-			if a.joined {
-				wf.beat.leave()
-			}
-			cancel(nil)
-		}
-	}, nil
+	ctx, cancel := context.WithCancelCause(ctx)
+	a := &activeRun{cancel: cancel, thread: thread, set: set, beat: &wf.beat}
+	if set.m == nil {
+		set.m = make(map[string]*activeRun)
+	}
+	set.m[thread] = a
+	set.mu.Unlock()
+	return ctx, a, nil
 }
 
 func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
@@ -255,13 +294,13 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	if err := checkThreadID(thread); err != nil {
 		return nil, err
 	}
-	ctx, a, release, err := wf.acquire(ctx, thread)
+	ctx, a, err := wf.acquire(ctx, thread)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer a.release()
 	r := wf.newRun(ctx, wf.p, thread, rc)
-	r.register(a, release)
+	r.register(a)
 	row, err := wf.st.Thread(ctx, thread)
 	switch {
 	case errors.Is(err, checkpoint.ErrNotFound):
@@ -382,7 +421,7 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		return nil, err
 	}
 	rc.byKey = rc.keyed
-	runCtx, a, release, err := wf.acquire(ctx, thread)
+	runCtx, a, err := wf.acquire(ctx, thread)
 	if err != nil {
 		if !rc.answering() {
 			return nil, err
@@ -392,9 +431,9 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		r := wf.newRun(ctx, wf.p, thread, rc)
 		return nil, r.recordOnly(err)
 	}
-	defer release()
+	defer a.release()
 	r := wf.newRun(runCtx, wf.p, thread, rc)
-	r.register(a, release)
+	r.register(a)
 	res, err := r.resume(nil)
 	err = r.explainLoss(err)
 	if err != nil && len(r.recorded) > 0 && !errors.As(err, new(*AnsweredError)) {
@@ -495,13 +534,13 @@ func (wf *Workflow[S]) Continue(ctx context.Context, row checkpoint.Thread, opts
 	if err != nil {
 		return nil, err
 	}
-	ctx, a, release, err := wf.acquire(ctx, row.ID)
+	ctx, a, err := wf.acquire(ctx, row.ID)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer a.release()
 	r := wf.newRun(ctx, wf.p, row.ID, rc)
-	r.register(a, release)
+	r.register(a)
 	res, err := r.resume(&row)
 	return res, r.explainLoss(err)
 }
@@ -932,8 +971,8 @@ func (wf *Workflow[S]) Steps(ctx context.Context, thread string) ([]Step, error)
 // yet picked up) becomes stopped. A paused thread is cancelled (see
 // Cancel). Stop of a thread that is none of these returns ErrNotRunning.
 func (wf *Workflow[S]) Stop(ctx context.Context, thread string) error {
-	if v, ok := wf.active.Load(thread); ok {
-		v.(*activeRun).cancel(errStopped)
+	if a := wf.active.get(thread); a != nil {
+		a.cancel(errStopped)
 		return nil
 	}
 	row, err := wf.st.Thread(ctx, thread)
@@ -966,11 +1005,11 @@ func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts .
 	if err != nil {
 		return err
 	}
-	ctx, a, release, err := wf.acquire(ctx, thread)
+	ctx, a, err := wf.acquire(ctx, thread)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer a.release()
 	for attempt := 0; ; attempt++ {
 		row, err := wf.st.Thread(ctx, thread)
 		if err != nil {
@@ -986,7 +1025,7 @@ func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts .
 			return fmt.Errorf("thread %q is %s: %w", thread, row.Status, ErrNotRunning)
 		}
 		r := wf.newRun(ctx, wf.p, thread, rc)
-		r.register(a, release)
+		r.register(a)
 		r.tr.setRow(*row, false, time.Time{})
 		at := wf.now()
 		c := &commit[S]{c: checkpoint.Commit{At: at, Cancel: &checkpoint.Cancellation{Author: rc.author, Channel: r.channel(), At: at, Note: reason}}}
@@ -1004,10 +1043,10 @@ func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts .
 
 // Delete removes a thread and everything stored for it.
 func (wf *Workflow[S]) Delete(ctx context.Context, thread string) error {
-	_, _, release, err := wf.acquire(ctx, thread)
+	_, a, err := wf.acquire(ctx, thread)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer a.release()
 	return wf.st.DeleteThread(ctx, thread)
 }

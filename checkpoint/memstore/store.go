@@ -65,7 +65,8 @@ type thread struct {
 	spaces []*space
 	// writes are the pending writes of every namespace, in no order.
 	writes []checkpoint.PendingWrite
-	// interrupts are in insertion order; byID finds one by its ID.
+	// interrupts are in insertion order; byID finds one by its ID once
+	// there are indexFrom of them (a scan finds it before).
 	interrupts []checkpoint.InterruptRecord
 	byID       map[string]int
 	// steps is the step log.
@@ -305,7 +306,8 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	if c.Checkpoint != nil {
 		sp := t.space(cp.Namespace)
 		if sp == nil {
-			sp = &space{name: cp.Namespace}
+			// Room for a few checkpoints: a thread seldom has only one.
+			sp = &space{name: cp.Namespace, entries: make([]entry, 0, 4)}
 			t.spaces = append(t.spaces, sp)
 		}
 		// Versions only grow, so the new entry is the last.
@@ -317,11 +319,7 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	t.putWrites(writes)
 	for i := range recs {
 		if t.interrupt(recs[i].ID) == nil {
-			if t.byID == nil {
-				t.byID = map[string]int{}
-			}
-			t.byID[recs[i].ID] = len(t.interrupts)
-			t.interrupts = append(t.interrupts, recs[i])
+			t.addInterrupt(recs[i])
 			if recs[i].Status == checkpoint.InterruptPending {
 				s.inbox.add(&t.interrupts[len(t.interrupts)-1])
 				s.emit(checkpoint.QuestionEvent(checkpoint.EventQuestionAsked, &recs[i]))
@@ -372,12 +370,39 @@ func (t *thread) verifyBlobs(cp *checkpoint.Checkpoint, version int64) error {
 	return nil
 }
 
+// indexFrom is how many interrupts a thread has when it starts to index
+// them by ID: most threads ask a few questions, and a scan of a few costs
+// less than a map.
+const indexFrom = 8
+
 // interrupt returns the thread's interrupt id, or nil.
 func (t *thread) interrupt(id string) *checkpoint.InterruptRecord {
+	if t.byID == nil {
+		for i := range t.interrupts {
+			if t.interrupts[i].ID == id {
+				return &t.interrupts[i]
+			}
+		}
+		return nil
+	}
 	if i, ok := t.byID[id]; ok {
 		return &t.interrupts[i]
 	}
 	return nil
+}
+
+// addInterrupt appends rec, whose ID the thread does not have yet.
+func (t *thread) addInterrupt(rec checkpoint.InterruptRecord) {
+	t.interrupts = append(t.interrupts, rec)
+	switch n := len(t.interrupts); {
+	case t.byID != nil:
+		t.byID[rec.ID] = n - 1
+	case n >= indexFrom:
+		t.byID = make(map[string]int, 2*n)
+		for i := range t.interrupts {
+			t.byID[t.interrupts[i].ID] = i
+		}
+	}
 }
 
 // PutWrites records pending writes if the thread is still claimed by
@@ -556,6 +581,7 @@ func (s *Store) Steps(ctx context.Context, threadID string, afterVersion int64) 
 // a long history does not hold the lock for a copy of it.
 type stepLog struct {
 	chunks [][]checkpoint.Step
+	first  [1][]checkpoint.Step // room for chunks' first entry
 	n      int
 }
 
@@ -563,9 +589,12 @@ const stepChunk = 256
 
 func (l *stepLog) append(st checkpoint.Step) {
 	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == cap(l.chunks[k-1]) {
-		// Chunks double from 8 steps up to stepChunk: a short thread
+		// Chunks double from 4 steps up to stepChunk: a short thread
 		// does not pay for a long one's chunk.
-		l.chunks = append(l.chunks, make([]checkpoint.Step, 0, min(stepChunk, max(8, l.n))))
+		if l.chunks == nil {
+			l.chunks = l.first[:0]
+		}
+		l.chunks = append(l.chunks, make([]checkpoint.Step, 0, min(stepChunk, max(4, l.n))))
 	}
 	last := &l.chunks[len(l.chunks)-1]
 	*last = append(*last, st)

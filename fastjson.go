@@ -1,0 +1,134 @@
+package weft
+
+import (
+	"encoding"
+	"encoding/json"
+	"reflect"
+	"strconv"
+)
+
+// The engine encodes and decodes many small JSON values on its hot paths:
+// a state's string and bool fields, a question's payload, an answer. For
+// those, encoding/json costs more in reflection and allocations than the
+// value is worth. The functions here take a shortcut when the value is
+// one whose encoding is obvious, and produce byte for byte what
+// encoding/json produces; anything else (escapes, non-ASCII text, floats,
+// types with their own marshalling) goes the ordinary way.
+
+var (
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+
+	// The encodings of true and false, shared: their capacity is their
+	// length, so an append to one copies it.
+	jsonTrue  = []byte("true")[:4:4]
+	jsonFalse = []byte("false")[:5:5]
+)
+
+// plainJSONKind returns the kind of t when appendPlainJSON can encode
+// values of t: strings, bools and integers without marshalling methods
+// (and not json.Number).
+// It returns reflect.Invalid for every other type.
+func plainJSONKind(t reflect.Type) reflect.Kind {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+	default:
+		return reflect.Invalid
+	}
+	if t == reflect.TypeFor[json.Number]() { // encoded as a number, unquoted
+		return reflect.Invalid
+	}
+	pt := reflect.PointerTo(t)
+	if t.Implements(jsonMarshalerType) || pt.Implements(jsonMarshalerType) ||
+		t.Implements(textMarshalerType) || pt.Implements(textMarshalerType) {
+		return reflect.Invalid
+	}
+	return t.Kind()
+}
+
+// plainJSON returns encoding/json's encoding of v, whose type has the kind
+// k from plainJSONKind, when it can make it without encoding/json; ok is
+// false for a string that needs escapes.
+func plainJSON(k reflect.Kind, v reflect.Value) (b []byte, ok bool) {
+	switch k {
+	case reflect.String:
+		return quotePlain(v.String())
+	case reflect.Bool:
+		if v.Bool() {
+			return jsonTrue, true
+		}
+		return jsonFalse, true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(make([]byte, 0, 8), v.Int(), 10), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.AppendUint(make([]byte, 0, 8), v.Uint(), 10), true
+	}
+	return nil, false
+}
+
+// quotePlain returns s as a JSON string when encoding/json would write
+// it as it is between quotes: printable ASCII without '"', '\\' and the
+// characters it escapes for HTML ('<', '>', '&').
+func quotePlain(s string) ([]byte, bool) {
+	if !plainText(s) {
+		return nil, false
+	}
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), true
+}
+
+// plainText reports whether every byte of s is printable ASCII that JSON
+// and encoding/json's HTML escaping leave alone.
+func plainText[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// unquotePlain returns the text of data when data is a JSON string of
+// plain text (plainText) with no space around it.
+func unquotePlain(data []byte) (string, bool) {
+	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' || !plainText(data[1:len(data)-1]) {
+		return "", false
+	}
+	return string(data[1 : len(data)-1]), true
+}
+
+// marshalPayload is json.Marshal(v) with the shortcut for plain strings.
+func marshalPayload(v any) ([]byte, error) {
+	if s, ok := v.(string); ok {
+		if b, ok := quotePlain(s); ok {
+			return b, nil
+		}
+	}
+	return json.Marshal(v)
+}
+
+// decodeAnswer is json.Unmarshal(data, v) with shortcuts for a plain
+// string or a bool decoded into a *string or a *bool.
+func decodeAnswer(data []byte, v any) error {
+	switch p := v.(type) {
+	case *string:
+		if s, ok := unquotePlain(data); ok {
+			*p = s
+			return nil
+		}
+	case *bool:
+		switch string(data) {
+		case "true":
+			*p = true
+			return nil
+		case "false":
+			*p = false
+			return nil
+		}
+	}
+	return json.Unmarshal(data, v)
+}
