@@ -873,6 +873,15 @@ func (r *run[S]) save(c *commit[S], status Status, errText string, prepare func(
 			status = s
 		}
 	}
+	if r.thread == "" {
+		// An ephemeral run's commits keep nothing, and of its row only
+		// the version and the status are read: no copies of the row.
+		if !r.child {
+			tr.row.Status, tr.row.Error = status, errText
+		}
+		tr.row.Version++
+		return nil
+	}
 	row := tr.row
 	claimed := row.Status == StatusRunning
 	if !r.child {
