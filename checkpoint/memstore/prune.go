@@ -88,9 +88,9 @@ func (sp *space) collect() {
 		if e.pruned {
 			continue
 		}
-		for field, v := range e.cp.Versions {
-			for b := sp.blob(field, v); b != nil && !need[blobKey{field, b.Version}]; b = sp.base(b) {
-				need[blobKey{field, b.Version}] = true
+		for _, fv := range e.versions {
+			for b := sp.blob(fv.field, fv.version); b != nil && !need[blobKey{fv.field, b.Version}]; b = sp.base(b) {
+				need[blobKey{fv.field, b.Version}] = true
 			}
 		}
 	}
@@ -121,6 +121,6 @@ func (sp *space) collect() {
 			keep = cloneBlobs(keep)
 		}
 		// Only the blobs matter now.
-		e.cp = checkpoint.Checkpoint{ID: e.cp.ID, Blobs: keep}
+		e.cp, e.versions = checkpoint.Checkpoint{ID: e.cp.ID, Blobs: keep}, nil
 	}
 }

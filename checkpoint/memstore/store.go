@@ -84,11 +84,45 @@ type space struct {
 // entry is a stored checkpoint with the blobs it wrote.
 type entry struct {
 	version int64
-	cp      checkpoint.Checkpoint
+	// cp is the checkpoint without its Versions, which versions holds:
+	// a slice costs one allocation where a map costs two, and less to
+	// scan while the store holds it.
+	cp       checkpoint.Checkpoint
+	versions []fieldVersion
 	// pruned marks a checkpoint that Prune removed but whose blobs (those
 	// left in cp.Blobs) remaining checkpoints still need. It is invisible
 	// to Checkpoint and History.
 	pruned bool
+}
+
+// fieldVersion is an entry of a checkpoint's Versions.
+type fieldVersion struct {
+	field   string
+	version int64
+}
+
+// compactVersions copies m into a slice.
+func compactVersions(m map[string]int64) []fieldVersion {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]fieldVersion, 0, len(m))
+	for f, v := range m {
+		out = append(out, fieldVersion{f, v})
+	}
+	return out
+}
+
+// checkpoint returns a copy of the stored checkpoint, without blobs.
+func (e *entry) checkpoint() checkpoint.Checkpoint {
+	out := cloneCheckpoint(&e.cp)
+	if len(e.versions) > 0 {
+		out.Versions = make(map[string]int64, len(e.versions))
+		for _, fv := range e.versions {
+			out.Versions[fv.field] = fv.version
+		}
+	}
+	return out
 }
 
 func (t *thread) space(ns string) *space {
@@ -217,7 +251,7 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	// only its own time.
 	var cp checkpoint.Checkpoint
 	if c.Checkpoint != nil {
-		cp = cloneCheckpoint(c.Checkpoint)
+		cp = cloneCheckpoint(c.Checkpoint) // its versions go to the entry
 		cp.Blobs = cloneBlobs(c.Checkpoint.Blobs)
 		cp.ThreadID, cp.ID = id, checkpoint.FormatID(version)
 		if cp.CreatedAt.IsZero() {
@@ -257,7 +291,7 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 		return 0, fmt.Errorf("memstore: thread %q is at version %d, commit expected %d: %w", id, current, c.ExpectedVersion, checkpoint.ErrConflict)
 	}
 	if c.VerifyBlobs && c.Checkpoint != nil {
-		if err := t.verifyBlobs(&cp, version); err != nil {
+		if err := t.verifyBlobs(&cp, c.Checkpoint.Versions, version); err != nil {
 			return 0, err
 		}
 	}
@@ -311,7 +345,7 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 			t.spaces = append(t.spaces, sp)
 		}
 		// Versions only grow, so the new entry is the last.
-		sp.entries = append(sp.entries, entry{version: version, cp: cp})
+		sp.entries = append(sp.entries, entry{version: version, cp: cp, versions: compactVersions(c.Checkpoint.Versions)})
 		t.writes = slices.DeleteFunc(t.writes, func(w checkpoint.PendingWrite) bool {
 			return w.Namespace == cp.Namespace && w.CheckpointID == cp.ParentID
 		})
@@ -351,14 +385,14 @@ next:
 	}
 }
 
-// verifyBlobs checks that the blobs cp names at versions before version
-// exist.
-func (t *thread) verifyBlobs(cp *checkpoint.Checkpoint, version int64) error {
+// verifyBlobs checks that the blobs cp names (versions) at versions before
+// version exist.
+func (t *thread) verifyBlobs(cp *checkpoint.Checkpoint, versions map[string]int64, version int64) error {
 	var sp *space
 	if t != nil {
 		sp = t.space(cp.Namespace)
 	}
-	for field, v := range cp.Versions {
+	for field, v := range versions {
 		if v >= version {
 			continue
 		}
@@ -473,12 +507,12 @@ func (s *Store) Checkpoint(ctx context.Context, threadID, namespace, id string) 
 	// Gather the blob at each field's version and down its Base chain.
 	var stack [16]checkpoint.Blob
 	need := stack[:0]
-	for field, v := range e.cp.Versions {
-		for b := sp.blob(field, v); b != nil; b = sp.base(b) {
+	for _, fv := range e.versions {
+		for b := sp.blob(fv.field, fv.version); b != nil; b = sp.base(b) {
 			need = append(need, *b)
 		}
 	}
-	out := cloneCheckpoint(&e.cp)
+	out := e.checkpoint()
 	out.Blobs = cloneBlobs(need)
 	return &out, nil
 }
@@ -523,7 +557,7 @@ func (s *Store) History(ctx context.Context, q *checkpoint.HistoryQuery) ([]chec
 	for i := len(sp.entries) - 1; i >= 0 && len(out) < n; i-- {
 		e := &sp.entries[i]
 		if !e.pruned && (before == 0 || e.version < before) {
-			out = append(out, cloneCheckpoint(&e.cp))
+			out = append(out, e.checkpoint())
 		}
 	}
 	return out, nil
@@ -647,11 +681,12 @@ func (s *Store) DeleteThread(ctx context.Context, threadID string) error {
 	return nil
 }
 
-// cloneCheckpoint copies cp without its blobs.
+// cloneCheckpoint copies cp without its blobs and versions (which an
+// entry keeps apart; entry.checkpoint copies a stored checkpoint whole).
 func cloneCheckpoint(cp *checkpoint.Checkpoint) checkpoint.Checkpoint {
 	out := *cp
 	out.Next = slices.Clone(cp.Next)
-	out.Versions = maps.Clone(cp.Versions)
+	out.Versions = nil
 	out.Meta = maps.Clone(cp.Meta)
 	out.Blobs = nil
 	return out
