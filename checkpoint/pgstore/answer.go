@@ -159,6 +159,9 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	if changed && res.Thread.Status == checkpoint.StatusReady {
 		s.hint(checkpoint.NoticeReady, &res.Thread)
 	}
+	if s.outbox && n > 0 {
+		s.hint(checkpoint.NoticeEvent, &res.Thread)
+	}
 	return res, nil
 }
 
@@ -222,6 +225,9 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 		return fmt.Errorf("pgstore: thread %q: reassign interrupt %q: %w", r.ThreadID, r.InterruptID, err)
 	}
 	if tag.RowsAffected() == 1 {
+		if s.outbox {
+			s.hint(checkpoint.NoticeEvent, &checkpoint.Thread{ID: r.ThreadID})
+		}
 		return nil
 	}
 	var status string

@@ -88,12 +88,14 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	if len(c.Writes) > 0 {
 		s.queueWrites(b, id, c.Writes)
 	}
+	events := false // the commit may record outbox events
 	for i := range c.Interrupts {
 		r := &c.Interrupts[i]
 		status := r.Status
 		if status == "" {
 			status = checkpoint.InterruptPending
 		}
+		events = events || (s.outbox && status == checkpoint.InterruptPending)
 		created := r.CreatedAt
 		if created.IsZero() {
 			created = c.At
@@ -109,6 +111,7 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	}
 	if s.outbox && th.Status == checkpoint.StatusFailed {
 		b.Queue(s.sql.failedEvent, checkpoint.NewEventID(), id, th.Workflow, th.Error, s.now())
+		events = true
 	}
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()
@@ -119,6 +122,11 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	case err == nil:
 		if th.Status == checkpoint.StatusReady {
 			s.hint(checkpoint.NoticeReady, th)
+		}
+		if events {
+			// A question that existed already records no event: the
+			// notice costs a sender one look.
+			s.hint(checkpoint.NoticeEvent, th)
 		}
 		return version, nil
 	case pgCode(err) == codeConflict && c.ExpectedVersion == 0:

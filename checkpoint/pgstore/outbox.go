@@ -114,7 +114,11 @@ func (s *Store) AddEvent(ctx context.Context, e *checkpoint.Event) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("pgstore: thread %q: record %s: %w", e.ThreadID, e.Type, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	if tag.RowsAffected() != 1 {
+		return false, nil
+	}
+	s.hint(checkpoint.NoticeEvent, &checkpoint.Thread{ID: e.ThreadID, Workflow: e.Workflow})
+	return true, nil
 }
 
 // ClaimEvents claims due pending events for q.Owner, in one statement

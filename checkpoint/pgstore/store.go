@@ -40,8 +40,10 @@ type Options struct {
 	// the database's clock.
 	Clock func() time.Time
 	// NoNotify turns off the notices the store sends by itself after its
-	// own writes that make work ready (see Store.Listen). Notify still
-	// works. Set it behind a connection pooler that breaks LISTEN/NOTIFY.
+	// own writes that make work ready or record outbox events (see
+	// Store.Listen): workers and webhook senders then find them by
+	// polling. Notify still works. Set it behind a connection pooler that
+	// breaks LISTEN/NOTIFY.
 	NoNotify bool
 	// NotifyInterval is the least time between two batches of those
 	// notices (default 10 ms): the first notice after a quiet interval is
