@@ -121,12 +121,16 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	if n > 0 {
 		b.Queue(s.sql.answerCheck, a.ThreadID, ids)
 		b.Queue(s.sql.answerSet, a.ThreadID, ids, values, authors, channels, ats)
-		if s.outbox {
+		if s.outbox || s.watch {
 			eids := make([]string, n)
 			for i := range eids {
 				eids[i] = checkpoint.NewEventID()
 			}
-			b.Queue(s.sql.answerEvents, a.ThreadID, ids, eids, s.now())
+			stmt := s.sql.answerEvents
+			if s.watch {
+				stmt = s.sql.answerEventsWatch
+			}
+			b.Queue(stmt, a.ThreadID, ids, eids, s.now())
 		}
 	}
 	if len(a.Writes) > 0 {
@@ -204,16 +208,23 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 	b.Queue(s.sql.lockThread, r.ThreadID)
 	args := []any{r.ThreadID, r.InterruptID, r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo,
 		nullTime(r.FallbackAt), nullTime(r.ExpectedDeadline)}
-	if s.outbox {
+	switch {
+	case s.outbox:
 		b.Queue(s.sql.reassignEvent, append(args, checkpoint.NewEventID(), s.now())...)
-	} else {
+	case s.watch:
+		b.Queue(s.sql.reassignEventWatch, append(args, checkpoint.NewEventID(), s.now())...)
+	default:
 		b.Queue(s.sql.reassign, args...)
 	}
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()
-	var tag pgconn.CommandTag
-	if err == nil {
+	var reassigned int64
+	if err == nil && s.watch {
+		err = br.QueryRow().Scan(&reassigned)
+	} else if err == nil {
+		var tag pgconn.CommandTag
 		tag, err = br.Exec()
+		reassigned = tag.RowsAffected()
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -224,7 +235,7 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 	if err != nil {
 		return fmt.Errorf("pgstore: thread %q: reassign interrupt %q: %w", r.ThreadID, r.InterruptID, err)
 	}
-	if tag.RowsAffected() == 1 {
+	if reassigned == 1 {
 		if s.outbox {
 			s.hint(checkpoint.NoticeEvent, &checkpoint.Thread{ID: r.ThreadID})
 		}

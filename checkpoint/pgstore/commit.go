@@ -103,15 +103,23 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 		args := []any{id, r.ID, r.Workflow, r.CheckpointID, r.Namespace, r.Node, r.Task, r.Kind, r.Key, r.Index, r.Reason,
 			[]byte(r.Value), []byte(r.Schema), r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo,
 			string(status), []byte(r.Answer), r.Author, r.Channel, nullTime(r.AnsweredAt), created, r.Note, nullTime(r.FallbackAt)}
-		if s.outbox {
+		switch {
+		case s.outbox:
 			b.Queue(s.sql.insertInterruptEvent, append(args, checkpoint.NewEventID(), s.now())...)
-		} else {
+		case s.watch:
+			b.Queue(s.sql.insertInterruptWatch, append(args, checkpoint.NewEventID(), s.now())...)
+		default:
 			b.Queue(s.sql.insertInterrupt, args...)
 		}
 	}
-	if s.outbox && th.Status == checkpoint.StatusFailed {
-		b.Queue(s.sql.failedEvent, checkpoint.NewEventID(), id, th.Workflow, th.Error, s.now())
-		events = true
+	if th.Status == checkpoint.StatusFailed {
+		switch {
+		case s.outbox:
+			b.Queue(s.sql.failedEvent, checkpoint.NewEventID(), id, th.Workflow, th.Error, s.now())
+			events = true
+		case s.watch:
+			b.Queue(s.sql.failedEventWatch, checkpoint.NewEventID(), id, th.Workflow, th.Error, s.now())
+		}
 	}
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()

@@ -15,17 +15,17 @@ import (
 // off, writing the same, sends no event notice; nor does an AddEvent
 // that records nothing (a Dedup key seen already).
 func TestEventNotices(t *testing.T) {
-	s := newStoreWith(t, pgstore.Options{Outbox: true})
-	off, err := pgstore.New(t.Context(), s.Pool(), pgstore.Options{Schema: s.Schema()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The store with the outbox off is opened first: the other marks the
+	// schema as using its outbox, and a store opened after would turn its
+	// outbox on.
+	off := newStore(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	notices := make(chan checkpoint.Notice, 100)
 	lctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- s.Listen(lctx, func(n checkpoint.Notice) { notices <- n }) }()
+	go func() { done <- off.Listen(lctx, func(n checkpoint.Notice) { notices <- n }) }()
+	s := off // until it is opened: fence notifies with s
 	defer func() { stop(); <-done }()
 	// fence sends a notice of its own until it is heard (LISTEN may not be
 	// in effect yet) and returns the other notices heard before it. The
@@ -79,6 +79,10 @@ func TestEventNotices(t *testing.T) {
 	_ = off.Close()
 	if got := fence(); events(got) != 0 {
 		t.Fatalf("notices of a commit with the outbox off: %+v", got)
+	}
+	s, err := pgstore.New(ctx, off.Pool(), pgstore.Options{Schema: off.Schema(), Outbox: true})
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	ask(s, "t")

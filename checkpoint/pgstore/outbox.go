@@ -84,6 +84,59 @@ WHERE status <> 'pending' AND created_at < $1 AND seq < (SELECT max(seq) FROM {{
 VALUES ($1, '` + checkpoint.EventThreadFailed + `', $2, $3, '', '', '', '', NULL, NULL, '', '', $4, NULL, ` + nowSQL(5) + `, 'pending', 0, ` + nowSQL(5) + `, '', '')`)
 }
 
+// markedSQL is true when the schema is marked as using its outbox (see
+// checkpoint.OutboxMark).
+const markedSQL = `EXISTS (SELECT FROM {{schema}}.leases WHERE name = '` + checkpoint.OutboxMark + `')`
+
+// watchStatements sets the statements of a store opened with its outbox
+// off on a schema not marked as using it: the event statements, each
+// recording its events only if the schema is marked by then (read in the
+// statement's snapshot, so a write that starts after the mark committed
+// records its events). PostgreSQL evaluates the uncorrelated EXISTS once,
+// first (a one-time filter), so on a schema never marked the statement
+// costs one index probe of the leases table.
+func watchStatements(q func(string) string, st *statements) {
+	edit := func(stmt, old, new string) string {
+		if !strings.Contains(stmt, old) {
+			panic("pgstore: watchStatements: " + old + " not in " + stmt)
+		}
+		return strings.Replace(stmt, old, new, 1)
+	}
+	marked := q(markedSQL)
+	st.insertInterruptWatch = edit(st.insertInterruptEvent, "FROM i WHERE i.status = 'pending'", "FROM i WHERE i.status = 'pending' AND "+marked)
+	st.answerEventsWatch = edit(st.answerEvents, "\nORDER BY a.ord", "\nWHERE "+marked+"\nORDER BY a.ord")
+	// Reassign reads the rows reassigned from this statement's one row
+	// (the count of the INSERT is 0 on a schema not marked).
+	st.reassignEventWatch = edit(edit(st.reassignEvent, ")\nINSERT INTO", "), e AS (\nINSERT INTO"), "FROM u", "FROM u WHERE "+marked) + ")\nSELECT count(*) FROM u"
+
+	st.failedEventWatch = q(`INSERT INTO {{schema}}.outbox (` + eventInsertColumns + `)
+SELECT $1::text, '` + checkpoint.EventThreadFailed + `', $2::text, $3::text, '', '', '', '', NULL, NULL, '', '', $4::text, NULL, ` + nowSQL(5) + `, 'pending', 0, ` + nowSQL(5) + `, '', ''
+WHERE ` + markedSQL)
+	st.outboxMarks = q(`SELECT ` + markedSQL + `, EXISTS (SELECT FROM {{schema}}.outbox)`)
+	st.markOutbox = q(`INSERT INTO {{schema}}.leases (name, owner, until) VALUES ('` + checkpoint.OutboxMark + `', 'weft', 'infinity')
+ON CONFLICT (name) DO NOTHING`)
+}
+
+// openOutbox decides, when the store opens, whether it records events:
+// with Options.Outbox, or on a schema marked as using its outbox or whose
+// outbox holds events (used before the mark existed), it does, and marks
+// the schema if it is not; otherwise it watches for the mark (see
+// watchStatements).
+func (s *Store) openOutbox(ctx context.Context, opt bool) error {
+	var marked, used bool
+	if err := s.pool.QueryRow(ctx, s.sql.outboxMarks).Scan(&marked, &used); err != nil {
+		return fmt.Errorf("pgstore: is the outbox in use: %w", err)
+	}
+	if (opt || used) && !marked {
+		if _, err := s.pool.Exec(ctx, s.sql.markOutbox); err != nil {
+			return fmt.Errorf("pgstore: mark the outbox in use: %w", err)
+		}
+	}
+	s.outbox = opt || marked || used
+	s.watch = !s.outbox
+	return nil
+}
+
 // qualify prefixes every column of the list cols with p.
 func qualify(p, cols string) string {
 	parts := strings.Split(cols, ",")

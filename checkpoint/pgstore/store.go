@@ -54,10 +54,16 @@ type Options struct {
 	Logger *slog.Logger
 	// Outbox turns the outbox on: commits, answers and reassignments
 	// record the events of checkpoint.Outbox in their transactions, for a
-	// sender (package webhook) to deliver. Default false: nothing is
-	// recorded and the writes cost what they did before. Every process
-	// that writes to the schema should agree, or the writes of those with
-	// the outbox off go unreported.
+	// sender (package webhook) to deliver, and the schema is marked as
+	// using its outbox (checkpoint.OutboxMark), for good. Without it, a
+	// store turns its outbox on by itself on a schema so marked (or whose
+	// outbox holds events); on one not marked, every write that would
+	// record an event records it if the schema is marked by then (one
+	// index probe in the statement): the writes of a process that opened
+	// its store before a sender's process marked the schema are reported
+	// too, and no write is left unreported whatever its process's options.
+	// Such a process does not notify senders of its events (they find
+	// them by polling) until it opens its store again.
 	Outbox bool
 }
 
@@ -75,7 +81,8 @@ type Store struct {
 	clock   func() time.Time  // nil: the database's now()
 	notices *notifier.Batcher // nil: no notices after writes (NoNotify)
 	channel string            // the NOTIFY channel of the schema
-	outbox  bool              // record events (Options.Outbox)
+	outbox  bool              // record events (Options.Outbox, or the schema is marked)
+	watch   bool              // record events if the schema is marked by then (opened before it was)
 
 	// blobRows counts the blob rows Checkpoint has read, for the tests
 	// that check the cost of a read without timing it.
@@ -102,7 +109,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if len(schema) > 63 || strings.IndexByte(schema, 0) >= 0 {
 		return nil, fmt.Errorf("pgstore: invalid schema name %q: at most 63 bytes, no NUL", schema)
 	}
-	s := &Store{pool: pool, schema: schema, ident: quote(schema), clock: opts.Clock, channel: channelOf(schema), outbox: opts.Outbox}
+	s := &Store{pool: pool, schema: schema, ident: quote(schema), clock: opts.Clock, channel: channelOf(schema)}
 	s.sql = newStatements(s.ident)
 	if !opts.NoNotify {
 		s.notices = notifier.New(s.sendNotices, opts.NotifyInterval, opts.Logger)
@@ -114,6 +121,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		err = s.checkVersion(ctx)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.openOutbox(ctx, opts.Outbox); err != nil {
 		return nil, err
 	}
 	return s, nil
