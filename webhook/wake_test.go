@@ -52,7 +52,7 @@ const listening = "webhook: listening for notices"
 // pgPair opens two stores on one fresh schema, as two processes would: a
 // writer (the workflow's) and the sender's. writerOpts are the writer's
 // options besides the schema and the outbox.
-func pgPair(t *testing.T, writerOpts pgstore.Options) (writer, sender *pgstore.Store) {
+func pgPair(t testing.TB, writerOpts pgstore.Options) (writer, sender *pgstore.Store) {
 	t.Helper()
 	ctx := t.Context()
 	pool := pgtest.Pool(t)
@@ -215,4 +215,32 @@ func TestWakeSameProcess(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestWriterWithoutOutboxIsReported: a writer that opened its store
+// without the outbox, before the sender's process opened its own with the
+// outbox on, still has every question it asks delivered (by polling: it
+// does not know it records events, so it does not notify).
+func TestWriterWithoutOutboxIsReported(t *testing.T) {
+	ctx := t.Context()
+	pool := pgtest.Pool(t)
+	schema := pgtest.Schema(t)
+	writer, err := pgstore.New(ctx, pool, pgstore.Options{Schema: schema, Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	senderStore, err := pgstore.New(ctx, pool, pgstore.Options{Schema: schema, Outbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf := refundWorkflow(t, writer)
+	rcv := newReceiver(t, nil)
+	cfg := fast(rcv.hook())
+	cfg.Poll = 20 * time.Millisecond
+	s, err := webhook.New(senderStore, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, s)
+	askAndAnswer(t, wf, rcv, 3)
 }
