@@ -51,10 +51,10 @@
 // options: one opened afterwards turns its outbox on, and one opened
 // before (a worker that was already running) checks for the mark in each
 // write that would record an event. So a process opened without the
-// outbox does not lose events; it only does not wake the senders (it
-// does not know it records), which find its events by polling until it
-// opens its store again. Give the outbox option to your writing processes
-// anyway, so that they wake the senders. A memstore lives in one
+// outbox does not lose events; the first one it records after the mark
+// waits for a sender's poll (that write is how it learns of the mark),
+// the next ones wake the senders. Give the outbox option to your writing
+// processes anyway: it says what they do. A memstore lives in one
 // process: give it memstore.WithOutbox. To stop recording events on a
 // database, delete the mark (DELETE FROM weft.leases WHERE name =
 // 'weft.outbox' on PostgreSQL's default schema) and restart the writers.

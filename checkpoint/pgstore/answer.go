@@ -118,6 +118,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	}
 	b := &pgx.Batch{}
 	b.Queue(s.sql.lockThread, a.ThreadID)
+	watched := -1 // the position in b of answerEventsWatch
 	if n > 0 {
 		b.Queue(s.sql.answerCheck, a.ThreadID, ids)
 		b.Queue(s.sql.answerSet, a.ThreadID, ids, values, authors, channels, ats)
@@ -128,7 +129,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 			}
 			stmt := s.sql.answerEvents
 			if s.watch {
-				stmt = s.sql.answerEventsWatch
+				stmt, watched = s.sql.answerEventsWatch, b.Len()
 			}
 			b.Queue(stmt, a.ThreadID, ids, eids, s.now())
 		}
@@ -145,9 +146,14 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
-	for range b.Len() - 1 {
-		if _, err := br.Exec(); err != nil {
+	events := n > 0 && s.recordsKnown()
+	for i := range b.Len() - 1 {
+		tag, err := br.Exec()
+		if err != nil {
 			return nil, s.answerError(a.ThreadID, err)
+		}
+		if i == watched && tag.RowsAffected() > 0 {
+			events = s.sawMark()
 		}
 	}
 	var x threadRow
@@ -163,7 +169,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	if changed && res.Thread.Status == checkpoint.StatusReady {
 		s.hint(checkpoint.NoticeReady, &res.Thread)
 	}
-	if s.outbox && n > 0 {
+	if events {
 		s.hint(checkpoint.NoticeEvent, &res.Thread)
 	}
 	return res, nil
@@ -218,9 +224,9 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 	}
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()
-	var reassigned int64
+	var reassigned, recorded int64
 	if err == nil && s.watch {
-		err = br.QueryRow().Scan(&reassigned)
+		err = br.QueryRow().Scan(&reassigned, &recorded)
 	} else if err == nil {
 		var tag pgconn.CommandTag
 		tag, err = br.Exec()
@@ -236,7 +242,10 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 		return fmt.Errorf("pgstore: thread %q: reassign interrupt %q: %w", r.ThreadID, r.InterruptID, err)
 	}
 	if reassigned == 1 {
-		if s.outbox {
+		if recorded > 0 {
+			s.sawMark()
+		}
+		if s.recordsKnown() {
 			s.hint(checkpoint.NoticeEvent, &checkpoint.Thread{ID: r.ThreadID})
 		}
 		return nil

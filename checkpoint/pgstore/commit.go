@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -88,14 +89,16 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	if len(c.Writes) > 0 {
 		s.queueWrites(b, id, c.Writes)
 	}
-	events := false // the commit may record outbox events
+	events := false   // the commit may record outbox events (outbox on)
+	var watched []int // the positions in b of the statements that record if the schema is marked
 	for i := range c.Interrupts {
 		r := &c.Interrupts[i]
 		status := r.Status
 		if status == "" {
 			status = checkpoint.InterruptPending
 		}
-		events = events || (s.outbox && status == checkpoint.InterruptPending)
+		pending := status == checkpoint.InterruptPending
+		events = events || (pending && s.recordsKnown())
 		created := r.CreatedAt
 		if created.IsZero() {
 			created = c.At
@@ -107,6 +110,9 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 		case s.outbox:
 			b.Queue(s.sql.insertInterruptEvent, append(args, checkpoint.NewEventID(), s.now())...)
 		case s.watch:
+			if pending {
+				watched = append(watched, b.Len())
+			}
 			b.Queue(s.sql.insertInterruptWatch, append(args, checkpoint.NewEventID(), s.now())...)
 		default:
 			b.Queue(s.sql.insertInterrupt, args...)
@@ -118,11 +124,29 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 			b.Queue(s.sql.failedEvent, checkpoint.NewEventID(), id, th.Workflow, th.Error, s.now())
 			events = true
 		case s.watch:
+			events = events || s.recordsKnown()
+			watched = append(watched, b.Len())
 			b.Queue(s.sql.failedEventWatch, checkpoint.NewEventID(), id, th.Workflow, th.Error, s.now())
 		}
 	}
 	br := s.pool.SendBatch(ctx, b)
-	_, err := br.Exec()
+	var err error
+	if len(watched) == 0 {
+		_, err = br.Exec()
+	} else {
+		// Read every result, to learn from the statements that record if
+		// the schema is marked whether it is.
+		for i := range b.Len() {
+			tag, xerr := br.Exec()
+			if xerr != nil {
+				err = xerr
+				break
+			}
+			if slices.Contains(watched, i) && tag.RowsAffected() > 0 {
+				events = s.sawMark()
+			}
+		}
+	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}

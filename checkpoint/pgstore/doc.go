@@ -205,9 +205,11 @@
 // mark committed records its events, so no process that writes to the
 // schema leaves a change unreported, whatever its options. On a schema
 // never marked that costs a commit with a question, an answer or a
-// reassignment one index probe of the leases table; such a store sends no
-// event notice (it does not know whether it recorded one), so senders
-// find its events by polling until it is opened again.
+// reassignment one index probe of the leases table. Such a store learns
+// that the schema is marked from the first of its writes that recorded an
+// event (the statement's row count; it logs it) and from then on notifies
+// senders as a store with Outbox does: only that first event waits for a
+// sender's poll.
 // [Store.ClaimEvents] selects the oldest due pending events FOR UPDATE
 // SKIP LOCKED (the partial index outbox_due serves it) and sets their
 // claimant and lease in the same statement: concurrent senders never

@@ -105,9 +105,11 @@ func watchStatements(q func(string) string, st *statements) {
 	marked := q(markedSQL)
 	st.insertInterruptWatch = edit(st.insertInterruptEvent, "FROM i WHERE i.status = 'pending'", "FROM i WHERE i.status = 'pending' AND "+marked)
 	st.answerEventsWatch = edit(st.answerEvents, "\nORDER BY a.ord", "\nWHERE "+marked+"\nORDER BY a.ord")
-	// Reassign reads the rows reassigned from this statement's one row
-	// (the count of the INSERT is 0 on a schema not marked).
-	st.reassignEventWatch = edit(edit(st.reassignEvent, ")\nINSERT INTO", "), e AS (\nINSERT INTO"), "FROM u", "FROM u WHERE "+marked) + ")\nSELECT count(*) FROM u"
+	// Reassign reads the rows reassigned and the events recorded from this
+	// statement's one row (the count of the INSERT alone is 0 on a schema
+	// not marked).
+	st.reassignEventWatch = edit(edit(st.reassignEvent, ")\nINSERT INTO", "), e AS (\nINSERT INTO"), "FROM u", "FROM u WHERE "+marked) +
+		"\nRETURNING 1)\nSELECT (SELECT count(*) FROM u), (SELECT count(*) FROM e)"
 
 	st.failedEventWatch = q(`INSERT INTO {{schema}}.outbox (` + eventInsertColumns + `)
 SELECT $1::text, '` + checkpoint.EventThreadFailed + `', $2::text, $3::text, '', '', '', '', NULL, NULL, '', '', $4::text, NULL, ` + nowSQL(5) + `, 'pending', 0, ` + nowSQL(5) + `, '', ''
@@ -146,9 +148,24 @@ func qualify(p, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-// OutboxEnabled reports whether the store records events with its writes
-// (Options.Outbox).
-func (s *Store) OutboxEnabled() bool { return s.outbox }
+// OutboxEnabled reports whether the store records events with its writes:
+// Options.Outbox, or the schema was marked as using its outbox when the
+// store opened, or one of the store's writes since found it marked.
+func (s *Store) OutboxEnabled() bool { return s.recordsKnown() }
+
+// recordsKnown reports whether the store knows that its writes record
+// events (and so notifies senders after them): its outbox is on, or, for a
+// store that watches for the mark, one of its writes recorded an event.
+func (s *Store) recordsKnown() bool { return s.outbox || s.marked.Load() }
+
+// sawMark records that a write of a store that watches for the mark
+// recorded an event (the schema is marked), and returns true.
+func (s *Store) sawMark() bool {
+	if !s.marked.Swap(true) {
+		s.log.Info("pgstore: the schema's outbox is in use (marked by another process): recording events and notifying senders", "schema", s.schema)
+	}
+	return true
+}
 
 // AddEvent records e unless its Dedup key is recorded already.
 func (s *Store) AddEvent(ctx context.Context, e *checkpoint.Event) (bool, error) {

@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -85,6 +86,34 @@ func TestOutboxMark(t *testing.T) {
 	want := []string{"question.asked after", "question.answered after", "question.escalated before", "thread.failed failing"}
 	if got := eventsOf(t, on); !slices.Equal(got, want) {
 		t.Fatalf("events of the early store's writes after the mark:\n%v\nwant\n%v", got, want)
+	}
+
+	// The early store has learned from its writes that the schema is
+	// marked: it says its outbox is on and wakes the senders.
+	if !early.OutboxEnabled() {
+		t.Error("OutboxEnabled of the early store after its writes recorded events: false")
+	}
+	notices := make(chan checkpoint.Notice, 100)
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- on.Listen(lctx, func(n checkpoint.Notice) { notices <- n }) }()
+	defer func() { stop(); <-done }()
+	probe := checkpoint.Notice{Kind: "probe"}
+	for heard := false; !heard; {
+		if err := on.Notify(ctx, probe); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case n := <-notices:
+			heard = n == probe
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	askIn(t, early, "later", deadline)
+	for n := next(t, notices); n.Kind != checkpoint.NoticeEvent; n = next(t, notices) {
+		if n != probe {
+			t.Fatalf("notice %+v, want an event notice", n)
+		}
 	}
 
 	late, err := pgstore.New(ctx, early.Pool(), pgstore.Options{Schema: early.Schema()})

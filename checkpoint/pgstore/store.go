@@ -50,7 +50,8 @@ type Options struct {
 	// sent at once, the ones that follow within the interval together.
 	NotifyInterval time.Duration
 	// Logger logs what the store does in the background: notices it could
-	// not send (default: nowhere).
+	// not send, and that it found the schema's outbox in use (default:
+	// nowhere).
 	Logger *slog.Logger
 	// Outbox turns the outbox on: commits, answers and reassignments
 	// record the events of checkpoint.Outbox in their transactions, for a
@@ -62,8 +63,9 @@ type Options struct {
 	// index probe in the statement): the writes of a process that opened
 	// its store before a sender's process marked the schema are reported
 	// too, and no write is left unreported whatever its process's options.
-	// Such a process does not notify senders of its events (they find
-	// them by polling) until it opens its store again.
+	// Such a store notifies senders of its events from its first write
+	// that recorded one (it learns then that the schema is marked; the
+	// senders find that first one by polling).
 	Outbox bool
 }
 
@@ -83,6 +85,8 @@ type Store struct {
 	channel string            // the NOTIFY channel of the schema
 	outbox  bool              // record events (Options.Outbox, or the schema is marked)
 	watch   bool              // record events if the schema is marked by then (opened before it was)
+	marked  atomic.Bool       // a write of a watching store recorded an event: the schema is marked
+	log     *slog.Logger      // Options.Logger, or nowhere
 
 	// blobRows counts the blob rows Checkpoint has read, for the tests
 	// that check the cost of a read without timing it.
@@ -111,6 +115,10 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	}
 	s := &Store{pool: pool, schema: schema, ident: quote(schema), clock: opts.Clock, channel: channelOf(schema)}
 	s.sql = newStatements(s.ident)
+	s.log = opts.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	if !opts.NoNotify {
 		s.notices = notifier.New(s.sendNotices, opts.NotifyInterval, opts.Logger)
 	}

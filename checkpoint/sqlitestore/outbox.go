@@ -92,10 +92,10 @@ func (s *Store) recording(ctx context.Context, tx txn) (bool, error) {
 	return marked, nil
 }
 
-// OutboxEnabled reports whether the store records events with its writes
-// (Options.Outbox, or the file was marked as using its outbox when the
-// store opened).
-func (s *Store) OutboxEnabled() bool { return s.outbox }
+// OutboxEnabled reports whether the store records events with its writes:
+// Options.Outbox, or the file was marked as using its outbox when the
+// store opened, or one of its writes since found it marked.
+func (s *Store) OutboxEnabled() bool { return s.outbox || s.marked.Load() }
 
 // recordQuestion records an event of type typ about the interrupt, in tx,
 // if the outbox is on.
