@@ -16,8 +16,10 @@ import (
 // loses none.
 //
 // A store writes events only when its outbox is on (memstore.WithOutbox,
-// sqlitestore.Options.Outbox, pgstore.Options.Outbox); OutboxEnabled says
-// whether it is. With the outbox on, the store writes:
+// sqlitestore.Options.Outbox, pgstore.Options.Outbox, or, for the stores
+// that share a database between processes, a database marked as using its
+// outbox: see OutboxMark); OutboxEnabled says whether it is. With the
+// outbox on, the store writes:
 //
 //   - EventQuestionAsked for every pending question a Commit inserts (not
 //     for one that exists already);
@@ -82,6 +84,17 @@ type Outbox interface {
 	// store).
 	PruneEvents(ctx context.Context, p *EventPrune) (int, error)
 }
+
+// OutboxMark is the name of the named lease (see Store.Lease) with which
+// pgstore and sqlitestore mark a database whose outbox is in use: a store
+// opened with its outbox on records it, for good (it never lapses), and
+// a store opened without it on a marked database turns its outbox on; one
+// opened before the mark checks for it in every write that would record
+// an event. So no process that writes to the database can leave out the
+// events of a change made after a store with its outbox on was opened,
+// whatever its options. Removing the lease (by hand) unmarks the
+// database.
+const OutboxMark = "weft.outbox"
 
 // ErrOutboxOff is returned (wrapped) by a sender given a store whose
 // outbox is off: the store records no events to send.

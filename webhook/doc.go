@@ -37,12 +37,54 @@
 //     or its deadline's fallback;
 //   - thread.failed: a thread failed.
 //
-// Every process that writes to the store must open it with the outbox on
-// (memstore.WithOutbox, sqlitestore.Options.Outbox, pgstore.Options.Outbox),
-// or its changes are not reported: the outbox is written by whoever makes
-// the change (the worker that runs a thread, the server or command that
-// answers), not by the sender. The weft command turns the outbox on by
-// itself for a store whose outbox has been used (see cmd/weft).
+// # The outbox must be on in every writing process
+//
+// The outbox is written by whoever makes the change (the worker that runs
+// a thread, the server or command that answers), not by the sender, so
+// every process that writes to the store must record events. Open the
+// sender's store with the outbox on (sqlitestore.Options.Outbox,
+// pgstore.Options.Outbox; New refuses a store whose outbox is off, with
+// checkpoint.ErrOutboxOff). For the stores that several processes share,
+// that is enough: such a store marks the database as using its outbox
+// (checkpoint.OutboxMark, a row of the leases table that never lapses),
+// and every store on it records events from then on, whatever its own
+// options: one opened afterwards turns its outbox on, and one opened
+// before (a worker that was already running) checks for the mark in each
+// write that would record an event. So a process opened without the
+// outbox does not lose events; the first one it records after the mark
+// waits for a sender's poll (that write is how it learns of the mark),
+// the next ones wake the senders. Give the outbox option to your writing
+// processes anyway: it says what they do. A memstore lives in one
+// process: give it memstore.WithOutbox. To stop recording events on a
+// database, delete the mark (DELETE FROM weft.leases WHERE name =
+// 'weft.outbox' on PostgreSQL's default schema) and restart the writers.
+//
+// # Wake-up and polling
+//
+// A sender looks for due events at every Config.Poll (1 second by
+// default). On PostgreSQL it also listens for the store's notices
+// (checkpoint.Notifier): a store with its outbox on sends an event notice
+// after every write that records events, once the write has committed,
+// batched with the store's other notices (at most one NOTIFY per
+// pgstore.Options.NotifyInterval, 10 ms), and a sender that hears one
+// claims at once. A question asked is delivered within milliseconds
+// rather than within a poll (BENCHMARKS.md: a median of about 5 ms from
+// the commit to the receiver, against about 400 ms polling every
+// second). The listen holds one connection of the sender's pool. A notice
+// is a hint: one lost (a connection that broke, a process that died
+// before its batch went out) costs at most one poll, and polling also
+// finds retries that fall due. When the sender starts listening it notifies itself until
+// it hears its own notice and then looks, so the events recorded before
+// its listen took effect are not left for the next poll; when the
+// connection breaks, it polls meanwhile and listens again after
+// min(Poll, 5s).
+//
+// Config.NoListen makes the sender poll only, for a connection pooler
+// that breaks LISTEN (PgBouncer in transaction mode); so does a writer's
+// pgstore.Options.NoNotify on its side. Lower Config.Poll then for a
+// shorter wait. SQLite and memstore do not notify: the sender polls. A
+// program that records events in the sender's own process can call
+// Sender.Wake after a write for an immediate look.
 //
 // # Which hook gets what
 //

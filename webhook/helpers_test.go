@@ -32,7 +32,7 @@ type receiver struct {
 	bad      []string // what failed verification
 }
 
-func newReceiver(t *testing.T, status func(n int) (int, http.Header)) *receiver {
+func newReceiver(t testing.TB, status func(n int) (int, http.Header)) *receiver {
 	t.Helper()
 	r := &receiver{status: status, ok: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
@@ -90,7 +90,7 @@ func (r *receiver) snapshot() ([]webhook.Payload, int, map[string]int, []string)
 func (r *receiver) hook() webhook.Hook { return webhook.Hook{URL: r.srv.URL + "/hook", Secret: secret} }
 
 // eventually polls cond until it holds, for a generous while.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
@@ -102,7 +102,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // run runs s until the test ends, and waits for it to return.
-func run(t *testing.T, s *webhook.Sender) context.CancelFunc {
+func run(t testing.TB, s *webhook.Sender) context.CancelFunc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -47,8 +47,15 @@ type Config struct {
 	// name, the process ID and a random suffix.
 	Owner string
 	// Poll is how often the sender looks for due events: DefaultPoll (1s)
-	// if 0.
+	// if 0. On a store that notifies (PostgreSQL, see checkpoint.Notifier)
+	// the sender hears of new events at once and the poll is a fallback
+	// (for a lost notice, a retry that falls due); otherwise it is how
+	// long a new event may wait.
 	Poll time.Duration
+	// NoListen makes the sender poll only, even on a store that notifies
+	// (behind a connection pooler that breaks LISTEN, such as PgBouncer in
+	// transaction mode).
+	NoListen bool
 	// Batch is how many events it claims at once: DefaultBatch (16) if 0.
 	Batch int
 	// Timeout bounds one request: DefaultTimeout (10s) if 0.
@@ -98,6 +105,8 @@ type Sender struct {
 	// question in the window is not added at every poll.
 	near map[string]bool
 	now  func() time.Time
+	// wake cuts Run's wait for the next poll short (Wake, a notice).
+	wake chan struct{}
 	// mu makes calls of SendDue take turns.
 	mu sync.Mutex
 }
@@ -159,7 +168,8 @@ func New(store checkpoint.Store, cfg Config) (*Sender, error) {
 	if cfg.Owner == "" {
 		cfg.Owner = defaultOwner()
 	}
-	s := &Sender{store: store, outbox: o, cfg: cfg, log: cfg.Logger, client: cfg.Client, near: map[string]bool{}, now: time.Now}
+	s := &Sender{store: store, outbox: o, cfg: cfg, log: cfg.Logger, client: cfg.Client, near: map[string]bool{}, now: time.Now,
+		wake: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -176,10 +186,28 @@ func defaultOwner() string {
 	return fmt.Sprintf("webhook:%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
+// Wake makes a running sender look for due events now instead of at its
+// next poll: for a program that records events in the same process as
+// its sender on a store that does not notify (memstore, SQLite). Wakes
+// that come while the sender is busy count as one.
+func (s *Sender) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Run delivers events until ctx ends, then returns nil. It polls the store
-// every Config.Poll; failures of the store are logged and retried at the
-// next poll.
+// every Config.Poll, and, on a store that implements checkpoint.Notifier
+// (unless Config.NoListen), listens to its notices as well and looks at
+// once when one says events were recorded; failures of the store are
+// logged and retried at the next poll.
 func (s *Sender) Run(ctx context.Context) error {
+	if n, ok := s.store.(checkpoint.Notifier); ok && !s.cfg.NoListen {
+		var side sync.WaitGroup
+		side.Go(func() { s.listen(ctx, n) })
+		defer side.Wait()
+	}
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	var pruned time.Time
@@ -206,6 +234,71 @@ func (s *Sender) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// listenRetry bounds the wait before listening again after the connection
+// that listened failed (Config.Poll if shorter).
+const listenRetry = 5 * time.Second
+
+// listen wakes the sender whenever the store says events were recorded,
+// until ctx ends. Each time it starts listening it notifies itself until
+// it hears its own notice, and then looks: the events recorded before the
+// listen took effect (since Run's first pass, or while a failed connection
+// was down) are sent then, not at the next poll. When the connection
+// fails it listens again after a while, polling meanwhile.
+func (s *Sender) listen(ctx context.Context, n checkpoint.Notifier) {
+	for ctx.Err() == nil {
+		lctx, stop := context.WithCancel(ctx)
+		probe := checkpoint.Notice{Kind: checkpoint.NoticeEvent, Thread: "webhook.listening/" + s.cfg.Owner}
+		heard := make(chan struct{})
+		var once sync.Once
+		var prober sync.WaitGroup
+		prober.Go(func() { s.probe(lctx, n, probe, heard) })
+		err := n.Listen(lctx, func(nt checkpoint.Notice) {
+			if nt.Kind != checkpoint.NoticeEvent {
+				return
+			}
+			if nt == probe {
+				once.Do(func() {
+					close(heard)
+					s.log.Debug("webhook: listening for notices", "owner", s.cfg.Owner)
+				})
+			}
+			s.Wake()
+		})
+		stop()
+		prober.Wait()
+		if ctx.Err() != nil {
+			return
+		}
+		wait := min(s.cfg.Poll, listenRetry)
+		s.log.Warn("webhook: listening for notices failed; polling meanwhile", "error", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// probe notifies p until heard is closed (the sender heard it: its listen
+// is in effect) or ctx ends, waiting longer between tries, up to a second.
+func (s *Sender) probe(ctx context.Context, n checkpoint.Notifier, p checkpoint.Notice, heard <-chan struct{}) {
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		if err := n.Notify(ctx, p); err != nil && ctx.Err() == nil {
+			s.log.Debug("webhook: notifying itself to check its listen", "error", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-heard:
+			t.Stop()
+			return
+		case <-ctx.Done():
+			t.Stop()
+			return
 		case <-t.C:
 		}
 	}

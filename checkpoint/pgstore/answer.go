@@ -118,15 +118,20 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	}
 	b := &pgx.Batch{}
 	b.Queue(s.sql.lockThread, a.ThreadID)
+	watched := -1 // the position in b of answerEventsWatch
 	if n > 0 {
 		b.Queue(s.sql.answerCheck, a.ThreadID, ids)
 		b.Queue(s.sql.answerSet, a.ThreadID, ids, values, authors, channels, ats)
-		if s.outbox {
+		if s.outbox || s.watch {
 			eids := make([]string, n)
 			for i := range eids {
 				eids[i] = checkpoint.NewEventID()
 			}
-			b.Queue(s.sql.answerEvents, a.ThreadID, ids, eids, s.now())
+			stmt := s.sql.answerEvents
+			if s.watch {
+				stmt, watched = s.sql.answerEventsWatch, b.Len()
+			}
+			b.Queue(stmt, a.ThreadID, ids, eids, s.now())
 		}
 	}
 	if len(a.Writes) > 0 {
@@ -141,9 +146,14 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
-	for range b.Len() - 1 {
-		if _, err := br.Exec(); err != nil {
+	events := n > 0 && s.recordsKnown()
+	for i := range b.Len() - 1 {
+		tag, err := br.Exec()
+		if err != nil {
 			return nil, s.answerError(a.ThreadID, err)
+		}
+		if i == watched && tag.RowsAffected() > 0 {
+			events = s.sawMark()
 		}
 	}
 	var x threadRow
@@ -158,6 +168,9 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	res.Claimed = changed && a.Claim != nil && res.Thread.Status == checkpoint.StatusRunning
 	if changed && res.Thread.Status == checkpoint.StatusReady {
 		s.hint(checkpoint.NoticeReady, &res.Thread)
+	}
+	if events {
+		s.hint(checkpoint.NoticeEvent, &res.Thread)
 	}
 	return res, nil
 }
@@ -201,16 +214,23 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 	b.Queue(s.sql.lockThread, r.ThreadID)
 	args := []any{r.ThreadID, r.InterruptID, r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo,
 		nullTime(r.FallbackAt), nullTime(r.ExpectedDeadline)}
-	if s.outbox {
+	switch {
+	case s.outbox:
 		b.Queue(s.sql.reassignEvent, append(args, checkpoint.NewEventID(), s.now())...)
-	} else {
+	case s.watch:
+		b.Queue(s.sql.reassignEventWatch, append(args, checkpoint.NewEventID(), s.now())...)
+	default:
 		b.Queue(s.sql.reassign, args...)
 	}
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()
-	var tag pgconn.CommandTag
-	if err == nil {
+	var reassigned, recorded int64
+	if err == nil && s.watch {
+		err = br.QueryRow().Scan(&reassigned, &recorded)
+	} else if err == nil {
+		var tag pgconn.CommandTag
 		tag, err = br.Exec()
+		reassigned = tag.RowsAffected()
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -221,7 +241,13 @@ func (s *Store) Reassign(ctx context.Context, r *checkpoint.Reassign) error {
 	if err != nil {
 		return fmt.Errorf("pgstore: thread %q: reassign interrupt %q: %w", r.ThreadID, r.InterruptID, err)
 	}
-	if tag.RowsAffected() == 1 {
+	if reassigned == 1 {
+		if recorded > 0 {
+			s.sawMark()
+		}
+		if s.recordsKnown() {
+			s.hint(checkpoint.NoticeEvent, &checkpoint.Thread{ID: r.ThreadID})
+		}
 		return nil
 	}
 	var status string

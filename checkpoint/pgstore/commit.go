@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -88,12 +89,16 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	if len(c.Writes) > 0 {
 		s.queueWrites(b, id, c.Writes)
 	}
+	events := false   // the commit may record outbox events (outbox on)
+	var watched []int // the positions in b of the statements that record if the schema is marked
 	for i := range c.Interrupts {
 		r := &c.Interrupts[i]
 		status := r.Status
 		if status == "" {
 			status = checkpoint.InterruptPending
 		}
+		pending := status == checkpoint.InterruptPending
+		events = events || (pending && s.recordsKnown())
 		created := r.CreatedAt
 		if created.IsZero() {
 			created = c.At
@@ -101,17 +106,47 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 		args := []any{id, r.ID, r.Workflow, r.CheckpointID, r.Namespace, r.Node, r.Task, r.Kind, r.Key, r.Index, r.Reason,
 			[]byte(r.Value), []byte(r.Schema), r.Assignees, nullTime(r.Deadline), []byte(r.Fallback), r.EscalateTo,
 			string(status), []byte(r.Answer), r.Author, r.Channel, nullTime(r.AnsweredAt), created, r.Note, nullTime(r.FallbackAt)}
-		if s.outbox {
+		switch {
+		case s.outbox:
 			b.Queue(s.sql.insertInterruptEvent, append(args, checkpoint.NewEventID(), s.now())...)
-		} else {
+		case s.watch:
+			if pending {
+				watched = append(watched, b.Len())
+			}
+			b.Queue(s.sql.insertInterruptWatch, append(args, checkpoint.NewEventID(), s.now())...)
+		default:
 			b.Queue(s.sql.insertInterrupt, args...)
 		}
 	}
-	if s.outbox && th.Status == checkpoint.StatusFailed {
-		b.Queue(s.sql.failedEvent, checkpoint.NewEventID(), id, th.Workflow, th.Error, s.now())
+	if th.Status == checkpoint.StatusFailed {
+		switch {
+		case s.outbox:
+			b.Queue(s.sql.failedEvent, checkpoint.NewEventID(), id, th.Workflow, th.Error, s.now())
+			events = true
+		case s.watch:
+			events = events || s.recordsKnown()
+			watched = append(watched, b.Len())
+			b.Queue(s.sql.failedEventWatch, checkpoint.NewEventID(), id, th.Workflow, th.Error, s.now())
+		}
 	}
 	br := s.pool.SendBatch(ctx, b)
-	_, err := br.Exec()
+	var err error
+	if len(watched) == 0 {
+		_, err = br.Exec()
+	} else {
+		// Read every result, to learn from the statements that record if
+		// the schema is marked whether it is.
+		for i := range b.Len() {
+			tag, xerr := br.Exec()
+			if xerr != nil {
+				err = xerr
+				break
+			}
+			if slices.Contains(watched, i) && tag.RowsAffected() > 0 {
+				events = s.sawMark()
+			}
+		}
+	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -119,6 +154,11 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	case err == nil:
 		if th.Status == checkpoint.StatusReady {
 			s.hint(checkpoint.NoticeReady, th)
+		}
+		if events {
+			// A question that existed already records no event: the
+			// notice costs a sender one look.
+			s.hint(checkpoint.NoticeEvent, th)
 		}
 		return version, nil
 	case pgCode(err) == codeConflict && c.ExpectedVersion == 0:

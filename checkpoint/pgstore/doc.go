@@ -165,8 +165,10 @@
 // the schema's name otherwise ([Store.Channel]); payloads are compact JSON,
 // {"kind":"ready","thread":"...","workflow":"..."}. The store notifies by
 // itself after an Answer that makes a thread ready (not one that claims
-// it), a Commit that leaves a thread ready, and RequestStop of a running
-// thread: once the write has committed (never for one rolled back), in
+// it), a Commit that leaves a thread ready, RequestStop of a running
+// thread, and, with the outbox on, every write that may have recorded an
+// event (kind "event", for webhook senders; one per batch): once the write
+// has committed (never for one rolled back), in
 // batches, at most one pg_notify statement per [Options].NotifyInterval
 // (10 ms), with one ready notice per workflow in a batch. Not inside the
 // writing transaction: PostgreSQL serialises the commits of transactions
@@ -188,9 +190,26 @@
 // INSERT into outbox, so a question that existed already is not reported
 // again); answers and reassignments read the questions' rows after the
 // change into their events; a commit that leaves the thread failed adds
-// thread.failed. Without Outbox nothing of this is sent: stores without
-// webhooks pay nothing. Every process that writes to the schema should
-// agree, as the changes of one with the outbox off are not reported.
+// thread.failed. After the batch commits, the store sends an event
+// notice (checkpoint.NoticeEvent, batched like the others) that wakes the
+// webhook senders listening.
+//
+// A store opened with Outbox marks the schema as using its outbox, for
+// good: a row named [checkpoint.OutboxMark] in the table leases (a lease
+// that never lapses; no migration). A store opened without Outbox on a
+// marked schema, or on one whose outbox holds events, turns its outbox on
+// by itself. One opened without it on a schema not marked (it was opened
+// before the sender's process, or no webhooks are used) writes with the
+// event statements each made conditional on the mark (an uncorrelated
+// EXISTS on leases, evaluated once, first): a write that starts after the
+// mark committed records its events, so no process that writes to the
+// schema leaves a change unreported, whatever its options. On a schema
+// never marked that costs a commit with a question, an answer or a
+// reassignment one index probe of the leases table. Such a store learns
+// that the schema is marked from the first of its writes that recorded an
+// event (the statement's row count; it logs it) and from then on notifies
+// senders as a store with Outbox does: only that first event waits for a
+// sender's poll.
 // [Store.ClaimEvents] selects the oldest due pending events FOR UPDATE
 // SKIP LOCKED (the partial index outbox_due serves it) and sets their
 // claimant and lease in the same statement: concurrent senders never

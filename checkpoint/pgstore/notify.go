@@ -92,10 +92,14 @@ func (s *Store) Notify(ctx context.Context, n checkpoint.Notice) error {
 //
 // The store itself notifies, unless Options.NoNotify, after an Answer that
 // makes a thread ready, a Commit that leaves one ready, and RequestStop of
-// a running thread: after the write has committed (never for a write
-// rolled back), in batches of at most one statement per
-// Options.NotifyInterval, with one ready notice per workflow in a batch
-// (its Thread is one of the threads made ready). Not inside the writing
+// a running thread (checkpoint.NoticeReady, checkpoint.NoticeStop), and,
+// with Options.Outbox, after every write that may have recorded an event
+// (checkpoint.NoticeEvent: a Commit with a pending question or that fails
+// its thread, an Answer, a Reassign, an AddEvent that recorded one), which
+// wakes the webhook senders: after the write has committed (never for a
+// write rolled back), in batches of at most one statement per
+// Options.NotifyInterval, with one ready notice per workflow and one event
+// notice in a batch (its Thread is one of the threads concerned). Not inside the writing
 // transaction: PostgreSQL serialises the commits of the transactions that
 // notify, WAL flush included, so writers that all notified would commit
 // one at a time (see internal/notifier for the figures). A notice is a

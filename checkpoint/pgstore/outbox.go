@@ -84,6 +84,61 @@ WHERE status <> 'pending' AND created_at < $1 AND seq < (SELECT max(seq) FROM {{
 VALUES ($1, '` + checkpoint.EventThreadFailed + `', $2, $3, '', '', '', '', NULL, NULL, '', '', $4, NULL, ` + nowSQL(5) + `, 'pending', 0, ` + nowSQL(5) + `, '', '')`)
 }
 
+// markedSQL is true when the schema is marked as using its outbox (see
+// checkpoint.OutboxMark).
+const markedSQL = `EXISTS (SELECT FROM {{schema}}.leases WHERE name = '` + checkpoint.OutboxMark + `')`
+
+// watchStatements sets the statements of a store opened with its outbox
+// off on a schema not marked as using it: the event statements, each
+// recording its events only if the schema is marked by then (read in the
+// statement's snapshot, so a write that starts after the mark committed
+// records its events). PostgreSQL evaluates the uncorrelated EXISTS once,
+// first (a one-time filter), so on a schema never marked the statement
+// costs one index probe of the leases table.
+func watchStatements(q func(string) string, st *statements) {
+	edit := func(stmt, old, new string) string {
+		if !strings.Contains(stmt, old) {
+			panic("pgstore: watchStatements: " + old + " not in " + stmt)
+		}
+		return strings.Replace(stmt, old, new, 1)
+	}
+	marked := q(markedSQL)
+	st.insertInterruptWatch = edit(st.insertInterruptEvent, "FROM i WHERE i.status = 'pending'", "FROM i WHERE i.status = 'pending' AND "+marked)
+	st.answerEventsWatch = edit(st.answerEvents, "\nORDER BY a.ord", "\nWHERE "+marked+"\nORDER BY a.ord")
+	// Reassign reads the rows reassigned and the events recorded from this
+	// statement's one row (the count of the INSERT alone is 0 on a schema
+	// not marked).
+	st.reassignEventWatch = edit(edit(st.reassignEvent, ")\nINSERT INTO", "), e AS (\nINSERT INTO"), "FROM u", "FROM u WHERE "+marked) +
+		"\nRETURNING 1)\nSELECT (SELECT count(*) FROM u), (SELECT count(*) FROM e)"
+
+	st.failedEventWatch = q(`INSERT INTO {{schema}}.outbox (` + eventInsertColumns + `)
+SELECT $1::text, '` + checkpoint.EventThreadFailed + `', $2::text, $3::text, '', '', '', '', NULL, NULL, '', '', $4::text, NULL, ` + nowSQL(5) + `, 'pending', 0, ` + nowSQL(5) + `, '', ''
+WHERE ` + markedSQL)
+	st.outboxMarks = q(`SELECT ` + markedSQL + `, EXISTS (SELECT FROM {{schema}}.outbox)`)
+	st.markOutbox = q(`INSERT INTO {{schema}}.leases (name, owner, until) VALUES ('` + checkpoint.OutboxMark + `', 'weft', 'infinity')
+ON CONFLICT (name) DO NOTHING`)
+}
+
+// openOutbox decides, when the store opens, whether it records events:
+// with Options.Outbox, or on a schema marked as using its outbox or whose
+// outbox holds events (used before the mark existed), it does, and marks
+// the schema if it is not; otherwise it watches for the mark (see
+// watchStatements).
+func (s *Store) openOutbox(ctx context.Context, opt bool) error {
+	var marked, used bool
+	if err := s.pool.QueryRow(ctx, s.sql.outboxMarks).Scan(&marked, &used); err != nil {
+		return fmt.Errorf("pgstore: is the outbox in use: %w", err)
+	}
+	if (opt || used) && !marked {
+		if _, err := s.pool.Exec(ctx, s.sql.markOutbox); err != nil {
+			return fmt.Errorf("pgstore: mark the outbox in use: %w", err)
+		}
+	}
+	s.outbox = opt || marked || used
+	s.watch = !s.outbox
+	return nil
+}
+
 // qualify prefixes every column of the list cols with p.
 func qualify(p, cols string) string {
 	parts := strings.Split(cols, ",")
@@ -93,9 +148,24 @@ func qualify(p, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-// OutboxEnabled reports whether the store records events with its writes
-// (Options.Outbox).
-func (s *Store) OutboxEnabled() bool { return s.outbox }
+// OutboxEnabled reports whether the store records events with its writes:
+// Options.Outbox, or the schema was marked as using its outbox when the
+// store opened, or one of the store's writes since found it marked.
+func (s *Store) OutboxEnabled() bool { return s.recordsKnown() }
+
+// recordsKnown reports whether the store knows that its writes record
+// events (and so notifies senders after them): its outbox is on, or, for a
+// store that watches for the mark, one of its writes recorded an event.
+func (s *Store) recordsKnown() bool { return s.outbox || s.marked.Load() }
+
+// sawMark records that a write of a store that watches for the mark
+// recorded an event (the schema is marked), and returns true.
+func (s *Store) sawMark() bool {
+	if !s.marked.Swap(true) {
+		s.log.Info("pgstore: the schema's outbox is in use (marked by another process): recording events and notifying senders", "schema", s.schema)
+	}
+	return true
+}
 
 // AddEvent records e unless its Dedup key is recorded already.
 func (s *Store) AddEvent(ctx context.Context, e *checkpoint.Event) (bool, error) {
@@ -114,7 +184,11 @@ func (s *Store) AddEvent(ctx context.Context, e *checkpoint.Event) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("pgstore: thread %q: record %s: %w", e.ThreadID, e.Type, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	if tag.RowsAffected() != 1 {
+		return false, nil
+	}
+	s.hint(checkpoint.NoticeEvent, &checkpoint.Thread{ID: e.ThreadID, Workflow: e.Workflow})
+	return true, nil
 }
 
 // ClaimEvents claims due pending events for q.Owner, in one statement

@@ -29,6 +29,9 @@ type statements struct {
 	addEvent, claimEvents, deliveredEvent, retryEvent              string
 	eventExists, events, pruneEvents                               string
 
+	insertInterruptWatch, answerEventsWatch, reassignEventWatch, failedEventWatch string
+	outboxMarks, markOutbox                                                       string
+
 	deleteThread []string
 	pruneLock    string
 	prune        string
@@ -182,6 +185,7 @@ ORDER BY s.version, s.ord`)
 
 	answerStatements(q, &st)
 	outboxStatements(q, &st)
+	watchStatements(q, &st)
 	claimStatements(q, &st)
 
 	for _, table := range []string{"threads", "checkpoints", "blobs", "pending_writes", "interrupts", "steps"} {

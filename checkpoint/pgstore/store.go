@@ -40,22 +40,32 @@ type Options struct {
 	// the database's clock.
 	Clock func() time.Time
 	// NoNotify turns off the notices the store sends by itself after its
-	// own writes that make work ready (see Store.Listen). Notify still
-	// works. Set it behind a connection pooler that breaks LISTEN/NOTIFY.
+	// own writes that make work ready or record outbox events (see
+	// Store.Listen): workers and webhook senders then find them by
+	// polling. Notify still works. Set it behind a connection pooler that
+	// breaks LISTEN/NOTIFY.
 	NoNotify bool
 	// NotifyInterval is the least time between two batches of those
 	// notices (default 10 ms): the first notice after a quiet interval is
 	// sent at once, the ones that follow within the interval together.
 	NotifyInterval time.Duration
 	// Logger logs what the store does in the background: notices it could
-	// not send (default: nowhere).
+	// not send, and that it found the schema's outbox in use (default:
+	// nowhere).
 	Logger *slog.Logger
 	// Outbox turns the outbox on: commits, answers and reassignments
 	// record the events of checkpoint.Outbox in their transactions, for a
-	// sender (package webhook) to deliver. Default false: nothing is
-	// recorded and the writes cost what they did before. Every process
-	// that writes to the schema should agree, or the writes of those with
-	// the outbox off go unreported.
+	// sender (package webhook) to deliver, and the schema is marked as
+	// using its outbox (checkpoint.OutboxMark), for good. Without it, a
+	// store turns its outbox on by itself on a schema so marked (or whose
+	// outbox holds events); on one not marked, every write that would
+	// record an event records it if the schema is marked by then (one
+	// index probe in the statement): the writes of a process that opened
+	// its store before a sender's process marked the schema are reported
+	// too, and no write is left unreported whatever its process's options.
+	// Such a store notifies senders of its events from its first write
+	// that recorded one (it learns then that the schema is marked; the
+	// senders find that first one by polling).
 	Outbox bool
 }
 
@@ -73,7 +83,10 @@ type Store struct {
 	clock   func() time.Time  // nil: the database's now()
 	notices *notifier.Batcher // nil: no notices after writes (NoNotify)
 	channel string            // the NOTIFY channel of the schema
-	outbox  bool              // record events (Options.Outbox)
+	outbox  bool              // record events (Options.Outbox, or the schema is marked)
+	watch   bool              // record events if the schema is marked by then (opened before it was)
+	marked  atomic.Bool       // a write of a watching store recorded an event: the schema is marked
+	log     *slog.Logger      // Options.Logger, or nowhere
 
 	// blobRows counts the blob rows Checkpoint has read, for the tests
 	// that check the cost of a read without timing it.
@@ -100,8 +113,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if len(schema) > 63 || strings.IndexByte(schema, 0) >= 0 {
 		return nil, fmt.Errorf("pgstore: invalid schema name %q: at most 63 bytes, no NUL", schema)
 	}
-	s := &Store{pool: pool, schema: schema, ident: quote(schema), clock: opts.Clock, channel: channelOf(schema), outbox: opts.Outbox}
+	s := &Store{pool: pool, schema: schema, ident: quote(schema), clock: opts.Clock, channel: channelOf(schema)}
 	s.sql = newStatements(s.ident)
+	s.log = opts.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	if !opts.NoNotify {
 		s.notices = notifier.New(s.sendNotices, opts.NotifyInterval, opts.Logger)
 	}
@@ -112,6 +129,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		err = s.checkVersion(ctx)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.openOutbox(ctx, opts.Outbox); err != nil {
 		return nil, err
 	}
 	return s, nil

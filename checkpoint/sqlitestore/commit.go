@@ -174,7 +174,7 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 			if err != nil {
 				return fmt.Errorf("sqlitestore: thread %q: insert interrupt %q: %w", id, args[1], err)
 			}
-			if st := c.Interrupts[i].Status; s.outbox && (st == "" || st == checkpoint.InterruptPending) {
+			if st := c.Interrupts[i].Status; (s.outbox || s.watch) && (st == "" || st == checkpoint.InterruptPending) {
 				if n, err := res.RowsAffected(); err == nil && n == 1 {
 					if err := s.recordQuestion(ctx, tx, checkpoint.EventQuestionAsked, id, c.Interrupts[i].ID, "", ""); err != nil {
 						return err

@@ -64,10 +64,16 @@
 // Answer and Reassign insert their events (question.asked for each
 // question a commit inserts, question.answered, question.escalated,
 // thread.failed) into the table outbox in their own write transaction, so
-// an event exists if and only if its change was kept; without it they
-// insert nothing and cost what they did before. Every process that writes
-// to the file should agree: the changes of one with the outbox off are not
-// reported. An event row keeps a snapshot of the question (node, key,
+// an event exists if and only if its change was kept. A store opened with
+// Outbox marks the file as using its outbox, for good: a row named
+// [checkpoint.OutboxMark] in the table leases (a lease that never lapses;
+// no migration). A store opened without it on a marked file, or on one
+// whose outbox holds events, turns its outbox on by itself; one opened
+// before the mark looks for it inside each write transaction that would
+// record an event (which holds the write lock, so it sees a mark
+// committed before), until it has seen it: no process that writes to the
+// file leaves a change unreported, whatever its options. SQLite does not
+// notify: senders poll. An event row keeps a snapshot of the question (node, key,
 // reason, assignees, deadline) as it was. [Store.ClaimEvents] is one
 // UPDATE ... RETURNING of the oldest due pending events (served by the
 // partial index outbox_due), which sets the claimant and its lease inside

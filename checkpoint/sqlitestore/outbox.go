@@ -42,15 +42,66 @@ const (
 	qPruneEvents = `DELETE FROM outbox WHERE status <> 'pending' AND created_at < ? AND seq < (SELECT max(seq) FROM outbox)`
 )
 
-// OutboxEnabled reports whether the store records events with its writes
-// (Options.Outbox).
-func (s *Store) OutboxEnabled() bool { return s.outbox }
+// The statements of the outbox's mark (see checkpoint.OutboxMark), a
+// lease that never lapses.
+const (
+	qOutboxMarks = `SELECT EXISTS (SELECT 1 FROM leases WHERE name = ?1), EXISTS (SELECT 1 FROM outbox)`
+	qOutboxMark  = `SELECT EXISTS (SELECT 1 FROM leases WHERE name = ?1)`
+	qMarkOutbox  = `INSERT INTO leases (name, owner, until) VALUES (?1, 'weft', 9223372036854775807) ON CONFLICT (name) DO NOTHING`
+)
+
+// openOutbox decides, when the store opens, whether it records events:
+// with Options.Outbox, or on a file marked as using its outbox or whose
+// outbox holds events (used before the mark existed), it does, and marks
+// the file if it is not; otherwise it watches for the mark (recording).
+func (s *Store) openOutbox(ctx context.Context, opt bool) error {
+	var marked, used bool
+	if err := s.write.QueryRowContext(ctx, qOutboxMarks, checkpoint.OutboxMark).Scan(&marked, &used); err != nil {
+		return fmt.Errorf("sqlitestore: Open(%q): is the outbox in use: %w", s.path, err)
+	}
+	if (opt || used) && !marked {
+		if _, err := s.write.ExecContext(ctx, qMarkOutbox, checkpoint.OutboxMark); err != nil {
+			return fmt.Errorf("sqlitestore: Open(%q): mark the outbox in use: %w", s.path, err)
+		}
+	}
+	s.outbox = opt || marked || used
+	s.watch = !s.outbox
+	return nil
+}
+
+// recording reports whether a write in tx records its events: with the
+// outbox on, or, for a store opened before the file was marked, once the
+// mark is there (read in tx, which holds the write lock, so a write after
+// the mark's commit sees it).
+func (s *Store) recording(ctx context.Context, tx txn) (bool, error) {
+	switch {
+	case s.outbox:
+		return true, nil
+	case !s.watch:
+		return false, nil
+	case s.marked.Load():
+		return true, nil
+	}
+	var marked bool
+	if err := tx.QueryRowContext(ctx, qOutboxMark, checkpoint.OutboxMark).Scan(&marked); err != nil {
+		return false, fmt.Errorf("sqlitestore: is the outbox in use: %w", err)
+	}
+	if marked {
+		s.marked.Store(true)
+	}
+	return marked, nil
+}
+
+// OutboxEnabled reports whether the store records events with its writes:
+// Options.Outbox, or the file was marked as using its outbox when the
+// store opened, or one of its writes since found it marked.
+func (s *Store) OutboxEnabled() bool { return s.outbox || s.marked.Load() }
 
 // recordQuestion records an event of type typ about the interrupt, in tx,
 // if the outbox is on.
 func (s *Store) recordQuestion(ctx context.Context, tx txn, typ, threadID, interruptID, author, channel string) error {
-	if !s.outbox {
-		return nil
+	if on, err := s.recording(ctx, tx); err != nil || !on {
+		return err
 	}
 	if _, err := tx.exec(ctx, qEventOfInterrupt, checkpoint.NewEventID(), typ, author, channel, encodeTime(s.now()), threadID, interruptID); err != nil {
 		return fmt.Errorf("sqlitestore: thread %q: interrupt %q: record %s: %w", threadID, interruptID, typ, err)
@@ -60,8 +111,11 @@ func (s *Store) recordQuestion(ctx context.Context, tx txn, typ, threadID, inter
 
 // recordFailed records EventThreadFailed for t, in tx, if the outbox is on.
 func (s *Store) recordFailed(ctx context.Context, tx txn, t *checkpoint.Thread) error {
-	if !s.outbox || t.Status != checkpoint.StatusFailed {
+	if t.Status != checkpoint.StatusFailed {
 		return nil
+	}
+	if on, err := s.recording(ctx, tx); err != nil || !on {
+		return err
 	}
 	_, err := s.insertEvent(ctx, tx, &checkpoint.Event{Type: checkpoint.EventThreadFailed, ThreadID: t.ID, Workflow: t.Workflow, Error: t.Error})
 	return err

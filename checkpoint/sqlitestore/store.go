@@ -50,10 +50,14 @@ type Options struct {
 
 	// Outbox turns the outbox on: commits, answers and reassignments
 	// record the events of checkpoint.Outbox in their transactions, for a
-	// sender (package webhook) to deliver. Default false: nothing is
-	// recorded and the writes cost what they did before. Every process
-	// that writes to the file should agree, or the writes of those with
-	// the outbox off go unreported.
+	// sender (package webhook) to deliver, and the file is marked as using
+	// its outbox (checkpoint.OutboxMark), for good. Without it, a store
+	// turns its outbox on by itself on a file so marked (or whose outbox
+	// holds events); on one not marked, every write that would record an
+	// event looks for the mark inside its transaction (one lookup, until
+	// the mark is seen) and records the event if it is there: no process
+	// that writes to the file leaves a change unreported after a store
+	// with the outbox on was opened, whatever its own options.
 	Outbox bool
 }
 
@@ -78,8 +82,13 @@ type Store struct {
 	wstmts, rstmts map[string]*sql.Stmt
 	// now is Options.Clock, or time.Now.
 	now func() time.Time
-	// outbox is Options.Outbox.
+	// outbox: record events (Options.Outbox, or the file is marked as
+	// using its outbox; see checkpoint.OutboxMark).
 	outbox bool
+	// watch: record events if the file is marked by the time of the write
+	// (the store was opened before it was); marked caches a mark seen.
+	watch  bool
+	marked atomic.Bool
 	// counts counts what the store asks of SQLite, for the tests that
 	// check the cost of a read without timing it.
 	counts counters
@@ -159,7 +168,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
-	s := &Store{path: path, write: write, read: read, now: opts.Clock, outbox: opts.Outbox}
+	s := &Store{path: path, write: write, read: read, now: opts.Clock}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -194,7 +203,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	if s.rstmts, err = prepare(ctx, s.read, readQueries); err != nil {
 		return fmt.Errorf("sqlitestore: Open(%q): %w", s.path, err)
 	}
-	return nil
+	return s.openOutbox(ctx, opts.Outbox)
 }
 
 // prepare prepares queries on db. The statements of a pool are prepared

@@ -1,6 +1,6 @@
 // Package notifier gathers the notices a store sends to other processes
 // after its writes (a thread became ready, a running thread is asked to
-// stop) and sends them in batches, so that a store under load sends at most
+// stop, events were recorded in the outbox) and sends them in batches, so that a store under load sends at most
 // one notification statement per interval instead of one per write.
 //
 // It exists because of how PostgreSQL delivers NOTIFY: a transaction that
@@ -18,7 +18,8 @@
 // its write and the batch, the connection broke) costs at most one poll
 // interval, and a duplicate costs one extra look. That is what makes
 // batching safe. Within one batch, ready notices are gathered per workflow
-// (a worker claims by workflow, not by thread) and stop notices per thread.
+// (a worker claims by workflow, not by thread), stop notices per thread,
+// and event notices into one (a webhook sender claims every due event).
 //
 // A Batcher needs no goroutine of its own while nothing is pending: the
 // first notice after a quiet interval starts one, which sends that notice

@@ -32,14 +32,18 @@ type Batcher struct {
 }
 
 // key is what gathers notices within a batch: the workflow of a ready
-// notice, the thread of a stop notice.
+// notice, the thread of a stop notice, nothing of an event notice (a
+// sender claims every due event, whatever its thread).
 type key struct {
 	kind, workflow, thread string
 }
 
 func keyOf(n checkpoint.Notice) key {
-	if n.Kind == checkpoint.NoticeReady {
+	switch n.Kind {
+	case checkpoint.NoticeReady:
 		return key{kind: n.Kind, workflow: n.Workflow}
+	case checkpoint.NoticeEvent:
+		return key{kind: n.Kind}
 	}
 	return key{kind: n.Kind, workflow: n.Workflow, thread: n.Thread}
 }

@@ -46,6 +46,10 @@ func ready(flow, thread string) checkpoint.Notice {
 	return checkpoint.Notice{Kind: checkpoint.NoticeReady, Workflow: flow, Thread: thread}
 }
 
+func event(flow, thread string) checkpoint.Notice {
+	return checkpoint.Notice{Kind: checkpoint.NoticeEvent, Workflow: flow, Thread: thread}
+}
+
 func stop(flow, thread string) checkpoint.Notice {
 	return checkpoint.Notice{Kind: checkpoint.NoticeStop, Workflow: flow, Thread: thread}
 }
@@ -76,6 +80,9 @@ func TestGathering(t *testing.T) {
 		{"stop notices stay per thread",
 			[]checkpoint.Notice{stop("a", "t1"), stop("a", "t2"), stop("a", "t1")},
 			[]checkpoint.Notice{stop("a", "t1"), stop("a", "t2")}},
+		{"event notices gather into one",
+			[]checkpoint.Notice{event("a", "t1"), event("b", "t2"), ready("a", "t1"), event("a", "t3")},
+			[]checkpoint.Notice{event("a", "t1"), ready("a", "t1")}},
 		{"kinds do not gather together",
 			[]checkpoint.Notice{ready("a", "t1"), stop("a", "t1"), ready("a", "t1")},
 			[]checkpoint.Notice{ready("a", "t1"), stop("a", "t1")}},
