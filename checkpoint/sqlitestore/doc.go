@@ -65,14 +65,17 @@
 // question a commit inserts, question.answered, question.escalated,
 // thread.failed) into the table outbox in their own write transaction, so
 // an event exists if and only if its change was kept. A store opened with
-// Outbox marks the file as using its outbox, for good: a row named
+// Outbox marks the file as using its outbox, for good: a file beside it
+// named after it with the suffix "-weft-outbox", then a row named
 // [checkpoint.OutboxMark] in the table leases (a lease that never lapses;
 // no migration). A store opened without it on a marked file, or on one
 // whose outbox holds events, turns its outbox on by itself; one opened
-// before the mark looks for it inside each write transaction that would
-// record an event (which holds the write lock, so it sees a mark
-// committed before), until it has seen it: no process that writes to the
-// file leaves a change unreported, whatever its options. SQLite does not
+// before the mark looks for the mark's file in each write that would
+// record an event, while the write holds the write lock (one stat, until
+// it has seen it; a write that misses the file ends before the row is
+// written): no process that writes to the file leaves a change
+// unreported, whatever its options. To stop using the outbox, delete the
+// row and the file while no weft process has the database open. SQLite does not
 // notify: senders poll. An event row keeps a snapshot of the question (node, key,
 // reason, assignees, deadline) as it was. [Store.ClaimEvents] is one
 // UPDATE ... RETURNING of the oldest due pending events (served by the

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 
 	"github.com/weftgraph/weft/checkpoint"
@@ -46,34 +48,49 @@ const (
 // lease that never lapses.
 const (
 	qOutboxMarks = `SELECT EXISTS (SELECT 1 FROM leases WHERE name = ?1), EXISTS (SELECT 1 FROM outbox)`
-	qOutboxMark  = `SELECT EXISTS (SELECT 1 FROM leases WHERE name = ?1)`
 	qMarkOutbox  = `INSERT INTO leases (name, owner, until) VALUES (?1, 'weft', 9223372036854775807) ON CONFLICT (name) DO NOTHING`
 )
+
+// markSuffix names the file beside the database that says, as the mark's
+// row does, that the file's outbox is in use: a store opened before the
+// mark looks for this file (one stat) instead of querying for the row in
+// each write that would record an event.
+const markSuffix = "-weft-outbox"
 
 // openOutbox decides, when the store opens, whether it records events:
 // with Options.Outbox, or on a file marked as using its outbox or whose
 // outbox holds events (used before the mark existed), it does, and marks
 // the file if it is not; otherwise it watches for the mark (recording).
+//
+// Marking creates the mark's file before it writes the mark's row, and a
+// watching store looks for the file while it holds the write lock: a
+// write that does not see the file ends before the row is written, so it
+// is a write from before the mark.
 func (s *Store) openOutbox(ctx context.Context, opt bool) error {
 	var marked, used bool
 	if err := s.write.QueryRowContext(ctx, qOutboxMarks, checkpoint.OutboxMark).Scan(&marked, &used); err != nil {
 		return fmt.Errorf("sqlitestore: Open(%q): is the outbox in use: %w", s.path, err)
 	}
-	if (opt || used) && !marked {
+	s.outbox = opt || marked || used
+	s.watch = !s.outbox
+	if !s.outbox {
+		return nil
+	}
+	if err := os.WriteFile(s.path+markSuffix, []byte("weft: this database's outbox is in use; see package sqlitestore\n"), 0o644); err != nil {
+		return fmt.Errorf("sqlitestore: Open(%q): mark the outbox in use: %w", s.path, err)
+	}
+	if !marked {
 		if _, err := s.write.ExecContext(ctx, qMarkOutbox, checkpoint.OutboxMark); err != nil {
 			return fmt.Errorf("sqlitestore: Open(%q): mark the outbox in use: %w", s.path, err)
 		}
 	}
-	s.outbox = opt || marked || used
-	s.watch = !s.outbox
 	return nil
 }
 
-// recording reports whether a write in tx records its events: with the
-// outbox on, or, for a store opened before the file was marked, once the
-// mark is there (read in tx, which holds the write lock, so a write after
-// the mark's commit sees it).
-func (s *Store) recording(ctx context.Context, tx txn) (bool, error) {
+// recording reports whether a write records its events: with the outbox
+// on, or, for a store opened before the file was marked, once the mark's
+// file is there. It is called while the write holds the write lock.
+func (s *Store) recording() (bool, error) {
 	switch {
 	case s.outbox:
 		return true, nil
@@ -82,14 +99,16 @@ func (s *Store) recording(ctx context.Context, tx txn) (bool, error) {
 	case s.marked.Load():
 		return true, nil
 	}
-	var marked bool
-	if err := tx.QueryRowContext(ctx, qOutboxMark, checkpoint.OutboxMark).Scan(&marked); err != nil {
+	_, err := os.Stat(s.path + markSuffix)
+	switch {
+	case err == nil:
+		s.marked.Store(true)
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	default:
 		return false, fmt.Errorf("sqlitestore: is the outbox in use: %w", err)
 	}
-	if marked {
-		s.marked.Store(true)
-	}
-	return marked, nil
 }
 
 // OutboxEnabled reports whether the store records events with its writes:
@@ -100,7 +119,7 @@ func (s *Store) OutboxEnabled() bool { return s.outbox || s.marked.Load() }
 // recordQuestion records an event of type typ about the interrupt, in tx,
 // if the outbox is on.
 func (s *Store) recordQuestion(ctx context.Context, tx txn, typ, threadID, interruptID, author, channel string) error {
-	if on, err := s.recording(ctx, tx); err != nil || !on {
+	if on, err := s.recording(); err != nil || !on {
 		return err
 	}
 	if _, err := tx.exec(ctx, qEventOfInterrupt, checkpoint.NewEventID(), typ, author, channel, encodeTime(s.now()), threadID, interruptID); err != nil {
@@ -114,7 +133,7 @@ func (s *Store) recordFailed(ctx context.Context, tx txn, t *checkpoint.Thread) 
 	if t.Status != checkpoint.StatusFailed {
 		return nil
 	}
-	if on, err := s.recording(ctx, tx); err != nil || !on {
+	if on, err := s.recording(); err != nil || !on {
 		return err
 	}
 	_, err := s.insertEvent(ctx, tx, &checkpoint.Event{Type: checkpoint.EventThreadFailed, ThreadID: t.ID, Workflow: t.Workflow, Error: t.Error})
