@@ -65,10 +65,12 @@
 // A thread is a weft thread. The Platform lets a thread exist before any
 // run and keeps metadata with it, which weft threads do not: the handler
 // keeps a thread created with POST /threads (thread_id, metadata, if_exists
-// raise (409) or do_nothing), and its metadata, in memory until its first
-// run makes it a weft thread; the metadata stays in memory only, and is
-// lost with the process (threads found in the store are served with
-// metadata graph_id and assistant_id alone). Thread statuses map from
+// raise (409) or do_nothing), and its metadata (also that of PATCH and
+// copies), as a record of the store when the store implements
+// checkpoint.Records (memstore, sqlitestore and pgstore do: see Durable
+// records), in memory otherwise; a thread found in the store without a
+// record is served with metadata graph_id and assistant_id alone. Thread
+// statuses map from
 // weft's: running and ready are busy (and so is a thread with a run of this
 // handler pending or running), interrupted is interrupted, failed is error,
 // the others (completed, stopped, cancelled) idle. A thread has its values
@@ -188,9 +190,26 @@
 // also answers with a Location header naming that route, where the SDK
 // reconnects by itself after a dropped connection.
 //
-// Run records are kept in memory, for the life of the handler (the newest
-// 10000; older records of runs that ended are dropped): a restarted process
-// knows its threads (they are in the store) but not its old runs.
+// # Durable records
+//
+// When the store implements checkpoint.Records (memstore, sqlitestore and
+// pgstore do; schema version 6 of the SQL stores), the handler writes
+// each run's record there as it goes (pending, running, then how it
+// ended) and the metadata of the threads it creates, patches and copies,
+// so that a restarted process, or another one on the same database,
+// answers GET /threads/{id}/runs/{run_id}, the runs list and join, thread
+// get and search (metadata included) for them. What is not stored: a
+// run's events (the stream of a run of an earlier process has none) and
+// its values (its join answers with the thread's values, as the
+// Platform's does). A run whose process stopped before it ended keeps the
+// status it last had (pending or running); cancelling it is 409. The
+// records of stateless runs (POST /runs/...) are kept in memory only, as
+// their thread is deleted after them. DELETE of a run or a thread deletes
+// their records; a thread deleted by other means (weft's own API) leaves
+// them (checkpoint.Records.DeleteRecords removes them). A store without
+// Records keeps all this in memory, for the life of the handler (the
+// newest 10000 run records; older records of runs that ended are
+// dropped).
 //
 // # Routes
 //
@@ -226,8 +245,8 @@
 // silent), subgraph streams and
 // subgraph namespaces in states (questions asked inside subgraphs show in
 // their parent node's task), Send in goto, after_seconds, webhooks,
-// feedback keys, /runs/batch, /a2a, /mcp and /metrics. Run
-// records and the metadata of threads are kept in memory only (see Runs
-// and Threads). The Platform's runs.wait answers with newline keep-alives
+// feedback keys, /runs/batch, /a2a, /mcp and /metrics. With a store
+// that does not implement checkpoint.Records, run records and the metadata
+// of threads are kept in memory only (see Durable records). The Platform's runs.wait answers with newline keep-alives
 // before its body; the handler answers when the run ends.
 package langgraph

@@ -37,6 +37,9 @@ type handler struct {
 	runners map[string]weft.Runner
 	order   []string
 	store   checkpoint.Store
+	// records is the store as checkpoint.Records when it is one: run
+	// records and thread metadata are kept there too, not in memory only.
+	records checkpoint.Records
 	auth    func(*http.Request) (caller, error)
 	maxBody int64
 	started time.Time
@@ -45,8 +48,8 @@ type handler struct {
 	base context.Context
 
 	mu      sync.Mutex
-	threads map[string]*threadMeta // metadata of threads, in memory
-	runs    map[string]*runRecord  // run records, in memory
+	threads map[string]*threadMeta // metadata of threads, in memory (and in records)
+	runs    map[string]*runRecord  // run records, in memory (and in records)
 }
 
 // New returns an http.Handler that serves the LangGraph Platform API over
@@ -64,6 +67,7 @@ func New(runners []weft.Runner, store checkpoint.Store, opts ...Option) http.Han
 		threads: make(map[string]*threadMeta),
 		runs:    make(map[string]*runRecord),
 	}
+	h.records, _ = store.(checkpoint.Records)
 	for _, r := range runners {
 		if _, dup := h.runners[r.Name()]; !dup {
 			h.order = append(h.order, r.Name())
