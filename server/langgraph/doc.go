@@ -173,10 +173,37 @@
 // state after the input and after each superstep; the last one has
 // __interrupt__ at a pause), updates ({node: the fields it changed}, {} for
 // a node that changed none, and {"__interrupt__": [...]} at a pause) and
-// custom (what nodes weft.Emit), as stream_mode asks (values by default;
-// the Platform's other modes, messages, messages-tuple, events, debug,
-// checkpoints and tasks, are accepted, as useStream asks for
-// messages-tuple, and stream nothing); a failure is an error event {error,
+// custom (what nodes weft.Emit), as stream_mode asks (values by default),
+// and the Platform's other modes but one:
+//
+//   - checkpoints: each checkpoint written, {config, parent_config, values,
+//     metadata, next, tasks} (config is {configurable: {thread_id,
+//     checkpoint_ns, checkpoint_id}}; the rest as in history).
+//   - tasks: each node's start {id, name, input (the state it starts
+//     from), triggers, interrupts: []} and end {id, name, interrupts,
+//     result: [[field, value], ...] (the fields it changed) or error}; a
+//     node that pauses ends with its interrupts [{id, value}] and an empty
+//     result. Task ids are those of the state's tasks.
+//   - debug: both, as {type: checkpoint, task or task_result, timestamp,
+//     step, payload}.
+//   - events: each node's on_chain_start {data: {input}} and on_chain_end
+//     {data: {output}: the fields it changed}, with name, run_id (its task
+//     id), tags and metadata (langgraph_node, langgraph_step, ...), as
+//     LangChain's astream_events reports a node; nothing finer (weft makes
+//     no LLM calls of its own), so the Agent Inbox, which asks for events,
+//     works.
+//   - messages-tuple (which useStream asks for): messages events [message,
+//     metadata {langgraph_node, langgraph_step, ...}], one per element a
+//     node adds to the state's "messages" field (a JSON list; the elements
+//     past those it had, or all if the node rewrote the list); nothing for
+//     a state without one.
+//   - messages (LLM tokens as messages/partial and messages/complete,
+//     deprecated by the Platform for messages-tuple) is refused with 422
+//     naming it, as is any unknown mode: weft streams no tokens.
+//
+// The events of checkpoints, tasks, debug, events and messages-tuple are
+// made only for a run that asks for them at its creation (a later join
+// asking for them gets none). A failure is an error event {error,
 // message}; a comment line every 15 s keeps a quiet stream open; the
 // stream closes when the run ends. Events carry ids counting from 0.
 //
@@ -240,13 +267,12 @@
 // (config, context), the store API (/store), crons, thread TTLs (ignored)
 // and supersteps at creation (422), thread streams (GET
 // /threads/{id}/stream), PATCH of a state's metadata, select in searches,
-// events for the stream modes other than values, updates and custom
-// (messages, messages-tuple, events, debug, checkpoints, tasks: accepted,
-// silent), subgraph streams and
+// the stream mode messages (422; see Streams), subgraph streams and
 // subgraph namespaces in states (questions asked inside subgraphs show in
-// their parent node's task), Send in goto, after_seconds, webhooks,
-// feedback keys, /runs/batch, /a2a, /mcp and /metrics. With a store
-// that does not implement checkpoint.Records, run records and the metadata
-// of threads are kept in memory only (see Durable records). The Platform's runs.wait answers with newline keep-alives
-// before its body; the handler answers when the run ends.
+// their parent node's task) and the stream events of subgraph nodes, Send
+// in goto, after_seconds, webhooks, feedback keys, /runs/batch, /a2a, /mcp
+// and /metrics. With a store that does not implement checkpoint.Records,
+// run records and the metadata of threads are kept in memory only (see
+// Durable records). The Platform's runs.wait answers with newline
+// keep-alives before its body; the handler answers when the run ends.
 package langgraph

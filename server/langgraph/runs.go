@@ -517,7 +517,20 @@ func (h *handler) execute(ctx context.Context, p *prepared) (json.RawMessage, er
 	h.remember(id, p.runner.Name())
 
 	q := newEventQueue()
-	tr := &translator{runner: p.runner, thread: id, log: rr.log, states: map[string]json.RawMessage{}}
+	at := *t // the thread as the run makes it: of the run's workflow
+	at.runner = p.runner
+	tr := &translator{
+		runner: p.runner, thread: id, log: rr.log, states: map[string]json.RawMessage{},
+		modes: rr.modes, tasks: map[string]string{},
+		stateAt: func(ctx context.Context, cp string) (map[string]any, int, error) {
+			snap, err := p.runner.StateAt(ctx, id, cp)
+			if err != nil {
+				return nil, 0, err
+			}
+			obj, err := h.stateObject(ctx, &at, snap)
+			return obj, snap.Step, err
+		},
+	}
 	stop, drained := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(drained)

@@ -110,6 +110,20 @@ for await (const chunk of client.runs.stream(t2, "demo-approval", {
 }
 check(events[0] === "metadata" && events.includes("values") && events.includes("updates"), "runs.stream", events);
 check(lastValues?.__interrupt__?.length === 1, "runs.stream ends with values.__interrupt__", lastValues);
+
+// The stream modes that map onto weft's events; messages is refused.
+const tModes = (await client.threads.create()).thread_id;
+const modeEvents = new Set();
+for await (const chunk of client.runs.stream(tModes, "demo-approval", {
+  input: { Title: "Modes" }, streamMode: ["tasks", "checkpoints", "debug", "events"],
+})) {
+  modeEvents.add(chunk.event + (chunk.event === "debug" ? ":" + chunk.data.type : ""));
+}
+check(["metadata", "tasks", "checkpoints", "debug:checkpoint", "debug:task", "debug:task_result", "events"].every((e) => modeEvents.has(e)),
+  "runs.stream with tasks, checkpoints, debug and events", [...modeEvents]);
+await refused(async () => {
+  for await (const chunk of client.runs.stream(tModes, "demo-approval", { input: { Title: "x" }, streamMode: "messages" })) void chunk;
+}, 422, "runs.stream with stream mode messages");
 const byId = await client.runs.wait(t2, "demo-approval", {
   command: { resume: { [lastValues.__interrupt__[0].id]: { action: "reject", text: "no" } } },
 });
