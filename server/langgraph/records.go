@@ -100,8 +100,9 @@ func (h *handler) storedThreadIDs(ctx context.Context) ([]string, error) {
 	}
 }
 
-// saveRun writes the record of rr to the store, if it keeps records.
-func (h *handler) saveRun(ctx context.Context, rr *runRecord) error {
+// saveRun writes the record of rr to the store, if it keeps records,
+// with status (rr's own if "") as of at (rr's if zero).
+func (h *handler) saveRun(ctx context.Context, rr *runRecord, status string, at time.Time) error {
 	if h.records == nil || rr.ephemeral {
 		return nil
 	}
@@ -109,6 +110,9 @@ func (h *handler) saveRun(ctx context.Context, rr *runRecord) error {
 	sr := storedRun{
 		RunID: rr.ID, ThreadID: rr.ThreadID, AssistantID: rr.AssistantID, CreatedAt: rr.CreatedAt,
 		UpdatedAt: rr.updatedAt, Status: rr.status, Metadata: rr.Metadata, Strategy: rr.Strategy,
+	}
+	if status != "" {
+		sr.Status, sr.UpdatedAt = status, at
 	}
 	data, err := json.Marshal(sr)
 	rr.mu.Unlock()
@@ -208,10 +212,11 @@ func (h *handler) storedRuns(ctx context.Context, thread string) ([]*runRecord, 
 }
 
 // saveQuietly saves the record of rr as the run goes on (running, then
-// ended). A failure to write it does not stop the run: the record in
-// memory is right, and the stored one stays as it last was.
-func (h *handler) saveQuietly(rr *runRecord) {
+// ended: status, as of at; rr's own status if ""). A failure to write it
+// does not stop the run: the record in memory is right, and the stored
+// one stays as it last was.
+func (h *handler) saveQuietly(rr *runRecord, status string, at time.Time) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(rr.ctx), 10*time.Second)
 	defer cancel()
-	_ = h.saveRun(ctx, rr)
+	_ = h.saveRun(ctx, rr, status, at)
 }

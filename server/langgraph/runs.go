@@ -143,25 +143,34 @@ func (rr *runRecord) stop(action string) bool {
 
 // finish records how the run ended: "success" for a run that completed or
 // paused (as the Platform reports a paused run), "interrupted" for one
-// cancelled, "error" for one that failed; and closes its stream.
-func (rr *runRecord) finish(values json.RawMessage, err error, save func(*runRecord)) {
+// cancelled, "error" for one that failed; and closes its stream. save
+// stores the record with its final status first, so that the run is
+// reported ended only once it is stored (and a deletion after it is not
+// undone by a late write).
+func (rr *runRecord) finish(values json.RawMessage, err error, save func(rr *runRecord, status string, at time.Time)) {
 	rr.mu.Lock()
-	rr.values, rr.err, rr.updatedAt = values, err, time.Now().UTC()
+	var status string
 	switch {
 	case rr.cancelled != "":
-		rr.status = "interrupted"
+		status = "interrupted"
 	case err != nil:
-		rr.status = "error"
+		status = "error"
 	default:
-		rr.status = "success"
+		status = "success"
 	}
 	rr.mu.Unlock()
+	at := time.Now().UTC()
+	save(rr, status, at)
+	// All at once: whoever sees the status sees the run ended, its stream
+	// closed, and the other way round.
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	rr.values, rr.err, rr.updatedAt, rr.status = values, err, at, status
 	if err != nil {
 		rr.log.add("error", map[string]any{"error": errorName(err), "message": err.Error()})
 	} else if values != nil {
 		rr.log.values(values)
 	}
-	save(rr)
 	rr.log.close()
 	close(rr.done)
 }
@@ -289,7 +298,7 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 	p.record.log.add("metadata", map[string]any{"run_id": p.record.ID, "attempt": 1})
 	// The record is stored first (pending), and forgotten if the run is
 	// refused.
-	if err := h.saveRun(ctx, p.record); err != nil {
+	if err := h.saveRun(ctx, p.record, "", time.Time{}); err != nil {
 		cancel()
 		writeErr(w, err)
 		return nil
@@ -513,7 +522,7 @@ func (h *handler) execute(ctx context.Context, p *prepared) (json.RawMessage, er
 	}
 	rr.mu.Unlock()
 	rr.setStatus("running")
-	h.saveQuietly(rr)
+	h.saveQuietly(rr, "", time.Time{})
 	h.remember(id, p.runner.Name())
 
 	q := newEventQueue()
