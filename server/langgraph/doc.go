@@ -28,8 +28,9 @@
 // Wrap each workflow with Runner (langgraph.Runner(wf), not wf.Runner())
 // to have everything: a plain weft.Runner takes states as JSON and cannot
 // build the functions of the state type that state updates, a command's
-// update, time travel, copies and rollbacks of runs that went on from a
-// checkpoint need; those are refused with 422 for it, and the rest works.
+// update, time travel, copies of pruned threads and rollbacks of runs that
+// went on from a checkpoint need; those are refused with 422 for it, and
+// the rest works.
 //
 // # Authentication
 //
@@ -87,10 +88,20 @@
 //   - DELETE /threads/{id} deletes the thread and all it stored (weft's
 //     Delete) and its run records: 409 while a run is under way.
 //   - POST /threads/{id}/copy makes a new thread with the source's
-//     metadata and current values that runs the same nodes next (it is
-//     made with UpdateState as the node before them); its history starts
-//     at the copy, and the questions the source waits for are asked again
-//     when the copy runs.
+//     metadata and checkpoints, as the Platform copies a thread: every
+//     checkpoint (of every namespace), with the same checkpoint ids,
+//     values, next nodes and times, so that its history is the source's;
+//     its step log, the pending writes of its head, and its questions in
+//     their statuses, each with an id of its own (a question id belongs to
+//     one thread), so an interrupted source gives an interrupted copy
+//     whose questions are answered on the copy alone. It works with any
+//     runner; a source with a run under way (here or in another process)
+//     is refused (409). A source whose history was pruned (checkpoint
+//     Prune) cannot be copied checkpoint by checkpoint: its copy is made
+//     of its current values, that run the same nodes next (UpdateState as
+//     the node before them, which needs langgraph.Runner), its history
+//     starts at the copy, and the questions the source waits for are asked
+//     again when the copy runs.
 //
 // State and history show a checkpoint's values, next nodes, interrupts
 // (the pending ones, [{id, value}]) and tasks: one per node of next, each

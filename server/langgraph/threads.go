@@ -918,9 +918,12 @@ func (h *handler) deleteThread(w http.ResponseWriter, r *http.Request) {
 }
 
 // copyThread is POST /threads/{id}/copy: a new thread with the source's
-// metadata and current values, that runs the same nodes next (made with
-// UpdateState as the node before them). Its history starts at the copy,
-// and questions the source waits for are asked again when the copy runs.
+// metadata and its checkpoints (copyHistory): the same history, state,
+// status and questions. A source whose history was pruned is copied as
+// its current values instead, that run the same nodes next (made with
+// UpdateState as the node before them): that copy's history starts at the
+// copy, and the questions the source waits for are asked again when it
+// runs.
 func (h *handler) copyThread(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	t, err := h.lookup(ctx, r.PathValue("id"))
@@ -930,7 +933,25 @@ func (h *handler) copyThread(w http.ResponseWriter, r *http.Request) {
 	}
 	id := newUUID()
 	meta := cloneMap(t.meta.Metadata)
+	if t.runner != nil && t.row != nil && h.busy(t.meta.ID) {
+		writeError(w, http.StatusConflict, "Thread is busy: a run is under way")
+		return
+	}
+	copied := false
 	if t.runner != nil && t.row != nil {
+		st := t.runner.Store()
+		if st == nil {
+			st = h.store
+		}
+		err := copyHistory(ctx, st, t.meta.ID, id)
+		if err != nil && !errors.Is(err, errPruned) {
+			writeErr(w, err)
+			return
+		}
+		copied = err == nil
+	}
+	if t.runner != nil && t.row != nil && !copied {
+		// A pruned history: the copy starts at the source's state.
 		u, ok := t.runner.(stateUpdater)
 		if !ok {
 			writeError(w, http.StatusUnprocessableEntity, "copying a thread needs the workflow wrapped with langgraph.Runner")

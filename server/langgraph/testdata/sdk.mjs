@@ -96,6 +96,15 @@ check(atConfig.checkpoint.checkpoint_id === past.checkpoint.checkpoint_id, "thre
 const idle = await client.threads.get(tid);
 check(idle.status === "idle" && Object.keys(idle.interrupts).length === 0, "threads.get after the answer", idle);
 
+// A copy has the thread's history, checkpoint by checkpoint.
+const copied = await client.threads.copy(tid);
+const copiedHistory = await client.threads.getHistory(copied.thread_id, { limit: 20 });
+check(copied.thread_id !== tid && copiedHistory.length === history.length &&
+  copiedHistory.every((h, i) => h.checkpoint.checkpoint_id === history[i].checkpoint.checkpoint_id &&
+    JSON.stringify(h.values) === JSON.stringify(history[i].values) && h.checkpoint.thread_id === copied.thread_id),
+  "threads.copy carries the history", { copiedHistory, history });
+await client.threads.delete(copied.thread_id); // its copied answers with it
+
 // The stream: the interrupt in values and updates, then a resume keyed by
 // interrupt id.
 const t2 = (await client.threads.create()).thread_id;
