@@ -228,6 +228,19 @@
 // also answers with a Location header naming that route, where the SDK
 // reconnects by itself after a dropped connection.
 //
+// GET /threads/{id}/stream joins the thread's stream: the events of every
+// run of the thread in this handler, one run after the other (each from
+// its metadata event, in the modes it was made with), with ids of the
+// thread's stream counting from 0; it stays open (heartbeats) until the
+// client goes away or the thread is deleted. Without Last-Event-ID it
+// starts with the next event; with "-" (or -1) from the first it keeps;
+// with an id, after it. Its stream mode (stream_mode, or stream_modes as
+// the OpenAPI names it) is run_modes, the default; lifecycle and
+// state_update are refused (422). A thread's stream is kept in memory
+// (its newest 10000 events, for the 256 threads whose last run began
+// most recently; a thread with a run under way keeps its stream): a
+// restarted process starts new streams.
+//
 // # Durable records
 //
 // When the store implements checkpoint.Records (memstore, sqlitestore and
@@ -256,7 +269,7 @@
 //	POST /threads, POST /threads/search, POST /threads/count
 //	GET|PATCH|DELETE /threads/{id}, POST /threads/{id}/copy
 //	GET|POST /threads/{id}/state, GET /threads/{id}/state/{checkpoint_id}, POST /threads/{id}/state/checkpoint
-//	GET|POST /threads/{id}/history
+//	GET|POST /threads/{id}/history, GET /threads/{id}/stream
 //	POST /threads/{id}/runs, GET /threads/{id}/runs, POST /threads/{id}/runs/wait, POST /threads/{id}/runs/stream
 //	GET|DELETE /threads/{id}/runs/{run_id}, GET /threads/{id}/runs/{run_id}/join, GET /threads/{id}/runs/{run_id}/stream
 //	POST /threads/{id}/runs/{run_id}/cancel (?action=interrupt|rollback, ?wait=1)
@@ -276,8 +289,8 @@
 //
 // Assistant creation, update, deletion, versions and configuration
 // (config, context), the store API (/store), crons, thread TTLs (ignored)
-// and supersteps at creation (422), thread streams (GET
-// /threads/{id}/stream), PATCH of a state's metadata, select in searches,
+// and supersteps at creation (422), the thread stream modes lifecycle and
+// state_update (422), PATCH of a state's metadata, select in searches,
 // the stream mode messages (422; see Streams), subgraph streams and
 // subgraph namespaces in states (questions asked inside subgraphs show in
 // their parent node's task) and the stream events of subgraph nodes, Send

@@ -50,6 +50,8 @@ type handler struct {
 	mu      sync.Mutex
 	threads map[string]*threadMeta // metadata of threads, in memory (and in records)
 	runs    map[string]*runRecord  // run records, in memory (and in records)
+	// threadLogs are the streams of threads (GET /threads/{id}/stream).
+	threadLogs map[string]*threadLog
 }
 
 // New returns an http.Handler that serves the LangGraph Platform API over
@@ -66,6 +68,8 @@ func New(runners []weft.Runner, store checkpoint.Store, opts ...Option) http.Han
 		base:    context.Background(),
 		threads: make(map[string]*threadMeta),
 		runs:    make(map[string]*runRecord),
+
+		threadLogs: make(map[string]*threadLog),
 	}
 	h.records, _ = store.(checkpoint.Records)
 	for _, r := range runners {
@@ -109,6 +113,7 @@ func (h *handler) routes() {
 	read("GET /threads/{id}/state/{checkpoint}", h.threadStateAt)
 	read("POST /threads/{id}/state/checkpoint", h.threadStateAt)
 	read("GET /threads/{id}/history", h.threadHistory)
+	read("GET /threads/{id}/stream", h.joinThreadStream)
 	read("POST /threads/{id}/history", h.threadHistory)
 
 	run("POST /threads/{id}/runs/wait", h.waitRun)

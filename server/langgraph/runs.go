@@ -521,6 +521,7 @@ func (h *handler) execute(ctx context.Context, p *prepared) (json.RawMessage, er
 		rr.startHead = t.row.Head
 	}
 	rr.mu.Unlock()
+	h.joinThread(rr)
 	rr.setStatus("running")
 	h.saveQuietly(rr, "", time.Time{})
 	h.remember(id, p.runner.Name())
@@ -597,6 +598,7 @@ func (h *handler) discard(ctx context.Context, p *prepared) {
 	_ = h.forgetThread(ctx, p.thread.meta.ID)
 	h.mu.Lock()
 	delete(h.threads, p.thread.meta.ID)
+	h.dropThreadStream(p.thread.meta.ID)
 	h.mu.Unlock()
 }
 

@@ -66,6 +66,9 @@ type eventLog struct {
 	closed  bool
 	changed chan struct{} // closed and replaced at every change
 	last    json.RawMessage
+	// tee, if set, gets a copy of every event added (a thread's stream
+	// gets its runs' events).
+	tee *eventLog
 }
 
 func newEventLog() *eventLog { return &eventLog{changed: make(chan struct{})} }
@@ -77,10 +80,18 @@ func (l *eventLog) add(name string, data any) {
 		name = "error"
 		b, _ = json.Marshal(map[string]string{"error": "EncodeError", "message": err.Error()})
 	}
+	l.addRaw(name, b)
+}
+
+// addRaw appends an event whose data is JSON already.
+func (l *eventLog) addRaw(name string, b json.RawMessage) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return
+	}
+	if l.tee != nil {
+		l.tee.addRaw(name, b)
 	}
 	l.events = append(l.events, sseEvent{name, b})
 	if len(l.events) > maxLog {
@@ -101,6 +112,16 @@ func (l *eventLog) values(v json.RawMessage) {
 	if !same {
 		l.add("values", v)
 	}
+}
+
+// teeTo copies the events of l to t, and from now on every event added.
+func (l *eventLog) teeTo(t *eventLog) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.events {
+		t.addRaw(e.name, e.data)
+	}
+	l.tee = t
 }
 
 // drop forgets the events of a closed log: a reader gets none.
@@ -510,6 +531,19 @@ const heartbeat = 15 * time.Second
 // closes when the run ends. A client that goes away cancels the run if
 // cancelOnDisconnect.
 func (h *handler) serveLog(w http.ResponseWriter, r *http.Request, rr *runRecord, from int, modes map[string]bool, cancelOnDisconnect bool) {
+	keep := func(name string) bool { return name == "metadata" || name == "error" || modes[name] }
+	gone := func() {
+		if cancelOnDisconnect {
+			rr.stop(strategyInterrupt)
+		}
+	}
+	writeLog(w, r, rr.log, from, keep, gone)
+}
+
+// writeLog writes the events of log from id from on that keep keeps, as
+// Server-Sent Events, until the log is closed or the client goes away
+// (then it calls gone).
+func writeLog(w http.ResponseWriter, r *http.Request, log *eventLog, from int, keep func(name string) bool, gone func()) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
@@ -522,9 +556,9 @@ func (h *handler) serveLog(w http.ResponseWriter, r *http.Request, rr *runRecord
 	defer beat.Stop()
 	next := from
 	for {
-		evs, after, closed, changed := rr.log.from(next)
+		evs, after, closed, changed := log.from(next)
 		for i, e := range evs {
-			if e.name == "metadata" || e.name == "error" || modes[e.name] {
+			if keep(e.name) {
 				fmt.Fprintf(w, "event: %s\ndata: %s\nid: %d\n\n", e.name, e.data, after-len(evs)+i)
 			}
 		}
@@ -541,9 +575,7 @@ func (h *handler) serveLog(w http.ResponseWriter, r *http.Request, rr *runRecord
 			fmt.Fprint(w, ": heartbeat\n")
 			_ = rc.Flush()
 		case <-r.Context().Done():
-			if cancelOnDisconnect {
-				rr.stop(strategyInterrupt)
-			}
+			gone()
 			return
 		}
 	}

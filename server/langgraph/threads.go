@@ -908,6 +908,7 @@ func (h *handler) deleteThread(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Lock()
 	delete(h.threads, t.meta.ID)
+	h.dropThreadStream(t.meta.ID)
 	for id, rr := range h.runs {
 		if rr.ThreadID == t.meta.ID {
 			delete(h.runs, id)

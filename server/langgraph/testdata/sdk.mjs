@@ -105,6 +105,17 @@ check(copied.thread_id !== tid && copiedHistory.length === history.length &&
   "threads.copy carries the history", { copiedHistory, history });
 await client.threads.delete(copied.thread_id); // its copied answers with it
 
+// The thread's stream from its first event: its runs, one after the other,
+// up to the approval.
+const joined = [];
+const abort = new AbortController();
+for await (const chunk of client.threads.joinStream(tid, { lastEventId: "-", signal: abort.signal })) {
+  joined.push(chunk.event);
+  if (chunk.event === "values" && chunk.data.Status === "approved") break;
+}
+abort.abort();
+check(joined[0] === "metadata" && joined.filter((e) => e === "metadata").length >= 2, "threads.joinStream from the first event", joined);
+
 // The stream: the interrupt in values and updates, then a resume keyed by
 // interrupt id.
 const t2 = (await client.threads.create()).thread_id;
