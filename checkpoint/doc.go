@@ -36,6 +36,9 @@
 //     question asked, answered or escalated, a deadline near, a thread
 //     failed, recorded in the transaction of what it reports, until a
 //     sender (package webhook) has delivered it.
+//   - A [Record] is a small JSON document a server keeps next to the
+//     threads ([Records], optional), keyed by a kind and an ID and indexed
+//     by thread: the LangGraph API's run records and thread metadata.
 //
 // # Namespaces
 //

@@ -24,6 +24,8 @@ type Store struct {
 	inbox   pendingIndex // the pending interrupts, in page order
 	// outbox holds the events; on is set by WithOutbox.
 	outbox outbox
+	// records are the checkpoint.Records documents, by kind and ID.
+	records map[recordKey]checkpoint.Record
 }
 
 type lease struct {
@@ -31,7 +33,10 @@ type lease struct {
 	until time.Time
 }
 
-var _ checkpoint.Store = (*Store)(nil)
+var (
+	_ checkpoint.Store   = (*Store)(nil)
+	_ checkpoint.Records = (*Store)(nil)
+)
 
 // Option configures a Store.
 type Option func(*Store)

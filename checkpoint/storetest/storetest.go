@@ -64,6 +64,7 @@ func suite() []group {
 		{"DeleteThread", deleteTests},
 		{"Prune", pruneTests},
 		{"Copies", copiesTests},
+		{"Records", recordsTests},
 		{"Context", contextTests},
 		{"Concurrency", concurrencyTests},
 	}

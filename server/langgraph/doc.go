@@ -28,8 +28,9 @@
 // Wrap each workflow with Runner (langgraph.Runner(wf), not wf.Runner())
 // to have everything: a plain weft.Runner takes states as JSON and cannot
 // build the functions of the state type that state updates, a command's
-// update, time travel, copies and rollbacks of runs that went on from a
-// checkpoint need; those are refused with 422 for it, and the rest works.
+// update, time travel, copies of pruned threads and rollbacks of runs that
+// went on from a checkpoint need; those are refused with 422 for it, and
+// the rest works.
 //
 // # Authentication
 //
@@ -65,10 +66,12 @@
 // A thread is a weft thread. The Platform lets a thread exist before any
 // run and keeps metadata with it, which weft threads do not: the handler
 // keeps a thread created with POST /threads (thread_id, metadata, if_exists
-// raise (409) or do_nothing), and its metadata, in memory until its first
-// run makes it a weft thread; the metadata stays in memory only, and is
-// lost with the process (threads found in the store are served with
-// metadata graph_id and assistant_id alone). Thread statuses map from
+// raise (409) or do_nothing), and its metadata (also that of PATCH and
+// copies), as a record of the store when the store implements
+// checkpoint.Records (memstore, sqlitestore and pgstore do: see Durable
+// records), in memory otherwise; a thread found in the store without a
+// record is served with metadata graph_id and assistant_id alone. Thread
+// statuses map from
 // weft's: running and ready are busy (and so is a thread with a run of this
 // handler pending or running), interrupted is interrupted, failed is error,
 // the others (completed, stopped, cancelled) idle. A thread has its values
@@ -85,10 +88,20 @@
 //   - DELETE /threads/{id} deletes the thread and all it stored (weft's
 //     Delete) and its run records: 409 while a run is under way.
 //   - POST /threads/{id}/copy makes a new thread with the source's
-//     metadata and current values that runs the same nodes next (it is
-//     made with UpdateState as the node before them); its history starts
-//     at the copy, and the questions the source waits for are asked again
-//     when the copy runs.
+//     metadata and checkpoints, as the Platform copies a thread: every
+//     checkpoint (of every namespace), with the same checkpoint ids,
+//     values, next nodes and times, so that its history is the source's;
+//     its step log, the pending writes of its head, and its questions in
+//     their statuses, each with an id of its own (a question id belongs to
+//     one thread), so an interrupted source gives an interrupted copy
+//     whose questions are answered on the copy alone. It works with any
+//     runner; a source with a run under way (here or in another process)
+//     is refused (409). A source whose history was pruned (checkpoint
+//     Prune) cannot be copied checkpoint by checkpoint: its copy is made
+//     of its current values, that run the same nodes next (UpdateState as
+//     the node before them, which needs langgraph.Runner), its history
+//     starts at the copy, and the questions the source waits for are asked
+//     again when the copy runs.
 //
 // State and history show a checkpoint's values, next nodes, interrupts
 // (the pending ones, [{id, value}]) and tasks: one per node of next, each
@@ -171,10 +184,37 @@
 // state after the input and after each superstep; the last one has
 // __interrupt__ at a pause), updates ({node: the fields it changed}, {} for
 // a node that changed none, and {"__interrupt__": [...]} at a pause) and
-// custom (what nodes weft.Emit), as stream_mode asks (values by default;
-// the Platform's other modes, messages, messages-tuple, events, debug,
-// checkpoints and tasks, are accepted, as useStream asks for
-// messages-tuple, and stream nothing); a failure is an error event {error,
+// custom (what nodes weft.Emit), as stream_mode asks (values by default),
+// and the Platform's other modes but one:
+//
+//   - checkpoints: each checkpoint written, {config, parent_config, values,
+//     metadata, next, tasks} (config is {configurable: {thread_id,
+//     checkpoint_ns, checkpoint_id}}; the rest as in history).
+//   - tasks: each node's start {id, name, input (the state it starts
+//     from), triggers, interrupts: []} and end {id, name, interrupts,
+//     result: [[field, value], ...] (the fields it changed) or error}; a
+//     node that pauses ends with its interrupts [{id, value}] and an empty
+//     result. Task ids are those of the state's tasks.
+//   - debug: both, as {type: checkpoint, task or task_result, timestamp,
+//     step, payload}.
+//   - events: each node's on_chain_start {data: {input}} and on_chain_end
+//     {data: {output}: the fields it changed}, with name, run_id (its task
+//     id), tags and metadata (langgraph_node, langgraph_step, ...), as
+//     LangChain's astream_events reports a node; nothing finer (weft makes
+//     no LLM calls of its own), so the Agent Inbox, which asks for events,
+//     works.
+//   - messages-tuple (which useStream asks for): messages events [message,
+//     metadata {langgraph_node, langgraph_step, ...}], one per element a
+//     node adds to the state's "messages" field (a JSON list; the elements
+//     past those it had, or all if the node rewrote the list); nothing for
+//     a state without one.
+//   - messages (LLM tokens as messages/partial and messages/complete,
+//     deprecated by the Platform for messages-tuple) is refused with 422
+//     naming it, as is any unknown mode: weft streams no tokens.
+//
+// The events of checkpoints, tasks, debug, events and messages-tuple are
+// made only for a run that asks for them at its creation (a later join
+// asking for them gets none). A failure is an error event {error,
 // message}; a comment line every 15 s keeps a quiet stream open; the
 // stream closes when the run ends. Events carry ids counting from 0.
 //
@@ -188,9 +228,39 @@
 // also answers with a Location header naming that route, where the SDK
 // reconnects by itself after a dropped connection.
 //
-// Run records are kept in memory, for the life of the handler (the newest
-// 10000; older records of runs that ended are dropped): a restarted process
-// knows its threads (they are in the store) but not its old runs.
+// GET /threads/{id}/stream joins the thread's stream: the events of every
+// run of the thread in this handler, one run after the other (each from
+// its metadata event, in the modes it was made with), with ids of the
+// thread's stream counting from 0; it stays open (heartbeats) until the
+// client goes away or the thread is deleted. Without Last-Event-ID it
+// starts with the next event; with "-" (or -1) from the first it keeps;
+// with an id, after it. Its stream mode (stream_mode, or stream_modes as
+// the OpenAPI names it) is run_modes, the default; lifecycle and
+// state_update are refused (422). A thread's stream is kept in memory
+// (its newest 10000 events, for the 256 threads whose last run began
+// most recently; a thread with a run under way keeps its stream): a
+// restarted process starts new streams.
+//
+// # Durable records
+//
+// When the store implements checkpoint.Records (memstore, sqlitestore and
+// pgstore do; schema version 6 of the SQL stores), the handler writes
+// each run's record there as it goes (pending, running, then how it
+// ended) and the metadata of the threads it creates, patches and copies,
+// so that a restarted process, or another one on the same database,
+// answers GET /threads/{id}/runs/{run_id}, the runs list and join, thread
+// get and search (metadata included) for them. What is not stored: a
+// run's events (the stream of a run of an earlier process has none) and
+// its values (its join answers with the thread's values, as the
+// Platform's does). A run whose process stopped before it ended keeps the
+// status it last had (pending or running); cancelling it is 409. The
+// records of stateless runs (POST /runs/...) are kept in memory only, as
+// their thread is deleted after them. DELETE of a run or a thread deletes
+// their records; a thread deleted by other means (weft's own API) leaves
+// them (checkpoint.Records.DeleteRecords removes them). A store without
+// Records keeps all this in memory, for the life of the handler (the
+// newest 10000 run records; older records of runs that ended are
+// dropped).
 //
 // # Routes
 //
@@ -199,7 +269,7 @@
 //	POST /threads, POST /threads/search, POST /threads/count
 //	GET|PATCH|DELETE /threads/{id}, POST /threads/{id}/copy
 //	GET|POST /threads/{id}/state, GET /threads/{id}/state/{checkpoint_id}, POST /threads/{id}/state/checkpoint
-//	GET|POST /threads/{id}/history
+//	GET|POST /threads/{id}/history, GET /threads/{id}/stream
 //	POST /threads/{id}/runs, GET /threads/{id}/runs, POST /threads/{id}/runs/wait, POST /threads/{id}/runs/stream
 //	GET|DELETE /threads/{id}/runs/{run_id}, GET /threads/{id}/runs/{run_id}/join, GET /threads/{id}/runs/{run_id}/stream
 //	POST /threads/{id}/runs/{run_id}/cancel (?action=interrupt|rollback, ?wait=1)
@@ -219,15 +289,14 @@
 //
 // Assistant creation, update, deletion, versions and configuration
 // (config, context), the store API (/store), crons, thread TTLs (ignored)
-// and supersteps at creation (422), thread streams (GET
-// /threads/{id}/stream), PATCH of a state's metadata, select in searches,
-// events for the stream modes other than values, updates and custom
-// (messages, messages-tuple, events, debug, checkpoints, tasks: accepted,
-// silent), subgraph streams and
+// and supersteps at creation (422), the thread stream modes lifecycle and
+// state_update (422), PATCH of a state's metadata, select in searches,
+// the stream mode messages (422; see Streams), subgraph streams and
 // subgraph namespaces in states (questions asked inside subgraphs show in
-// their parent node's task), Send in goto, after_seconds, webhooks,
-// feedback keys, /runs/batch, /a2a, /mcp and /metrics. Run
-// records and the metadata of threads are kept in memory only (see Runs
-// and Threads). The Platform's runs.wait answers with newline keep-alives
-// before its body; the handler answers when the run ends.
+// their parent node's task) and the stream events of subgraph nodes, Send
+// in goto, after_seconds, webhooks, feedback keys, /runs/batch, /a2a, /mcp
+// and /metrics. With a store that does not implement checkpoint.Records,
+// run records and the metadata of threads are kept in memory only (see
+// Durable records). The Platform's runs.wait answers with newline
+// keep-alives before its body; the handler answers when the run ends.
 package langgraph

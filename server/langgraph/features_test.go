@@ -468,8 +468,8 @@ func TestStreamResumeAndCustom(t *testing.T) {
 	}
 	call(t, srv, "GET", "/threads/sr-1/runs/"+newID()+"/stream", nil, 404, nil)
 	call(t, srv, "POST", "/threads/sr-1/runs/stream", map[string]any{"assistant_id": "job", "stream_mode": "tokens"}, 422, nil)
-	// The Platform's other modes are accepted (useStream asks for
-	// messages-tuple), and stream nothing.
+	// messages-tuple (which useStream asks for) streams the messages nodes
+	// add to a messages field: this state has none.
 	b, _ = json.Marshal(map[string]any{"assistant_id": "job", "input": map[string]any{"mode": "go"}, "stream_mode": []string{"messages-tuple", "values"}})
 	resp, err = srv.Client().Post(srv.URL+"/threads/sr-1/runs/stream", "application/json", bytes.NewReader(b))
 	if err != nil {

@@ -37,6 +37,9 @@ type handler struct {
 	runners map[string]weft.Runner
 	order   []string
 	store   checkpoint.Store
+	// records is the store as checkpoint.Records when it is one: run
+	// records and thread metadata are kept there too, not in memory only.
+	records checkpoint.Records
 	auth    func(*http.Request) (caller, error)
 	maxBody int64
 	started time.Time
@@ -45,8 +48,10 @@ type handler struct {
 	base context.Context
 
 	mu      sync.Mutex
-	threads map[string]*threadMeta // metadata of threads, in memory
-	runs    map[string]*runRecord  // run records, in memory
+	threads map[string]*threadMeta // metadata of threads, in memory (and in records)
+	runs    map[string]*runRecord  // run records, in memory (and in records)
+	// threadLogs are the streams of threads (GET /threads/{id}/stream).
+	threadLogs map[string]*threadLog
 }
 
 // New returns an http.Handler that serves the LangGraph Platform API over
@@ -63,7 +68,10 @@ func New(runners []weft.Runner, store checkpoint.Store, opts ...Option) http.Han
 		base:    context.Background(),
 		threads: make(map[string]*threadMeta),
 		runs:    make(map[string]*runRecord),
+
+		threadLogs: make(map[string]*threadLog),
 	}
+	h.records, _ = store.(checkpoint.Records)
 	for _, r := range runners {
 		if _, dup := h.runners[r.Name()]; !dup {
 			h.order = append(h.order, r.Name())
@@ -105,6 +113,7 @@ func (h *handler) routes() {
 	read("GET /threads/{id}/state/{checkpoint}", h.threadStateAt)
 	read("POST /threads/{id}/state/checkpoint", h.threadStateAt)
 	read("GET /threads/{id}/history", h.threadHistory)
+	read("GET /threads/{id}/stream", h.joinThreadStream)
 	read("POST /threads/{id}/history", h.threadHistory)
 
 	run("POST /threads/{id}/runs/wait", h.waitRun)

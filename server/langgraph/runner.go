@@ -15,9 +15,10 @@ import (
 // the workflow's state type that these need. Give New the runners this
 // returns to accept a command's update (Command(update=...)), state updates
 // (POST /threads/{id}/state, as_node included), updates and reads at a past
-// checkpoint (time travel: weft.Workflow.Fork), thread copies, and
-// rollbacks of runs that went on from a checkpoint; a plain wf.Runner()
-// serves everything else and refuses these with 422.
+// checkpoint (time travel: weft.Workflow.Fork), copies of threads whose
+// history was pruned, and rollbacks of runs that went on from a
+// checkpoint; a plain wf.Runner() serves everything else and refuses these
+// with 422.
 func Runner[S any](wf *weft.Workflow[S]) weft.Runner {
 	return typedRunner[S]{Runner: wf.Runner(), wf: wf}
 }

@@ -91,6 +91,12 @@ type runRecord struct {
 	cancelled string // "", "interrupt" or "rollback": how it was cancelled
 	started   bool   // the run has begun (it waited for no run, or they ended)
 	startHead string // the thread's head when it began ("" for none)
+	// stored: the record was read from the store, not made by this
+	// handler (a run of an earlier process, or one dropped from memory).
+	stored bool
+	// ephemeral: the run of a thread deleted after it (a stateless run),
+	// whose record is kept in memory only.
+	ephemeral bool
 }
 
 func (rr *runRecord) object() map[string]any {
@@ -137,19 +143,29 @@ func (rr *runRecord) stop(action string) bool {
 
 // finish records how the run ended: "success" for a run that completed or
 // paused (as the Platform reports a paused run), "interrupted" for one
-// cancelled, "error" for one that failed; and closes its stream.
-func (rr *runRecord) finish(values json.RawMessage, err error) {
+// cancelled, "error" for one that failed; and closes its stream. save
+// stores the record with its final status first, so that the run is
+// reported ended only once it is stored (and a deletion after it is not
+// undone by a late write).
+func (rr *runRecord) finish(values json.RawMessage, err error, save func(rr *runRecord, status string, at time.Time)) {
 	rr.mu.Lock()
-	rr.values, rr.err, rr.updatedAt = values, err, time.Now().UTC()
+	var status string
 	switch {
 	case rr.cancelled != "":
-		rr.status = "interrupted"
+		status = "interrupted"
 	case err != nil:
-		rr.status = "error"
+		status = "error"
 	default:
-		rr.status = "success"
+		status = "success"
 	}
 	rr.mu.Unlock()
+	at := time.Now().UTC()
+	save(rr, status, at)
+	// All at once: whoever sees the status sees the run ended, its stream
+	// closed, and the other way round.
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	rr.values, rr.err, rr.updatedAt, rr.status = values, err, at, status
 	if err != nil {
 		rr.log.add("error", map[string]any{"error": errorName(err), "message": err.Error()})
 	} else if values != nil {
@@ -277,13 +293,22 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		ID: newUUID(), ThreadID: id, AssistantID: rn.Name(), Metadata: req.Metadata,
 		CreatedAt: now, Strategy: req.MultitaskStrategy, modes: modes, log: newEventLog(),
 		ctx: rctx, cancel: cancel, updatedAt: now, status: "pending", done: make(chan struct{}),
+		ephemeral: p.temporary,
 	}
 	p.record.log.add("metadata", map[string]any{"run_id": p.record.ID, "attempt": 1})
+	// The record is stored first (pending), and forgotten if the run is
+	// refused.
+	if err := h.saveRun(ctx, p.record, "", time.Time{}); err != nil {
+		cancel()
+		writeErr(w, err)
+		return nil
+	}
 	// A thread running in another process is refused by weft (ErrBusy:
 	// 409), which also takes over one whose owner died. The strategy
 	// decides what becomes of the runs under way here.
 	if err := h.admit(p); err != nil {
 		cancel()
+		_ = h.forgetRun(context.WithoutCancel(ctx), p.record.ID)
 		writeErr(w, err)
 		return nil
 	}
@@ -364,6 +389,11 @@ func (h *handler) rollBack(ctx context.Context, rn weft.Runner, thread string, r
 		delete(h.runs, rr.ID)
 	}
 	h.mu.Unlock()
+	for _, rr := range runs {
+		if err := h.forgetRun(ctx, rr.ID); err != nil {
+			return err
+		}
+	}
 	if !began {
 		return nil
 	}
@@ -442,7 +472,7 @@ func (h *handler) launch(p *prepared) {
 	go func() {
 		defer p.record.cancel()
 		values, err := h.execute(p.record.ctx, p)
-		p.record.finish(values, err)
+		p.record.finish(values, err, h.saveQuietly)
 	}()
 }
 
@@ -491,11 +521,26 @@ func (h *handler) execute(ctx context.Context, p *prepared) (json.RawMessage, er
 		rr.startHead = t.row.Head
 	}
 	rr.mu.Unlock()
+	h.joinThread(rr)
 	rr.setStatus("running")
+	h.saveQuietly(rr, "", time.Time{})
 	h.remember(id, p.runner.Name())
 
 	q := newEventQueue()
-	tr := &translator{runner: p.runner, thread: id, log: rr.log, states: map[string]json.RawMessage{}}
+	at := *t // the thread as the run makes it: of the run's workflow
+	at.runner = p.runner
+	tr := &translator{
+		runner: p.runner, thread: id, log: rr.log, states: map[string]json.RawMessage{},
+		modes: rr.modes, tasks: map[string]string{},
+		stateAt: func(ctx context.Context, cp string) (map[string]any, int, error) {
+			snap, err := p.runner.StateAt(ctx, id, cp)
+			if err != nil {
+				return nil, 0, err
+			}
+			obj, err := h.stateObject(ctx, &at, snap)
+			return obj, snap.Step, err
+		},
+	}
 	stop, drained := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -550,8 +595,10 @@ func (h *handler) currentValues(ctx context.Context, p *prepared) (json.RawMessa
 // discard deletes the thread of a stateless run and forgets it.
 func (h *handler) discard(ctx context.Context, p *prepared) {
 	_ = p.runner.Delete(ctx, p.thread.meta.ID)
+	_ = h.forgetThread(ctx, p.thread.meta.ID)
 	h.mu.Lock()
 	delete(h.threads, p.thread.meta.ID)
+	h.dropThreadStream(p.thread.meta.ID)
 	h.mu.Unlock()
 }
 
@@ -791,12 +838,21 @@ func (h *handler) backgroundRun(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, p.record.object())
 }
 
-// record finds run id of thread, writing 404 if there is none.
+// record finds run id of thread, in memory or in the store, writing 404
+// if there is none.
 func (h *handler) record(w http.ResponseWriter, r *http.Request) *runRecord {
+	id := r.PathValue("run")
 	h.mu.Lock()
-	rr, ok := h.runs[r.PathValue("run")]
+	rr, ok := h.runs[id]
 	h.mu.Unlock()
-	if !ok || rr.ThreadID != r.PathValue("id") {
+	if !ok {
+		var err error
+		if rr, err = h.storedRun(r.Context(), id); err != nil {
+			writeErr(w, err)
+			return nil
+		}
+	}
+	if rr == nil || rr.ThreadID != r.PathValue("id") {
 		writeError(w, http.StatusNotFound, "Run not found")
 		return nil
 	}
@@ -816,10 +872,20 @@ func (h *handler) listRuns(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := r.URL.Query().Get("status")
+	stored, err := h.storedRuns(r.Context(), id)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	h.mu.Lock()
 	var rs []*runRecord
 	for _, rr := range h.runs {
 		if rr.ThreadID == id {
+			rs = append(rs, rr)
+		}
+	}
+	for _, rr := range stored {
+		if _, mem := h.runs[rr.ID]; !mem {
 			rs = append(rs, rr)
 		}
 	}
@@ -846,6 +912,10 @@ func (h *handler) deleteRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "Run is pending or running: cancel it first")
 		return
 	}
+	if err := h.forgetRun(r.Context(), rr.ID); err != nil {
+		writeErr(w, err)
+		return
+	}
 	h.mu.Lock()
 	delete(h.runs, rr.ID)
 	h.mu.Unlock()
@@ -861,7 +931,41 @@ func (h *handler) joinRun(w http.ResponseWriter, r *http.Request) {
 	if !follow(r, rr, "continue") {
 		return
 	}
+	if rr.stored {
+		// A run of an earlier process: its values are the thread's.
+		h.writeThreadValues(w, r, rr)
+		return
+	}
 	writeOutcome(w, rr)
+}
+
+// writeThreadValues answers a join of a stored run with the thread's
+// values, as the Platform's join does, with "__interrupt__" when it waits.
+func (h *handler) writeThreadValues(w http.ResponseWriter, r *http.Request, rr *runRecord) {
+	ctx := r.Context()
+	t, err := h.lookup(ctx, rr.ThreadID)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if t.runner == nil || t.row == nil {
+		writeJSON(w, http.StatusOK, nil)
+		return
+	}
+	snap, err := t.runner.State(ctx, rr.ThreadID)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	values, err := json.Marshal(snap.Values)
+	if err == nil && snap.Status == weft.StatusInterrupted {
+		values, err = withInterrupts(values, snap.Interrupts)
+	}
+	if err != nil {
+		writeErr(w, fmt.Errorf("thread %q: encoding its values: %w", rr.ThreadID, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, json.RawMessage(values))
 }
 
 // cancelRun cancels a run: its context ends and the thread stops at its

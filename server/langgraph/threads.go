@@ -52,6 +52,21 @@ func (h *handler) lookup(ctx context.Context, id string) (*thread, error) {
 		t.meta.Metadata = cloneMap(m.Metadata)
 	}
 	h.mu.Unlock()
+	if !known {
+		m, err := h.loadThread(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			known, t.meta = true, *m
+			h.mu.Lock()
+			if _, dup := h.threads[id]; !dup {
+				h.threads[id] = m
+			}
+			h.mu.Unlock()
+			t.meta.Metadata = cloneMap(m.Metadata)
+		}
+	}
 	if h.store != nil {
 		row, err := h.store.Thread(ctx, id)
 		switch {
@@ -136,6 +151,15 @@ func (h *handler) createThread(w http.ResponseWriter, r *http.Request) {
 		h.threads[m.ID] = m
 	}
 	h.mu.Unlock()
+	if err := h.saveThread(r.Context(), m); err != nil {
+		h.mu.Lock()
+		if h.threads[m.ID] == m {
+			delete(h.threads, m.ID)
+		}
+		h.mu.Unlock()
+		writeErr(w, err)
+		return
+	}
 	t, err := h.lookup(r.Context(), m.ID)
 	if err != nil {
 		writeErr(w, err)
@@ -389,6 +413,16 @@ func (h *handler) threadIDs(ctx context.Context) ([]string, error) {
 		ids = append(ids, id)
 	}
 	h.mu.Unlock()
+	stored, err := h.storedThreadIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range stored {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
 	if h.store == nil {
 		return ids, nil
 	}
@@ -828,10 +862,18 @@ func (h *handler) patchThread(w http.ResponseWriter, r *http.Request) {
 		m = &threadMeta{ID: t.meta.ID, Metadata: map[string]any{}, CreatedAt: t.meta.CreatedAt, Workflow: t.meta.Workflow}
 		h.threads[t.meta.ID] = m
 	}
+	old := cloneMap(m.Metadata)
 	for k, v := range req.Metadata {
 		m.Metadata[k] = v
 	}
 	h.mu.Unlock()
+	if err := h.saveThread(r.Context(), m); err != nil {
+		h.mu.Lock()
+		m.Metadata = old
+		h.mu.Unlock()
+		writeErr(w, err)
+		return
+	}
 	h.getThread(w, r)
 }
 
@@ -860,8 +902,13 @@ func (h *handler) deleteThread(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err := h.forgetThread(ctx, t.meta.ID); err != nil {
+		writeErr(w, err)
+		return
+	}
 	h.mu.Lock()
 	delete(h.threads, t.meta.ID)
+	h.dropThreadStream(t.meta.ID)
 	for id, rr := range h.runs {
 		if rr.ThreadID == t.meta.ID {
 			delete(h.runs, id)
@@ -872,9 +919,12 @@ func (h *handler) deleteThread(w http.ResponseWriter, r *http.Request) {
 }
 
 // copyThread is POST /threads/{id}/copy: a new thread with the source's
-// metadata and current values, that runs the same nodes next (made with
-// UpdateState as the node before them). Its history starts at the copy,
-// and questions the source waits for are asked again when the copy runs.
+// metadata and its checkpoints (copyHistory): the same history, state,
+// status and questions. A source whose history was pruned is copied as
+// its current values instead, that run the same nodes next (made with
+// UpdateState as the node before them): that copy's history starts at the
+// copy, and the questions the source waits for are asked again when it
+// runs.
 func (h *handler) copyThread(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	t, err := h.lookup(ctx, r.PathValue("id"))
@@ -884,7 +934,25 @@ func (h *handler) copyThread(w http.ResponseWriter, r *http.Request) {
 	}
 	id := newUUID()
 	meta := cloneMap(t.meta.Metadata)
+	if t.runner != nil && t.row != nil && h.busy(t.meta.ID) {
+		writeError(w, http.StatusConflict, "Thread is busy: a run is under way")
+		return
+	}
+	copied := false
 	if t.runner != nil && t.row != nil {
+		st := t.runner.Store()
+		if st == nil {
+			st = h.store
+		}
+		err := copyHistory(ctx, st, t.meta.ID, id)
+		if err != nil && !errors.Is(err, errPruned) {
+			writeErr(w, err)
+			return
+		}
+		copied = err == nil
+	}
+	if t.runner != nil && t.row != nil && !copied {
+		// A pruned history: the copy starts at the source's state.
 		u, ok := t.runner.(stateUpdater)
 		if !ok {
 			writeError(w, http.StatusUnprocessableEntity, "copying a thread needs the workflow wrapped with langgraph.Runner")
@@ -909,6 +977,10 @@ func (h *handler) copyThread(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.threads[id] = m
 	h.mu.Unlock()
+	if err := h.saveThread(ctx, m); err != nil {
+		writeErr(w, err)
+		return
+	}
 	nt, err := h.lookup(ctx, id)
 	if err != nil {
 		writeErr(w, err)

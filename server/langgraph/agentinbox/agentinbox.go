@@ -44,7 +44,7 @@
 // package langgraph in your program) with the workflow's name as the graph
 // and a weft token as the API key. It lists threads with threads.search
 // (status interrupted), shows the first interrupt's value, answers with
-// runs.create or runs.stream (stream_mode events, accepted and silent)
+// runs.create or runs.stream (stream_mode events: each node's start and end)
 // with command {resume: [response]}, and ignores a thread with
 // threads.updateState({values: null, asNode: "__end__"}), which ends it
 // (weft's Cancel). All of these are served by package langgraph.

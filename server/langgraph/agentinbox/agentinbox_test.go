@@ -183,7 +183,7 @@ func TestThroughLangGraph(t *testing.T) {
 	}
 
 	// The Agent Inbox answers through a stream with stream_mode events
-	// (which streams nothing here, and is accepted).
+	// (each node's on_chain_start and on_chain_end).
 	post("/threads", map[string]any{"thread_id": "ai-2"}, 200)
 	post("/threads/ai-2/runs/wait", map[string]any{"assistant_id": "mail", "input": Mail{To: "ann"}}, 200)
 	accept := agentinbox.Reply(agentinbox.Response{Type: agentinbox.Accept})

@@ -96,6 +96,26 @@ check(atConfig.checkpoint.checkpoint_id === past.checkpoint.checkpoint_id, "thre
 const idle = await client.threads.get(tid);
 check(idle.status === "idle" && Object.keys(idle.interrupts).length === 0, "threads.get after the answer", idle);
 
+// A copy has the thread's history, checkpoint by checkpoint.
+const copied = await client.threads.copy(tid);
+const copiedHistory = await client.threads.getHistory(copied.thread_id, { limit: 20 });
+check(copied.thread_id !== tid && copiedHistory.length === history.length &&
+  copiedHistory.every((h, i) => h.checkpoint.checkpoint_id === history[i].checkpoint.checkpoint_id &&
+    JSON.stringify(h.values) === JSON.stringify(history[i].values) && h.checkpoint.thread_id === copied.thread_id),
+  "threads.copy carries the history", { copiedHistory, history });
+await client.threads.delete(copied.thread_id); // its copied answers with it
+
+// The thread's stream from its first event: its runs, one after the other,
+// up to the approval.
+const joined = [];
+const abort = new AbortController();
+for await (const chunk of client.threads.joinStream(tid, { lastEventId: "-", signal: abort.signal })) {
+  joined.push(chunk.event);
+  if (chunk.event === "values" && chunk.data.Status === "approved") break;
+}
+abort.abort();
+check(joined[0] === "metadata" && joined.filter((e) => e === "metadata").length >= 2, "threads.joinStream from the first event", joined);
+
 // The stream: the interrupt in values and updates, then a resume keyed by
 // interrupt id.
 const t2 = (await client.threads.create()).thread_id;
@@ -110,6 +130,20 @@ for await (const chunk of client.runs.stream(t2, "demo-approval", {
 }
 check(events[0] === "metadata" && events.includes("values") && events.includes("updates"), "runs.stream", events);
 check(lastValues?.__interrupt__?.length === 1, "runs.stream ends with values.__interrupt__", lastValues);
+
+// The stream modes that map onto weft's events; messages is refused.
+const tModes = (await client.threads.create()).thread_id;
+const modeEvents = new Set();
+for await (const chunk of client.runs.stream(tModes, "demo-approval", {
+  input: { Title: "Modes" }, streamMode: ["tasks", "checkpoints", "debug", "events"],
+})) {
+  modeEvents.add(chunk.event + (chunk.event === "debug" ? ":" + chunk.data.type : ""));
+}
+check(["metadata", "tasks", "checkpoints", "debug:checkpoint", "debug:task", "debug:task_result", "events"].every((e) => modeEvents.has(e)),
+  "runs.stream with tasks, checkpoints, debug and events", [...modeEvents]);
+await refused(async () => {
+  for await (const chunk of client.runs.stream(tModes, "demo-approval", { input: { Title: "x" }, streamMode: "messages" })) void chunk;
+}, 422, "runs.stream with stream mode messages");
 const byId = await client.runs.wait(t2, "demo-approval", {
   command: { resume: { [lastValues.__interrupt__[0].id]: { action: "reject", text: "no" } } },
 });
