@@ -252,8 +252,12 @@
 // get and search (metadata included) for them. What is not stored: a
 // run's events (the stream of a run of an earlier process has none) and
 // its values (its join answers with the thread's values, as the
-// Platform's does). A run whose process stopped before it ended keeps the
-// status it last had (pending or running); cancelling it is 409. The
+// Platform's does). A run whose process stopped before it ended (its
+// record still says pending or running) is read with the status its
+// thread tells, written back to its record: still running while the
+// thread runs (in another process, or taken over by a worker), interrupted
+// if the thread waits for an answer, success if it completed after the
+// run began, error otherwise. The
 // records of stateless runs (POST /runs/...) are kept in memory only, as
 // their thread is deleted after them. DELETE of a run or a thread deletes
 // their records; a thread deleted by other means (weft's own API) leaves

@@ -182,7 +182,46 @@ func (h *handler) storedRun(ctx context.Context, id string) (*runRecord, error) 
 	if err != nil {
 		return nil, fmt.Errorf("run %s: reading its record: %w", id, err)
 	}
-	return endedRun(rec)
+	rr, err := endedRun(rec)
+	if err != nil {
+		return nil, err
+	}
+	h.settle(ctx, rr)
+	return rr, nil
+}
+
+// settle gives a stored run that its record says is pending or running,
+// but that no process runs any more (this handler's runs are in memory,
+// not read from the store), the status its thread tells: a process that
+// died in the middle of the run left the record as it was. A run whose
+// thread is running (in another process, or taken over) keeps its
+// status; one whose thread is paused is interrupted, done is a success,
+// and anything else (failed, stopped, cancelled, never started) an error.
+// The settled status is written back, so that every process reports the
+// same one.
+func (h *handler) settle(ctx context.Context, rr *runRecord) {
+	if rr.status != "pending" && rr.status != "running" {
+		return
+	}
+	row, err := h.store.Thread(ctx, rr.ThreadID)
+	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
+		return // unknown: leave it
+	}
+	status := "error"
+	if err == nil {
+		switch row.Status {
+		case checkpoint.StatusRunning, checkpoint.StatusReady:
+			return
+		case checkpoint.StatusInterrupted:
+			status = "interrupted"
+		case checkpoint.StatusCompleted:
+			if rr.status == "running" && !row.UpdatedAt.Before(rr.CreatedAt) {
+				status = "success"
+			}
+		}
+	}
+	rr.status = status
+	_ = h.saveRun(ctx, rr, status, time.Now())
 }
 
 // storedRuns lists the runs of thread the store keeps.
@@ -202,6 +241,7 @@ func (h *handler) storedRuns(ctx context.Context, thread string) ([]*runRecord, 
 			if err != nil {
 				return nil, err
 			}
+			h.settle(ctx, rr)
 			out = append(out, rr)
 		}
 		if p.Next == "" {

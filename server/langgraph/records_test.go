@@ -2,6 +2,7 @@ package langgraph_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -120,5 +121,56 @@ func TestRecordsSurviveRestart(t *testing.T) {
 		srv = newServer(t, open())
 		call(t, srv, "GET", "/threads/ran/runs/"+second.RunID, nil, 404, nil)
 		call(t, srv, "GET", "/threads/ran", nil, 404, nil)
+	})
+}
+
+// TestRecordsOfDeadRunsSettle: a process that died in the middle of a run
+// left its record pending or running; a new process reports the status
+// the thread tells (interrupted for a paused thread, error for one that
+// never ran), writes it back, and lets the run be deleted.
+func TestRecordsOfDeadRunsSettle(t *testing.T) {
+	durableStores(t, func(t *testing.T, open func() checkpoint.Store) {
+		st := open()
+		srv := newServer(t, st)
+		var paused runBody
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "paused"}, 200, nil)
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "never-ran"}, 200, nil)
+		call(t, srv, "POST", "/threads/paused/runs", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "crash"}}, 200, &paused)
+		call(t, srv, "GET", "/threads/paused/runs/"+paused.RunID+"/join", nil, 200, nil)
+		srv.Close()
+
+		// What a process that died mid-run leaves: records that say the
+		// runs are under way.
+		rs := st.(checkpoint.Records)
+		for _, r := range []struct{ id, thread, status string }{
+			{"dead-running", "paused", "running"},
+			{"dead-pending", "never-ran", "pending"},
+		} {
+			data := `{"run_id":"` + r.id + `","thread_id":"` + r.thread + `","assistant_id":"review","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","status":"` + r.status + `","metadata":{},"multitask_strategy":"reject"}`
+			if err := rs.PutRecord(t.Context(), &checkpoint.Record{Kind: "langgraph.run", ID: r.id, ThreadID: r.thread, Data: []byte(data)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		srv = newServer(t, open())
+		var run runBody
+		call(t, srv, "GET", "/threads/paused/runs/dead-running", nil, 200, &run)
+		if run.Status != "interrupted" {
+			t.Errorf("a dead run of a paused thread reads %q, want interrupted", run.Status)
+		}
+		var runs []runBody
+		call(t, srv, "GET", "/threads/never-ran/runs", nil, 200, &runs)
+		if len(runs) != 1 || runs[0].Status != "error" {
+			t.Errorf("the dead pending run of a thread that never ran = %+v, want one in error", runs)
+		}
+		rec, err := rs.Record(t.Context(), "langgraph.run", "dead-running")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored struct{ Status string }
+		if err := json.Unmarshal(rec.Data, &stored); err != nil || stored.Status != "interrupted" {
+			t.Errorf("settled status not written back: %s", rec.Data)
+		}
+		call(t, srv, "DELETE", "/threads/paused/runs/dead-running", nil, 204, nil)
 	})
 }
