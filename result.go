@@ -133,6 +133,13 @@ type Snapshot[S any] struct {
 	// "fork".
 	Source  string
 	Created time.Time
+	// Author is who wrote the checkpoint by hand: the author given with
+	// By to UpdateState or Fork (or to a Resume whose Update changed the
+	// state); "" for checkpoints weft wrote as it ran. Channel is how
+	// (checkpoint.ChannelUI, ...), and Note why, as given with Note.
+	Author  string
+	Channel string
+	Note    string
 	// Error is the failure of a failed thread.
 	Error string
 	// Subgraphs are the states of the subgraph runs under way from this

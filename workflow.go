@@ -918,6 +918,7 @@ func (wf *Workflow[S]) snapshotOf(row *checkpoint.Thread, s *snap[S]) *Snapshot[
 		Thread: row.ID, Workflow: row.Workflow, Status: row.Status, Values: s.state,
 		Next: slices.Clone(s.cp.Next), Checkpoint: s.cp.ID, Parent: s.cp.ParentID, Step: s.cp.Step,
 		Source: s.cp.Source, Created: s.cp.CreatedAt, Error: row.Error, Owner: row.Owner, LeaseUntil: row.LeaseUntil,
+		Author: s.cp.Meta[metaBy], Channel: s.cp.Meta[metaVia], Note: s.cp.Meta[metaNote],
 	}
 }
 
