@@ -41,11 +41,16 @@ type StateEditor interface {
 
 var _ StateEditor = runner[struct{}]{}
 
-// Keys of the checkpoint metadata (checkpoint.Checkpoint.Meta) an edit
-// records with By and Note; metaBy is also the author of Resume's Update.
+// The keys of checkpoint.Checkpoint.Meta under which an edit (UpdateState,
+// Fork, Resume's Update) records who made it (By) and why (Note), for code
+// that reads checkpoints from a store without the workflow; Snapshot's
+// Author, Channel and Note are the same values.
 const (
-	metaVia  = "updated_via" // the channel of metaBy
-	metaNote = "note"        // why, as given with Note
+	MetaAuthor  = metaBy        // who: the author given with By
+	MetaChannel = metaVia       // how: the channel given with By to UpdateState or Fork ("api" if none)
+	MetaNote    = metaNote      // why: the text given with Note
+	metaVia     = "updated_via" // see MetaChannel
+	metaNote    = "note"        // see MetaNote
 )
 
 // Note records why a state was edited (UpdateState, Fork) with the
