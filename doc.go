@@ -104,7 +104,10 @@
 // An edit records who made it: By (the option that names who answers a
 // Resume) given to UpdateState or Fork, and Note (why), are kept in the
 // checkpoint the edit writes, and Snapshot.Author, Channel and Note show
-// them in State and History. Code that holds a workflow only as a Runner
+// them in State and History. A cancel is a checkpoint of its own (Source
+// "cancel", the state unchanged) with who cancelled the thread and why,
+// whether it withdrew questions or not; Resume with By records who resumed
+// the thread on the first checkpoint the run writes (MetaResumedBy). Code that holds a workflow only as a Runner
 // edits states from JSON through StateEditor, which the Runners of
 // Workflow.Runner implement: UpdateStateJSON and ForkJSON take a JSON
 // object of top-level fields to set, and refuse one that does not fit the

@@ -54,6 +54,7 @@ type runConfig struct {
 	zero      []string
 	author    string
 	channel   string
+	resumer   string // who resumed (Resume with By), for the run's first checkpoint
 	resolvers []Resolver
 	observers []Observer
 	sink      *streamSink
