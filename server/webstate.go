@@ -39,6 +39,9 @@ type checkpointView struct {
 	Nodes                 []string
 	Created               string
 	Author, Channel, Note string
+	// ResumedBy is who resumed the thread, if the run that wrote the
+	// checkpoint was a Resume by someone (ResumedVia: how).
+	ResumedBy, ResumedVia string
 	Head                  bool
 	// Changes is the diff of its state against its parent's; NoDiff says
 	// why there is none to show ("" when the states are known).
@@ -75,6 +78,37 @@ type editForms struct {
 	EditOpen          bool
 	History           []checkpointView
 	HistoryMore       bool
+	// Actions are what people did to the thread by hand, oldest first:
+	// edits, forks, cancels and resumes, as its checkpoints record them.
+	Actions []actionView
+}
+
+// actionView is one action on the thread in its audit trail.
+type actionView struct {
+	What, Author, Channel, At, Note, Checkpoint string
+}
+
+// auditScan caps the checkpoints the audit trail of actions looks at,
+// newest first.
+const auditScan = 1000
+
+// actionOf says what a person did with the checkpoint cp, if anything.
+func actionOf(cp *checkpoint.Checkpoint) (actionView, bool) {
+	a := actionView{Author: cp.Meta[weft.MetaAuthor], Channel: cp.Meta[weft.MetaChannel], Note: cp.Meta[weft.MetaNote],
+		At: timeText(cp.CreatedAt), Checkpoint: cp.ID}
+	switch {
+	case cp.Source == checkpoint.SourceCancel:
+		a.What = "cancelled the thread"
+	case cp.Source == checkpoint.SourceFork && a.Author != "":
+		a.What = "forked the thread from checkpoint " + cp.ParentID
+	case cp.Source == checkpoint.SourceUpdate && a.Author != "":
+		a.What = "edited the state"
+	case cp.Meta[weft.MetaResumedBy] != "":
+		a.What, a.Author, a.Channel, a.Note = "resumed the thread", cp.Meta[weft.MetaResumedBy], cp.Meta[weft.MetaResumedVia], ""
+	default:
+		return a, false
+	}
+	return a, true
 }
 
 // The keys of what an edit did, in the thread page's ?done=.
@@ -148,9 +182,14 @@ func (s *Server) editData(ctx context.Context, v *threadView, row *checkpoint.Th
 	}
 	v.EditText, v.EditFor = v.State, row.Head
 
-	cps, err := s.ib.Store().History(ctx, &checkpoint.HistoryQuery{ThreadID: id, Limit: historyLimit + 1})
+	cps, err := s.ib.Store().History(ctx, &checkpoint.HistoryQuery{ThreadID: id, Limit: auditScan})
 	if err != nil {
 		return fmt.Errorf("history of thread %q: %w", id, err)
+	}
+	for i := len(cps) - 1; i >= 0; i-- {
+		if a, ok := actionOf(&cps[i]); ok {
+			v.Actions = append(v.Actions, a)
+		}
 	}
 	if len(cps) > historyLimit {
 		cps, v.HistoryMore = cps[:historyLimit], true
@@ -187,6 +226,7 @@ func (s *Server) editData(ctx context.Context, v *threadView, row *checkpoint.Th
 		cv := checkpointView{
 			ID: cp.ID, Parent: cp.ParentID, Source: cp.Source, Step: cp.Step, Created: timeText(cp.CreatedAt),
 			Author: cp.Meta[weft.MetaAuthor], Channel: cp.Meta[weft.MetaChannel], Note: cp.Meta[weft.MetaNote],
+			ResumedBy: cp.Meta[weft.MetaResumedBy], ResumedVia: cp.Meta[weft.MetaResumedVia],
 			Head: cp.ID == row.Head,
 		}
 		switch cp.Source {

@@ -174,6 +174,11 @@ func TestWebEditState(t *testing.T) {
 	if err != nil || snap.Author != "olga" || snap.Channel != checkpoint.ChannelUI || snap.Note != "tighter" || snap.Status != weft.StatusStopped {
 		t.Fatalf("edited checkpoint: %+v, %v", snap, err)
 	}
+	var api snapshotJSON
+	e.json("GET", "/v1/threads/r1", "vera-token-for-tests", nil, http.StatusOK, &api)
+	if api.Author != "olga" || api.Channel != "ui" || api.Note != "tighter" || api.Source != "update" {
+		t.Errorf("the API's snapshot: author %q channel %q note %q source %q", api.Author, api.Channel, api.Note, api.Source)
+	}
 	_, page = op.get(res.Header.Get("Location"))
 	hist := page[strings.Index(page, `id="history"`):]
 	first := hist[:strings.Index(hist, "</li>")]
@@ -353,4 +358,71 @@ func TestWebEditCannot(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWebAuditActions: the audit trail lists what people did by hand: an
+// edit, a resume (with who resumed), a cancel of a thread that waited for
+// no answer (which withdraws no question, and is audited all the same).
+func TestWebAuditActions(t *testing.T) {
+	e := newEnv(t)
+	e.start("review", "r1", Review{Topic: "Go"})
+	q := e.pending("r1")
+	e.hooks.failNext.Store(true)
+	e.json("POST", "/v1/threads/r1/answers", "admin-token-for-tests",
+		map[string]any{"answers": map[string]any{q: Verdict{Action: "approve"}}}, http.StatusOK, nil)
+	e.hooks.failNext.Store(false)
+	op := e.browser()
+	csrf := op.login("olga-token-for-tests")
+	if res, _ := op.post("/threads/r1/resume", url.Values{"csrf": {csrf}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("resume: %d", res.StatusCode)
+	}
+	_, page := op.get("/threads/r1")
+	actions := page[strings.Index(page, `id="audit-actions"`):]
+	actions = actions[:strings.Index(actions, "</ol>")]
+	if !strings.Contains(actions, "<strong>olga</strong> resumed the thread") || !strings.Contains(actions, "via ui") {
+		t.Errorf("the audit trail does not say who resumed:\n%s", actions)
+	}
+	if !strings.Contains(page, "resumed by <strong>olga</strong>") {
+		t.Error("the history does not say who resumed")
+	}
+
+	// A stopped thread (edited: its question withdrawn by weft) cancelled
+	// from the page: no question records it, its checkpoint does.
+	e.start("review", "r2", Review{Topic: "Rust"})
+	head, _ := e.headOf("r2")
+	if res, _ := op.post("/threads/r2/state", url.Values{"csrf": {csrf}, "state": {`{"draft":"short"}`}, "checkpoint": {head}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d", res.StatusCode)
+	}
+	if res, _ := op.post("/threads/r2/cancel", url.Values{"csrf": {csrf}, "reason": {"duplicate of r1"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", res.StatusCode)
+	}
+	for _, en := range mustAudit(t, e, "r2") {
+		if en.Author == "olga" {
+			t.Fatalf("a question records the cancel: %+v", en)
+		}
+	}
+	_, page = op.get("/threads/r2")
+	actions = page[strings.Index(page, `id="audit-actions"`):]
+	actions = actions[:strings.Index(actions, "</ol>")]
+	for _, want := range []string{"<strong>olga</strong> edited the state", "<strong>olga</strong> cancelled the thread", "duplicate of r1"} {
+		if !strings.Contains(actions, want) {
+			t.Errorf("the audit trail lacks %q:\n%s", want, actions)
+		}
+	}
+	if strings.Index(actions, "edited") > strings.Index(actions, "cancelled") {
+		t.Error("the actions are not oldest first")
+	}
+	hist := page[strings.Index(page, `id="history"`):]
+	if first := hist[:strings.Index(hist, "</li>")]; !strings.Contains(first, "src-cancel") || !strings.Contains(first, "by <strong>olga</strong>") {
+		t.Errorf("the history's head is not the cancel:\n%s", first)
+	}
+}
+
+func mustAudit(t *testing.T, e *env, thread string) []inbox.Entry {
+	t.Helper()
+	entries, err := e.ib.Audit(t.Context(), thread)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
 }
