@@ -101,6 +101,19 @@
 // it on. Cancel withdraws the questions of a waiting thread, with who and
 // why, and ends it.
 //
+// An edit records who made it: By (the option that names who answers a
+// Resume) given to UpdateState or Fork, and Note (why), are kept in the
+// checkpoint the edit writes, and Snapshot.Author, Channel and Note show
+// them in State and History. A cancel is a checkpoint of its own (Source
+// "cancel", the state unchanged) with who cancelled the thread and why,
+// whether it withdrew questions or not; Resume with By records who resumed
+// the thread on the first checkpoint the run writes (MetaResumedBy). Code that holds a workflow only as a Runner
+// edits states from JSON through StateEditor, which the Runners of
+// Workflow.Runner implement: UpdateStateJSON and ForkJSON take a JSON
+// object of top-level fields to set, and refuse one that does not fit the
+// state type (an unknown field, a value of the wrong type) with
+// ErrInvalidInput, writing nothing.
+//
 // A thread runs in one place at a time. A run claims the thread in the
 // store (with the answers that let it go on, in the same step) and renews
 // the claim with a heartbeat while it runs (WithLease, WithHeartbeat);

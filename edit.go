@@ -11,14 +11,19 @@ import (
 	"github.com/weftgraph/weft/checkpoint"
 )
 
-// UpdateOption configures UpdateState and Fork.
-type UpdateOption func(*updateConfig)
+// UpdateOption configures UpdateState and Fork (and their JSON forms,
+// StateEditor's UpdateStateJSON and ForkJSON): AsNode, By and Note.
+type UpdateOption interface{ applyUpdate(*updateConfig) }
 
-type updateConfig struct{ asNode string }
+type updateConfig struct{ asNode, author, channel, note string }
+
+type updateFunc func(*updateConfig)
+
+func (f updateFunc) applyUpdate(c *updateConfig) { f(c) }
 
 // AsNode makes an update count as the output of node: the next superstep
 // runs the nodes that follow it, as if it had just run.
-func AsNode(node string) UpdateOption { return func(c *updateConfig) { c.asNode = node } }
+func AsNode(node string) UpdateOption { return updateFunc(func(c *updateConfig) { c.asNode = node }) }
 
 // UpdateState changes a thread's state between runs: fn gets (a copy of)
 // the current state and returns the new one, written as a new checkpoint.
@@ -58,7 +63,9 @@ func (wf *Workflow[S]) Fork(ctx context.Context, thread, checkpointID string, fn
 func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func(S) S, source string, opts []UpdateOption) (*Snapshot[S], error) {
 	var cfg updateConfig
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o.applyUpdate(&cfg)
+		}
 	}
 	if cfg.asNode != "" && wf.nodes[cfg.asNode] == nil {
 		return nil, fmt.Errorf("weft: AsNode(%q): no such node: %w", cfg.asNode, ErrInvalidGraph)
@@ -100,7 +107,7 @@ func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func
 		return wf.State(ctx, thread) // nothing changes
 	}
 	next := base.cp.Next
-	meta := map[string]string{}
+	meta := cfg.meta()
 	if cfg.asNode != "" {
 		if next, err = wf.next([]string{cfg.asNode}, state); err != nil {
 			return nil, err
@@ -156,7 +163,7 @@ func (wf *Workflow[S]) create(ctx context.Context, thread string, fn func(S) S, 
 		state = fn(state)
 	}
 	from := Start
-	meta := map[string]string{}
+	meta := cfg.meta()
 	if cfg.asNode != "" {
 		from = cfg.asNode
 		meta[metaAsNode] = cfg.asNode

@@ -1143,6 +1143,10 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 		gotos = append(gotos, cmd.Goto...)
 		meta = map[string]string{metaBy: cmd.By}
 	}
+	if r.ns == "" && r.rc.resumer != "" {
+		meta = resumedMeta(meta, r.rc.resumer, r.channel())
+		r.rc.resumer = "" // only the first checkpoint of the Resume
+	}
 	nodes := nodesOf(tasks)
 	next, err := r.wf.next(nodes, merged)
 	if err != nil {

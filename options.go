@@ -54,6 +54,7 @@ type runConfig struct {
 	zero      []string
 	author    string
 	channel   string
+	resumer   string // who resumed (Resume with By), for the run's first checkpoint
 	resolvers []Resolver
 	observers []Observer
 	sink      *streamSink
@@ -243,7 +244,16 @@ func Zero(fields ...string) RunOption {
 // By records who gives the answers of a Resume (or cancels a thread, or
 // updates its state) and through which channel (checkpoint.ChannelAPI,
 // ChannelUI, ChannelCLI, ...). The default author is "" and the channel
-// "api".
-func By(author, channel string) RunOption {
-	return runFunc(func(c *runConfig) { c.author, c.channel = author, channel })
+// "api". It is a RunOption (Resume, Cancel) and an UpdateOption
+// (UpdateState, Fork): an edit made with it records the author in its
+// checkpoint, which Snapshot.Author and History show.
+func By(author, channel string) AuthorOption {
+	return AuthorOption{author: author, channel: channel}
 }
+
+// AuthorOption is the option By returns: both a RunOption and an
+// UpdateOption.
+type AuthorOption struct{ author, channel string }
+
+func (o AuthorOption) applyRun(c *runConfig)       { c.author, c.channel = o.author, o.channel }
+func (o AuthorOption) applyUpdate(c *updateConfig) { c.author, c.channel = o.author, o.channel }

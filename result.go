@@ -129,10 +129,18 @@ type Snapshot[S any] struct {
 	Checkpoint string
 	Parent     string
 	Step       int
-	// Source says what wrote the checkpoint: "input", "loop", "update" or
-	// "fork".
+	// Source says what wrote the checkpoint: "input", "loop", "update",
+	// "fork" or "cancel".
 	Source  string
 	Created time.Time
+	// Author is who wrote the checkpoint by hand: the author given with
+	// By to UpdateState, Fork or Cancel (or to a Resume whose Update
+	// changed the state); "" for checkpoints weft wrote as it ran. Channel
+	// is how (checkpoint.ChannelUI, ...), and Note why: the text given
+	// with Note, or the reason of a cancel.
+	Author  string
+	Channel string
+	Note    string
 	// Error is the failure of a failed thread.
 	Error string
 	// Subgraphs are the states of the subgraph runs under way from this

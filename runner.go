@@ -112,6 +112,7 @@ func anySnapshot[S any](s *Snapshot[S]) *Snapshot[any] {
 		Thread: s.Thread, Workflow: s.Workflow, Status: s.Status, Values: s.Values, Next: s.Next,
 		Interrupts: s.Interrupts, Checkpoint: s.Checkpoint, Parent: s.Parent, Step: s.Step,
 		Source: s.Source, Created: s.Created, Error: s.Error, Subgraphs: s.Subgraphs,
+		Author: s.Author, Channel: s.Channel, Note: s.Note,
 	}
 }
 

@@ -75,10 +75,10 @@ func TestSubmitRun(t *testing.T) {
 			t.Errorf("after a bad input: %+v", bad)
 		}
 		// A new turn with bad input fails the same way and keeps the head.
-		head := must[*checkpoint.Thread](t)(st.Thread(ctx, "t"))
 		if err := wf.Cancel(ctx, "t", "next turn"); err != nil {
 			t.Fatal(err)
 		}
+		head := must[*checkpoint.Thread](t)(st.Thread(ctx, "t")) // the cancel's checkpoint
 		if err := weft.SubmitRun(ctx, st, "approval", "t", json.RawMessage(`[1]`)); err != nil {
 			t.Fatal(err)
 		}

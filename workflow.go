@@ -421,6 +421,7 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		return nil, err
 	}
 	rc.byKey = rc.keyed
+	rc.resumer = rc.author
 	runCtx, a, err := wf.acquire(ctx, thread)
 	if err != nil {
 		if !rc.answering() {
@@ -918,6 +919,7 @@ func (wf *Workflow[S]) snapshotOf(row *checkpoint.Thread, s *snap[S]) *Snapshot[
 		Thread: row.ID, Workflow: row.Workflow, Status: row.Status, Values: s.state,
 		Next: slices.Clone(s.cp.Next), Checkpoint: s.cp.ID, Parent: s.cp.ParentID, Step: s.cp.Step,
 		Source: s.cp.Source, Created: s.cp.CreatedAt, Error: row.Error, Owner: row.Owner, LeaseUntil: row.LeaseUntil,
+		Author: s.cp.Meta[metaBy], Channel: s.cp.Meta[metaVia], Note: s.cp.Meta[metaNote],
 	}
 }
 
@@ -997,9 +999,12 @@ func (wf *Workflow[S]) Stop(ctx context.Context, thread string) error {
 // Cancel ends a thread that waits (paused, ready, stopped or failed): its
 // pending questions are withdrawn, with who cancelled them (By), how and
 // why (reason) recorded on each, and the thread's status becomes
-// cancelled. It keeps its history; Run starts a new turn on it, and Fork
-// rewinds it. A running thread is refused with ErrBusy (stop it first), an
-// ended one with ErrNotRunning.
+// cancelled. The cancel is a checkpoint of its own (Source "cancel"), with
+// the state as it was and who cancelled it and why (Snapshot.Author,
+// Channel, Note), so History shows it even when it withdrew no question.
+// It keeps its history; Run starts a new turn on it, and Fork rewinds it.
+// A running thread is refused with ErrBusy (stop it first), an ended one
+// with ErrNotRunning.
 func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts ...RunOption) error {
 	rc, err := wf.runConfig(opts)
 	if err != nil {
@@ -1029,6 +1034,20 @@ func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts .
 		r.tr.setRow(*row, false, time.Time{})
 		at := wf.now()
 		c := &commit[S]{c: checkpoint.Commit{At: at, Cancel: &checkpoint.Cancellation{Author: rc.author, Channel: r.channel(), At: at, Note: reason}}}
+		if row.Head != "" {
+			// The cancel is a checkpoint of its own, with the state as it
+			// was: History shows who cancelled the thread and why, even
+			// when no question was withdrawn.
+			base, err := wf.p.rootSnapshot(ctx, row, "")
+			if err != nil {
+				return err
+			}
+			c.c.Checkpoint = &checkpoint.Checkpoint{
+				ThreadID: thread, ParentID: base.cp.ID, Step: base.cp.Step + 1, Source: checkpoint.SourceCancel,
+				Next: base.cp.Next, Meta: CancelMeta(rc.author, r.channel(), reason), CreatedAt: at,
+			}
+			c.state, c.prev = base.state, base
+		}
 		err = r.save(c, StatusCancelled, "", nil)
 		if errors.Is(err, ErrConflict) && attempt < 3 {
 			continue // answered or edited meanwhile: look again

@@ -92,8 +92,8 @@ type Checkpoint struct {
 	ParentID string
 	// Step is the superstep number: 0 for the input, then 1, 2, ...
 	Step int
-	// Source says what wrote it: SourceInput, SourceLoop, SourceUpdate or
-	// SourceFork.
+	// Source says what wrote it: SourceInput, SourceLoop, SourceUpdate,
+	// SourceFork or SourceCancel.
 	Source string
 	// Next lists the nodes the following superstep runs; empty when the
 	// graph has ended.
@@ -119,6 +119,9 @@ const (
 	SourceLoop   = "loop"   // a superstep of the graph
 	SourceUpdate = "update" // UpdateState
 	SourceFork   = "fork"   // Fork from a past checkpoint
+	// SourceCancel: a cancel of the thread, which keeps the state as it
+	// was; its Meta says who cancelled it and why.
+	SourceCancel = "cancel"
 )
 
 // Blob is one encoded field value.

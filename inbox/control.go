@@ -79,8 +79,11 @@ func (ib *Inbox) Stop(ctx context.Context, thread string, by Author) (*checkpoin
 // Cancel ends a thread of any workflow that waits (paused, ready, stopped
 // or failed) from the store alone, as weft.Workflow.Cancel does: its
 // pending questions are withdrawn, with by as who cancelled them and
-// reason as why (Audit shows both), and its status becomes cancelled. It
-// keeps its history; its program's Run starts a new turn on it, and Fork
+// reason as why (Audit shows both), and its status becomes cancelled. The
+// cancel is a checkpoint of its own, with the state as it was and who and
+// why in its metadata (see weft.CancelMeta), as Workflow.Cancel writes it,
+// so the history shows it even when it withdrew no question. It keeps its
+// history; its program's Run starts a new turn on it, and Fork
 // rewinds it. The change is one compare-and-set commit on the thread's
 // version, so an answer, a claim or an edit that comes first wins and the
 // thread is looked at again.
@@ -122,6 +125,22 @@ func (ib *Inbox) cancelRow(ctx context.Context, row *checkpoint.Thread, reason s
 		ExpectedVersion: row.Version,
 		At:              at,
 		Cancel:          &checkpoint.Cancellation{Author: by.Name, Channel: by.channel(), At: at, Note: reason},
+	}
+	if row.Head != "" {
+		// The cancel is a checkpoint of its own, with the head's state, as
+		// weft.Workflow.Cancel writes it: the history shows who cancelled
+		// the thread and why, even when no question was withdrawn.
+		head, err := ib.store.Checkpoint(ctx, row.ID, "", row.Head)
+		if err != nil {
+			return nil, err
+		}
+		id := checkpoint.FormatID(row.Version + 1)
+		c.Checkpoint = &checkpoint.Checkpoint{
+			ThreadID: row.ID, ID: id, ParentID: head.ID, Step: head.Step + 1, Source: checkpoint.SourceCancel,
+			Next: head.Next, Versions: head.Versions, Meta: weft.CancelMeta(by.Name, by.channel(), reason), CreatedAt: at,
+		}
+		c.Thread.Head = id
+		c.VerifyBlobs = true // the head's blobs: a concurrent Prune keeps them, but say so
 	}
 	if _, err := ib.store.Commit(ctx, c); err != nil {
 		return nil, err

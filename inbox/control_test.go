@@ -348,8 +348,24 @@ func TestCancel(t *testing.T) {
 				}
 				stored := c.row("j1")
 				if row.Status != weft.StatusCancelled || stored.Status != weft.StatusCancelled || stored.Error != "" ||
-					stored.Head != before.Row.Head || stored.Version != before.Row.Version+1 {
+					stored.Version != before.Row.Version+1 {
 					t.Fatalf("after Cancel: returned %+v, stored %+v", row, stored)
+				}
+				// The cancel is a checkpoint of its own on the head, with who
+				// and why, questions withdrawn or not.
+				if before.Row.Head == "" {
+					if stored.Head != "" {
+						t.Fatalf("a thread without checkpoints got one: %s", stored.Head)
+					}
+				} else {
+					cp, err := c.bare.Store().Checkpoint(context.Background(), "j1", "", stored.Head)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if cp.Source != checkpoint.SourceCancel || cp.ParentID != before.Row.Head ||
+						cp.Meta[weft.MetaAuthor] != cli.Name || cp.Meta[weft.MetaChannel] != checkpoint.ChannelCLI || cp.Meta[weft.MetaNote] != "no longer needed" {
+						t.Fatalf("the cancel's checkpoint: %+v", cp)
+					}
 				}
 				if tt.from == asInterrupted {
 					c.withdrawn("j1", "no longer needed")

@@ -58,6 +58,8 @@ func (s *Server) routeTable() []route {
 		{pattern: "POST /threads/{id}/stop", perm: permOperate, web: true, h: s.threadAction(s.webStop)},
 		{pattern: "POST /threads/{id}/resume", perm: permOperate, web: true, h: s.threadAction(s.webResume)},
 		{pattern: "POST /threads/{id}/cancel", perm: permOperate, web: true, h: s.threadAction(s.webCancel)},
+		{pattern: "POST /threads/{id}/state", perm: permOperate, web: true, h: s.threadAction(s.webEditState)},
+		{pattern: "POST /threads/{id}/fork", perm: permOperate, web: true, h: s.threadAction(s.webFork)},
 		{pattern: "GET /assets/", perm: permPublic, web: true, h: s.assets},
 		{pattern: "/", perm: permPublic, web: true, h: s.webNotFound},
 	}

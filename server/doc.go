@@ -47,7 +47,7 @@
 //
 //	viewer    read: workflows, threads, history, steps, audit, inbox, events
 //	reviewer  also answer questions
-//	operator  also start, stop, resume and cancel threads
+//	operator  also start, stop, resume and cancel threads, edit their state, fork them
 //	admin     everything, and answer questions assigned to others
 //
 // A principal without a built-in role may do nothing (403). Other roles
@@ -228,7 +228,44 @@
 // the server does not have, the page says so and what happens instead: a
 // worker will stop it at its next checkpoint, or carry it on once it is
 // ready; a cancel needs no worker. After an action the page says what it
-// did. Unknown pages get an HTML 404, and a request without a session
+// did.
+//
+// The thread page lists the thread's checkpoints, newest first (the 25
+// newest; GET /v1/threads/{id}/history lists them all): each with its
+// step, what wrote it (input, loop, update, fork or cancel), the nodes
+// whose superstep wrote it, its time with its zone, who wrote it by hand
+// and why (an edit's note, a cancel's reason) or who resumed the thread,
+// and a diff of its state against its parent's: the top-level fields
+// added, changed (old and new value) or removed, a value longer than a
+// line cut, with the whole value one click away (a details element: no
+// script). Its audit trail lists, besides the questions and their
+// answers, what people did by hand: edits, forks, resumes and cancels,
+// with who, how, when and why, also for a cancel that withdrew no
+// question (a cancel is a checkpoint of its own; see weft.Workflow.Cancel).
+//
+// To an operator the page also offers, for a thread that is not running or
+// ready, a form to edit the state (POST /threads/{id}/state): a JSON
+// textarea filled with the current state. The fields whose values the
+// operator changed are set (weft.StateEditor's UpdateStateJSON), the
+// others keep theirs, with the operator as author, channel "ui" and an
+// optional note; the thread is then stopped at the new checkpoint, its
+// pending questions withdrawn, and Resume carries it on. Each checkpoint
+// but the head has a form to fork the thread from it (POST
+// /threads/{id}/fork): optional JSON of fields to change and a note
+// (ForkJSON); the checkpoint's state becomes the new head, and Resume runs
+// the nodes after it again. Text that is not one JSON object is refused
+// with 400 and a field that the state lacks or a value of the wrong type
+// with 400 invalid_input; an edit made on a page loaded before the thread
+// moved is refused with 409 conflict; a running or ready thread with 409
+// busy; each refusal shows the page again with why, next to the form,
+// what was typed kept, and changes nothing. The edits need the thread's
+// workflow registered in the server with the Runner that
+// weft.Workflow.Runner returns (which implements weft.StateEditor); for
+// any other (a workflow only other processes have, or a Runner of one's
+// own) the page says why it offers no edit, and the routes answer 422
+// cannot_edit.
+//
+// Unknown pages get an HTML 404, and a request without a session
 // that is not a page (a form post, the rows fragment) an HTML 401 with a
 // link to sign in.
 //

@@ -30,6 +30,7 @@ const (
 	CodeNotRunning      = "not_running"       // 409: stop of a thread that is stopped, failed or has ended
 	CodeGraphChanged    = "graph_changed"     // 409: the thread waits in a node the workflow lost
 	CodeWrongWorkflow   = "wrong_workflow"    // 409: the thread belongs to another workflow
+	CodeCannotEdit      = "cannot_edit"       // 422: the server cannot edit the thread's state (no weft.StateEditor for its workflow)
 	CodeTooLarge        = "too_large"         // 413: the body exceeds the limit (WithMaxBody)
 	CodeInternal        = "internal"          // 500: anything else; the details are logged
 )

@@ -64,7 +64,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	want := []string{"/", "/v1/", "GET /assets/", "GET /inbox", "GET /inbox/events", "GET /inbox/rows",
 		"GET /inbox/{thread}/{interrupt}", "GET /login", "GET /threads", "GET /threads/{id}", "GET /{$}",
 		"POST /inbox/{thread}/{interrupt}", "POST /login", "POST /logout",
-		"POST /threads/{id}/cancel", "POST /threads/{id}/resume", "POST /threads/{id}/stop"}
+		"POST /threads/{id}/cancel", "POST /threads/{id}/fork", "POST /threads/{id}/resume", "POST /threads/{id}/state", "POST /threads/{id}/stop"}
 	if !slices.Equal(web, want) {
 		t.Errorf("routes outside the documented API:\n got %v\nwant %v", web, want)
 	}

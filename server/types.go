@@ -118,6 +118,9 @@ type snapshotJSON struct {
 	Step       int            `json:"step"`
 	Source     string         `json:"source,omitempty"`
 	Created    time.Time      `json:"created,omitzero"`
+	Author     string         `json:"author,omitempty"`
+	Channel    string         `json:"channel,omitempty"`
+	Note       string         `json:"note,omitempty"`
 	Error      string         `json:"error,omitempty"`
 	Subgraphs  []subgraphJSON `json:"subgraphs,omitempty"`
 }
@@ -138,7 +141,7 @@ func snapshotOf(s *weft.Snapshot[any]) *snapshotJSON {
 	out := &snapshotJSON{
 		Thread: s.Thread, Workflow: s.Workflow, Status: s.Status, Values: s.Values, Next: nonNil(s.Next),
 		Interrupts: questionsOf(s.Interrupts), Checkpoint: s.Checkpoint, Parent: s.Parent, Step: s.Step,
-		Source: s.Source, Created: s.Created, Error: s.Error,
+		Source: s.Source, Created: s.Created, Author: s.Author, Channel: s.Channel, Note: s.Note, Error: s.Error,
 	}
 	for _, sg := range s.Subgraphs {
 		out.Subgraphs = append(out.Subgraphs, subgraphJSON{

@@ -151,6 +151,8 @@ type threadView struct {
 	StopNote                      string
 	StopURL, ResumeURL, CancelURL string
 	Message, ActionError          string
+	// The history and the state forms (webstate.go).
+	editForms
 }
 
 func (s *Server) threadData(ctx context.Context, id string, p Principal) (*threadView, error) {
@@ -260,6 +262,9 @@ func (s *Server) threadData(ctx context.Context, id string, p Principal) (*threa
 		}
 		v.Audit = append(v.Audit, ev)
 	}
+	if err := s.editData(ctx, v, row, p, steps); err != nil {
+		return nil, err
+	}
 	if hasRunner {
 		shape := rn.Shape()
 		v.Mermaid = shape.Mermaid(v.Marks)
@@ -319,6 +324,9 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, p Principal,
 	}
 	if msg == "" {
 		msg = actionMessage(r.URL.Query().Get("done"), v)
+	}
+	if r.Method == http.MethodPost {
+		v.keepForm(r)
 	}
 	v.Message, v.ActionError = msg, errMsg
 	return s.render(w, status, "thread", "layout", s.page(r, p, "Thread "+v.ID, v))
@@ -380,7 +388,7 @@ func actionMessage(done string, v *threadView) string {
 	case doneCancelled:
 		return "Cancelled."
 	}
-	return ""
+	return editMessage(done, v)
 }
 
 func (s *Server) webStop(r *http.Request, thread string, p Principal) (string, error) {
