@@ -26,11 +26,14 @@
 // runs (--demo's).
 //
 // Wrap each workflow with Runner (langgraph.Runner(wf), not wf.Runner())
-// to have everything: a plain weft.Runner takes states as JSON and cannot
-// build the functions of the state type that state updates, a command's
-// update, time travel, copies of pruned threads and rollbacks of runs that
-// went on from a checkpoint need; those are refused with 422 for it, and
-// the rest works.
+// to have everything. A plain wf.Runner() is a weft.StateEditor, so it
+// serves state updates, time travel, copies and rollbacks, but it cannot
+// build the function of the state type that a run's Command(update=...)
+// needs: that is refused with 422 for it. A runner that is not a
+// weft.StateEditor (one of your own) is refused every edit with 422. Edits
+// through the API are recorded with the caller as their author
+// (weft.By(principal, "api"): Snapshot.Author, the review page's audit
+// trail).
 //
 // # Authentication
 //
@@ -99,7 +102,7 @@
 //     is refused (409). A source whose history was pruned (checkpoint
 //     Prune) cannot be copied checkpoint by checkpoint: its copy is made
 //     of its current values, that run the same nodes next (UpdateState as
-//     the node before them, which needs langgraph.Runner), its history
+//     the node before them), its history
 //     starts at the copy, and the questions the source waits for are asked
 //     again when the copy runs.
 //

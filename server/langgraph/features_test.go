@@ -108,10 +108,19 @@ func TestUpdateState(t *testing.T) {
 			t.Fatalf("done = %+v", done)
 		}
 
-		// A plain weft.Runner cannot update states.
+		// A plain weft.Runner updates states too (it is a weft.StateEditor),
+		// and refuses a field its state lacks.
 		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "us-2"}, 200, nil)
 		call(t, srv, "POST", "/threads/us-2/runs/wait", map[string]any{"assistant_id": "signoff", "input": map[string]any{}}, 200, nil)
-		call(t, srv, "POST", "/threads/us-2/state", map[string]any{"values": map[string]any{"legal": "x"}}, 422, nil)
+		call(t, srv, "POST", "/threads/us-2/state", map[string]any{"values": map[string]any{"legal": "x"}}, 200, nil)
+		var plain struct {
+			Values map[string]any `json:"values"`
+		}
+		call(t, srv, "GET", "/threads/us-2/state", nil, 200, &plain)
+		if plain.Values["legal"] != "x" {
+			t.Fatalf("values after a plain runner's update = %v", plain.Values)
+		}
+		call(t, srv, "POST", "/threads/us-2/state", map[string]any{"values": map[string]any{"no_such_field": "x"}}, 422, nil)
 	})
 }
 
@@ -693,8 +702,8 @@ func TestRunFromCheckpoint(t *testing.T) {
 			t.Fatalf("done = %+v", done)
 		}
 		call(t, srv, "POST", "/threads/tt-1/runs/wait", map[string]any{"assistant_id": "review", "checkpoint": map[string]any{"checkpoint_id": "999999999999"}}, 404, nil)
-		// A plain runner cannot go back, but may name the head (as
-		// useStream does).
+		// A plain runner goes back too; a checkpoint the thread does not
+		// have is 404, and the head may be named (as useStream does).
 		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "tt-2"}, 200, nil)
 		var signed struct {
 			Interrupt []struct {
@@ -708,7 +717,7 @@ func TestRunFromCheckpoint(t *testing.T) {
 			} `json:"checkpoint"`
 		}
 		call(t, srv, "GET", "/threads/tt-2/state", nil, 200, &head)
-		call(t, srv, "POST", "/threads/tt-2/runs/wait", map[string]any{"assistant_id": "signoff", "checkpoint_id": "000000000000"}, 422, nil)
+		call(t, srv, "POST", "/threads/tt-2/runs/wait", map[string]any{"assistant_id": "signoff", "checkpoint_id": "000000000000"}, 404, nil)
 		call(t, srv, "POST", "/threads/tt-2/runs/wait", map[string]any{"assistant_id": "signoff", "checkpoint": map[string]any{"checkpoint_id": head.Checkpoint.CheckpointID, "checkpoint_ns": ""},
 			"command": map[string]any{"resume": map[string]any{signed.Interrupt[0].ID: "a", signed.Interrupt[1].ID: "b"}}}, 200, nil)
 	})

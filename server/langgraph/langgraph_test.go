@@ -498,6 +498,19 @@ func TestAuthorRecorded(t *testing.T) {
 	if len(p.Interrupts) != 1 || p.Interrupts[0].Author != "alice" || p.Interrupts[0].Channel != checkpoint.ChannelAPI {
 		t.Fatalf("interrupts = %+v", p.Interrupts)
 	}
+	// A state update is recorded with its author too.
+	call(t, srv, "POST", "/threads/a-1/state", map[string]any{"values": map[string]any{"decision": "edited"}}, 200, nil)
+	row, err := store.Thread(context.Background(), "a-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := store.Checkpoint(context.Background(), "a-1", "", row.Head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Meta[weft.MetaAuthor] != "alice" || cp.Meta[weft.MetaChannel] != checkpoint.ChannelAPI {
+		t.Fatalf("the update's checkpoint meta = %v, want alice through the API", cp.Meta)
+	}
 }
 
 var errUnauthorized = &authError{}

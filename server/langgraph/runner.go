@@ -5,20 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
 )
 
-// Runner returns wf's weft.Runner made able to change states from JSON: a
-// weft.Runner alone takes states as JSON and cannot build the functions of
-// the workflow's state type that these need. Give New the runners this
-// returns to accept a command's update (Command(update=...)), state updates
-// (POST /threads/{id}/state, as_node included), updates and reads at a past
-// checkpoint (time travel: weft.Workflow.Fork), copies of threads whose
-// history was pruned, and rollbacks of runs that went on from a
-// checkpoint; a plain wf.Runner() serves everything else and refuses these
-// with 422.
+// Runner returns wf's weft.Runner made able to apply a run's
+// Command(update=...) (a JSON object of state fields, applied with the
+// answers): a weft.Runner alone takes states as JSON and cannot build the
+// function of the workflow's state type that weft.Update needs. A plain
+// wf.Runner() serves everything else, state updates (POST
+// /threads/{id}/state, as_node included), time travel, copies and
+// rollbacks too (it is a weft.StateEditor), and refuses a command's
+// update with 422.
 func Runner[S any](wf *weft.Workflow[S]) weft.Runner {
 	return typedRunner[S]{Runner: wf.Runner(), wf: wf}
 }
@@ -46,12 +47,6 @@ func (r typedRunner[S]) updateOption(patch json.RawMessage) (weft.RunOption, err
 		return nil, err
 	}
 	return weft.Update(fn), nil
-}
-
-// stateUpdater is a Runner that can change a thread's state from JSON
-// (Runner wraps a workflow into one).
-type stateUpdater interface {
-	updateState(ctx context.Context, thread string, patch json.RawMessage, asNode string) (checkpointID string, err error)
 }
 
 // patchFunc returns the function that sets the state's top-level fields
@@ -96,36 +91,28 @@ func patchFunc[S any](name string, patch json.RawMessage) (func(S) S, error) {
 	}, nil
 }
 
-func updateOptions(asNode string) []weft.UpdateOption {
-	if asNode == "" {
-		return nil
-	}
-	return []weft.UpdateOption{weft.AsNode(asNode)}
+// UpdateStateJSON is weft.StateEditor's: a typedRunner edits states as the
+// weft.Runner it wraps.
+func (r typedRunner[S]) UpdateStateJSON(ctx context.Context, thread string, patch json.RawMessage, opts ...weft.UpdateOption) (*weft.Snapshot[any], error) {
+	return r.editor().UpdateStateJSON(ctx, thread, patch, opts...)
 }
 
-// updateState is POST /threads/{id}/state: UpdateState with the patch.
-func (r typedRunner[S]) updateState(ctx context.Context, thread string, patch json.RawMessage, asNode string) (string, error) {
-	fn, err := patchFunc[S](r.Name(), patch)
-	if err != nil {
-		return "", err
-	}
-	snap, err := r.wf.UpdateState(ctx, thread, fn, updateOptions(asNode)...)
-	if err != nil {
-		return "", err
-	}
-	return snap.Checkpoint, nil
+// ForkJSON is weft.StateEditor's.
+func (r typedRunner[S]) ForkJSON(ctx context.Context, thread, checkpointID string, patch json.RawMessage, opts ...weft.UpdateOption) (*weft.Snapshot[any], error) {
+	return r.editor().ForkJSON(ctx, thread, checkpointID, patch, opts...)
 }
 
-// fork rewinds thread to checkpointID, with the patch applied.
-func (r typedRunner[S]) fork(ctx context.Context, thread, checkpointID string, patch json.RawMessage, asNode string) (*weft.Snapshot[any], error) {
-	fn, err := patchFunc[S](r.Name(), patch)
-	if err != nil {
-		return nil, err
+func (r typedRunner[S]) editor() weft.StateEditor { return r.wf.Runner().(weft.StateEditor) }
+
+// noEditor is the refusal of an edit through a runner that cannot make it.
+const noEditor = "editing the state needs a runner that is a weft.StateEditor (Workflow.Runner or langgraph.Runner)"
+
+// editOptions are the options of an edit the request r makes: its caller
+// as the author, and asNode if not "".
+func editOptions(r *http.Request, asNode string) []weft.UpdateOption {
+	opts := []weft.UpdateOption{weft.By(callerOf(r).name, checkpoint.ChannelAPI)}
+	if asNode != "" {
+		opts = append(opts, weft.AsNode(asNode))
 	}
-	snap, err := r.wf.Fork(ctx, thread, checkpointID, fn, updateOptions(asNode)...)
-	if err != nil {
-		return nil, err
-	}
-	return &weft.Snapshot[any]{Thread: snap.Thread, Workflow: snap.Workflow, Status: snap.Status, Values: snap.Values,
-		Next: snap.Next, Checkpoint: snap.Checkpoint, Parent: snap.Parent, Step: snap.Step, Source: snap.Source, Created: snap.Created}, nil
+	return opts
 }

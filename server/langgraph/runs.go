@@ -346,17 +346,11 @@ func (h *handler) admit(p *prepared) error {
 	return nil
 }
 
-// forker is a Runner that can rewind a thread to a checkpoint (Runner
-// wraps a workflow into one).
-type forker interface {
-	fork(ctx context.Context, thread, checkpointID string, patch json.RawMessage, asNode string) (*weft.Snapshot[any], error)
-}
-
 // canRollback reports whether the runs can be rolled back: a run that
 // started a thread is rolled back by deleting the thread, one that went on
 // from a checkpoint by rewinding to it, which needs a forker.
 func (h *handler) canRollback(rn weft.Runner, runs []*runRecord) error {
-	if _, ok := rn.(forker); ok {
+	if _, ok := rn.(weft.StateEditor); ok {
 		return nil
 	}
 	for _, rr := range runs {
@@ -364,7 +358,7 @@ func (h *handler) canRollback(rn weft.Runner, runs []*runRecord) error {
 		head := rr.startHead
 		rr.mu.Unlock()
 		if head != "" {
-			return fmt.Errorf("rolling back a run that went on from a checkpoint needs the workflow wrapped with langgraph.Runner: %w", errInvalid)
+			return fmt.Errorf("rolling back a run that went on from a checkpoint: %s: %w", noEditor, errInvalid)
 		}
 	}
 	return nil
@@ -404,11 +398,11 @@ func (h *handler) rollBack(ctx context.Context, rn weft.Runner, thread string, r
 		}
 		return nil
 	}
-	f, ok := rn.(forker)
+	f, ok := rn.(weft.StateEditor)
 	if !ok {
-		return fmt.Errorf("rolling back needs the workflow wrapped with langgraph.Runner: %w", errInvalid)
+		return fmt.Errorf("rolling back: %s: %w", noEditor, errInvalid)
 	}
-	if _, err := f.fork(ctx, thread, head, nil, ""); err != nil {
+	if _, err := f.ForkJSON(ctx, thread, head, nil, weft.Note("rolled back")); err != nil {
 		return fmt.Errorf("rolling back thread %q to checkpoint %s: %w", thread, head, err)
 	}
 	return nil
@@ -424,11 +418,11 @@ func (h *handler) rewind(ctx context.Context, rn weft.Runner, thread, cp string)
 	if snap.Checkpoint == cp {
 		return nil
 	}
-	f, ok := rn.(forker)
+	f, ok := rn.(weft.StateEditor)
 	if !ok {
-		return fmt.Errorf("running from a checkpoint needs the workflow wrapped with langgraph.Runner: %w", errInvalid)
+		return fmt.Errorf("running from a checkpoint: %s: %w", noEditor, errInvalid)
 	}
-	if _, err := f.fork(ctx, thread, cp, nil, ""); err != nil {
+	if _, err := f.ForkJSON(ctx, thread, cp, nil); err != nil {
 		return fmt.Errorf("thread %q: running from checkpoint %s: %w", thread, cp, err)
 	}
 	return nil

@@ -773,27 +773,29 @@ func (h *handler) updateState(w http.ResponseWriter, r *http.Request) {
 	}
 	var newCP string
 	if cp != "" && cp != head {
-		f, ok := rn.(forker)
+		f, ok := rn.(weft.StateEditor)
 		if !ok {
-			writeError(w, http.StatusUnprocessableEntity, "updating a past checkpoint needs the workflow wrapped with langgraph.Runner")
+			writeError(w, http.StatusUnprocessableEntity, noEditor)
 			return
 		}
-		snap, err := f.fork(ctx, t.meta.ID, cp, req.Values, req.AsNode)
+		snap, err := f.ForkJSON(ctx, t.meta.ID, cp, req.Values, editOptions(r, req.AsNode)...)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
 		newCP = snap.Checkpoint
 	} else {
-		u, ok := rn.(stateUpdater)
+		u, ok := rn.(weft.StateEditor)
 		if !ok {
-			writeError(w, http.StatusUnprocessableEntity, "state updates need the workflow wrapped with langgraph.Runner")
+			writeError(w, http.StatusUnprocessableEntity, noEditor)
 			return
 		}
-		if newCP, err = u.updateState(ctx, t.meta.ID, req.Values, req.AsNode); err != nil {
+		snap, err := u.UpdateStateJSON(ctx, t.meta.ID, req.Values, editOptions(r, req.AsNode)...)
+		if err != nil {
 			writeErr(w, err)
 			return
 		}
+		newCP = snap.Checkpoint
 	}
 	h.remember(t.meta.ID, rn.Name())
 	writeJSON(w, http.StatusOK, map[string]any{"checkpoint": checkpointRef(t.meta.ID, newCP)})
@@ -815,12 +817,12 @@ func (h *handler) endThread(w http.ResponseWriter, r *http.Request, t *thread, r
 		return
 	}
 	if has(values) {
-		u, ok := rn.(stateUpdater)
+		u, ok := rn.(weft.StateEditor)
 		if !ok {
-			writeError(w, http.StatusUnprocessableEntity, "state updates need the workflow wrapped with langgraph.Runner")
+			writeError(w, http.StatusUnprocessableEntity, noEditor)
 			return
 		}
-		if _, err := u.updateState(ctx, t.meta.ID, values, ""); err != nil {
+		if _, err := u.UpdateStateJSON(ctx, t.meta.ID, values, editOptions(r, "")...); err != nil {
 			writeErr(w, err)
 			return
 		}
@@ -953,9 +955,9 @@ func (h *handler) copyThread(w http.ResponseWriter, r *http.Request) {
 	}
 	if t.runner != nil && t.row != nil && !copied {
 		// A pruned history: the copy starts at the source's state.
-		u, ok := t.runner.(stateUpdater)
+		u, ok := t.runner.(weft.StateEditor)
 		if !ok {
-			writeError(w, http.StatusUnprocessableEntity, "copying a thread needs the workflow wrapped with langgraph.Runner")
+			writeError(w, http.StatusUnprocessableEntity, noEditor)
 			return
 		}
 		snap, err := t.runner.State(ctx, t.meta.ID)
@@ -968,7 +970,7 @@ func (h *handler) copyThread(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, fmt.Errorf("thread %q: encoding its values: %w", t.meta.ID, err))
 			return
 		}
-		if _, err := u.updateState(ctx, id, values, before(t.runner.Shape(), snap.Next)); err != nil {
+		if _, err := u.UpdateStateJSON(ctx, id, values, editOptions(r, before(t.runner.Shape(), snap.Next))...); err != nil {
 			writeErr(w, err)
 			return
 		}
