@@ -153,14 +153,36 @@ func (s *Server) stateEditor(row *checkpoint.Thread) (weft.Runner, weft.StateEdi
 
 // editable says whether the state of a thread in status st can be edited
 // now, and why not.
-func editable(st weft.Status) (bool, string) {
+func editable(st weft.Status) (bool, string) { return editableFor(st, "edit its state") }
+
+// editableFor is editable with the action named ("fork it").
+func editableFor(st weft.Status, action string) (bool, string) {
 	switch st {
 	case weft.StatusRunning:
-		return false, "The thread is running: stop it to edit its state."
+		return false, "The thread is running: stop it to " + action + "."
 	case weft.StatusReady:
-		return false, "The thread is ready (answers or a submitted run wait to be acted on): resume it first to edit its state."
+		return false, "The thread is ready (answers or a submitted run wait to be acted on): resume it first to " + action + "."
 	}
 	return true, ""
+}
+
+// editTarget loads thread for an edit (action names it in refusals): its
+// row, its runner and the runner as a StateEditor, or the error the page
+// shows (unknown thread, a runner that cannot edit, a running or ready
+// thread).
+func (s *Server) editTarget(ctx context.Context, thread, action string) (*checkpoint.Thread, weft.Runner, weft.StateEditor, error) {
+	row, err := s.threadRow(ctx, thread)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rn, ed, err := s.stateEditor(row)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if ok, why := editableFor(row.Status, action); !ok {
+		return nil, nil, nil, &apiError{http.StatusConflict, CodeBusy, why}
+	}
+	return row, rn, ed, nil
 }
 
 // editData fills the history and the edit forms of the thread page.
@@ -403,16 +425,9 @@ func editOptions(p Principal, note string) []weft.UpdateOption {
 // UpdateStateJSON) by the principal.
 func (s *Server) webEditState(r *http.Request, thread string, p Principal) (string, error) {
 	ctx := r.Context()
-	row, err := s.threadRow(ctx, thread)
+	row, rn, ed, err := s.editTarget(ctx, thread, "edit its state")
 	if err != nil {
 		return "", err
-	}
-	rn, ed, err := s.stateEditor(row)
-	if err != nil {
-		return "", err
-	}
-	if ok, why := editable(row.Status); !ok {
-		return "", &apiError{http.StatusConflict, CodeBusy, why}
 	}
 	if at := r.PostForm.Get("checkpoint"); at != "" && at != row.Head {
 		return "", &apiError{http.StatusConflict, CodeConflict, fmt.Sprintf(
@@ -450,16 +465,9 @@ func (s *Server) webEditState(r *http.Request, thread string, p Principal) (stri
 // (weft.StateEditor's ForkJSON), by the principal.
 func (s *Server) webFork(r *http.Request, thread string, p Principal) (string, error) {
 	ctx := r.Context()
-	row, err := s.threadRow(ctx, thread)
+	row, rn, ed, err := s.editTarget(ctx, thread, "fork it")
 	if err != nil {
 		return "", err
-	}
-	rn, ed, err := s.stateEditor(row)
-	if err != nil {
-		return "", err
-	}
-	if ok, why := editable(row.Status); !ok {
-		return "", &apiError{http.StatusConflict, CodeBusy, strings.Replace(why, "edit its state", "fork it", 1)}
 	}
 	from := strings.TrimSpace(r.PostForm.Get("checkpoint"))
 	if from == "" {

@@ -224,7 +224,8 @@ func (h *handler) settle(ctx context.Context, rr *runRecord) {
 	_ = h.saveRun(ctx, rr, status, time.Now())
 }
 
-// storedRuns lists the runs of thread the store keeps.
+// storedRuns lists the runs of thread the store keeps, as stored (settle
+// those this handler does not run).
 func (h *handler) storedRuns(ctx context.Context, thread string) ([]*runRecord, error) {
 	if h.records == nil {
 		return nil, nil
@@ -241,7 +242,6 @@ func (h *handler) storedRuns(ctx context.Context, thread string) ([]*runRecord, 
 			if err != nil {
 				return nil, err
 			}
-			h.settle(ctx, rr)
 			out = append(out, rr)
 		}
 		if p.Next == "" {

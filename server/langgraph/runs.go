@@ -878,12 +878,17 @@ func (h *handler) listRuns(w http.ResponseWriter, r *http.Request) {
 			rs = append(rs, rr)
 		}
 	}
+	var settle []*runRecord
 	for _, rr := range stored {
 		if _, mem := h.runs[rr.ID]; !mem {
 			rs = append(rs, rr)
+			settle = append(settle, rr)
 		}
 	}
 	h.mu.Unlock()
+	for _, rr := range settle { // runs of no process here: their thread tells
+		h.settle(r.Context(), rr)
+	}
 	slices.SortFunc(rs, func(a, b *runRecord) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	out := []map[string]any{}
 	for _, rr := range rs {
