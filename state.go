@@ -1,6 +1,8 @@
 package weft
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -304,7 +306,7 @@ func (si *stateInfo) decode(c Codec, cp *checkpoint.Checkpoint) (reflect.Value, 
 		if !ok {
 			continue
 		}
-		fv, err := decodeChain(c, f, idx, ver, 0)
+		fv, err := decodeChain(c, f, idx, ver)
 		if err != nil {
 			return reflect.Value{}, fmt.Errorf("thread %q checkpoint %s: field %s: %w: %w", cp.ThreadID, cp.ID, f.name, ErrCorruptCheckpoint, err)
 		}
@@ -313,30 +315,107 @@ func (si *stateInfo) decode(c Codec, cp *checkpoint.Checkpoint) (reflect.Value, 
 	return v, nil
 }
 
-func decodeChain(c Codec, f *fieldInfo, idx map[blobKey]*checkpoint.Blob, ver int64, depth int) (reflect.Value, error) {
+// decodeChain decodes the value of field f at version ver: the blob at
+// that version, and for an Append blob the blobs down its Base chain to a
+// full one, decoded root first. With the JSON codec a chain of JSON arrays
+// is decoded as one array (the elements of every link spliced together),
+// so a list that grew over thousands of supersteps costs one decode, not
+// one per superstep; anything else, and any error, takes the link-by-link
+// way, which says which version is wrong.
+func decodeChain(c Codec, f *fieldInfo, idx map[blobKey]*checkpoint.Blob, ver int64) (reflect.Value, error) {
 	b := idx[blobKey{f.name, ver}]
 	if b == nil {
 		return reflect.Value{}, fmt.Errorf("blob of version %d is missing", ver)
 	}
-	p := reflect.New(f.typ)
-	if err := c.Unmarshal(b.Data, p.Interface()); err != nil {
-		return reflect.Value{}, fmt.Errorf("version %d: %w", ver, err)
-	}
 	if !b.Appends() {
+		p := reflect.New(f.typ)
+		if err := c.Unmarshal(b.Data, p.Interface()); err != nil {
+			return reflect.Value{}, fmt.Errorf("version %d: %w", ver, err)
+		}
 		return p.Elem(), nil
 	}
 	if !f.slice {
 		return reflect.Value{}, fmt.Errorf("version %d appends to a field that is not a list", ver)
 	}
-	if b.Base >= ver || depth > 1<<20 {
-		return reflect.Value{}, fmt.Errorf("version %d appends to version %d", ver, b.Base)
+	// The chain, head first. Bases strictly decrease, so it ends.
+	chain := []*checkpoint.Blob{b}
+	for b.Appends() {
+		if b.Base >= b.Version {
+			return reflect.Value{}, fmt.Errorf("version %d appends to version %d", b.Version, b.Base)
+		}
+		next := idx[blobKey{f.name, b.Base}]
+		if next == nil {
+			return reflect.Value{}, fmt.Errorf("blob of version %d is missing", b.Base)
+		}
+		b = next
+		chain = append(chain, b)
 	}
-	base, err := decodeChain(c, f, idx, b.Base, depth+1)
-	if err != nil {
-		return reflect.Value{}, err
+	if v, ok := spliceChain(c, f, chain); ok {
+		return v, nil
 	}
-	return reflect.AppendSlice(base, p.Elem()), nil
+	var out reflect.Value
+	for i := len(chain) - 1; i >= 0; i-- {
+		b := chain[i]
+		p := reflect.New(f.typ)
+		if err := c.Unmarshal(b.Data, p.Interface()); err != nil {
+			return reflect.Value{}, fmt.Errorf("version %d: %w", b.Version, err)
+		}
+		if i == len(chain)-1 {
+			out = p.Elem()
+			continue
+		}
+		out = reflect.AppendSlice(out, p.Elem())
+	}
+	return out, nil
 }
+
+// spliceChain decodes a chain (head first) of JSON arrays as one array,
+// when the codec is the JSON codec and the list type decodes itself the
+// way encoding/json does (no UnmarshalJSON of its own, which might not
+// decode a concatenation as the concatenation of its decodings). The root
+// may be null (a nil list). It reports false, having decoded nothing, for
+// anything else or if the decode fails.
+func spliceChain(c Codec, f *fieldInfo, chain []*checkpoint.Blob) (reflect.Value, bool) {
+	if _, ok := c.(jsonCodec); !ok || len(chain) < 2 {
+		return reflect.Value{}, false
+	}
+	if f.typ.Implements(jsonUnmarshaler) || reflect.PointerTo(f.typ).Implements(jsonUnmarshaler) {
+		return reflect.Value{}, false
+	}
+	size := 2
+	for _, b := range chain {
+		size += len(b.Data)
+	}
+	buf := make([]byte, 1, size)
+	buf[0] = '['
+	for i := len(chain) - 1; i >= 0; i-- {
+		d := chain[i].Data
+		if i == len(chain)-1 && string(d) == "null" {
+			continue
+		}
+		// Each link must be an array on its own: pieces that are not
+		// might still splice into valid JSON, which a corrupt row must not.
+		if len(d) < 2 || d[0] != '[' || d[len(d)-1] != ']' || !json.Valid(d) {
+			return reflect.Value{}, false
+		}
+		inner := d[1 : len(d)-1]
+		if len(bytes.TrimSpace(inner)) == 0 {
+			continue
+		}
+		if len(buf) > 1 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, inner...)
+	}
+	buf = append(buf, ']')
+	p := reflect.New(f.typ)
+	if err := json.Unmarshal(buf, p.Interface()); err != nil {
+		return reflect.Value{}, false
+	}
+	return p.Elem(), true
+}
+
+var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 
 // Reducer merges concurrent changes of one state field. Make one with
 // Append, LastWrite or Merge and declare it with Graph.Reduce.
