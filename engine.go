@@ -1227,7 +1227,8 @@ func questionsOf(recs []checkpoint.InterruptRecord) []Question {
 // answeredEvent reports an answer recorded for rec.
 func (r *run[S]) answeredEvent(rec *checkpoint.InterruptRecord, off bool) {
 	r.emitFrom(Event{Type: EventAnswered, Node: rec.Node, Task: rec.Task, Checkpoint: rec.CheckpointID,
-		Answer: &AnswerEvent{ID: rec.ID, Node: rec.Node, Value: rec.Answer, Author: rec.Author, Channel: rec.Channel}}, off)
+		Answer: &AnswerEvent{ID: rec.ID, Node: rec.Node, Value: rec.Answer, Author: rec.Author, Channel: rec.Channel,
+			Asked: rec.CreatedAt, Answered: rec.AnsweredAt}}, off)
 }
 
 // result builds the run's result from the head.

@@ -82,6 +82,10 @@ type AnswerEvent struct {
 	Value   []byte // JSON
 	Author  string
 	Channel string
+	// Asked is when the question was asked and Answered when the answer
+	// was recorded (by the store's clock, in whichever process): their
+	// difference is how long the question waited for its answer.
+	Asked, Answered time.Time
 }
 
 // Observer receives a run's events as they happen, one at a time and in

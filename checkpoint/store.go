@@ -126,7 +126,8 @@ type Store interface {
 	// that wait for someone to run them: StatusReady, or StatusRunning on
 	// a lapsed lease (their owner died). Each is claimed as Claim does;
 	// oldest first (by UpdatedAt). Concurrent callers never claim the
-	// same thread. It returns the claimed rows, none if nothing waits.
+	// same thread. It returns the claimed rows, none if nothing waits;
+	// TakenOver marks those that were running (takeovers).
 	ClaimReady(ctx context.Context, q *ClaimReady) ([]Thread, error)
 
 	// Heartbeat renews the claims h.Owner holds on h.Threads: each one

@@ -78,6 +78,10 @@ type Thread struct {
 	// CreatedAt is the time of the first commit, UpdatedAt of the last.
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// TakenOver is set only in the rows ClaimReady returns: the claim took
+	// a running thread whose owner's lease had lapsed (a takeover: that
+	// owner is presumed dead), not a ready one. Stores do not keep it.
+	TakenOver bool
 }
 
 // Checkpoint is a thread's state after one superstep, in one namespace.

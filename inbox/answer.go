@@ -136,12 +136,14 @@ func (ib *Inbox) Record(ctx context.Context, thread, id string, value json.RawMe
 func (ib *Inbox) record(ctx context.Context, thread string, ids []string, values []json.RawMessage, by Author) error {
 	channel := by.channel()
 	answers := make([]checkpoint.Answer, len(ids))
+	recs := make([]*checkpoint.InterruptRecord, len(ids))
 	at := ib.now()
 	for i, id := range ids {
 		rec, err := ib.interrupt(ctx, thread, id)
 		if err != nil {
 			return err
 		}
+		recs[i] = rec
 		if rec.Status != checkpoint.InterruptPending {
 			return fmt.Errorf("inbox: question %s of thread %q is %s: %w", id, thread, rec.Status, ErrAlreadyAnswered)
 		}
@@ -158,5 +160,10 @@ func (ib *Inbox) record(ctx context.Context, thread string, ids []string, values
 		return fmt.Errorf("inbox: answer to %s of thread %q: %w", strings.Join(ids, ", "), thread, err)
 	}
 	ib.log.InfoContext(ctx, "inbox: answer recorded", "thread", thread, "questions", ids, "author", by.Name, "channel", channel)
+	if ib.monitor != nil {
+		for _, rec := range recs {
+			ib.monitor.Answered(ctx, rec.Workflow, rec.Node, channel, at.Sub(rec.CreatedAt))
+		}
+	}
 	return nil
 }

@@ -108,6 +108,7 @@ func (ib *Inbox) escalate(ctx context.Context, rec *checkpoint.InterruptRecord) 
 	}
 	ib.log.InfoContext(ctx, "inbox: question escalated", "thread", rec.ThreadID, "question", rec.ID,
 		"node", rec.Node, "from", rec.Assignees, "to", rec.EscalateTo)
+	ib.fired(ctx, rec, weft.DeadlineEscalated)
 	return true, nil
 }
 
@@ -122,10 +123,12 @@ func (ib *Inbox) fallback(ctx context.Context, rec *checkpoint.InterruptRecord) 
 	switch {
 	case err == nil:
 		ib.log.InfoContext(ctx, "inbox: fallback answered", "thread", rec.ThreadID, "question", rec.ID, "node", rec.Node)
+		ib.fired(ctx, rec, weft.DeadlineFallback)
 		return true, nil
 	case errors.As(err, new(*weft.AnsweredError)):
 		ib.log.WarnContext(ctx, "inbox: fallback answered; the thread did not go on at once", "thread", rec.ThreadID,
 			"question", rec.ID, "error", err)
+		ib.fired(ctx, rec, weft.DeadlineFallback)
 		return true, nil
 	case errors.Is(err, ErrAlreadyAnswered), errors.Is(err, ErrUnknownInterrupt),
 		errors.Is(err, ErrNotFound), errors.Is(err, weft.ErrThreadCompleted), errors.Is(err, weft.ErrThreadCancelled):
@@ -141,6 +144,13 @@ func (ib *Inbox) fallback(ctx context.Context, rec *checkpoint.InterruptRecord) 
 		return false, nil
 	}
 	return false, fmt.Errorf("inbox: fallback for question %s of thread %q: %w", rec.ID, rec.ThreadID, err)
+}
+
+// fired tells the monitor, if any, that rec's deadline fired.
+func (ib *Inbox) fired(ctx context.Context, rec *checkpoint.InterruptRecord, action weft.DeadlineAction) {
+	if ib.monitor != nil {
+		ib.monitor.DeadlineFired(ctx, rec.Workflow, rec.Node, action)
+	}
 }
 
 func (ib *Inbox) warnOnce(ctx context.Context, key, msg string, args ...any) {

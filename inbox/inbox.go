@@ -26,6 +26,7 @@ type Inbox struct {
 	log     *slog.Logger
 	runOpts []weft.RunOption
 	queue   bool
+	monitor weft.Monitor
 
 	// warned holds the IDs of due interrupts whose fallback failed in a
 	// way that repeats every pass, so that it is logged once.
@@ -72,6 +73,13 @@ func WithRunOptions(opts ...weft.RunOption) Option {
 // thread inline, in the caller's goroutine, when an answer lets it go on.
 func WithQueue() Option {
 	return func(ib *Inbox) { ib.queue = true }
+}
+
+// WithMonitor tells m of every deadline FireDue fires and of every answer
+// recorded without a run here to carry on with it (for metrics; see
+// weft.Monitor).
+func WithMonitor(m weft.Monitor) Option {
+	return func(ib *Inbox) { ib.monitor = m }
 }
 
 // New returns an inbox over store, able to answer the threads of runners.

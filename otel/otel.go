@@ -14,17 +14,34 @@
 // that asked, so one question's life reads as one story across processes
 // and days.
 //
-// As a weft.Observer it adds the run's questions and answers to its span
-// as events and counts them.
+// As a weft.Observer it adds the run's supersteps, questions and answers
+// to its span as events and counts them. As a weft.Monitor, given to
+// workers (worker.Config.Monitor), it counts their claims, takeovers and
+// lost claims, and the deadlines their maintenance fires:
+//
+//	wk, err := worker.New(store, runners, worker.Config{Monitor: tel, RunOptions: []weft.RunOption{weft.WithObserver(tel)}})
+//
+// With WithPending it reports how many questions wait, from the store.
 //
 // Metrics, with attributes of low cardinality only (workflow, node,
-// status, outcome; never thread or question IDs):
+// status, outcome, channel, action; never thread or question IDs):
 //
-//	weft.runs              counter    runs ended, by workflow and status
-//	weft.node.duration     histogram  seconds per node attempt, by workflow, node and outcome
-//	weft.effects           counter    Do effects run (not replayed), by workflow and outcome
-//	weft.questions         counter    questions asked, by workflow and node
-//	weft.answers           counter    answers given, by workflow and channel
+//	weft.runs               counter    runs ended, by workflow and status
+//	weft.supersteps         counter    supersteps committed, by workflow
+//	weft.node.duration      histogram  seconds per node attempt, by workflow, node and outcome
+//	weft.effects            counter    Do effects run (not replayed), by workflow and outcome
+//	weft.questions          counter    questions asked, by workflow and node
+//	weft.answers            counter    answers given, by workflow and channel
+//	weft.answer.latency     histogram  seconds from a question to its answer, by workflow, node and channel
+//	weft.questions.pending  gauge      questions waiting for an answer, by workflow (WithPending)
+//	weft.deadlines.fired    counter    deadlines fired, by workflow, node and action (escalated, fallback)
+//	weft.claims             counter    threads claimed by workers, by workflow and takeover (true: from a dead owner)
+//	weft.claims.lost        counter    runs fenced out because another process took their thread over, by workflow
+//
+// An answer is counted, with its latency, once: by the observer of the
+// run it is given to (Resume), or, for an answer recorded for a worker to
+// carry on with (a worker's deadline fallback, a server's inbox without
+// the workflow), by the monitor of the inbox that recorded it.
 package otel
 
 import (
@@ -39,6 +56,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
 )
 
 // scope is the instrumentation scope's name.
@@ -54,15 +72,21 @@ type Telemetry struct {
 	effects   metric.Int64Counter
 	questions metric.Int64Counter
 	answers   metric.Int64Counter
+	steps     metric.Int64Counter
+	latency   metric.Float64Histogram
+	deadlines metric.Int64Counter
+	claims    metric.Int64Counter
+	lost      metric.Int64Counter
 }
 
 // Option configures New.
 type Option func(*config)
 
 type config struct {
-	tp   trace.TracerProvider
-	mp   metric.MeterProvider
-	prop propagation.TextMapPropagator
+	tp      trace.TracerProvider
+	mp      metric.MeterProvider
+	prop    propagation.TextMapPropagator
+	pending checkpoint.PendingCounter
 }
 
 // WithTracerProvider sets the tracer provider (default: the global one).
@@ -74,6 +98,12 @@ func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) 
 // WithPropagator sets how a run's trace context is carried across a pause
 // (default: W3C trace context).
 func WithPropagator(p propagation.TextMapPropagator) Option { return func(c *config) { c.prop = p } }
+
+// WithPending reports the gauge weft.questions.pending, read from pc (a
+// store: memstore, sqlitestore and pgstore are checkpoint.PendingCounters)
+// each time the meter collects. Give it to the Telemetry of one process of
+// a deployment only: every process would report the same count.
+func WithPending(pc checkpoint.PendingCounter) Option { return func(c *config) { c.pending = pc } }
 
 // New returns Telemetry that reports to the given providers.
 func New(opts ...Option) *Telemetry {
@@ -89,13 +119,58 @@ func New(opts ...Option) *Telemetry {
 	t.effects, _ = m.Int64Counter("weft.effects", metric.WithDescription("Do effects run (not replayed)."))
 	t.questions, _ = m.Int64Counter("weft.questions", metric.WithDescription("Questions asked."))
 	t.answers, _ = m.Int64Counter("weft.answers", metric.WithDescription("Answers given."))
+	t.steps, _ = m.Int64Counter("weft.supersteps", metric.WithDescription("Supersteps committed."))
+	t.latency, _ = m.Float64Histogram("weft.answer.latency", metric.WithUnit("s"),
+		metric.WithDescription("Time from a question to its answer."))
+	t.deadlines, _ = m.Int64Counter("weft.deadlines.fired", metric.WithDescription("Deadlines fired (escalated or answered with the fallback)."))
+	t.claims, _ = m.Int64Counter("weft.claims", metric.WithDescription("Threads claimed by workers; takeover: from an owner presumed dead."))
+	t.lost, _ = m.Int64Counter("weft.claims.lost", metric.WithDescription("Runs fenced out: another process took their thread over."))
+	if pc := c.pending; pc != nil {
+		_, _ = m.Int64ObservableGauge("weft.questions.pending", metric.WithDescription("Questions waiting for an answer."),
+			metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
+				counts, err := pc.CountPending(ctx)
+				if err != nil {
+					return err
+				}
+				for workflow, n := range counts {
+					o.Observe(n, metric.WithAttributes(attribute.String("weft.workflow", workflow)))
+				}
+				return nil
+			}))
+	}
 	return t
 }
 
 var (
 	_ weft.Tracer   = (*Telemetry)(nil)
 	_ weft.Observer = (*Telemetry)(nil)
+	_ weft.Monitor  = (*Telemetry)(nil)
 )
+
+// Claimed counts a worker's claim (weft.claims).
+func (t *Telemetry) Claimed(ctx context.Context, workflow string, takeover bool) {
+	t.claims.Add(ctx, 1, metric.WithAttributes(attribute.String("weft.workflow", workflow), attribute.Bool("weft.takeover", takeover)))
+}
+
+// ClaimLost counts a run fenced out of its thread (weft.claims.lost).
+func (t *Telemetry) ClaimLost(ctx context.Context, workflow string) {
+	t.lost.Add(ctx, 1, metric.WithAttributes(attribute.String("weft.workflow", workflow)))
+}
+
+// Answered records the latency of an answer recorded for a worker to
+// carry on with (weft.answer.latency); answers given to a run are
+// recorded from its EventAnswered.
+func (t *Telemetry) Answered(ctx context.Context, workflow, node, channel string, waited time.Duration) {
+	t.answers.Add(ctx, 1, metric.WithAttributes(attribute.String("weft.workflow", workflow), attribute.String("weft.channel", channel)))
+	t.latency.Record(ctx, max(waited, 0).Seconds(), metric.WithAttributes(
+		attribute.String("weft.workflow", workflow), attribute.String("weft.node", node), attribute.String("weft.channel", channel)))
+}
+
+// DeadlineFired counts a fired deadline (weft.deadlines.fired).
+func (t *Telemetry) DeadlineFired(ctx context.Context, workflow, node string, action weft.DeadlineAction) {
+	t.deadlines.Add(ctx, 1, metric.WithAttributes(attribute.String("weft.workflow", workflow), attribute.String("weft.node", node),
+		attribute.String("weft.action", string(action))))
+}
 
 // workflowKey carries the run's workflow name to its nodes' and effects'
 // metrics.
@@ -183,10 +258,15 @@ func (t *Telemetry) Carry(ctx context.Context) map[string]string {
 	return m
 }
 
-// Observe adds questions and answers to the run's span and counts them.
+// Observe adds supersteps, questions and answers to the run's span and
+// counts them; an answer's latency goes to weft.answer.latency.
 func (t *Telemetry) Observe(ctx context.Context, e weft.Event) {
 	span := trace.SpanFromContext(ctx)
 	switch e.Type {
+	case weft.EventStepCommitted:
+		span.AddEvent("weft.superstep", trace.WithAttributes(attribute.String("weft.checkpoint", e.Checkpoint),
+			attribute.StringSlice("weft.next", e.Next)))
+		t.steps.Add(context.Background(), 1, metric.WithAttributes(attribute.String("weft.workflow", e.Workflow)))
 	case weft.EventInterrupted:
 		for _, q := range e.Questions {
 			span.AddEvent("weft.question", trace.WithAttributes(
@@ -200,5 +280,9 @@ func (t *Telemetry) Observe(ctx context.Context, e weft.Event) {
 		}
 		span.AddEvent("weft.answer", trace.WithAttributes(attribute.String("weft.node", node), attribute.String("weft.channel", channel)))
 		t.answers.Add(context.Background(), 1, metric.WithAttributes(attribute.String("weft.workflow", e.Workflow), attribute.String("weft.channel", channel)))
+		if a := e.Answer; a != nil && !a.Asked.IsZero() && !a.Answered.Before(a.Asked) {
+			t.latency.Record(context.Background(), a.Answered.Sub(a.Asked).Seconds(), metric.WithAttributes(
+				attribute.String("weft.workflow", e.Workflow), attribute.String("weft.node", node), attribute.String("weft.channel", channel)))
+		}
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -15,6 +18,7 @@ import (
 	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/sqlitestore"
 	weftotel "github.com/weftgraph/weft/otel"
+	"github.com/weftgraph/weft/worker"
 )
 
 type Order struct {
@@ -146,7 +150,169 @@ func TestPauseHereResumeThere(t *testing.T) {
 			}
 		}
 	}
-	if got["weft.runs"] != 1 || got["weft.effects"] != 1 || got["weft.questions"] != 1 {
+	if got["weft.runs"] != 1 || got["weft.effects"] != 1 || got["weft.questions"] != 1 || got["weft.supersteps"] != 1 {
 		t.Errorf("metrics of the pausing process: %v", got)
+	}
+	// The resuming process counts the answer and how long it waited.
+	gotB := collect(t, b.metrics)
+	if gotB.sums["weft.answers"] != 1 || gotB.sums["weft.runs"] != 1 || gotB.sums["weft.supersteps"] != 1 {
+		t.Errorf("metrics of the resuming process: %v", gotB.sums)
+	}
+	if h := gotB.hists["weft.answer.latency"]; h.Count != 1 || h.Sum < 0 {
+		t.Errorf("weft.answer.latency of the resuming process: %+v, want one value", h)
+	}
+	if _, ok := collect(t, a.metrics).hists["weft.answer.latency"]; ok {
+		t.Errorf("the pausing process recorded an answer latency")
+	}
+}
+
+// collected is what a reader collected: sums of counters and gauges by
+// name (over their attributes), histograms by name.
+type collected struct {
+	sums   map[string]int64
+	points map[string][]metricdata.DataPoint[int64]
+	hists  map[string]metricdata.HistogramDataPoint[float64]
+}
+
+func collect(t *testing.T, r *sdkmetric.ManualReader) collected {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := r.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	c := collected{sums: map[string]int64{}, points: map[string][]metricdata.DataPoint[int64]{}, hists: map[string]metricdata.HistogramDataPoint[float64]{}}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, dp := range d.DataPoints {
+					c.sums[m.Name] += dp.Value
+				}
+				c.points[m.Name] = d.DataPoints
+			case metricdata.Gauge[int64]:
+				for _, dp := range d.DataPoints {
+					c.sums[m.Name] += dp.Value
+				}
+				c.points[m.Name] = d.DataPoints
+			case metricdata.Histogram[float64]:
+				var h metricdata.HistogramDataPoint[float64]
+				for _, dp := range d.DataPoints {
+					h.Count += dp.Count
+					h.Sum += dp.Sum
+				}
+				c.hists[m.Name] = h
+			}
+		}
+	}
+	return c
+}
+
+// attr returns the value of attribute key of dp ("" if it has none).
+func attr(dp metricdata.DataPoint[int64], key string) string {
+	v, ok := dp.Attributes.Value(attribute.Key(key))
+	if !ok {
+		return ""
+	}
+	return v.Emit()
+}
+
+// TestWorkerMetrics: a worker given the Telemetry as its monitor counts
+// its claims and the deadlines it fires; the pending gauge reads the
+// store; a takeover and a lost claim carry their attributes.
+func TestWorkerMetrics(t *testing.T) {
+	ctx := t.Context()
+	store, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "weft.db"), sqlitestore.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	reader := sdkmetric.NewManualReader()
+	tel := weftotel.New(weftotel.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))),
+		weftotel.WithTracerProvider(sdktrace.NewTracerProvider()), weftotel.WithPending(store))
+
+	g := weft.NewGraph[Order]("due")
+	g.AddNode("ask", func(ctx context.Context, o Order) (Order, error) {
+		d, err := weft.Interrupt[string](ctx, "ok?", weft.Key("decision"), weft.Within(time.Millisecond, "timed out"))
+		o.Decision = d
+		return o, err
+	})
+	g.AddEdge(weft.Start, "ask")
+	wf, err := g.Compile(weft.WithStore(store), weft.WithObserver(tel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2 := weft.NewGraph[Order]("slow")
+	g2.AddNode("ask", func(ctx context.Context, o Order) (Order, error) {
+		d, err := weft.Interrupt[string](ctx, "ok?", weft.Key("decision"))
+		o.Decision = d
+		return o, err
+	})
+	g2.AddEdge(weft.Start, "ask")
+	slow, err := g2.Compile(weft.WithStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"s1", "s2"} {
+		if _, err := slow.Run(ctx, id, Order{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := collect(t, reader).points["weft.questions.pending"]; len(got) != 1 || got[0].Value != 2 || attr(got[0], "weft.workflow") != "slow" {
+		t.Fatalf("weft.questions.pending = %+v, want slow: 2", got)
+	}
+
+	wk, err := worker.New(store, []weft.Runner{wf.Runner()}, worker.Config{Poll: 5 * time.Millisecond, Deadlines: 5 * time.Millisecond,
+		Monitor: tel, RunOptions: []weft.RunOption{weft.WithObserver(tel)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- wk.Run(wctx) }()
+	if _, err := wf.Submit(ctx, "d1", Order{}); err != nil {
+		t.Fatal(err)
+	}
+	var c collected
+	for {
+		row, err := store.Thread(ctx, "d1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = collect(t, reader)
+		if row.Status == checkpoint.StatusCompleted && c.sums["weft.deadlines.fired"] == 1 && c.sums["weft.claims"] >= 2 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("gave up: thread %s, metrics %v", row.Status, c.sums)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, dp := range c.points["weft.claims"] {
+		if attr(dp, "weft.workflow") != "due" || attr(dp, "weft.takeover") != "false" {
+			t.Errorf("weft.claims point %v", dp.Attributes.ToSlice())
+		}
+	}
+	if dp := c.points["weft.deadlines.fired"]; len(dp) != 1 || attr(dp[0], "weft.action") != "fallback" || attr(dp[0], "weft.node") != "ask" {
+		t.Errorf("weft.deadlines.fired = %+v", dp)
+	}
+	if h := c.hists["weft.answer.latency"]; h.Count != 1 {
+		t.Errorf("weft.answer.latency: %+v, want the fallback's", h)
+	}
+
+	tel.Claimed(ctx, "due", true)
+	tel.ClaimLost(ctx, "due")
+	c = collect(t, reader)
+	takeovers := int64(0)
+	for _, dp := range c.points["weft.claims"] {
+		if attr(dp, "weft.takeover") == "true" {
+			takeovers += dp.Value
+		}
+	}
+	if takeovers != 1 || c.sums["weft.claims.lost"] != 1 {
+		t.Errorf("takeovers %d, lost claims %d; want 1 and 1", takeovers, c.sums["weft.claims.lost"])
 	}
 }

@@ -71,6 +71,10 @@ type Config struct {
 	RunOptions []weft.RunOption
 	// Logger logs claims, takeovers, failures and shutdown (default: none).
 	Logger *slog.Logger
+	// Monitor, if set, is told of the worker's claims, takeovers and lost
+	// claims, and of the deadlines its maintenance fires (for metrics:
+	// package github.com/weftgraph/weft/otel implements it).
+	Monitor weft.Monitor
 }
 
 // Worker runs the ready threads of the workflows it has, taken from the
@@ -116,7 +120,11 @@ func New(store checkpoint.Store, runners []weft.Runner, cfg Config) (*Worker, er
 	w.cfg.RetentionEvery = pick(w.cfg.RetentionEvery, time.Hour)
 	w.cfg.LeaderTTL = pick(w.cfg.LeaderTTL, DefaultLeaderTTL)
 	w.cfg.ShutdownTimeout = pick(w.cfg.ShutdownTimeout, DefaultShutdownTimeout)
-	w.inbox = inbox.New(store, runners, inbox.WithQueue(), inbox.WithLogger(w.log))
+	opts := []inbox.Option{inbox.WithQueue(), inbox.WithLogger(w.log)}
+	if cfg.Monitor != nil {
+		opts = append(opts, inbox.WithMonitor(cfg.Monitor))
+	}
+	w.inbox = inbox.New(store, runners, opts...)
 	return w, nil
 }
 
@@ -275,7 +283,11 @@ func (w *Worker) start(ctx context.Context, row checkpoint.Thread) {
 	w.running[row.ID] = row.Workflow
 	w.byFlow[row.Workflow]++
 	w.mu.Unlock()
-	w.log.InfoContext(ctx, "worker: claimed", "thread", row.ID, "workflow", row.Workflow, "epoch", row.Epoch)
+	w.log.InfoContext(ctx, "worker: claimed", "thread", row.ID, "workflow", row.Workflow, "epoch", row.Epoch,
+		"takeover", row.TakenOver)
+	if m := w.cfg.Monitor; m != nil {
+		m.Claimed(ctx, row.Workflow, row.TakenOver)
+	}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -290,6 +302,9 @@ func (w *Worker) start(ctx context.Context, row checkpoint.Thread) {
 		switch {
 		case errors.Is(err, weft.ErrClaimLost):
 			w.log.WarnContext(ctx, "worker: fenced out: another process took the thread over", "thread", row.ID, "error", err)
+			if m := w.cfg.Monitor; m != nil {
+				m.ClaimLost(ctx, row.Workflow)
+			}
 		case err != nil:
 			w.log.WarnContext(ctx, "worker: run failed", "thread", row.ID, "workflow", row.Workflow, "error", err)
 		default:

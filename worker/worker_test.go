@@ -172,14 +172,16 @@ func TestTakeoverAfterTheLeaseLapses(t *testing.T) {
 	a := flow(t, store, "A", h, append(opts, weft.WithLease(2*time.Hour), weft.WithHeartbeat(time.Hour))...)
 	b := flow(t, store, "B", h, opts...)
 	var logA syncBuffer
-	cfgA := fast
+	monA, monB := &monitor{}, &monitor{}
+	cfgA, cfgB := fast, fast
 	cfgA.Logger = slog.New(slog.NewTextHandler(&logA, nil))
+	cfgA.Monitor, cfgB.Monitor = monA, monB
 	startWorker(t, store, cfgA, a.Runner())
 	if _, err := a.Submit(t.Context(), "t", Job{Name: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	<-freeze
-	startWorker(t, store, fast, b.Runner())
+	startWorker(t, store, cfgB, b.Runner())
 	now.Add(int64(2*time.Hour + time.Second)) // A's lease lapses: it is presumed dead
 	waitFor(t, "B's takeover and pause", func() bool { return status(t, store, "t") == weft.StatusInterrupted })
 	close(thaw)
@@ -195,6 +197,49 @@ func TestTakeoverAfterTheLeaseLapses(t *testing.T) {
 	if h.effects.Load() != 1 {
 		t.Fatalf("the effect ran %d times", h.effects.Load())
 	}
+	waitFor(t, "A's monitor told of the lost claim", func() bool { return len(monA.get()) >= 2 })
+	if got, want := monA.get(), []string{"claimed job", "lost job"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("A's monitor: %q, want %q", got, want)
+	}
+	if got, want := monB.get(), []string{"claimed job takeover"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("B's monitor: %q, want %q", got, want)
+	}
+}
+
+// monitor records what a weft.Monitor is told.
+type monitor struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (m *monitor) add(s string) {
+	m.mu.Lock()
+	m.log = append(m.log, s)
+	m.mu.Unlock()
+}
+
+func (m *monitor) get() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.log...)
+}
+
+func (m *monitor) Claimed(_ context.Context, workflow string, takeover bool) {
+	if takeover {
+		m.add("claimed " + workflow + " takeover")
+		return
+	}
+	m.add("claimed " + workflow)
+}
+
+func (m *monitor) ClaimLost(_ context.Context, workflow string) { m.add("lost " + workflow) }
+
+func (m *monitor) Answered(_ context.Context, workflow, node, channel string, waited time.Duration) {
+	m.add(fmt.Sprintf("answered %s %s %s", workflow, node, channel))
+}
+
+func (m *monitor) DeadlineFired(_ context.Context, workflow, node string, action weft.DeadlineAction) {
+	m.add(fmt.Sprintf("deadline %s %s %s", workflow, node, action))
 }
 
 // TestStopFromAnotherProcess: a stop requested in the store reaches the
@@ -321,13 +366,28 @@ func TestDeadlineFiresOnce(t *testing.T) {
 	if _, err := runners[0].Run(t.Context(), "t", Job{}); err != nil {
 		t.Fatal(err)
 	}
+	mon := &monitor{}
 	for _, wf := range runners {
 		cfg := fast
 		cfg.Deadlines = 2 * time.Millisecond
 		cfg.LeaderTTL = 50 * time.Millisecond
+		cfg.Monitor = mon
 		startWorker(t, store, cfg, wf.Runner())
 	}
 	waitFor(t, "the fallback", func() bool { return status(t, store, "t") == weft.StatusCompleted })
+	var fired []string
+	waitFor(t, "the monitor told of the deadline", func() bool {
+		fired = fired[:0]
+		for _, s := range mon.get() {
+			if strings.HasPrefix(s, "deadline") {
+				fired = append(fired, s)
+			}
+		}
+		return len(fired) > 0
+	})
+	if want := []string{"deadline due ask fallback"}; fmt.Sprint(fired) != fmt.Sprint(want) {
+		t.Errorf("the monitor was told %q, want %q", fired, want)
+	}
 	page, err := store.Interrupts(t.Context(), &checkpoint.InterruptQuery{ThreadID: "t"})
 	if err != nil || len(page.Interrupts) != 1 || page.Interrupts[0].Author != inbox.DeadlineAuthor || h.effects.Load() != 1 {
 		t.Fatalf("questions %+v, continued %d times", page, h.effects.Load())

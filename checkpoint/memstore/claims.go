@@ -83,8 +83,10 @@ func (s *Store) ClaimReady(ctx context.Context, q *checkpoint.ClaimReady) ([]che
 	}
 	out := make([]checkpoint.Thread, len(ready))
 	for i, t := range ready {
+		takeover := t.row.Status == checkpoint.StatusRunning
 		s.claim(t, q.Owner, q.Lease)
 		out[i] = t.row
+		out[i].TakenOver = takeover
 	}
 	return out, nil
 }

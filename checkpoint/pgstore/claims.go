@@ -28,7 +28,7 @@ RETURNING ` + threadColumns)
 	// thread claimed by one that committed since this statement began is
 	// re-checked on its newest row and left out.
 	st.claimReady = q(`WITH c AS (
-	SELECT id, updated_at FROM {{schema}}.threads
+	SELECT id, updated_at, status = 'running' AS taken_over FROM {{schema}}.threads
 	WHERE workflow = ANY($1::text[]) AND status IN ('ready', 'running')
 		AND (status = 'ready' OR lease_until IS NULL OR lease_until <= ` + now + `)
 	ORDER BY updated_at, id
@@ -38,9 +38,9 @@ RETURNING ` + threadColumns)
 	UPDATE {{schema}}.threads t SET status = 'running', owner = $3, lease_until = ` + now + ` + ` + durationSQL(4) + `,
 		epoch = t.epoch + 1, version = t.version + 1, updated_at = ` + now + `
 	FROM c WHERE t.id = c.id
-	RETURNING ` + qualified + `, c.updated_at AS claimable_since
+	RETURNING ` + qualified + `, c.updated_at AS claimable_since, c.taken_over
 )
-SELECT ` + threadColumns + ` FROM u ORDER BY claimable_since, id`)
+SELECT ` + threadColumns + `, taken_over FROM u ORDER BY claimable_since, id`)
 	// Heartbeat: $1 owner, $2 threads, $3 lease, $4 now.
 	st.heartbeat = q(`UPDATE {{schema}}.threads SET lease_until = ` + nowSQL(4) + ` + ` + durationSQL(3) + `
 WHERE id = ANY($2::text[]) AND status = 'running' AND owner = $1
@@ -115,11 +115,14 @@ func (s *Store) ClaimReady(ctx context.Context, q *checkpoint.ClaimReady) ([]che
 		return nil, fmt.Errorf("pgstore: claim ready threads: %w", err)
 	}
 	for rows.Next() {
-		t, err := scanThread(rows)
-		if err != nil {
+		var x threadRow
+		var takeover bool
+		if err := rows.Scan(append(x.scanDest(), &takeover)...); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("pgstore: claim ready threads: %w", err)
 		}
+		t := x.decode()
+		t.TakenOver = takeover
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {

@@ -33,7 +33,7 @@ const (
 	// workflow (TestClaimReadyQueryPlan checks it). It reads the ready and
 	// running threads of the workflows, and sorts them when there are
 	// several workflows.
-	qClaimable = `SELECT id FROM threads INDEXED BY threads_claimable
+	qClaimable = `SELECT id, status = 'running' FROM threads INDEXED BY threads_claimable
 		WHERE status IN ('ready', 'running') AND workflow IN (SELECT value FROM json_each(?1))
 		AND (status = 'ready' OR lease_until IS NULL OR lease_until <= ?2)
 		ORDER BY updated_at, id LIMIT ?3`
@@ -148,23 +148,27 @@ func (s *Store) ClaimReady(ctx context.Context, q *checkpoint.ClaimReady) ([]che
 			return fmt.Errorf("sqlitestore: claim ready threads: %w", err)
 		}
 		var ids []string
+		var takeovers []bool
 		for rows.Next() {
 			var id string
-			if err := rows.Scan(&id); err != nil {
+			var takeover bool
+			if err := rows.Scan(&id, &takeover); err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlitestore: claim ready threads: %w", err)
 			}
 			ids = append(ids, id)
+			takeovers = append(takeovers, takeover)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("sqlitestore: claim ready threads: %w", err)
 		}
-		for _, id := range ids {
+		for i, id := range ids {
 			th, err := claimThread(ctx, tx, id, q.Owner, q.Lease, now)
 			if err != nil {
 				return err
 			}
+			th.TakenOver = takeovers[i]
 			out = append(out, *th)
 		}
 		return nil

@@ -140,6 +140,12 @@ var claimReadyTests = []test{
 			}
 			checkLease(e, th.ID, th, before, hour)
 		}
+		if got[0].TakenOver || !got[1].TakenOver {
+			e.t.Errorf("TakenOver: ready-1 %v, lapsed %v; want false, true", got[0].TakenOver, got[1].TakenOver)
+		}
+		if e.getThread("lapsed").TakenOver {
+			e.t.Error("Thread of the thread taken over has TakenOver: stores do not keep it")
+		}
 		if got[0].Epoch != 1 || got[1].Epoch != 8 || got[1].Version != lapsed.row.Version+1 {
 			e.t.Errorf("epochs %d, %d (version %d); want 1, 8 (version %d)", got[0].Epoch, got[1].Epoch, got[1].Version, lapsed.row.Version+1)
 		}

@@ -13,6 +13,7 @@ import (
 )
 
 var interruptsTests = []test{
+	{"CountPending", testCountPending},
 	{"Empty", func(e *env) {
 		page, err := e.s.Interrupts(e.ctx, &checkpoint.InterruptQuery{})
 		noErr(e.t, "Interrupts", err)
