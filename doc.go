@@ -195,9 +195,11 @@
 // context the work runs under, so that spans nest and a node's own
 // instrumentation joins them. What the Tracer carries at a pause is stored
 // with the thread, and the run that resumes it, in any process, gets it:
-// a resumed run links to the run that asked. Package
-// github.com/weftgraph/weft/otel implements Tracer with OpenTelemetry, in a
-// module of its own.
+// a resumed run links to the run that asked. A Monitor is told what the
+// machinery around runs does (a worker's claims and takeovers, deadlines
+// fired, answers recorded for a worker), for metrics. Package
+// github.com/weftgraph/weft/otel implements Tracer, Observer and Monitor
+// with OpenTelemetry, in a module of its own.
 //
 // # Status
 //

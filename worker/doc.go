@@ -89,6 +89,15 @@
 // and prunes history (Config.Retention). When it dies another takes over
 // after Config.LeaderTTL.
 //
+// # Metrics
+//
+// Config.Monitor (a weft.Monitor, such as the Telemetry of package
+// github.com/weftgraph/weft/otel) is told of every claim, marked as a
+// takeover when the thread's owner had let its lease lapse, of every run
+// fenced out because another process took its thread over, of every
+// deadline the worker's maintenance fires and of the answers it records.
+// Config.Logger logs the same.
+//
 // # Limits and shutdown
 //
 // Config.Slots caps the threads a worker runs at once, and
