@@ -179,10 +179,34 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// journalMode opens the write connection, which turns the file to WAL, and
+// returns the journal mode it reports. Connections that open a new file at
+// the same moment (processes starting together) race to change its
+// journal mode, and the losers get SQLITE_BUSY at once, without waiting
+// for the busy timeout: they try again until it has passed.
+func (s *Store) journalMode(ctx context.Context, busy time.Duration) (string, error) {
+	if busy == 0 {
+		busy = DefaultBusyTimeout
+	}
+	deadline := time.Now().Add(busy)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		var mode string
+		err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().Add(wait).After(deadline) {
+			return mode, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
 // open checks the connections and the schema, and prepares the statements.
 func (s *Store) open(ctx context.Context, opts Options) error {
-	var mode string
-	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	mode, err := s.journalMode(ctx, opts.BusyTimeout)
+	if err != nil {
 		return fmt.Errorf("sqlitestore: Open(%q): %w", s.path, err)
 	}
 	if !strings.EqualFold(mode, "wal") {
@@ -196,7 +220,6 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	if err := s.checkSchema(ctx); err != nil {
 		return err
 	}
-	var err error
 	if s.wstmts, err = prepare(ctx, s.write, writeQueries); err != nil {
 		return fmt.Errorf("sqlitestore: Open(%q): %w", s.path, err)
 	}
