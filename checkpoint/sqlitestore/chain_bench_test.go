@@ -20,31 +20,35 @@ var chainSizes = []int{10, 2000, 5000}
 func growChain(tb testing.TB, s checkpoint.Store, id string, n int) {
 	tb.Helper()
 	ctx := context.Background()
-	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for v := int64(1); v <= int64(n); v++ {
-		list := checkpoint.Blob{Field: "list", Data: fmt.Appendf(nil, "[%d]", v)}
-		if v > 1 {
-			list.Base = v - 1
-		}
-		parent := ""
-		if v > 1 {
-			parent = checkpoint.FormatID(v - 1)
-		}
-		at := t0.Add(time.Duration(v) * time.Millisecond)
-		c := &checkpoint.Commit{
-			Thread: checkpoint.Thread{ID: id, Workflow: "bench", GraphHash: "g", Status: checkpoint.StatusRunning,
-				Head: checkpoint.FormatID(v)},
-			ExpectedVersion: v - 1,
-			At:              at,
-			Checkpoint: &checkpoint.Checkpoint{
-				ParentID: parent, Step: int(v), Source: checkpoint.SourceLoop, Next: []string{"step"},
-				Versions: map[string]int64{"list": v, "flat": v},
-				Blobs:    []checkpoint.Blob{list, {Field: "flat", Data: fmt.Appendf(nil, "step %d", v)}},
-			},
-		}
-		if _, err := s.Commit(ctx, c); err != nil {
+		if _, err := s.Commit(ctx, chainCommit(id, v)); err != nil {
 			tb.Fatalf("commit %d: %v", v, err)
 		}
+	}
+}
+
+// chainCommit returns the commit of version v of growChain's thread id.
+func chainCommit(id string, v int64) *checkpoint.Commit {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	list := checkpoint.Blob{Field: "list", Data: fmt.Appendf(nil, "[%d]", v)}
+	if v > 1 {
+		list.Base = v - 1
+	}
+	parent := ""
+	if v > 1 {
+		parent = checkpoint.FormatID(v - 1)
+	}
+	at := t0.Add(time.Duration(v) * time.Millisecond)
+	return &checkpoint.Commit{
+		Thread: checkpoint.Thread{ID: id, Workflow: "bench", GraphHash: "g", Status: checkpoint.StatusRunning,
+			Head: checkpoint.FormatID(v)},
+		ExpectedVersion: v - 1,
+		At:              at,
+		Checkpoint: &checkpoint.Checkpoint{
+			ParentID: parent, Step: int(v), Source: checkpoint.SourceLoop, Next: []string{"step"},
+			Versions: map[string]int64{"list": v, "flat": v},
+			Blobs:    []checkpoint.Blob{list, {Field: "flat", Data: fmt.Appendf(nil, "step %d", v)}},
+		},
 	}
 }
 
@@ -115,6 +119,30 @@ func BenchmarkBlobScanFloor(b *testing.B) {
 				rows.Close()
 				if len(out) != n+1 {
 					b.Fatalf("%d rows, want %d", len(out), n+1)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAppendCommit measures a superstep commit that appends one
+// element to the list of growChain's thread after n supersteps: the cost
+// of a commit on a long chain, with the folds of the chain (one commit in
+// foldAfter rewrites the chain's pack) spread over the commits.
+//
+//	go test -run '^$' -bench AppendCommit -benchmem -count 6 ./checkpoint/sqlitestore/
+func BenchmarkAppendCommit(b *testing.B) {
+	for _, n := range []int{10, 2000} {
+		b.Run(fmt.Sprintf("supersteps=%d", n), func(b *testing.B) {
+			s := openBench(b)
+			growChain(b, s, "chain", n)
+			ctx := context.Background()
+			v := int64(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				v++
+				if _, err := s.Commit(ctx, chainCommit("chain", v)); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

@@ -25,19 +25,33 @@ const (
 		SELECT thread_id, namespace, ?3, task, kind, key, data FROM pending_writes
 		WHERE thread_id = ?1 AND namespace = ?2 AND checkpoint_id = ?4 AND kind IN (SELECT value FROM json_each(?5))
 		ON CONFLICT (thread_id, namespace, checkpoint_id, task, kind, key) DO UPDATE SET data = excluded.data`
-	// qMissingBlob returns a (field, version) of the JSON object ?1 with a
-	// version below ?4 whose blob is not stored.
-	qMissingBlob = `SELECT j.key, j.value FROM json_each(?1) j WHERE j.value < ?4 AND NOT EXISTS (
-		SELECT 1 FROM blobs b WHERE b.thread_id = ?2 AND b.namespace = ?3 AND b.version = j.value AND b.field = j.key)
-		LIMIT 1`
+	// qMissingBlob returns the (field, version) pairs of the JSON object ?1
+	// with a version below ?4 that are not a plain row: for each, the first
+	// row of the field at or above the version, if it is a pack (its
+	// pack_from and data), which holds the blob if the version is one of
+	// its blobs' (see 0007_blob_packs.sql). The first row is found by its
+	// rowid, from the primary key.
+	qMissingBlob = `SELECT j.key, j.value, b.pack_from, CASE WHEN b.pack_from <= j.value THEN b.data END
+		FROM json_each(?1) j LEFT JOIN blobs b ON b.rowid = (SELECT p.rowid FROM blobs p
+			WHERE p.thread_id = ?2 AND p.namespace = ?3 AND p.field = j.key AND p.version >= j.value ORDER BY p.version LIMIT 1)
+		WHERE j.value < ?4 AND (b.version IS NULL OR b.version <> j.value OR b.pack_from IS NOT NULL)`
 	qInsertCP = `INSERT INTO checkpoints (thread_id, namespace, version, parent, step, source, next, versions, meta, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	// qInsertBlob inserts a blob with its root (see 0003_blob_roots.sql):
-	// its own version ?4 for a full blob, the root of its base blob ?5 for
-	// an Append blob, or ?5 itself when that blob is not stored.
-	qInsertBlob = `INSERT INTO blobs (thread_id, namespace, field, version, base, root, data)
-		VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 <= 0 OR ?5 >= ?4 THEN ?4 ELSE coalesce((SELECT p.root FROM blobs p
-			WHERE p.thread_id = ?1 AND p.namespace = ?2 AND p.field = ?3 AND p.version = ?5), ?5) END, ?6)`
+	// qInsertBlob inserts a full blob (base ?5 not older than its version
+	// ?4, 0 included), whose root is its own version (see
+	// 0003_blob_roots.sql).
+	qInsertBlob = `INSERT INTO blobs (thread_id, namespace, field, version, base, root, data) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6)`
+	// qInsertAppend inserts an Append blob (a base ?5 older than its
+	// version ?4) with its root and returns the root: the root of the row
+	// that holds its base (the first row of the field at or above ?5, if it
+	// is ?5 itself or a pack that spans it: see 0007_blob_packs.sql), or ?5
+	// itself when no row does. The CASE reads pack_from, the last column,
+	// only when that row is not the base itself.
+	qInsertAppend = `INSERT INTO blobs (thread_id, namespace, field, version, base, root, data)
+		VALUES (?1, ?2, ?3, ?4, ?5, coalesce((SELECT
+			CASE WHEN p.version = ?5 THEN p.root WHEN p.pack_from <= ?5 THEN p.root END FROM blobs p
+			WHERE p.thread_id = ?1 AND p.namespace = ?2 AND p.field = ?3 AND p.version >= ?5 ORDER BY p.version LIMIT 1), ?5), ?6)
+		RETURNING root`
 	qDeleteWrites = `DELETE FROM pending_writes WHERE thread_id = ? AND namespace = ? AND checkpoint_id = ?`
 	qPutWrite     = `INSERT INTO pending_writes (thread_id, namespace, checkpoint_id, task, kind, key, data) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (thread_id, namespace, checkpoint_id, task, kind, key) DO UPDATE SET data = excluded.data`
@@ -76,12 +90,13 @@ func qUpdateThread(workflow, status bool) string {
 // workflow nor status is done by qAdvanceThread, so writeThread does not
 // run it (and exec would run it unprepared if it did).
 var writeQueries = []string{
-	qThreadVersion, qInsertThread, qAdvanceThread, qCancel, qCarry, qMissingBlob, qInsertCP, qInsertBlob,
+	qThreadVersion, qInsertThread, qAdvanceThread, qCancel, qCarry, qMissingBlob, qInsertCP, qInsertBlob, qInsertAppend,
 	qDeleteWrites, qPutWrite, qInsertInterrupt, qInsertStep, qClaimOf, qDeleteThread,
 	qUpdateThread(true, false), qUpdateThread(false, true), qUpdateThread(true, true),
 	qAnswer, qReassign, qInterruptStatus, qInterruptState, qThreadExists, qThread,
 	qClaimThread, qReadyThread, qClaimable, qHeartbeat, qStopRunning, qStopReady, qTakeLease, qReleaseLease,
 	qEventOfInterrupt, qAddEvent, qClaimEvents, qDeliveredEvent, qRetryEvent, qEventExists, qPruneEvents,
+	qFoldRows, qFoldDelete, qFoldWrite, qHasPack, qPruneVersions, qPruneBlobsRows, qPruneDelete, qPruneRepack,
 }
 
 // encodedCheckpoint is a checkpoint's columns, encoded before the write
@@ -201,19 +216,40 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 }
 
 // verifyBlobs returns ErrNotFound if a blob that cp's versions (versions,
-// encoded) name at a version before version is not stored.
+// encoded) name at a version before version is not stored: not a plain
+// row, nor a blob of the pack that spans its version (unpacked here, in
+// the rare case a fork names a blob that was folded). A pack that cannot
+// be read is an error wrapping checkpoint.ErrCorrupt and
+// checkpoint.ErrPack.
 func verifyBlobs(ctx context.Context, tx txn, id, cpID string, cp *checkpoint.Checkpoint, versions any, version int64) error {
-	var field string
-	var v int64
-	err := tx.QueryRowContext(ctx, qMissingBlob, versions, id, cp.Namespace, version).Scan(&field, &v)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil
-	case err != nil:
+	rows, err := tx.QueryContext(ctx, qMissingBlob, versions, id, cp.Namespace, version)
+	if err != nil {
 		return fmt.Errorf("sqlitestore: thread %q: checkpoint %s: verify blobs: %w", id, cpID, err)
 	}
-	return fmt.Errorf("sqlitestore: thread %q: checkpoint %s names blob %q of version %d, which is gone: %w",
-		id, cpID, field, v, checkpoint.ErrNotFound)
+	defer rows.Close()
+	for rows.Next() {
+		var field string
+		var v int64
+		var from intCol
+		var pack []byte
+		if err := rows.Scan(&field, &v, &from, &pack); err != nil {
+			return fmt.Errorf("sqlitestore: thread %q: checkpoint %s: verify blobs: %w", id, cpID, err)
+		}
+		found := false
+		if pack != nil {
+			if found, err = packHas(field, pack, v); err != nil {
+				return corrupt(fmt.Sprintf("thread %q: namespace %q: checkpoint %s: verify blob %q of version %d", id, cp.Namespace, cpID, field, v), err)
+			}
+		}
+		if !found {
+			return fmt.Errorf("sqlitestore: thread %q: checkpoint %s names blob %q of version %d, which is gone: %w",
+				id, cpID, field, v, checkpoint.ErrNotFound)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlitestore: thread %q: checkpoint %s: verify blobs: %w", id, cpID, err)
+	}
+	return nil
 }
 
 // qAdvanceThread is the UPDATE of a superstep that keeps the thread's
@@ -287,7 +323,10 @@ func writeThread(ctx context.Context, tx txn, c *checkpoint.Commit, version int6
 }
 
 // insertCheckpoint writes cp, its blobs, and removes the pending writes of
-// the superstep it ends.
+// the superstep it ends. An Append blob whose chain has grown foldAfter
+// versions above its root folds the chain into a pack (foldChain); its
+// insert returns the root, so a commit that does not fold runs one
+// statement per blob, as before packs.
 func insertCheckpoint(ctx context.Context, tx txn, id string, version int64, cp *checkpoint.Checkpoint, enc *encodedCheckpoint) error {
 	if _, err := tx.exec(ctx, qInsertCP, id, cp.Namespace, version, cp.ParentID, cp.Step, cp.Source,
 		enc.next, enc.versions, enc.meta, encodeTime(cp.CreatedAt)); err != nil {
@@ -295,8 +334,20 @@ func insertCheckpoint(ctx context.Context, tx txn, id string, version int64, cp 
 	}
 	for i := range cp.Blobs {
 		b := &cp.Blobs[i]
-		if _, err := tx.exec(ctx, qInsertBlob, id, cp.Namespace, b.Field, version, b.Base, bytesArg(b.Data)); err != nil {
+		if b.Base <= 0 || b.Base >= version {
+			if _, err := tx.exec(ctx, qInsertBlob, id, cp.Namespace, b.Field, version, b.Base, bytesArg(b.Data)); err != nil {
+				return fmt.Errorf("sqlitestore: thread %q: checkpoint %s: insert blob %q: %w", id, checkpoint.FormatID(version), b.Field, err)
+			}
+			continue
+		}
+		var root int64
+		if err := tx.QueryRowContext(ctx, qInsertAppend, id, cp.Namespace, b.Field, version, b.Base, bytesArg(b.Data)).Scan(&root); err != nil {
 			return fmt.Errorf("sqlitestore: thread %q: checkpoint %s: insert blob %q: %w", id, checkpoint.FormatID(version), b.Field, err)
+		}
+		if version-root >= foldAfter {
+			if err := foldChain(ctx, tx, id, cp.Namespace, b.Field, version, root); err != nil {
+				return err
+			}
 		}
 	}
 	if _, err := tx.exec(ctx, qDeleteWrites, id, cp.Namespace, cp.ParentID); err != nil {

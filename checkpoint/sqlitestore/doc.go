@@ -56,7 +56,17 @@
 //     version 2 read the same afterwards;
 //   - 0004_outbox: the table outbox (see The outbox below) and its partial
 //     index outbox_due. It only adds, and records no event for what the
-//     file held before.
+//     file held before;
+//   - 0005_interrupts_by_checkpoint: the index interrupts_checkpoint
+//     (thread_id, checkpoint_id), from which the questions of a thread's
+//     head are read (see The inbox below);
+//   - 0006_records: the table records of [checkpoint.Records] and its
+//     index records_thread;
+//   - 0007_blob_packs: blobs.pack_from, NULL for a plain row and the
+//     lowest version of the blobs a pack row holds (see Append chains
+//     below). Adding a nullable column rewrites no row: the rows of
+//     version 6 read as plain rows, and a long chain written before it is
+//     folded the next time a commit appends to it.
 //
 // # The outbox
 //
@@ -180,26 +190,60 @@
 // A list that grows by appends is stored as Append blobs, each holding the
 // elements added to the blob of the same field at its Base, down to a full
 // blob: the head of a thread whose list grew every superstep needs one
-// blob per superstep. Each blob row keeps the chain's root, the version of
-// the full blob it starts from, set when the blob is inserted (the root of
-// its base, read in the same statement; its own version for a full blob;
-// its base when the base is not stored). A chain's versions all lie
-// between its root and its head, so [Store.Checkpoint] reads the blobs of
-// a checkpoint in one statement, whatever the length of its chains: for
-// each field, the head blob by its key, then the blobs of that field and
-// root from the root to the head, one range of the primary key (thread_id,
-// namespace, field, version). The store then follows the bases in Go and
-// keeps exactly the chain; blobs of forks whose branches share the root
-// and fall in the range are read and dropped. So a read costs one row per
-// blob returned, plus the blobs of other branches of the same root, where
-// schema version 2 walked the chain with a recursive query, one lookup per
-// link. SQLite's planner needs no statistics for this (the package runs no
-// ANALYZE); TestBlobsQueryPlan checks the plan and TestCheckpointChainCost
-// counts the statements and rows of a read at 10 and 2,000 supersteps.
-// Commits cost the same: the root is one more lookup of a page the commit
-// touches anyway, and the table has no other index. A chain keeps growing
-// until its field is written in full again, which is the engine's choice,
-// not the store's.
+// blob per superstep. Each blob row keeps the chain's root, set when the
+// blob is inserted (by the insert itself, which returns it): its own
+// version for a full blob, the root of the row that holds its base for an
+// Append blob, its base when no row does. A chain's versions all lie
+// between its root and its head (or, from a pack, the pack's lowest
+// version), so [Store.Checkpoint] reads the blobs of a checkpoint in one
+// statement, whatever the length of its chains: for each field, the row
+// that holds the version asked for, by one seek of the primary key
+// (thread_id, namespace, field, version), then the rows of that field and
+// root from the root to that row, one range of the key. The store then
+// unpacks the packs among them and follows the bases in Go
+// ([checkpoint.ChainBlobs]), keeping exactly the chain; blobs of forks
+// whose branches share the root and fall in the range are read and
+// dropped.
+//
+// Long chains are folded into packs, so that a read scans a bounded
+// number of rows: a commit that inserts an Append blob at version v whose
+// root R is 64 versions below it or more (foldAfter) folds, in its own
+// transaction, every row of the field from R to v into one pack row at v
+// (its blobs in [checkpoint.AppendPack]'s format; root v, base 0,
+// pack_from the lowest version in it), and deletes the rows it folded. A
+// pack among them is expanded into the new one, and so the pack of a
+// chain grows with it: each blob is stored once, in one row, and each
+// fold rewrites the chain's pack, once per 64 appends. When a row in the
+// range belongs to a chain that starts below R (a fork from before a
+// full value that R's chain starts from), the range reaches down to that
+// chain's root, and to the lowest version of a pack it starts from,
+// until no row in it has a chain that leaves it: every blob in a pack has
+// its Base chain in the same pack or in rows above it. No other row of
+// the field lies in a pack's range, since v is the thread's newest
+// version when it folds. Appends to a blob in a pack get the pack's root,
+// v, and are read with it. So the head of a list that grew for 5,000
+// supersteps reads one pack and fewer than 64 rows, where it read 5,000
+// rows; TestBlobsQueryPlan checks the plan, TestCheckpointChainCost and
+// TestFoldBoundsRows count the statements and rows of reads at 10 to
+// 2,000 supersteps. A commit that does not fold runs the same statements
+// as before packs (TestFoldStatements); one that folds runs three more (a
+// range read of the field, a second one in the rare case the range
+// reaches down below it, a DELETE and an UPDATE).
+//
+// A lookup of the blob of a field at version w (the head of a read, the
+// base of an Append blob) takes the first row of the field at or above w:
+// it is w's own row, or a pack whose range holds w, or w is not stored. A
+// version inside a pack's range need not be one of its blobs: Commit with
+// VerifyBlobs, which checks that the blobs a fork names are there, unpacks
+// the pack in the rare case a version it names is not a plain row. Prune
+// of a namespace without packs is one statement, as before; of one with
+// packs, it works out in Go which blobs the remaining checkpoints need,
+// following bases through the blobs of packs, deletes the plain rows not
+// needed, and rewrites a pack without its blobs that are not needed (or
+// deletes it when none is). A pack that cannot be unpacked is corrupt
+// data (see below): the read, the verifying commit or the commit that
+// would fold it fails, and Prune removes nothing. DeleteThread cascades
+// to packs as to every row.
 //
 // # The inbox
 //
@@ -221,10 +265,13 @@
 // # Corrupt data
 //
 // A stored value that the store could not have written (bad JSON in a list
-// or map column, text in an integer column) makes the read fail with an
-// error that wraps [checkpoint.ErrCorrupt] and names the thread and the
+// or map column, text in an integer column, a pack that does not unpack)
+// makes the read fail with an error that wraps [checkpoint.ErrCorrupt]
+// (and, for a pack, [checkpoint.ErrPack]) and names the thread and the
 // checkpoint, blob, interrupt or step. Prune refuses to remove blobs of a
-// namespace in which a remaining checkpoint's versions cannot be read.
+// namespace in which a remaining checkpoint's versions or a pack cannot be
+// read; a commit that would fold a pack that cannot be read fails, and
+// keeps nothing.
 //
 // # Decisions the contract leaves open
 //

@@ -28,7 +28,7 @@ var ErrNotMigrated = checkpoint.ErrNotMigrated
 // SchemaVersion is the version of the newest embedded migration: the
 // schema this program reads and writes, as pgstore.SchemaVersion is for
 // PostgreSQL. LatestSchemaVersion returns the same number.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // SchemaError is the error of Open when the database's schema version is
 // not the one this program knows. It wraps checkpoint.ErrSchemaTooNew when

@@ -171,7 +171,8 @@ func pruneThread(ctx context.Context, tx txn, id string, p *checkpoint.Prune) (i
 
 // collectBlobsQuery deletes the blobs of namespace ?2 of thread ?1 that no
 // remaining checkpoint needs, directly or down an Append chain, and whose
-// own checkpoint is gone.
+// own checkpoint is gone. It reads bases from rows, so it serves only a
+// namespace without packs.
 const collectBlobsQuery = `WITH RECURSIVE need (field, version) AS (
 	SELECT j.key, j.value FROM checkpoints c, json_each(c.versions) j
 	WHERE c.thread_id = ?1 AND c.namespace = ?2
@@ -186,7 +187,8 @@ DELETE FROM blobs WHERE thread_id = ?1 AND namespace = ?2
 
 // collectBlobs removes the blobs of a namespace that nothing needs any
 // more. It refuses to when a remaining checkpoint's versions cannot be
-// read, since it could not tell which blobs that checkpoint needs.
+// read, since it could not tell which blobs that checkpoint needs, and
+// when a pack cannot be read (collectPacked).
 func collectBlobs(ctx context.Context, tx txn, id, ns string) error {
 	var bad int64
 	err := tx.QueryRowContext(ctx, `SELECT version FROM checkpoints WHERE thread_id = ? AND namespace = ?
@@ -196,6 +198,16 @@ func collectBlobs(ctx context.Context, tx txn, id, ns string) error {
 			errors.New("column versions: not a JSON object: cannot tell which blobs it needs, so none are removed"))
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlitestore: thread %q: prune: %w", id, err)
+	}
+	// A namespace with packs is collected in Go, which follows the bases
+	// of the blobs inside them; one without, by collectBlobsQuery.
+	var one int
+	err = tx.QueryRowContext(ctx, qHasPack, id, ns).Scan(&one)
+	switch {
+	case err == nil:
+		return collectPacked(ctx, tx, id, ns)
+	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("sqlitestore: thread %q: prune: %w", id, err)
 	}
 	if _, err := tx.exec(ctx, collectBlobsQuery, id, ns); err != nil {

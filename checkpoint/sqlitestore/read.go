@@ -32,20 +32,27 @@ const (
 		FROM steps WHERE thread_id = ? AND version > ? ORDER BY version, seq`
 
 	// qBlobs gathers the blobs a checkpoint needs, in one range read per
-	// field: for each (field, version) of ?1 (a JSON object, the
-	// checkpoint's versions) the head blob at that version and every blob
-	// of the field with the head's root and a version from the root to the
-	// head's: the head's Append chain, and the blobs of forks that share
-	// its root, which checkpoint.ChainBlobs drops. Both lookups are of the primary key
+	// field. For each (field, version) of ?1 (a JSON object, the
+	// checkpoint's versions) the head row is the first row of the field at
+	// or above the version, found by its rowid from the primary key, if it
+	// is the version's own row or a pack that spans it (see
+	// 0007_blob_packs.sql). Then every row of the field with the head's
+	// root and a version from the root to the head's: the head's Append
+	// chain, which may start with the pack the chain was folded into, and
+	// the blobs of forks that share its root, which checkpoint.ChainBlobs
+	// drops once the packs are unpacked. The range is of the primary key
 	// (thread_id, namespace, field, version); CROSS JOIN keeps the planner
-	// from reordering them. A root above its head (a database written by
-	// hand) still reads the head blob.
+	// from reordering the lookups. A root above its head (a database
+	// written by hand) still reads the head row.
 	qBlobs = `WITH want (field, version) AS (SELECT key, value FROM json_each(?1)),
 head (field, version, root) AS (
 	SELECT b.field, b.version, b.root FROM want w CROSS JOIN blobs b
-		ON b.thread_id = ?2 AND b.namespace = ?3 AND b.field = w.field AND b.version = w.version
+		ON b.rowid = (SELECT p.rowid FROM blobs p
+			WHERE p.thread_id = ?2 AND p.namespace = ?3 AND p.field = w.field AND p.version >= w.version
+			ORDER BY p.version LIMIT 1)
+	WHERE b.version = w.version OR b.pack_from <= w.version
 )
-SELECT b.field, b.version, b.base, b.data FROM head h CROSS JOIN blobs b
+SELECT b.field, b.version, b.base, b.data, b.pack_from FROM head h CROSS JOIN blobs b
 	ON b.thread_id = ?2 AND b.namespace = ?3 AND b.field = h.field
 		AND b.version BETWEEN min(h.root, h.version) AND h.version
 WHERE b.root = h.root OR b.version = h.version`
@@ -223,7 +230,10 @@ func (s *Store) Checkpoint(ctx context.Context, threadID, namespace, id string) 
 }
 
 // readBlobs returns the blobs cp needs: one statement, whatever the length
-// of the chains.
+// of the chains. The blobs of a pack row are unpacked where the row was
+// read (they are older than the rows above it), sharing its memory; a pack
+// that cannot be read is an error wrapping checkpoint.ErrCorrupt and
+// checkpoint.ErrPack.
 func readBlobs(ctx context.Context, tx txn, cp *checkpoint.Checkpoint) ([]checkpoint.Blob, error) {
 	// The versions were decoded from JSON, so they encode; the query gets
 	// Go's encoding of them, not the stored text, which SQLite's JSON
@@ -238,24 +248,39 @@ func readBlobs(ctx context.Context, tx txn, cp *checkpoint.Checkpoint) ([]checkp
 	}
 	defer rows.Close()
 	var read []checkpoint.Blob
+	n := int64(0)
+	// The columns are scanned into the same variables row after row, so
+	// that they are allocated once (Scan copies the values out).
+	var b checkpoint.Blob
+	var version, base, from intCol
 	for rows.Next() {
-		var b checkpoint.Blob
-		var version, base intCol
-		if err := rows.Scan(&b.Field, &version, &base, &b.Data); err != nil {
+		b = checkpoint.Blob{}
+		if err := rows.Scan(&b.Field, &version, &base, &b.Data, &from); err != nil {
 			return nil, fmt.Errorf("sqlitestore: thread %q: checkpoint %s: blobs: %w", cp.ThreadID, cp.ID, err)
 		}
+		n++
 		var d decoder
 		b.Version = d.int("version", version)
 		b.Base = d.int("base", base)
+		if !from.null {
+			d.int("pack_from", from)
+		}
 		if d.err != nil {
 			return nil, corrupt(fmt.Sprintf("thread %q: namespace %q: checkpoint %s: blob %q", cp.ThreadID, cp.Namespace, cp.ID, b.Field), d.err)
 		}
-		read = append(read, b)
+		if from.null {
+			read = append(read, b)
+			continue
+		}
+		if read, err = checkpoint.UnpackBlobs(read, b.Field, b.Data); err != nil {
+			return nil, corrupt(fmt.Sprintf("thread %q: namespace %q: checkpoint %s: blob %q: pack at version %d",
+				cp.ThreadID, cp.Namespace, cp.ID, b.Field, b.Version), err)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: thread %q: checkpoint %s: blobs: %w", cp.ThreadID, cp.ID, err)
 	}
-	tx.counts.blobRows.Add(int64(len(read)))
+	tx.counts.blobRows.Add(n)
 	return checkpoint.ChainBlobs(read, cp.Versions), nil
 }
 

@@ -1,0 +1,17 @@
+-- weft schema for SQLite, version 7: long Append chains folded into packs.
+--
+-- blobs gets a nullable column pack_from. It is NULL for a plain row, one
+-- blob. A pack row holds many blobs of one field, in the format of
+-- checkpoint.AppendPack: the links of a long Append chain (and whatever
+-- other blobs of the field lay among them), folded by the commit that
+-- appended to the chain once it had grown long (see Append chains in
+-- doc.go). A pack row sits at the version of the commit that folded it,
+-- with root that same version, base 0, and pack_from the lowest version
+-- among its blobs; no other row of its field has a version from pack_from
+-- up to the pack's, so the first row at or above a version tells whether
+-- a pack holds it.
+--
+-- Adding a nullable column without a default rewrites no row: the rows of
+-- version 6 read as plain rows, and a long chain is folded the next time
+-- it is appended to.
+ALTER TABLE blobs ADD COLUMN pack_from INTEGER;
