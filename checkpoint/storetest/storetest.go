@@ -64,6 +64,7 @@ func suite() []group {
 		{"DeleteThread", deleteTests},
 		{"Prune", pruneTests},
 		{"Copies", copiesTests},
+		{"LongChains", longChainsTests},
 		{"Records", recordsTests},
 		{"Context", contextTests},
 		{"Concurrency", concurrencyTests},
