@@ -22,9 +22,16 @@ var chainSizes = []int{10, 2000, 5000}
 // in full at every superstep. The head's list chain is n blobs long.
 func growChain(tb testing.TB, s checkpoint.Store, id string, n int) {
 	tb.Helper()
+	growChainFrom(tb, s, id, 1, int64(n))
+}
+
+// growChainFrom commits the supersteps from to to of growChain, to a
+// thread at version from-1.
+func growChainFrom(tb testing.TB, s checkpoint.Store, id string, from, to int64) {
+	tb.Helper()
 	ctx := context.Background()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for v := int64(1); v <= int64(n); v++ {
+	for v := from; v <= to; v++ {
 		list := checkpoint.Blob{Field: "list", Data: fmt.Appendf(nil, "[%d]", v)}
 		if v > 1 {
 			list.Base = v - 1
