@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -377,4 +378,109 @@ func TestPackFormat(t *testing.T) {
 	if cp, err = s.Checkpoint(ctx, "t", "", checkpoint.FormatID(30)); err != nil || len(cp.Blobs) != 3 {
 		t.Fatalf("Checkpoint(30) = %+v, %v; want 3 blobs", cp, err)
 	}
+}
+
+// TestPackPrune: a Prune that leaves some blobs of a pack needed by no
+// checkpoint rewrites the pack without them (the head still reads its
+// chain, each blob stored once), and one that finds a pack it cannot read
+// fails with ErrCorrupt and ErrPack and removes nothing.
+func TestPackPrune(t *testing.T) {
+	ctx := t.Context()
+	for _, corrupt := range []bool{false, true} {
+		s := newStore(t)
+		// 1..30 a chain; 31 a full value and a chain on it to 100; at 33
+		// a fork of the first chain (base 5), which makes the fold at 95
+		// reach down to 1.
+		for v := int64(1); v <= 100; v++ {
+			b := checkpoint.Blob{Field: "list", Base: v - 1, Data: fmt.Appendf(nil, "[%d]", v)}
+			switch v {
+			case 31:
+				b.Base = 0
+			case 33:
+				b.Base = 5
+			case 34:
+				b.Base = 32
+			}
+			if _, err := s.Commit(ctx, &checkpoint.Commit{
+				Thread:          checkpoint.Thread{ID: "t", Workflow: "w", GraphHash: "g", Status: checkpoint.StatusRunning, Head: checkpoint.FormatID(v)},
+				ExpectedVersion: v - 1, At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+				Checkpoint: &checkpoint.Checkpoint{Source: checkpoint.SourceLoop, Versions: map[string]int64{"list": v}, Blobs: []checkpoint.Blob{b}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows := blobRows(t, s, "t", "", "list")
+		if p := rows[0]; p.packFrom == nil || *p.packFrom != 1 || p.version != 95 {
+			t.Fatalf("the fold at 95 did not reach 1: %d rows, first %+v", len(rows), p)
+		}
+		if corrupt {
+			if _, err := s.Pool().Exec(ctx, "UPDATE "+pgx.Identifier{s.Schema(), "blobs"}.Sanitize()+
+				" SET data = '\\x0102'::bytea WHERE thread_id = 't' AND version = 95"); err != nil {
+				t.Fatal(err)
+			}
+			_, err := s.Prune(ctx, &checkpoint.Prune{ThreadID: "t", KeepLast: 1})
+			if !errors.Is(err, checkpoint.ErrCorrupt) || !errors.Is(err, checkpoint.ErrPack) {
+				t.Fatalf("Prune with a corrupt pack: %v, want ErrCorrupt and ErrPack", err)
+			}
+			hist, err := s.History(ctx, &checkpoint.HistoryQuery{ThreadID: "t"})
+			if err != nil || len(hist) != 100 {
+				t.Fatalf("History after a failed Prune: %d checkpoints, %v; want 100", len(hist), err)
+			}
+			if got := blobRows(t, s, "t", "", "list"); len(got) != len(rows) {
+				t.Fatalf("%d rows after a failed Prune, want %d", len(got), len(rows))
+			}
+			continue
+		}
+		if n, err := s.Prune(ctx, &checkpoint.Prune{ThreadID: "t", KeepLast: 1}); err != nil || n != 99 {
+			t.Fatalf("Prune = %d, %v; want 99", n, err)
+		}
+		rows = blobRows(t, s, "t", "", "list")
+		all := checkPacksPruned(t, rows, "list")
+		var got []int64
+		for v := range all {
+			got = append(got, v)
+		}
+		slices.Sort(got)
+		want := []int64{31, 32}
+		for v := int64(34); v <= 100; v++ {
+			want = append(want, v)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("blobs kept: %v, want %v", got, want)
+		}
+		cp, err := s.Checkpoint(ctx, "t", "", "")
+		if err != nil || len(cp.Blobs) != len(want) {
+			t.Fatalf("Checkpoint(head) after Prune = %d blobs, %v; want %d", len(cp.Blobs), err, len(want))
+		}
+	}
+}
+
+// checkPacksPruned is checkPacks for the rows of a pruned field, whose
+// packs may lack the blob at their own version.
+func checkPacksPruned(tb testing.TB, rows []blobRow, field string) map[int64]checkpoint.Blob {
+	tb.Helper()
+	all := map[int64]checkpoint.Blob{}
+	for i, r := range rows {
+		if r.packFrom == nil {
+			all[r.version] = checkpoint.Blob{Field: field, Version: r.version, Base: r.base, Data: r.data}
+			continue
+		}
+		bs, err := checkpoint.UnpackBlobs(nil, field, r.data)
+		if err != nil || len(bs) == 0 {
+			tb.Fatalf("pack of %s at %d: %d blobs, %v", field, r.version, len(bs), err)
+		}
+		if bs[0].Version != *r.packFrom || bs[len(bs)-1].Version > r.version {
+			tb.Errorf("pack of %s at %d from %d holds blobs from %d to %d", field, r.version, *r.packFrom, bs[0].Version, bs[len(bs)-1].Version)
+		}
+		if i > 0 && rows[i-1].version >= *r.packFrom {
+			tb.Errorf("pack of %s at %d from %d: a row at %d inside it", field, r.version, *r.packFrom, rows[i-1].version)
+		}
+		for _, b := range bs {
+			if _, dup := all[b.Version]; dup {
+				tb.Fatalf("%s@%d is stored twice", field, b.Version)
+			}
+			all[b.Version] = b
+		}
+	}
+	return all
 }

@@ -35,6 +35,8 @@ type statements struct {
 	deleteThread []string
 	pruneLock    string
 	prune        string
+
+	packRows, packNeeds, packPlain, packRewrite, packDelete string
 }
 
 // newStatements returns the statements on the schema ident (quoted).
@@ -212,6 +214,17 @@ ORDER BY s.version, s.ord`)
 	}
 	st.pruneLock = q(pruneLockSQL)
 	st.prune = q(pruneSQL)
+	// The packs of a namespace after a prune, the versions of its
+	// remaining checkpoints, the plain rows of the fields with packs
+	// ($3), and a pack's rewrite or removal.
+	st.packRows = q(`SELECT field, version, data FROM {{schema}}.blobs
+WHERE thread_id = $1 AND namespace = $2 AND pack_from IS NOT NULL ORDER BY field, version`)
+	st.packNeeds = q(`SELECT version, versions FROM {{schema}}.checkpoints WHERE thread_id = $1 AND namespace = $2`)
+	st.packPlain = q(`SELECT field, version, base FROM {{schema}}.blobs
+WHERE thread_id = $1 AND namespace = $2 AND field = ANY($3::text[]) AND pack_from IS NULL`)
+	st.packRewrite = q(`UPDATE {{schema}}.blobs SET data = $5, pack_from = $6
+WHERE thread_id = $1 AND namespace = $2 AND field = $3 AND version = $4`)
+	st.packDelete = q(`DELETE FROM {{schema}}.blobs WHERE thread_id = $1 AND namespace = $2 AND field = $3 AND version = $4`)
 	return st
 }
 
@@ -252,7 +265,9 @@ FOR SHARE OF t`
 // remaining checkpoint of the namespace needs (following Append chains).
 // The row of a version is found as Checkpoint finds it: a pack is kept
 // whole while a remaining checkpoint needs one of its blobs (its blobs'
-// chains are all inside it), and removed when none does.
+// chains are all inside it), and removed when none does. It returns, too,
+// the touched namespaces (as thread IDs and namespaces) that hold packs,
+// whose blobs Prune then sorts out (see prunePacks).
 // It returns how many checkpoints it removed. Every CTE sees the snapshot
 // from before the deletes, so "remaining" is computed, not read back.
 var pruneSQL = `WITH RECURSIVE ` + pruneDoomedSQL(`c.thread_id = ANY($4::text[]) AND ($1::text = '' OR c.thread_id = $1)`) + `, gone AS (
@@ -293,8 +308,13 @@ var pruneSQL = `WITH RECURSIVE ` + pruneDoomedSQL(`c.thread_id = ANY($4::text[])
 	WHERE b.thread_id = t.thread_id AND b.namespace = t.namespace
 		AND NOT EXISTS (SELECT FROM remaining r WHERE r.thread_id = b.thread_id AND r.namespace = b.namespace AND r.version = b.version)
 		AND NOT EXISTS (SELECT FROM need n WHERE n.thread_id = b.thread_id AND n.namespace = b.namespace AND n.field = b.field AND n.version = b.version)
+), packed AS (
+	SELECT t.thread_id, t.namespace FROM touched t
+	WHERE EXISTS (SELECT FROM {{schema}}.blobs b WHERE b.thread_id = t.thread_id AND b.namespace = t.namespace AND b.pack_from IS NOT NULL)
 )
-SELECT count(*) FROM gone`
+SELECT (SELECT count(*) FROM gone),
+	(SELECT array_agg(thread_id ORDER BY thread_id, namespace) FROM packed),
+	(SELECT array_agg(namespace ORDER BY thread_id, namespace) FROM packed)`
 
 // The parts of a commit after the version check, sent as one statement
 // with a data-modifying CTE per part: one parse, bind and execute instead
