@@ -150,9 +150,11 @@
 // 5,000 appends reads a pack and fewer than 64 rows (see BENCHMARKS.md).
 // A commit with VerifyBlobs that names a version inside a pack reads the
 // pack (pack_has) to check that it holds it. Prune keeps a pack while any
-// remaining checkpoint needs one of its blobs and removes it when none
-// does; it does not rewrite packs to drop the blobs no one needs. A pack
-// that cannot be read makes Checkpoint fail with an error wrapping
+// remaining checkpoint needs one of its blobs, then rewrites it without
+// the blobs none needs (reading, in Go, the packs, plain rows and
+// checkpoints of the namespaces it touched that hold packs), or removes
+// it when none is left. A pack that cannot be read makes Checkpoint fail,
+// and Prune fail without removing anything, with an error wrapping
 // checkpoint.ErrCorrupt and checkpoint.ErrPack.
 //
 // The plan must not depend on statistics, since a schema that was just
