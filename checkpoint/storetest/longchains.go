@@ -43,6 +43,11 @@ type longChain struct {
 	// doomed are the checkpoints created long ago (see commit), which a
 	// Prune with Before pruneBefore removes.
 	doomed map[string]bool
+	// checkAll makes grow check every checkpoint after each stretch of
+	// the main line, not only at the end: a store may fold and refold a
+	// chain as it grows, and a later fold must not be what makes an
+	// earlier one read right.
+	checkAll bool
 }
 
 // pruneBefore is the Before of a Prune that removes a long chain's doomed
@@ -148,6 +153,9 @@ func (lc *longChain) main(n int, doomed func(v int64) bool) {
 		}
 		lc.tip = lc.commit(next{parent: lc.tip, doomed: doomed != nil && doomed(v), blobs: blobs})
 	}
+	if lc.checkAll {
+		lc.check(fmt.Sprintf("at version %d", lc.f.row.Version), nil)
+	}
 }
 
 // start commits the first checkpoint of the main line: the list (list),
@@ -155,6 +163,15 @@ func (lc *longChain) main(n int, doomed func(v int64) bool) {
 func (lc *longChain) start(list string) {
 	lc.f.e.t.Helper()
 	lc.tip = lc.commit(next{blobs: []checkpoint.Blob{full("list", list), full("log", "[g1]"), full("x", "x1")}})
+}
+
+// reset commits an update of the main line that writes its list in full
+// (list) and appends to its log.
+func (lc *longChain) reset(list string) {
+	lc.f.e.t.Helper()
+	lc.tip = lc.commit(next{parent: lc.tip, source: checkpoint.SourceUpdate, blobs: []checkpoint.Blob{
+		full("list", list), appends("log", lc.versions[lc.tip]["log"], "[update]"),
+	}})
 }
 
 // fork commits a fork from checkpoint from that appends to its list (and
@@ -193,17 +210,24 @@ func (lc *longChain) grow() *longChain {
 	lc.fork(f1, false)
 	lc.main(48, doomed) // to version 170
 	// An update that writes the list in full mid-chain.
-	lc.tip = lc.commit(next{parent: lc.tip, source: checkpoint.SourceUpdate, blobs: []checkpoint.Blob{
-		full("list", "[reset]"), appends("log", lc.versions[lc.tip]["log"], "[update]"),
-	}})
-	lc.main(59, doomed) // to version 230
-	// A fork from before the full value, whose chain reaches back past
-	// it, and one from after it.
+	lc.reset("[reset]")
+	lc.main(9, doomed) // to version 180
+	// Another, and right after it a fork from before it, with a link
+	// on it: their chain is short, so a store that folds chains every
+	// few dozen links does not fold it when they are written, but when
+	// the chain of the full value grows long, and then the rows the
+	// fork needs lie below that chain's start.
+	lc.reset("[reset again]")
+	f := lc.fork(lc.id(179), false)
+	lc.fork(f, false)
+	lc.main(67, doomed) // to version 250
+	// A fork from before the first full value, whose chain reaches back
+	// past both, and one from between them.
 	f2 := lc.fork(lc.id(150), false)
 	lc.fork(lc.id(180), true)
-	lc.main(longChainLength-232, doomed)
+	lc.main(longChainLength-252, doomed)
 	// Appends whose bases are far back in the chain, and to the fork
-	// that crossed the full value.
+	// that crossed the full values.
 	lc.fork(lc.id(60), false)
 	lc.fork(f2, doomed(lc.f.row.Version+1))
 	lc.main(10, doomed)
@@ -247,10 +271,12 @@ func (lc *longChain) kept() []string {
 }
 
 // testLongChainsTimeTravel: every checkpoint of a long history, forks and
-// all, returns the blobs of its chains, and so does the head; History
-// lists every one.
+// all, returns the blobs of its chains, and so does the head, at every
+// stage of the history; History lists every one.
 func testLongChainsTimeTravel(e *env) {
-	lc := e.newLongChain("t1").grow()
+	lc := e.newLongChain("t1")
+	lc.checkAll = true
+	lc.grow()
 	lc.check("after the history", nil)
 	if got := lc.kept(); !slices.Equal(got, lc.ids) {
 		e.t.Errorf("History = %d checkpoints, want %d", len(got), len(lc.ids))
@@ -274,8 +300,9 @@ func testLongChainsVerifyBlobs(e *env) {
 		{"list": 45, "log": 45, "x": 40},
 		{"list": 1, "log": 1, "x": 1},
 		{"list": 121, "log": 122},
-		{"list": 231, "log": 231, "x": 230},
+		{"list": 251, "log": 251, "x": 250},
 		{"list": 171, "log": 171},
+		{"list": 182, "log": 183},
 		{"list": 299, "log": 298},
 	} {
 		id := lc.commit(next{source: checkpoint.SourceFork, verify: true, versions: vs})
@@ -326,7 +353,7 @@ func testLongChainsPrune(e *env) {
 	lc.check("after Prune(Before)", gone)
 
 	// The chain grows on, and forks from kept checkpoints deep in it.
-	for _, v := range []int64{46, 122, 151, 231} {
+	for _, v := range []int64{46, 122, 151, 183, 251} {
 		if lc.doomed[lc.id(v)] {
 			e.t.Fatalf("the fork from version %d starts from a pruned checkpoint", v)
 		}
@@ -408,7 +435,7 @@ func testLongChainsDelete(e *env) {
 	noErr(e.t, "DeleteThread", e.s.DeleteThread(e.ctx, "t1"))
 	_, err := e.s.Thread(e.ctx, "t1")
 	wantErr(e.t, "Thread of a deleted thread", err, checkpoint.ErrNotFound)
-	for _, v := range []int64{1, 45, 121, 231, int64(len(lc.ids))} {
+	for _, v := range []int64{1, 45, 121, 182, 251, int64(len(lc.ids))} {
 		_, err := e.s.Checkpoint(e.ctx, "t1", "", lc.id(v))
 		wantErr(e.t, fmt.Sprintf("Checkpoint(%d) of a deleted thread", v), err, checkpoint.ErrNotFound)
 	}
