@@ -484,3 +484,55 @@ func checkPacksPruned(tb testing.TB, rows []blobRow, field string) map[int64]che
 	}
 	return all
 }
+
+// TestPackReadsDuringFolds: readers of the head and of old checkpoints
+// while a chain grows and folds (each fold deletes rows and writes a pack
+// in the commit's transaction) always see whole chains: a read is one
+// snapshot, before or after a fold.
+func TestPackReadsDuringFolds(t *testing.T) {
+	ctx := t.Context()
+	s := newStore(t)
+	growChain(t, s, "chain", 10)
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for r := range 2 {
+		go func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				id := ""
+				if r == 1 {
+					id = checkpoint.FormatID(int64(5 + i%6))
+				}
+				cp, err := s.Checkpoint(ctx, "chain", "", id)
+				if err != nil {
+					errs <- err
+					return
+				}
+				v, err := checkpoint.ParseID(cp.ID)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(cp.Blobs) != int(v)+1 {
+					errs <- fmt.Errorf("Checkpoint(%q) = %s with %d blobs, want %d", id, cp.ID, len(cp.Blobs), v+1)
+					return
+				}
+			}
+		}()
+	}
+	growChainFrom(t, s, "chain", 11, 10+3*foldAfter)
+	close(done)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rows := blobRows(t, s, "chain", "", "list"); rows[0].packFrom == nil {
+		t.Fatal("the chain did not fold")
+	}
+}
