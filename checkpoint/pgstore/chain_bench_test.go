@@ -22,9 +22,16 @@ var chainSizes = []int{10, 2000, 5000}
 // in full at every superstep. The head's list chain is n blobs long.
 func growChain(tb testing.TB, s checkpoint.Store, id string, n int) {
 	tb.Helper()
+	growChainFrom(tb, s, id, 1, int64(n))
+}
+
+// growChainFrom commits the supersteps from to to of growChain, to a
+// thread at version from-1.
+func growChainFrom(tb testing.TB, s checkpoint.Store, id string, from, to int64) {
+	tb.Helper()
 	ctx := context.Background()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for v := int64(1); v <= int64(n); v++ {
+	for v := from; v <= to; v++ {
 		list := checkpoint.Blob{Field: "list", Data: fmt.Appendf(nil, "[%d]", v)}
 		if v > 1 {
 			list.Base = v - 1
@@ -110,6 +117,43 @@ func BenchmarkCheckpointHead(b *testing.B) {
 							}
 						}
 					})
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCommitAppend measures a commit that appends one element to a
+// list whose chain is already n links long (see growChain) and grows on
+// with every iteration: the cost of a superstep of a long chat, folds
+// included (a commit in 64 folds the chain into a pack, which rewrites
+// the pack's bytes).
+//
+//	go test -run '^$' -bench CommitAppend -benchmem ./checkpoint/pgstore/
+func BenchmarkCommitAppend(b *testing.B) {
+	for _, n := range []int{10, 2000} {
+		b.Run(fmt.Sprintf("chain=%d", n), func(b *testing.B) {
+			s := newStore(b)
+			growChain(b, s, "chain", n)
+			ctx := context.Background()
+			v := int64(n)
+			elem := make([]byte, 64)
+			b.ReportAllocs()
+			for b.Loop() {
+				v++
+				c := &checkpoint.Commit{
+					Thread: checkpoint.Thread{ID: "chain", Workflow: "bench", GraphHash: "g", Status: checkpoint.StatusRunning,
+						Head: checkpoint.FormatID(v)},
+					ExpectedVersion: v - 1,
+					At:              time.Now(),
+					Checkpoint: &checkpoint.Checkpoint{
+						ParentID: checkpoint.FormatID(v - 1), Step: int(v), Source: checkpoint.SourceLoop, Next: []string{"step"},
+						Versions: map[string]int64{"list": v, "flat": int64(n)},
+						Blobs:    []checkpoint.Blob{{Field: "list", Base: v - 1, Data: elem}},
+					},
+				}
+				if _, err := s.Commit(ctx, c); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

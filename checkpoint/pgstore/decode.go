@@ -158,21 +158,49 @@ func (r *checkpointRow) decode(threadID string) (checkpoint.Checkpoint, error) {
 	return cp, nil
 }
 
-// decodeBlobs zips the aggregated blob columns of a checkpoint read.
-func decodeBlobs(fields []string, versions, bases []int64, data [][]byte) ([]checkpoint.Blob, error) {
+// decodeBlobs zips the aggregated blob columns of a checkpoint read,
+// with the blobs of each pack row (packs[i]) in place of the row: the
+// rows' order, by (field, version), is kept, as a pack's blobs are older
+// than the row after it.
+func decodeBlobs(fields []string, versions, bases []int64, data [][]byte, packs []bool) ([]checkpoint.Blob, error) {
 	n := len(fields)
-	if len(versions) != n || len(bases) != n || len(data) != n {
-		return nil, corrupt("blob columns of different lengths: %d fields, %d versions, %d bases, %d data", n, len(versions), len(bases), len(data))
+	if len(versions) != n || len(bases) != n || len(data) != n || len(packs) != n {
+		return nil, corrupt("blob columns of different lengths: %d fields, %d versions, %d bases, %d data, %d pack flags",
+			n, len(versions), len(bases), len(data), len(packs))
 	}
 	if n == 0 {
 		return nil, nil
 	}
-	out := make([]checkpoint.Blob, n)
-	for i := range out {
+	out := make([]checkpoint.Blob, 0, n)
+	for i := range n {
 		if versions[i] <= 0 {
 			return nil, corrupt("blob %s at version %d", fields[i], versions[i])
 		}
-		out[i] = checkpoint.Blob{Field: fields[i], Version: versions[i], Base: bases[i], Data: data[i]}
+		if !packs[i] {
+			out = append(out, checkpoint.Blob{Field: fields[i], Version: versions[i], Base: bases[i], Data: data[i]})
+			continue
+		}
+		var err error
+		if out, err = unpackRow(out, fields[i], versions[i], data[i]); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// unpackRow appends the blobs of the pack row of field at version to dst.
+// A pack that UnpackBlobs refuses, or one whose newest blob is above its
+// row, is corrupt (the error wraps checkpoint.ErrCorrupt and
+// checkpoint.ErrPack).
+func unpackRow(dst []checkpoint.Blob, field string, version int64, data []byte) ([]checkpoint.Blob, error) {
+	n := len(dst)
+	dst, err := checkpoint.UnpackBlobs(dst, field, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: pack of %s at version %d: %w", checkpoint.ErrCorrupt, field, version, err)
+	}
+	if len(dst) > n && dst[len(dst)-1].Version > version {
+		return nil, fmt.Errorf("%w: pack of %s at version %d: %w: it holds version %d", checkpoint.ErrCorrupt, field, version,
+			checkpoint.ErrPack, dst[len(dst)-1].Version)
+	}
+	return dst, nil
 }

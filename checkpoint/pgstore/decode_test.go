@@ -87,27 +87,43 @@ func FuzzCheckpointRow(f *testing.F) {
 }
 
 func FuzzDecodeBlobs(f *testing.F) {
-	f.Add("a,b", int64(2), int64(1), 2, 2, 2)
-	f.Add("a", int64(0), int64(0), 1, 1, 0)
-	f.Fuzz(func(t *testing.T, fields string, version, base int64, nv, nb, nd int) {
+	f.Add("a,b", int64(2), int64(1), 2, 2, 2, 2, false, []byte(nil))
+	f.Add("a", int64(0), int64(0), 1, 1, 0, 1, false, []byte(nil))
+	f.Add("a", int64(3), int64(0), 1, 1, 1, 1, true, checkpoint.AppendPack(nil, []checkpoint.Blob{{Version: 1}, {Version: 3, Base: 1}}))
+	f.Add("a", int64(2), int64(0), 1, 1, 1, 1, true, checkpoint.AppendPack(nil, []checkpoint.Blob{{Version: 1}, {Version: 3, Base: 1}}))
+	f.Fuzz(func(t *testing.T, fields string, version, base int64, nv, nb, nd, np int, pack bool, data []byte) {
 		fs := strings.Split(fields, ",")
 		mk := func(n int) int { return min(max(n, 0), 8) }
-		vs, bs, ds := make([]int64, mk(nv)), make([]int64, mk(nb)), make([][]byte, mk(nd))
+		vs, bs, ds, ps := make([]int64, mk(nv)), make([]int64, mk(nb)), make([][]byte, mk(nd)), make([]bool, mk(np))
 		for i := range vs {
 			vs[i] = version
 		}
 		for i := range bs {
 			bs[i] = base
 		}
-		blobs, err := decodeBlobs(fs, vs, bs, ds)
+		for i := range ds {
+			ds[i] = data
+		}
+		for i := range ps {
+			ps[i] = pack
+		}
+		blobs, err := decodeBlobs(fs, vs, bs, ds, ps)
 		if err != nil {
 			if !errors.Is(err, checkpoint.ErrCorrupt) {
 				t.Fatalf("decodeBlobs: error %v does not wrap ErrCorrupt", err)
 			}
+			if pack && errors.Is(err, checkpoint.ErrPack) != strings.Contains(err.Error(), "pack of") {
+				t.Fatalf("decodeBlobs: error %v of a pack does not wrap ErrPack", err)
+			}
 			return
 		}
-		if len(blobs) != len(fs) {
+		if !pack && len(blobs) != len(fs) {
 			t.Fatalf("%d blobs of %d fields", len(blobs), len(fs))
+		}
+		for _, b := range blobs {
+			if b.Version <= 0 || b.Version > version {
+				t.Fatalf("blob %+v of a row at version %d", b, version)
+			}
 		}
 	})
 }

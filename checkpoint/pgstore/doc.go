@@ -65,7 +65,10 @@
 // once (the table needs room for the old row versions until vacuum), and
 // chains written at version 2 read the same afterwards; migration 4
 // (outbox) adds the table outbox and its partial index outbox_due, and
-// records no event for existing rows. A database at a
+// records no event for existing rows; migration 7 (blob packs) adds
+// blobs.pack_from, the functions that write and read packs and the
+// trigger blobs_fold (see Append chains), and rewrites no row: chains
+// written before it fold the next time they grow. A database at a
 // version newer than [SchemaVersion]
 // (written by a newer weft) is refused with an error wrapping
 // checkpoint.ErrSchemaTooNew, with or without Migrate: an old program
@@ -127,6 +130,33 @@
 // namespace) alone: quadratic in the chain (2 s for the head of a thread
 // of 5,000 appends, 42 ms after ANALYZE).
 //
+// A chain is not left to grow a row per superstep: when a commit inserts
+// an Append blob 64 or more versions above its root, the trigger
+// blobs_fold (a BEFORE INSERT trigger whose WHEN condition PostgreSQL
+// checks without calling it, so other inserts cost nothing more) folds the
+// field's rows from the root up, packs among them, into the new row,
+// which becomes a pack: the blobs in checkpoint.AppendPack's format, each
+// stored once, at the commit's version, with root its own version and
+// pack_from its lowest blob's. It runs inside the commit's statement,
+// after the version check locked the thread row, so no row of the field
+// is newer; a fork of an older chain among the rows pulls the start of
+// the fold down to that chain's root, so that every chain of a blob in a
+// pack is in it. No other row of the field lies inside a pack's range
+// [pack_from, version], so the row of a field's version w is the first at
+// or above w: w's own, or a pack that holds w (or nothing at w). Reads
+// look up the head's row that way, then the range of its root as before,
+// and unpack packs before following the bases; a blob appended to one
+// inside a pack gets the pack's root. A read of the head of a thread of
+// 5,000 appends reads a pack and fewer than 64 rows (see BENCHMARKS.md).
+// A commit with VerifyBlobs that names a version inside a pack reads the
+// pack (pack_has) to check that it holds it. Prune keeps a pack while any
+// remaining checkpoint needs one of its blobs, then rewrites it without
+// the blobs none needs (reading, in Go, the packs, plain rows and
+// checkpoints of the namespaces it touched that hold packs), or removes
+// it when none is left. A pack that cannot be read makes Checkpoint fail,
+// and Prune fail without removing anything, with an error wrapping
+// checkpoint.ErrCorrupt and checkpoint.ErrPack.
+//
 // The plan must not depend on statistics, since a schema that was just
 // created, or a table that grew fast since autovacuum's last ANALYZE, has
 // none or stale ones. So the lookups are LATERAL subqueries fenced with
@@ -135,7 +165,8 @@
 // chance, it joined the checkpoint's versions to all of a thread's blobs
 // with a hash join). TestCheckpointChainCost checks it on a fresh schema
 // with autovacuum off: at 10 and at 2,000 supersteps a read is one
-// statement, reads no more blob rows than it returns plus a few, and
+// statement, reads no more blob rows than a chain has before it folds
+// plus a few, and
 // EXPLAIN ANALYZE shows no sequential scan of blobs and (almost) no rows
 // removed by a filter. Autovacuum's ANALYZE is therefore not needed for
 // reads of checkpoints; it still matters for the rest (the inbox, Prune),

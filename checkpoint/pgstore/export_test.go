@@ -50,6 +50,10 @@ func CheckpointSQL(s *Store, head bool) string {
 	return s.sql.checkpointByID
 }
 
+// VerifyBlobsSQL returns the statement of a commit with VerifyBlobs: $1
+// thread, $2 namespace, $3 fields, $4 versions.
+func VerifyBlobsSQL(s *Store) string { return s.sql.verifyBlobs }
+
 // BlobRowsRead returns how many blob rows the store's Checkpoint calls
 // have read, before it keeps the chains.
 func BlobRowsRead(s *Store) int64 { return s.blobRows.Load() }

@@ -58,7 +58,7 @@ func loadMigrations() ([]migration, error) {
 // SchemaVersion is the version of the newest embedded migration: the
 // schema version this package reads and writes. A test checks that it
 // matches the files in migrations/.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // Migrate brings the store's schema up to SchemaVersion: it creates the
 // schema if it does not exist and applies, in one transaction, every

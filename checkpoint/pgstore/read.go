@@ -15,8 +15,8 @@ import (
 
 // Checkpoint returns one checkpoint with every blob needed to rebuild its
 // state; an empty id asks for the head. It is one statement: the thread,
-// the checkpoint and the blobs (down Append chains, with a recursive
-// query) are read in one snapshot.
+// the checkpoint and the blobs (down Append chains, packs among them
+// unpacked here) are read in one snapshot.
 func (s *Store) Checkpoint(ctx context.Context, threadID, namespace, id string) (*checkpoint.Checkpoint, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -43,9 +43,10 @@ func (s *Store) Checkpoint(ctx context.Context, threadID, namespace, id string) 
 		versions []int64
 		bases    []int64
 		data     [][]byte
+		packs    []bool
 	)
 	dest := append([]any{&head}, row.scanDest()...)
-	dest = append(dest, &fields, &versions, &bases, &data)
+	dest = append(dest, &fields, &versions, &bases, &data, &packs)
 	err := s.pool.QueryRow(ctx, sql, args...).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFoundThread(threadID)
@@ -68,11 +69,11 @@ func (s *Store) Checkpoint(ctx context.Context, threadID, namespace, id string) 
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := decodeBlobs(fields, versions, bases, data)
+	blobs, err := decodeBlobs(fields, versions, bases, data, packs)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: thread %q: checkpoint %s in namespace %q: %w", threadID, cp.ID, namespace, err)
 	}
-	s.blobRows.Add(int64(len(blobs)))
+	s.blobRows.Add(int64(len(fields)))
 	cp.Blobs = checkpoint.ChainBlobs(blobs, cp.Versions)
 	return &cp, nil
 }

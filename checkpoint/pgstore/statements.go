@@ -35,6 +35,8 @@ type statements struct {
 	deleteThread []string
 	pruneLock    string
 	prune        string
+
+	packRows, packNeeds, packPlain, packRewrite, packDelete string
 }
 
 // newStatements returns the statements on the schema ident (quoted).
@@ -68,14 +70,22 @@ SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM i), '` + codeConflict + `', '
 	RETURNING 1)
 SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM u), '` + codeConflict + `', 'weft: the thread is not at the expected version')`)
 	// VerifyBlobs: $2 is the namespace, $3 and $4 the fields and versions
-	// the checkpoint names at older versions. The blob rows are locked
-	// (FOR KEY SHARE) until the commit ends.
+	// the checkpoint names at older versions. The row of each is the first
+	// of its field at or above its version (see 0007_blob_packs.sql): the
+	// blob's own, or a pack, which counts if it holds that version (read
+	// only for a version inside a pack, not for the pack's own). The rows
+	// are locked (FOR KEY SHARE) until the commit ends.
 	st.verifyBlobs = q(`WITH need AS (
 	SELECT v.field, v.version FROM unnest($3::text[], $4::bigint[]) AS v (field, version)
 ), have AS (
-	SELECT b.field, b.version FROM {{schema}}.blobs b JOIN need n ON b.field = n.field AND b.version = n.version
-	WHERE b.thread_id = $1 AND b.namespace = $2
-	FOR KEY SHARE OF b
+	SELECT n.field, n.version FROM need n
+	CROSS JOIN LATERAL (
+		SELECT b.version, b.pack_from, b.data FROM {{schema}}.blobs b
+		WHERE b.thread_id = $1 AND b.namespace = $2 AND b.field = n.field AND b.version >= n.version
+		ORDER BY b.version LIMIT 1
+		FOR KEY SHARE OF b
+	) b
+	WHERE b.version = n.version OR (b.pack_from <= n.version AND {{schema}}.pack_has(b.data, n.version))
 )
 SELECT {{schema}}.raise_unless((SELECT count(*) FROM have) = (SELECT count(*) FROM need), '` + codeMissing + `',
 	'weft: the checkpoint names a blob that is gone')`)
@@ -115,15 +125,20 @@ SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM t), '` + codeConflict + `', '
 	// by the decoder. The blobs are read in two lookups per field, each a
 	// parameterized scan of the primary key (thread_id, namespace, field,
 	// version) with every column in the index condition, whatever the
-	// table's statistics: the head blob at the checkpoint's version, then
-	// the range from its root to it, which holds its whole Append chain
-	// (and the blobs of forks that share the root, which Checkpoint drops
-	// by following the bases). A root above its head (a database written
-	// by hand) still reads the head blob. OFFSET 0 keeps the planner from
-	// pulling the LATERAL subqueries up into joins, which it may then
-	// plan as a hash join over every blob of the thread (what it did
-	// without statistics): each stays a lookup parameterized by the row
-	// before it, an index scan with every key column in its condition.
+	// table's statistics: the head row, the first of the field at or above
+	// the checkpoint's version, which is the blob's own row or a pack that
+	// holds it (see 0007_blob_packs.sql; any other row there means the
+	// blob is gone), then the range from its root to it, which holds its
+	// whole Append chain (and the blobs of forks that share the root,
+	// which Checkpoint drops by following the bases; a pack row starts
+	// the chains of its blobs, so it is its own range). Packs are
+	// unpacked by Checkpoint. A root above its head (a database written
+	// by hand) still reads the head blob. LIMIT and OFFSET 0 keep the
+	// planner from pulling the LATERAL subqueries up into joins, which it
+	// may then plan as a hash join over every blob of the thread (what it
+	// did without statistics): each stays a lookup parameterized by the
+	// row before it, an index scan with every key column in its
+	// condition.
 	checkpointSQL := func(match string) string {
 		return q(`WITH cp AS (
 	SELECT t.head, c.namespace, c.version, c.parent, c.step, c.source, c.next, c.versions, c.meta, c.created_at
@@ -138,15 +153,16 @@ SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM t), '` + codeConflict + `', '
 	FROM cp
 	CROSS JOIN LATERAL jsonb_each_text(CASE WHEN jsonb_typeof(cp.versions) = 'object' THEN cp.versions ELSE '{}' END) AS v (field, version)
 	CROSS JOIN LATERAL (
-		SELECT b.field, b.version, b.root FROM {{schema}}.blobs b
-		WHERE b.thread_id = $1 AND b.namespace = $2 AND b.field = v.field AND b.version = {{schema}}.parse_id(v.version)
-		OFFSET 0
+		SELECT b.field, b.version, b.root, b.pack_from FROM {{schema}}.blobs b
+		WHERE b.thread_id = $1 AND b.namespace = $2 AND b.field = v.field AND b.version >= {{schema}}.parse_id(v.version)
+		ORDER BY b.version LIMIT 1
 	) h
+	WHERE h.version = {{schema}}.parse_id(v.version) OR h.pack_from <= {{schema}}.parse_id(v.version)
 ), need AS (
-	SELECT b.field, b.version, b.base, b.data
+	SELECT b.field, b.version, b.base, b.data, b.pack_from
 	FROM head h
 	CROSS JOIN LATERAL (
-		SELECT b.field, b.version, b.base, b.data FROM {{schema}}.blobs b
+		SELECT b.field, b.version, b.base, b.data, b.pack_from FROM {{schema}}.blobs b
 		WHERE b.thread_id = $1 AND b.namespace = $2 AND b.field = h.field
 			AND b.version >= least(h.root, h.version) AND b.version <= h.version
 			AND (b.root = h.root OR b.version = h.version)
@@ -154,10 +170,11 @@ SELECT {{schema}}.raise_unless(EXISTS (SELECT FROM t), '` + codeConflict + `', '
 	) b
 )
 SELECT cp.head, cp.namespace, cp.version, cp.parent, cp.step, cp.source, cp.next, cp.versions, cp.meta, cp.created_at,
-	blobs.fields, blobs.versions, blobs.bases, blobs.data
+	blobs.fields, blobs.versions, blobs.bases, blobs.data, blobs.packs
 FROM cp, LATERAL (
 	SELECT array_agg(field ORDER BY field, version) AS fields, array_agg(version ORDER BY field, version) AS versions,
-		array_agg(base ORDER BY field, version) AS bases, array_agg(data ORDER BY field, version) AS data
+		array_agg(base ORDER BY field, version) AS bases, array_agg(data ORDER BY field, version) AS data,
+		array_agg(pack_from IS NOT NULL ORDER BY field, version) AS packs
 	FROM need
 ) blobs`)
 	}
@@ -197,6 +214,17 @@ ORDER BY s.version, s.ord`)
 	}
 	st.pruneLock = q(pruneLockSQL)
 	st.prune = q(pruneSQL)
+	// The packs of a namespace after a prune, the versions of its
+	// remaining checkpoints, the plain rows of the fields with packs
+	// ($3), and a pack's rewrite or removal.
+	st.packRows = q(`SELECT field, version, data FROM {{schema}}.blobs
+WHERE thread_id = $1 AND namespace = $2 AND pack_from IS NOT NULL ORDER BY field, version`)
+	st.packNeeds = q(`SELECT version, versions FROM {{schema}}.checkpoints WHERE thread_id = $1 AND namespace = $2`)
+	st.packPlain = q(`SELECT field, version, base FROM {{schema}}.blobs
+WHERE thread_id = $1 AND namespace = $2 AND field = ANY($3::text[]) AND pack_from IS NULL`)
+	st.packRewrite = q(`UPDATE {{schema}}.blobs SET data = $5, pack_from = $6
+WHERE thread_id = $1 AND namespace = $2 AND field = $3 AND version = $4`)
+	st.packDelete = q(`DELETE FROM {{schema}}.blobs WHERE thread_id = $1 AND namespace = $2 AND field = $3 AND version = $4`)
 	return st
 }
 
@@ -235,6 +263,11 @@ FOR SHARE OF t`
 // pruneLockSQL),
 // their pending writes, and the blobs of removed checkpoints that no
 // remaining checkpoint of the namespace needs (following Append chains).
+// The row of a version is found as Checkpoint finds it: a pack is kept
+// whole while a remaining checkpoint needs one of its blobs (its blobs'
+// chains are all inside it), and removed when none does. It returns, too,
+// the touched namespaces (as thread IDs and namespaces) that hold packs,
+// whose blobs Prune then sorts out (see prunePacks).
 // It returns how many checkpoints it removed. Every CTE sees the snapshot
 // from before the deletes, so "remaining" is computed, not read back.
 var pruneSQL = `WITH RECURSIVE ` + pruneDoomedSQL(`c.thread_id = ANY($4::text[]) AND ($1::text = '' OR c.thread_id = $1)`) + `, gone AS (
@@ -254,20 +287,34 @@ var pruneSQL = `WITH RECURSIVE ` + pruneDoomedSQL(`c.thread_id = ANY($4::text[])
 	SELECT b.thread_id, b.namespace, b.field, b.version, b.base
 	FROM remaining r
 	CROSS JOIN LATERAL jsonb_each_text(CASE WHEN jsonb_typeof(r.versions) = 'object' THEN r.versions ELSE '{}' END) AS v (field, version)
-	JOIN {{schema}}.blobs b ON b.thread_id = r.thread_id AND b.namespace = r.namespace AND b.field = v.field
-		AND b.version = {{schema}}.parse_id(v.version)
+	CROSS JOIN LATERAL (
+		SELECT b.thread_id, b.namespace, b.field, b.version, b.base, b.pack_from FROM {{schema}}.blobs b
+		WHERE b.thread_id = r.thread_id AND b.namespace = r.namespace AND b.field = v.field
+			AND b.version >= {{schema}}.parse_id(v.version)
+		ORDER BY b.version LIMIT 1
+	) b
+	WHERE b.version = {{schema}}.parse_id(v.version) OR b.pack_from <= {{schema}}.parse_id(v.version)
 	UNION
 	SELECT b.thread_id, b.namespace, b.field, b.version, b.base
 	FROM need n
-	JOIN {{schema}}.blobs b ON b.thread_id = n.thread_id AND b.namespace = n.namespace AND b.field = n.field AND b.version = n.base
-	WHERE n.base > 0 AND n.base < n.version
+	CROSS JOIN LATERAL (
+		SELECT b.thread_id, b.namespace, b.field, b.version, b.base, b.pack_from FROM {{schema}}.blobs b
+		WHERE b.thread_id = n.thread_id AND b.namespace = n.namespace AND b.field = n.field AND b.version >= n.base
+		ORDER BY b.version LIMIT 1
+	) b
+	WHERE n.base > 0 AND n.base < n.version AND (b.version = n.base OR b.pack_from <= n.base)
 ), blobs AS (
 	DELETE FROM {{schema}}.blobs b USING touched t
 	WHERE b.thread_id = t.thread_id AND b.namespace = t.namespace
 		AND NOT EXISTS (SELECT FROM remaining r WHERE r.thread_id = b.thread_id AND r.namespace = b.namespace AND r.version = b.version)
 		AND NOT EXISTS (SELECT FROM need n WHERE n.thread_id = b.thread_id AND n.namespace = b.namespace AND n.field = b.field AND n.version = b.version)
+), packed AS (
+	SELECT t.thread_id, t.namespace FROM touched t
+	WHERE EXISTS (SELECT FROM {{schema}}.blobs b WHERE b.thread_id = t.thread_id AND b.namespace = t.namespace AND b.pack_from IS NOT NULL)
 )
-SELECT count(*) FROM gone`
+SELECT (SELECT count(*) FROM gone),
+	(SELECT array_agg(thread_id ORDER BY thread_id, namespace) FROM packed),
+	(SELECT array_agg(namespace ORDER BY thread_id, namespace) FROM packed)`
 
 // The parts of a commit after the version check, sent as one statement
 // with a data-modifying CTE per part: one parse, bind and execute instead
@@ -302,11 +349,17 @@ func commitPartsSQL(flags int) string {
 	if flags&partBlobs != 0 {
 		// Each blob gets its root (see 0003_blob_roots.sql): its own
 		// version for a full blob, the root of its base blob for an
-		// Append blob, or its base when that blob is not stored.
+		// Append blob (the root of the pack that holds it, for a base
+		// inside one: 0007_blob_packs.sql), or its base when that blob
+		// is not stored. The trigger blobs_fold turns the insert of an
+		// Append blob far from its root into a pack of its chain, in
+		// this statement: a commit that does not fold pays for no
+		// statement more.
 		ctes = append(ctes, `INSERT INTO {{schema}}.blobs (thread_id, namespace, field, version, base, root, data)
 	SELECT $1, n.namespace, b.field, n.version, b.base,
-		CASE WHEN b.base <= 0 OR b.base >= n.version THEN n.version ELSE coalesce((SELECT p.root FROM {{schema}}.blobs p
-			WHERE p.thread_id = $1 AND p.namespace = n.namespace AND p.field = b.field AND p.version = b.base), b.base) END,
+		CASE WHEN b.base <= 0 OR b.base >= n.version THEN n.version ELSE coalesce((SELECT p.root FROM (SELECT p.version, p.root, p.pack_from
+			FROM {{schema}}.blobs p WHERE p.thread_id = $1 AND p.namespace = n.namespace AND p.field = b.field AND p.version >= b.base
+			ORDER BY p.version LIMIT 1) p WHERE p.version = b.base OR p.pack_from <= b.base), b.base) END,
 		b.data
 	FROM (SELECT ?::text AS namespace, ?::bigint AS version) n, unnest(?::text[], ?::bigint[], ?::bytea[]) AS b (field, base, data)`)
 	}
