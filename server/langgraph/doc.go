@@ -221,15 +221,17 @@
 // message}; a comment line every 15 s keeps a quiet stream open; the
 // stream closes when the run ends. Events carry ids counting from 0.
 //
-// A run's events are kept with its record (its newest 10000 events, while
-// it runs and for the newest 256 runs that ended), so a run can be
-// followed late or again: GET /threads/{id}/runs/{run_id}/stream streams
-// them from the one after the Last-Event-ID header (from the first without
-// it, or with -1), stream_mode (a subset) as a query parameter,
-// cancel_on_disconnect=1 to cancel the run if the client goes away; the
-// stream of an older run has no events. With stream_resumable, runs/stream
-// also answers with a Location header naming that route, where the SDK
-// reconnects by itself after a dropped connection.
+// A run's events are kept with its record (in memory its newest 10000
+// events, while it runs and for the newest 256 runs that ended; all of
+// them in the store when it keeps records, see Durable records), so a run
+// can be followed late or again: GET /threads/{id}/runs/{run_id}/stream
+// streams them from the one after the Last-Event-ID header (from the first
+// without it, or with -1), stream_mode (a subset) as a query parameter,
+// cancel_on_disconnect=1 to cancel the run if the client goes away.
+// Without records the stream of an older run has no events. With
+// stream_resumable, runs/stream also answers with a Location header naming
+// that route, where the SDK reconnects by itself after a dropped
+// connection.
 //
 // GET /threads/{id}/stream joins the thread's stream: the events of every
 // run of the thread in this handler, one run after the other (each from
@@ -241,8 +243,9 @@
 // the OpenAPI names it) is run_modes, the default; lifecycle and
 // state_update are refused (422). A thread's stream is kept in memory
 // (its newest 10000 events, for the 256 threads whose last run began
-// most recently; a thread with a run under way keeps its stream): a
-// restarted process starts new streams.
+// most recently; a thread with a run under way keeps its stream), and, when
+// the store keeps records, in the store too: a restarted process goes on
+// with its ids and serves the earlier events from the store.
 //
 // # Durable records
 //
@@ -252,18 +255,34 @@
 // ended) and the metadata of the threads it creates, patches and copies,
 // so that a restarted process, or another one on the same database,
 // answers GET /threads/{id}/runs/{run_id}, the runs list and join, thread
-// get and search (metadata included) for them. What is not stored: a
-// run's events (the stream of a run of an earlier process has none) and
-// its values (its join answers with the thread's values, as the
+// get and search (metadata included) for them, and the streams: the
+// events of each run (records of kind langgraph.run_events) and of each
+// thread's stream (langgraph.thread_events), so that a restarted process,
+// or another one, replays a run's stream, and resumes it after
+// Last-Event-ID with the same ids (each event once, none missing), and a
+// thread's stream goes on with the ids after the stored ones. A stream of
+// a run that another process runs follows it as its process writes its
+// events (read every 250 ms) until its record says it ended; a thread's
+// stream shows the runs of another process when a run of the thread
+// begins here (its readers then read them from the store).
+//
+// Events are not written one by one: a log writes, at most every 100 ms,
+// the events added since its last write in one record (up to 1000
+// events or about 1 MiB each, named <run or thread id>/<id of its last
+// event, 12 digits>, so that ID order is event order), and everything left
+// when the run ends, before its record says it ended (a reader that sees
+// it ended reads all its events). A run of 3000 custom events is a
+// handful of records (TestEventsBatched logs the count). Not stored: a
+// run's values (its join answers with the thread's values, as the
 // Platform's does). A run whose process stopped before it ended (its
 // record still says pending or running) is read with the status its
 // thread tells, written back to its record: still running while the
 // thread runs (in another process, or taken over by a worker), interrupted
 // if the thread waits for an answer, success if it completed after the
 // run began, error otherwise. The
-// records of stateless runs (POST /runs/...) are kept in memory only, as
-// their thread is deleted after them. DELETE of a run or a thread deletes
-// their records; a thread deleted by other means (weft's own API) leaves
+// records and events of stateless runs (POST /runs/...) are kept in
+// memory only, as their thread is deleted after them. DELETE of a run or a
+// thread deletes their records and events; a thread deleted by other means (weft's own API) leaves
 // them (checkpoint.Records.DeleteRecords removes them). A store without
 // Records keeps all this in memory, for the life of the handler (the
 // newest 10000 run records; older records of runs that ended are

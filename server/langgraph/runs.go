@@ -159,6 +159,15 @@ func (rr *runRecord) finish(values json.RawMessage, err error, save func(rr *run
 		status = "success"
 	}
 	rr.mu.Unlock()
+	// The last event, then every event is written to the store (if it
+	// keeps them), then the record: a process that reads the run ended
+	// reads all its events.
+	if err != nil {
+		rr.log.add("error", map[string]any{"error": errorName(err), "message": err.Error()})
+	} else if values != nil {
+		rr.log.values(values)
+	}
+	_ = rr.log.flush()
 	at := time.Now().UTC()
 	save(rr, status, at)
 	// All at once: whoever sees the status sees the run ended, its stream
@@ -166,11 +175,6 @@ func (rr *runRecord) finish(values json.RawMessage, err error, save func(rr *run
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
 	rr.values, rr.err, rr.updatedAt, rr.status = values, err, at, status
-	if err != nil {
-		rr.log.add("error", map[string]any{"error": errorName(err), "message": err.Error()})
-	} else if values != nil {
-		rr.log.values(values)
-	}
 	rr.log.close()
 	close(rr.done)
 }
@@ -295,11 +299,14 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		ctx: rctx, cancel: cancel, updatedAt: now, status: "pending", done: make(chan struct{}),
 		ephemeral: p.temporary,
 	}
+	p.record.log.persist(h.runEvents(p.record))
 	p.record.log.add("metadata", map[string]any{"run_id": p.record.ID, "attempt": 1})
 	// The record is stored first (pending), and forgotten if the run is
 	// refused.
 	if err := h.saveRun(ctx, p.record, "", time.Time{}); err != nil {
 		cancel()
+		p.record.log.stopPersisting()
+		_ = h.forgetRun(context.WithoutCancel(ctx), p.record)
 		writeErr(w, err)
 		return nil
 	}
@@ -308,7 +315,8 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 	// decides what becomes of the runs under way here.
 	if err := h.admit(p); err != nil {
 		cancel()
-		_ = h.forgetRun(context.WithoutCancel(ctx), p.record.ID)
+		p.record.log.stopPersisting()
+		_ = h.forgetRun(context.WithoutCancel(ctx), p.record)
 		writeErr(w, err)
 		return nil
 	}
@@ -384,7 +392,7 @@ func (h *handler) rollBack(ctx context.Context, rn weft.Runner, thread string, r
 	}
 	h.mu.Unlock()
 	for _, rr := range runs {
-		if err := h.forgetRun(ctx, rr.ID); err != nil {
+		if err := h.forgetRun(ctx, rr); err != nil {
 			return err
 		}
 	}
@@ -515,7 +523,7 @@ func (h *handler) execute(ctx context.Context, p *prepared) (json.RawMessage, er
 		rr.startHead = t.row.Head
 	}
 	rr.mu.Unlock()
-	h.joinThread(rr)
+	h.joinThread(ctx, rr)
 	rr.setStatus("running")
 	h.saveQuietly(rr, "", time.Time{})
 	h.remember(id, p.runner.Name())
@@ -588,11 +596,16 @@ func (h *handler) currentValues(ctx context.Context, p *prepared) (json.RawMessa
 
 // discard deletes the thread of a stateless run and forgets it.
 func (h *handler) discard(ctx context.Context, p *prepared) {
+	h.mu.Lock()
+	log := h.dropThreadStream(p.thread.meta.ID)
+	h.mu.Unlock()
+	if log != nil {
+		log.stopPersisting()
+	}
 	_ = p.runner.Delete(ctx, p.thread.meta.ID)
 	_ = h.forgetThread(ctx, p.thread.meta.ID)
 	h.mu.Lock()
 	delete(h.threads, p.thread.meta.ID)
-	h.dropThreadStream(p.thread.meta.ID)
 	h.mu.Unlock()
 }
 
@@ -911,7 +924,7 @@ func (h *handler) deleteRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "Run is pending or running: cancel it first")
 		return
 	}
-	if err := h.forgetRun(r.Context(), rr.ID); err != nil {
+	if err := h.forgetRun(r.Context(), rr); err != nil {
 		writeErr(w, err)
 		return
 	}
