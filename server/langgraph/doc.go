@@ -58,11 +58,33 @@
 //
 // Each workflow is one assistant, whose assistant_id, graph_id and name are
 // the workflow's name (the Platform gives system assistants UUIDs; weft's
-// are their names, which the Platform accepts as assistant ids too):
-// POST /assistants/search (graph_id, name, limit, offset), POST
-// /assistants/count, GET /assistants/{id}, its graph (GET
+// are their names, which the Platform accepts as assistant ids too), with
+// one version that cannot be changed or deleted (409). More assistants
+// are made with POST /assistants {graph_id (a workflow), assistant_id
+// (a UUID by default), name ("Untitled"), description, config, context,
+// metadata, if_exists raise (409) or do_nothing}: version 1 of an
+// assistant of that workflow. PATCH /assistants/{id} makes a new version
+// of the newest one with the fields given (metadata merged, config and
+// context replaced), which becomes the current one; POST
+// /assistants/{id}/versions {metadata, limit, offset} lists the versions,
+// newest first; POST /assistants/{id}/latest {version} makes a version
+// the current one; DELETE /assistants/{id} deletes it and its versions
+// (answering {}; delete_threads is refused, 422). They are records of the
+// store (kinds langgraph.assistant and langgraph.assistant_version: a
+// restarted process has them), in memory for a store without records.
+// A run with such an assistant_id runs its workflow and names the
+// assistant as its assistant_id; config and context are kept and shown,
+// not given to the workflow (a weft node has no run configuration).
+// Changes are ordered within a process, not across processes (two
+// processes updating one assistant at once may make the same version).
+//
+// POST /assistants/search (graph_id, name (a part of it), metadata (every
+// key equal), sort_by (assistant_id, created_at, updated_at, name,
+// graph_id) and sort_order (desc by default), limit, offset; without
+// sort_by the workflows' assistants first, then the others, oldest first),
+// POST /assistants/count, GET /assistants/{id}, its graph (GET
 // /assistants/{id}/graph, drawn from Runner.Shape) and schemas (GET
-// /assistants/{id}/schemas: the state's JSON schema).
+// /assistants/{id}/schemas: the state's JSON schema) serve both kinds.
 //
 // # Threads
 //
@@ -291,7 +313,9 @@
 // # Routes
 //
 //	GET  /ok (?check_db=1), GET /info
-//	POST /assistants/search, POST /assistants/count, GET /assistants/{id}, GET /assistants/{id}/graph, GET /assistants/{id}/schemas
+//	POST /assistants, POST /assistants/search, POST /assistants/count
+//	GET|PATCH|DELETE /assistants/{id}, GET /assistants/{id}/graph, GET /assistants/{id}/schemas
+//	POST /assistants/{id}/versions, POST /assistants/{id}/latest
 //	POST /threads, POST /threads/search, POST /threads/count
 //	GET|PATCH|DELETE /threads/{id}, POST /threads/{id}/copy
 //	GET|POST /threads/{id}/state, GET /threads/{id}/state/{checkpoint_id}, POST /threads/{id}/state/checkpoint
@@ -313,8 +337,13 @@
 //
 // # Not supported
 //
-// Assistant creation, update, deletion, versions and configuration
-// (config, context), the store API (/store), crons, thread TTLs (ignored)
+// Crons: their routes (POST /runs/crons, /runs/crons/search,
+// /runs/crons/count, /threads/{id}/runs/crons, PATCH and DELETE
+// /runs/crons/{id}) answer 404 with a detail saying that crons are not
+// supported (a status the SDK does not retry); schedule runs from a
+// scheduler of your own. Also not supported: assistants' config and
+// context in runs (kept, not applied: see Assistants), subgraphs of
+// assistants, the store API (/store), thread TTLs (ignored)
 // and supersteps at creation (422), the thread stream modes lifecycle and
 // state_update (422), PATCH of a state's metadata, select in searches,
 // the stream mode messages (422; see Streams), subgraph streams and

@@ -71,9 +71,11 @@ const (
 // runRecord is a run as the handler keeps it, in memory.
 type runRecord struct {
 	ID, ThreadID, AssistantID string
-	Metadata                  map[string]any
-	CreatedAt                 time.Time
-	Strategy                  string
+	// graph is the workflow the run runs (its assistant's graph_id).
+	graph     string
+	Metadata  map[string]any
+	CreatedAt time.Time
+	Strategy  string
 	// modes are the stream modes the run was created with.
 	modes map[string]bool
 	// log holds the run's stream events, for every reader.
@@ -234,7 +236,7 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		writeError(w, http.StatusForbidden, forbidden(r, "start or resume runs other than answers (command.resume alone)"))
 		return nil
 	}
-	rn, ok := h.runnerOf(w, req.AssistantID)
+	rn, asst, ok := h.runnerOf(w, r, req.AssistantID)
 	if !ok {
 		return nil
 	}
@@ -294,7 +296,7 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 	}
 	rctx, cancel := context.WithCancel(h.base)
 	p.record = &runRecord{
-		ID: newUUID(), ThreadID: id, AssistantID: rn.Name(), Metadata: req.Metadata,
+		ID: newUUID(), ThreadID: id, AssistantID: asst["assistant_id"].(string), graph: rn.Name(), Metadata: req.Metadata,
 		CreatedAt: now, Strategy: req.MultitaskStrategy, modes: modes, log: newEventLog(),
 		ctx: rctx, cancel: cancel, updatedAt: now, status: "pending", done: make(chan struct{}),
 		ephemeral: p.temporary,
@@ -1000,7 +1002,7 @@ func (h *handler) cancelRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "Run is not pending or running")
 		return
 	}
-	rn := h.runners[rr.AssistantID]
+	rn := h.runners[rr.graph]
 	if action == strategyRollback {
 		if err := h.canRollback(rn, []*runRecord{rr}); err != nil {
 			writeErr(w, err)
@@ -1088,7 +1090,7 @@ func (h *handler) cancelRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	if action == strategyRollback {
 		for _, rs := range byThread {
-			if err := h.canRollback(h.runners[rs[0].AssistantID], rs); err != nil {
+			if err := h.canRollback(h.runners[rs[0].graph], rs); err != nil {
 				writeErr(w, err)
 				return
 			}
@@ -1106,7 +1108,7 @@ func (h *handler) cancelRuns(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			}
-			if err := h.rollBack(context.WithoutCancel(r.Context()), h.runners[rs[0].AssistantID], thread, rs); err != nil {
+			if err := h.rollBack(context.WithoutCancel(r.Context()), h.runners[rs[0].graph], thread, rs); err != nil {
 				writeErr(w, err)
 				return
 			}
