@@ -269,6 +269,28 @@
 // the store keeps records, in the store too: a restarted process goes on
 // with its ids and serves the earlier events from the store.
 //
+// # Store
+//
+// The Platform's store API keeps JSON objects by namespace (a list of
+// labels, without periods) and key, as records of the store (kind
+// langgraph.store_item; in memory for a store without records):
+//
+//   - PUT /store/items {namespace, key, value (an object)} writes an item
+//     (replacing one, which keeps its created_at); index and ttl are
+//     ignored. 204.
+//   - GET /store/items?namespace=a.b&key=k is the item {namespace, key,
+//     value, created_at, updated_at}, or null.
+//   - DELETE /store/items {namespace, key}: 204, there or not.
+//   - POST /store/items/search {namespace_prefix ("*" matches any label),
+//     filter (every field of the value equal), limit (10), offset}:
+//     {items}, the newest update first. query (semantic search) is
+//     refused (422).
+//   - POST /store/namespaces {prefix, suffix, max_depth, limit (100),
+//     offset}: {namespaces}, each once, in order.
+//
+// Viewers read, operators and admins write. A search reads every item:
+// fine for thousands, not for millions.
+//
 // # Durable records
 //
 // When the store implements checkpoint.Records (memstore, sqlitestore and
@@ -324,6 +346,7 @@
 //	GET|DELETE /threads/{id}/runs/{run_id}, GET /threads/{id}/runs/{run_id}/join, GET /threads/{id}/runs/{run_id}/stream
 //	POST /threads/{id}/runs/{run_id}/cancel (?action=interrupt|rollback, ?wait=1)
 //	POST /runs, POST /runs/wait, POST /runs/stream, POST /runs/cancel (?action=interrupt|rollback)
+//	PUT|GET|DELETE /store/items, POST /store/items/search, POST /store/namespaces
 //
 // Errors use the Platform's status codes with a body {"detail": "..."}: 404
 // for an unknown route, assistant, thread, checkpoint or run, 405 for a
@@ -343,7 +366,7 @@
 // supported (a status the SDK does not retry); schedule runs from a
 // scheduler of your own. Also not supported: assistants' config and
 // context in runs (kept, not applied: see Assistants), subgraphs of
-// assistants, the store API (/store), thread TTLs (ignored)
+// assistants, the store's semantic search, TTLs and indexes, thread TTLs (ignored)
 // and supersteps at creation (422), the thread stream modes lifecycle and
 // state_update (422), PATCH of a state's metadata, select in searches,
 // the stream mode messages (422; see Streams), subgraph streams and

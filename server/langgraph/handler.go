@@ -54,9 +54,9 @@ type handler struct {
 	// threadLogs are the streams of threads (GET /threads/{id}/stream).
 	threadLogs map[string]*threadLog
 
-	// assistantRecs keeps the assistants made with POST /assistants:
-	// records, or records in memory for a store without them; amu
-	// orders their changes.
+	// assistantRecs keeps the assistants made with POST /assistants and
+	// the items of the store API: records, or records in memory for a
+	// store without them; amu orders their changes.
 	assistantRecs checkpoint.Records
 	amu           sync.Mutex
 }
@@ -116,6 +116,11 @@ func (h *handler) routes() {
 	operate("DELETE /assistants/{id}", h.deleteAssistant)
 	read("POST /assistants/{id}/versions", h.assistantVersions)
 	operate("POST /assistants/{id}/latest", h.setLatest)
+	operate("PUT /store/items", h.putItem)
+	read("GET /store/items", h.getItem)
+	operate("DELETE /store/items", h.deleteItem)
+	read("POST /store/items/search", h.searchItems)
+	read("POST /store/namespaces", h.listNamespaces)
 	for _, pattern := range []string{"POST /threads/{id}/runs/crons", "POST /runs/crons", "POST /runs/crons/search",
 		"POST /runs/crons/count", "DELETE /runs/crons/{cron}", "PATCH /runs/crons/{cron}"} {
 		read(pattern, cronsUnsupported)

@@ -272,4 +272,21 @@ await client.assistants.delete(made.assistant_id);
 await refused(() => client.assistants.get(made.assistant_id), 404, "assistants.delete");
 await refused(() => client.crons.create("demo-approval", { schedule: "* * * * *" }), 404, "crons are not supported");
 
+// The store API: items put, got, searched, their namespaces listed,
+// deleted.
+await client.store.putItem(["sdk", "ann"], "prefs", { theme: "dark" });
+await client.store.putItem(["sdk", "bob"], "prefs", { theme: "light" });
+await client.store.putItem(["sdk", "ann"], "prefs", { theme: "blue" });
+await refused(() => viewer.store.putItem(["sdk", "eve"], "prefs", { theme: "x" }), 403, "a viewer may not put store items");
+const item = await client.store.getItem(["sdk", "ann"], "prefs");
+check(item?.value.theme === "blue" && item.key === "prefs" && item.namespace.join("/") === "sdk/ann" && item.createdAt,
+  "store.putItem and getItem", item);
+check((await client.store.getItem(["sdk", "ann"], "nothing")) === null, "store.getItem of a missing item is null", null);
+const found = await client.store.searchItems(["sdk"], { filter: { theme: "light" } });
+check(found.items.length === 1 && found.items[0].namespace[1] === "bob", "store.searchItems with a filter", found);
+const nss = await client.store.listNamespaces({ prefix: ["sdk"] });
+check(nss.namespaces.length === 2 && nss.namespaces[0].join("/") === "sdk/ann", "store.listNamespaces", nss);
+await client.store.deleteItem(["sdk", "bob"], "prefs");
+check((await client.store.getItem(["sdk", "bob"], "prefs")) === null, "store.deleteItem", null);
+
 console.log("all ok");
