@@ -111,7 +111,8 @@
 //     thousands, not for millions (weft's inbox lists questions at scale).
 //   - GET /threads/{id}; PATCH /threads/{id} merges metadata.
 //   - DELETE /threads/{id} deletes the thread and all it stored (weft's
-//     Delete) and its run records: 409 while a run is under way.
+//     Delete) and its records (its runs, their events, its stream): 409
+//     while a run is under way.
 //   - POST /threads/{id}/copy makes a new thread with the source's
 //     metadata and checkpoints, as the Platform copies a thread: every
 //     checkpoint (of every namespace), with the same checkpoint ids,
@@ -306,7 +307,10 @@
 // Last-Event-ID with the same ids (each event once, none missing), and a
 // thread's stream goes on with the ids after the stored ones. A stream of
 // a run that another process runs follows it as its process writes its
-// events (read every 250 ms) until its record says it ended; a thread's
+// events (read every 250 ms) until the end record (<run id>/end) its
+// process writes after the last of them; a run without one (its process
+// died) ends once its record or its thread says it ended and no event
+// came for 2 s; a thread's
 // stream shows the runs of another process when a run of the thread
 // begins here (its readers then read them from the store).
 //
@@ -314,9 +318,10 @@
 // the events added since its last write in one record (up to 1000
 // events or about 1 MiB each, named <run or thread id>/<id of its last
 // event, 12 digits>, so that ID order is event order), and everything left
-// when the run ends, before its record says it ended (a reader that sees
-// it ended reads all its events). BenchmarkStreamManyEvents streams runs
-// of 2000 custom events: on a SQLite file each writes 8 records (4 of the
+// when the run ends, then the end record, before its record says it
+// ended (a reader that sees it ended reads all its events).
+// BenchmarkStreamManyEvents streams runs
+// of 2000 custom events: on a SQLite file each writes 9 records (5 of the
 // run's events, 4 of the thread's stream), where one record per event
 // would be 4000 transactions, about a hundred times slower. Not stored: a
 // run's values (its join answers with the thread's values, as the

@@ -41,11 +41,17 @@ const (
 // the records after event n are those with IDs after chunkID(key, n).
 func chunkID(key string, seq int) string { return fmt.Sprintf("%s/%012d", key, seq) }
 
-// storedChunk is a record of events: those from First on, in order.
+// storedChunk is a record of events: those from First on, in order. The
+// record <key>/end (after every chunk in ID order) has none and End set:
+// the run ended, its events are all written.
 type storedChunk struct {
 	First  int           `json:"first"`
 	Events []storedEvent `json:"events"`
+	End    bool          `json:"end,omitempty"`
 }
+
+// endID is the ID of the record that ends a run's events.
+func endID(key string) string { return key + "/end" }
 
 type storedEvent struct {
 	Event string          `json:"event"`
@@ -92,14 +98,19 @@ func (s *eventStore) scan(ctx context.Context, n int, f func(rec *checkpoint.Rec
 }
 
 // load returns the stored events with ids from from up to before to (to
-// all when to < 0).
-func (s *eventStore) load(ctx context.Context, from, to int) ([]numbered, error) {
+// all when to < 0), and whether the end record follows them.
+func (s *eventStore) load(ctx context.Context, from, to int) ([]numbered, bool, error) {
 	var out []numbered
 	var bad error
+	end := false
 	err := s.scan(ctx, from-1, func(rec *checkpoint.Record) bool {
 		var c storedChunk
 		if err := json.Unmarshal(rec.Data, &c); err != nil {
 			bad = fmt.Errorf("decoding the events of %s: %w", rec.ID, err)
+			return false
+		}
+		if c.End {
+			end = true
 			return false
 		}
 		for i, e := range c.Events {
@@ -113,7 +124,12 @@ func (s *eventStore) load(ctx context.Context, from, to int) ([]numbered, error)
 		}
 		return true
 	})
-	return out, errors.Join(err, bad)
+	return out, end, errors.Join(err, bad)
+}
+
+// putEnd writes the end record of a run's events.
+func (s *eventStore) putEnd(ctx context.Context) error {
+	return s.records.PutRecord(ctx, &checkpoint.Record{Kind: s.kind, ID: endID(s.key), ThreadID: s.thread, Data: json.RawMessage(`{"first":0,"events":[],"end":true}`)})
 }
 
 // next is the id after the last event stored after event n (n+1 if there
@@ -121,7 +137,7 @@ func (s *eventStore) load(ctx context.Context, from, to int) ([]numbered, error)
 func (s *eventStore) next(ctx context.Context, n int) (int, error) {
 	next := n + 1
 	err := s.scan(ctx, n, func(rec *checkpoint.Record) bool {
-		if seq, err := strconv.Atoi(rec.ID[len(s.key)+1:]); err == nil {
+		if seq, err := strconv.Atoi(rec.ID[len(s.key)+1:]); err == nil { // not the end record
 			next = max(next, seq+1)
 		}
 		return true
@@ -303,6 +319,21 @@ func (l *eventLog) flush() error {
 	return err
 }
 
+// end writes every event of l (and of the log it tees to), then, for a
+// run's log, the record that says they are all written: the run ended.
+func (l *eventLog) end() error {
+	err := l.flush()
+	l.mu.Lock()
+	keep := l.keep
+	l.mu.Unlock()
+	if err == nil && keep != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = keep.store.putEnd(ctx)
+	}
+	return err
+}
+
 // stopPersisting stops the writes of l's events (the log is deleted).
 func (l *eventLog) stopPersisting() {
 	l.mu.Lock()
@@ -335,12 +366,18 @@ func (h *handler) forgetRunEvents(ctx context.Context, rr *runRecord) error {
 	return nil
 }
 
+// endGrace is how long a stream of a run of no process waits for more
+// events once the run looks ended without its end record: the record of
+// a run whose process died, or of one about to be written.
+const endGrace = 2 * time.Second
+
 // writeStoredRun streams the stored events of run rr, a run of no process
 // here (of an earlier process, or of another one on the same database),
-// from id from on: those stored, then, while its record says it is under
-// way, those its process writes (read every pollEvery), until its record
-// says it ended. A process writes all the events of a run before the
-// record that says it ended, so none is missed.
+// from id from on: those stored, then those its process writes (read
+// every pollEvery), until the end record its process writes after all its
+// events. A run without one (its process died, or was of an earlier
+// version) ends when its record, or its thread (see settle), says it
+// ended and no event came for endGrace.
 func (h *handler) writeStoredRun(w http.ResponseWriter, r *http.Request, rr *runRecord, from int, keep func(string) bool) {
 	ctx := r.Context()
 	st := h.runEvents(rr)
@@ -350,6 +387,7 @@ func (h *handler) writeStoredRun(w http.ResponseWriter, r *http.Request, rr *run
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	next := from
+	var quiet time.Time // since when the run looks ended, with no new events
 	for {
 		select {
 		case <-ctx.Done():
@@ -360,10 +398,7 @@ func (h *handler) writeStoredRun(w http.ResponseWriter, r *http.Request, rr *run
 			continue
 		case <-poll.C:
 		}
-		// The status first, then the events: those of a run read ended
-		// are all stored.
-		ended := rr.status != "pending" && rr.status != "running"
-		evs, err := st.load(ctx, next, -1)
+		evs, end, err := st.load(ctx, next, -1)
 		for _, e := range evs {
 			if keep(e.name) {
 				fmt.Fprintf(w, "event: %s\ndata: %s\nid: %d\n\n", e.name, e.data, e.id)
@@ -372,15 +407,25 @@ func (h *handler) writeStoredRun(w http.ResponseWriter, r *http.Request, rr *run
 		}
 		if len(evs) > 0 {
 			_ = rc.Flush()
+			quiet = time.Time{}
 		}
-		if ended || err != nil {
+		if end || err != nil {
 			return
 		}
-		again, err := h.storedRun(ctx, rr.ID)
-		if err != nil || again == nil {
+		raw, err := h.rawRun(ctx, rr.ID)
+		if err != nil || raw == nil {
 			return // deleted
 		}
-		rr = again
+		_, dead := h.settled(ctx, raw)
+		if raw.status != "pending" && raw.status != "running" || dead {
+			if quiet.IsZero() {
+				quiet = time.Now()
+			} else if time.Since(quiet) >= endGrace {
+				return
+			}
+		} else {
+			quiet = time.Time{}
+		}
 		poll.Reset(pollEvery)
 	}
 }

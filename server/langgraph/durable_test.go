@@ -380,9 +380,10 @@ func TestEventsBatched(t *testing.T) {
 	}
 	runWrites, threadWrites := cs.count("langgraph.run_events"), cs.count("langgraph.thread_events")
 	t.Logf("%d events in %v: %d records of the run's events, %d of the thread's stream", tokens+4, took, runWrites, threadWrites)
-	// A log writes at most once per 100 ms (and once more at the end), a
-	// record of at most 1000 events each time.
-	bound := int(took/(100*time.Millisecond)) + 2 + (tokens+4)/1000
+	// A log writes at once, then at most once per 100 ms, and once more at
+	// the end, a record of at most 1000 events each time; a run's log
+	// then writes its end record.
+	bound := int(took/(100*time.Millisecond)) + 3 + (tokens+4)/1000
 	if runWrites > bound || threadWrites > bound {
 		t.Errorf("%d events written in %d and %d records in %v, more than %d: not batched", tokens+4, runWrites, threadWrites, took, bound)
 	}
@@ -436,4 +437,36 @@ func benchmarkStream(b *testing.B, kind string, durable bool) {
 		resp.Body.Close()
 	}
 	b.ReportMetric(float64(cs.count("langgraph.run_events")+cs.count("langgraph.thread_events"))/float64(b.N), "records/op")
+}
+
+// TestStreamOfDeadRun: the stream of a run whose process died (its record
+// says running, its events have no end record, its thread is paused) gives
+// the events stored, and ends.
+func TestStreamOfDeadRun(t *testing.T) {
+	durableStores(t, func(t *testing.T, open func() checkpoint.Store) {
+		st := open()
+		srv := eventServer(t, st, st)
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "dead"}, 200, nil)
+		call(t, srv, "POST", "/threads/dead/runs/wait", map[string]any{"assistant_id": "review", "input": map[string]any{"topic": "crash"}}, 200, nil)
+		srv.Close()
+		rs := st.(checkpoint.Records)
+		run := `{"run_id":"dead-run","thread_id":"dead","assistant_id":"review","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","status":"running","metadata":{},"multitask_strategy":"enqueue"}`
+		events := `{"first":0,"events":[{"event":"metadata","data":{"run_id":"dead-run","attempt":1}},{"event":"values","data":{"topic":"crash"}}]}`
+		for _, r := range []checkpoint.Record{
+			{Kind: "langgraph.run", ID: "dead-run", ThreadID: "dead", Data: []byte(run)},
+			{Kind: "langgraph.run_events", ID: "dead-run/000000000001", ThreadID: "dead", Data: []byte(events)},
+		} {
+			if err := rs.PutRecord(t.Context(), &r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		srv = eventServer(t, open(), open())
+		got := getEvents(t, srv, "/threads/dead/runs/dead-run/stream", "")
+		if len(got) != 2 || got[0].name != "metadata" || got[1].name != "values" || got[1].id != "1" {
+			t.Fatalf("the stream of a dead run = %+v", got)
+		}
+		if got := getEvents(t, srv, "/threads/dead/runs/dead-run/stream", "0"); len(got) != 1 || got[0].id != "1" {
+			t.Fatalf("the stream of a dead run after event 0 = %+v", got)
+		}
+	})
 }

@@ -217,18 +217,26 @@ func (h *handler) storedRun(ctx context.Context, id string) (*runRecord, error) 
 // The settled status is written back, so that every process reports the
 // same one.
 func (h *handler) settle(ctx context.Context, rr *runRecord) {
+	if status, ok := h.settled(ctx, rr); ok {
+		rr.status = status
+		_ = h.saveRun(ctx, rr, status, time.Now())
+	}
+}
+
+// settled is the status settle gives rr, and whether it changes it.
+func (h *handler) settled(ctx context.Context, rr *runRecord) (string, bool) {
 	if rr.status != "pending" && rr.status != "running" {
-		return
+		return "", false
 	}
 	row, err := h.store.Thread(ctx, rr.ThreadID)
 	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
-		return // unknown: leave it
+		return "", false // unknown: leave it
 	}
 	status := "error"
 	if err == nil {
 		switch row.Status {
 		case checkpoint.StatusRunning, checkpoint.StatusReady:
-			return
+			return "", false
 		case checkpoint.StatusInterrupted:
 			status = "interrupted"
 		case checkpoint.StatusCompleted:
@@ -237,8 +245,20 @@ func (h *handler) settle(ctx context.Context, rr *runRecord) {
 			}
 		}
 	}
-	rr.status = status
-	_ = h.saveRun(ctx, rr, status, time.Now())
+	return status, true
+}
+
+// rawRun reads run id from the store as it is stored, unsettled (nil if
+// it is not there).
+func (h *handler) rawRun(ctx context.Context, id string) (*runRecord, error) {
+	rec, err := h.records.Record(ctx, kindRun, id)
+	if errors.Is(err, checkpoint.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run %s: reading its record: %w", id, err)
+	}
+	return endedRun(rec)
 }
 
 // storedRuns lists the runs of thread the store keeps, as stored (settle

@@ -169,7 +169,7 @@ func (rr *runRecord) finish(values json.RawMessage, err error, save func(rr *run
 	} else if values != nil {
 		rr.log.values(values)
 	}
-	_ = rr.log.flush()
+	_ = rr.log.end()
 	at := time.Now().UTC()
 	save(rr, status, at)
 	// All at once: whoever sees the status sees the run ended, its stream

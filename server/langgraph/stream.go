@@ -581,7 +581,7 @@ func writeLog(w http.ResponseWriter, r *http.Request, log *eventLog, from int, k
 			// Dropped from memory (or written by an earlier process):
 			// read from the store, once what is queued is written.
 			_ = log.flush()
-			old, _ := log.store.load(r.Context(), next, first)
+			old, _, _ := log.store.load(r.Context(), next, first)
 			for _, e := range old {
 				if keep(e.name) {
 					fmt.Fprintf(w, "event: %s\ndata: %s\nid: %d\n\n", e.name, e.data, e.id)
