@@ -17,7 +17,9 @@ import (
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
 	"github.com/weftgraph/weft/checkpoint/memstore"
+	"github.com/weftgraph/weft/checkpoint/pgstore"
 	"github.com/weftgraph/weft/checkpoint/sqlitestore"
+	"github.com/weftgraph/weft/internal/pgtest"
 	"github.com/weftgraph/weft/server/langgraph"
 )
 
@@ -394,11 +396,11 @@ func TestEventsBatched(t *testing.T) {
 }
 
 // BenchmarkStreamManyEvents measures a run of 2000 custom events streamed
-// over memstore and a SQLite file, with and without keeping its events
+// over memstore, a SQLite file and PostgreSQL, with and without keeping its events
 // in the store's records (b.N runs; records/op counts the records of
 // events written).
 func BenchmarkStreamManyEvents(b *testing.B) {
-	for _, kind := range []string{"memstore", "sqlite"} {
+	for _, kind := range []string{"memstore", "sqlite", "postgres"} {
 		for _, durable := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/durable=%v", kind, durable), func(b *testing.B) {
 				benchmarkStream(b, kind, durable)
@@ -416,6 +418,13 @@ func benchmarkStream(b *testing.B, kind string, durable bool) {
 		}
 		defer sq.Close()
 		st = sq
+	}
+	if kind == "postgres" {
+		pg, err := pgstore.New(context.Background(), pgtest.Pool(b), pgstore.Options{Schema: pgtest.Schema(b), Migrate: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		st = pg
 	}
 	var hs checkpoint.Store = recordless{st}
 	cs := counting(st)
