@@ -2,7 +2,9 @@ package langgraph
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/weftgraph/weft"
@@ -40,29 +42,50 @@ func (h *handler) countAssistants(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// findAssistants are the assistants a search or count body asks for, paged
-// for a search; it writes the error itself.
+// findAssistants are the assistants a search or count body asks for
+// (graph_id, name (a part of it), metadata (every key equal); sorted by
+// sort_by and sort_order, paged by limit and offset for a search): the
+// workflows' assistants first, then those made with POST /assistants,
+// oldest first. It writes the error itself.
 func (h *handler) findAssistants(w http.ResponseWriter, r *http.Request) ([]map[string]any, bool) {
 	var q struct {
-		GraphID string         `json:"graph_id"`
-		Name    string         `json:"name"`
-		Limit   int            `json:"limit"`
-		Offset  int            `json:"offset"`
-		Meta    map[string]any `json:"metadata"`
+		GraphID   string         `json:"graph_id"`
+		Name      string         `json:"name"`
+		Limit     int            `json:"limit"`
+		Offset    int            `json:"offset"`
+		Meta      map[string]any `json:"metadata"`
+		SortBy    string         `json:"sort_by"`
+		SortOrder string         `json:"sort_order"`
 	}
 	if err := decodeBody(r, &q); err != nil {
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
 		return nil, false
 	}
-	out := []map[string]any{}
+	stored, err := h.storedAssistants(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return nil, false
+	}
+	slices.SortStableFunc(stored, func(a, b storedAssistant) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	all := make([]map[string]any, 0, len(h.order)+len(stored))
 	for _, name := range h.order {
-		if q.GraphID != "" && q.GraphID != name {
+		all = append(all, h.assistant(name))
+	}
+	for i := range stored {
+		all = append(all, stored[i].object())
+	}
+	out := []map[string]any{}
+	for _, a := range all {
+		md, _ := a["metadata"].(map[string]any)
+		name, _ := a["name"].(string)
+		if (q.GraphID != "" && q.GraphID != a["graph_id"]) || (q.Name != "" && !strings.Contains(name, q.Name)) || !matches(md, q.Meta) {
 			continue
 		}
-		if q.Name != "" && !strings.Contains(name, q.Name) {
-			continue
-		}
-		out = append(out, h.assistant(name))
+		out = append(out, a)
+	}
+	if err := sortAssistants(out, q.SortBy, q.SortOrder); err != nil {
+		writeErr(w, err)
+		return nil, false
 	}
 	if strings.HasSuffix(r.URL.Path, "/count") {
 		return out, true
@@ -85,31 +108,43 @@ func page[T any](items []T, offset, limit int) []T {
 	return items
 }
 
-// runnerOf returns the workflow of assistant id, writing 404 if there is none.
-func (h *handler) runnerOf(w http.ResponseWriter, id string) (weft.Runner, bool) {
-	rn, ok := h.runners[id]
-	if !ok {
-		writeError(w, http.StatusNotFound, "Assistant '"+id+"' not found")
+// runnerOf returns the workflow of assistant id (a workflow's name, or
+// an assistant made with POST /assistants: its graph_id's) and the
+// assistant's object, writing 404 if there is none.
+func (h *handler) runnerOf(w http.ResponseWriter, r *http.Request, id string) (weft.Runner, map[string]any, bool) {
+	if rn, ok := h.runners[id]; ok {
+		return rn, h.assistant(id), true
 	}
-	return rn, ok
+	ar, err := h.loadAssistant(r.Context(), id)
+	if err != nil {
+		writeErr(w, err)
+		return nil, nil, false
+	}
+	if ar != nil {
+		if rn, ok := h.runners[ar.Current.GraphID]; ok {
+			return rn, ar.Current.object(), true
+		}
+		writeError(w, http.StatusNotFound, fmt.Sprintf("Assistant '%s' is of graph '%s', which this server does not have", id, ar.Current.GraphID))
+		return nil, nil, false
+	}
+	writeError(w, http.StatusNotFound, "Assistant '"+id+"' not found")
+	return nil, nil, false
 }
 
 func (h *handler) getAssistant(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, ok := h.runnerOf(w, id); ok {
-		writeJSON(w, http.StatusOK, h.assistant(id))
+	if _, a, ok := h.runnerOf(w, r, r.PathValue("id")); ok {
+		writeJSON(w, http.StatusOK, a)
 	}
 }
 
 func (h *handler) assistantSchemas(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	rn, ok := h.runnerOf(w, id)
+	rn, _, ok := h.runnerOf(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}
 	schema := rn.InputSchema()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"graph_id":       id,
+		"graph_id":       rn.Name(),
 		"input_schema":   schema,
 		"output_schema":  schema,
 		"state_schema":   schema,
@@ -121,7 +156,7 @@ func (h *handler) assistantSchemas(w http.ResponseWriter, r *http.Request) {
 // assistantGraph draws the workflow as LangGraph's JSON graph: nodes with
 // an id, a type and data, and edges with source, target and conditional.
 func (h *handler) assistantGraph(w http.ResponseWriter, r *http.Request) {
-	rn, ok := h.runnerOf(w, r.PathValue("id"))
+	rn, _, ok := h.runnerOf(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}

@@ -58,11 +58,33 @@
 //
 // Each workflow is one assistant, whose assistant_id, graph_id and name are
 // the workflow's name (the Platform gives system assistants UUIDs; weft's
-// are their names, which the Platform accepts as assistant ids too):
-// POST /assistants/search (graph_id, name, limit, offset), POST
-// /assistants/count, GET /assistants/{id}, its graph (GET
+// are their names, which the Platform accepts as assistant ids too), with
+// one version that cannot be changed or deleted (409). More assistants
+// are made with POST /assistants {graph_id (a workflow), assistant_id
+// (a UUID by default), name ("Untitled"), description, config, context,
+// metadata, if_exists raise (409) or do_nothing}: version 1 of an
+// assistant of that workflow. PATCH /assistants/{id} makes a new version
+// of the newest one with the fields given (metadata merged, config and
+// context replaced), which becomes the current one; POST
+// /assistants/{id}/versions {metadata, limit, offset} lists the versions,
+// newest first; POST /assistants/{id}/latest {version} makes a version
+// the current one; DELETE /assistants/{id} deletes it and its versions
+// (answering {}; delete_threads is refused, 422). They are records of the
+// store (kinds langgraph.assistant and langgraph.assistant_version: a
+// restarted process has them), in memory for a store without records.
+// A run with such an assistant_id runs its workflow and names the
+// assistant as its assistant_id; config and context are kept and shown,
+// not given to the workflow (a weft node has no run configuration).
+// Changes are ordered within a process, not across processes (two
+// processes updating one assistant at once may make the same version).
+//
+// POST /assistants/search (graph_id, name (a part of it), metadata (every
+// key equal), sort_by (assistant_id, created_at, updated_at, name,
+// graph_id) and sort_order (desc by default), limit, offset; without
+// sort_by the workflows' assistants first, then the others, oldest first),
+// POST /assistants/count, GET /assistants/{id}, its graph (GET
 // /assistants/{id}/graph, drawn from Runner.Shape) and schemas (GET
-// /assistants/{id}/schemas: the state's JSON schema).
+// /assistants/{id}/schemas: the state's JSON schema) serve both kinds.
 //
 // # Threads
 //
@@ -89,7 +111,8 @@
 //     thousands, not for millions (weft's inbox lists questions at scale).
 //   - GET /threads/{id}; PATCH /threads/{id} merges metadata.
 //   - DELETE /threads/{id} deletes the thread and all it stored (weft's
-//     Delete) and its run records: 409 while a run is under way.
+//     Delete) and its records (its runs, their events, its stream): 409
+//     while a run is under way.
 //   - POST /threads/{id}/copy makes a new thread with the source's
 //     metadata and checkpoints, as the Platform copies a thread: every
 //     checkpoint (of every namespace), with the same checkpoint ids,
@@ -221,15 +244,17 @@
 // message}; a comment line every 15 s keeps a quiet stream open; the
 // stream closes when the run ends. Events carry ids counting from 0.
 //
-// A run's events are kept with its record (its newest 10000 events, while
-// it runs and for the newest 256 runs that ended), so a run can be
-// followed late or again: GET /threads/{id}/runs/{run_id}/stream streams
-// them from the one after the Last-Event-ID header (from the first without
-// it, or with -1), stream_mode (a subset) as a query parameter,
-// cancel_on_disconnect=1 to cancel the run if the client goes away; the
-// stream of an older run has no events. With stream_resumable, runs/stream
-// also answers with a Location header naming that route, where the SDK
-// reconnects by itself after a dropped connection.
+// A run's events are kept with its record (in memory its newest 10000
+// events, while it runs and for the newest 256 runs that ended; all of
+// them in the store when it keeps records, see Durable records), so a run
+// can be followed late or again: GET /threads/{id}/runs/{run_id}/stream
+// streams them from the one after the Last-Event-ID header (from the first
+// without it, or with -1), stream_mode (a subset) as a query parameter,
+// cancel_on_disconnect=1 to cancel the run if the client goes away.
+// Without records the stream of an older run has no events. With
+// stream_resumable, runs/stream also answers with a Location header naming
+// that route, where the SDK reconnects by itself after a dropped
+// connection.
 //
 // GET /threads/{id}/stream joins the thread's stream: the events of every
 // run of the thread in this handler, one run after the other (each from
@@ -241,8 +266,31 @@
 // the OpenAPI names it) is run_modes, the default; lifecycle and
 // state_update are refused (422). A thread's stream is kept in memory
 // (its newest 10000 events, for the 256 threads whose last run began
-// most recently; a thread with a run under way keeps its stream): a
-// restarted process starts new streams.
+// most recently; a thread with a run under way keeps its stream), and, when
+// the store keeps records, in the store too: a restarted process goes on
+// with its ids and serves the earlier events from the store.
+//
+// # Store
+//
+// The Platform's store API keeps JSON objects by namespace (a list of
+// labels, without periods) and key, as records of the store (kind
+// langgraph.store_item; in memory for a store without records):
+//
+//   - PUT /store/items {namespace, key, value (an object)} writes an item
+//     (replacing one, which keeps its created_at); index and ttl are
+//     ignored. 204.
+//   - GET /store/items?namespace=a.b&key=k is the item {namespace, key,
+//     value, created_at, updated_at}, or null.
+//   - DELETE /store/items {namespace, key}: 204, there or not.
+//   - POST /store/items/search {namespace_prefix ("*" matches any label),
+//     filter (every field of the value equal), limit (10), offset}:
+//     {items}, the newest update first. query (semantic search) is
+//     refused (422).
+//   - POST /store/namespaces {prefix, suffix, max_depth, limit (100),
+//     offset}: {namespaces}, each once, in order.
+//
+// Viewers read, operators and admins write. A search reads every item:
+// fine for thousands, not for millions.
 //
 // # Durable records
 //
@@ -252,18 +300,40 @@
 // ended) and the metadata of the threads it creates, patches and copies,
 // so that a restarted process, or another one on the same database,
 // answers GET /threads/{id}/runs/{run_id}, the runs list and join, thread
-// get and search (metadata included) for them. What is not stored: a
-// run's events (the stream of a run of an earlier process has none) and
-// its values (its join answers with the thread's values, as the
+// get and search (metadata included) for them, and the streams: the
+// events of each run (records of kind langgraph.run_events) and of each
+// thread's stream (langgraph.thread_events), so that a restarted process,
+// or another one, replays a run's stream, and resumes it after
+// Last-Event-ID with the same ids (each event once, none missing), and a
+// thread's stream goes on with the ids after the stored ones. A stream of
+// a run that another process runs follows it as its process writes its
+// events (read every 250 ms) until the end record (<run id>/end) its
+// process writes after the last of them; a run without one (its process
+// died) ends once its record or its thread says it ended and no event
+// came for 2 s; a thread's
+// stream shows the runs of another process when a run of the thread
+// begins here (its readers then read them from the store).
+//
+// Events are not written one by one: a log writes, at most every 100 ms,
+// the events added since its last write in one record (up to 1000
+// events or about 1 MiB each, named <run or thread id>/<id of its last
+// event, 12 digits>, so that ID order is event order), and everything left
+// when the run ends, then the end record, before its record says it
+// ended (a reader that sees it ended reads all its events).
+// BenchmarkStreamManyEvents streams runs
+// of 2000 custom events: on a SQLite file each writes 9 records (5 of the
+// run's events, 4 of the thread's stream), where one record per event
+// would be 4000 transactions, about a hundred times slower. Not stored: a
+// run's values (its join answers with the thread's values, as the
 // Platform's does). A run whose process stopped before it ended (its
 // record still says pending or running) is read with the status its
 // thread tells, written back to its record: still running while the
 // thread runs (in another process, or taken over by a worker), interrupted
 // if the thread waits for an answer, success if it completed after the
 // run began, error otherwise. The
-// records of stateless runs (POST /runs/...) are kept in memory only, as
-// their thread is deleted after them. DELETE of a run or a thread deletes
-// their records; a thread deleted by other means (weft's own API) leaves
+// records and events of stateless runs (POST /runs/...) are kept in
+// memory only, as their thread is deleted after them. DELETE of a run or a
+// thread deletes their records and events; a thread deleted by other means (weft's own API) leaves
 // them (checkpoint.Records.DeleteRecords removes them). A store without
 // Records keeps all this in memory, for the life of the handler (the
 // newest 10000 run records; older records of runs that ended are
@@ -272,7 +342,9 @@
 // # Routes
 //
 //	GET  /ok (?check_db=1), GET /info
-//	POST /assistants/search, POST /assistants/count, GET /assistants/{id}, GET /assistants/{id}/graph, GET /assistants/{id}/schemas
+//	POST /assistants, POST /assistants/search, POST /assistants/count
+//	GET|PATCH|DELETE /assistants/{id}, GET /assistants/{id}/graph, GET /assistants/{id}/schemas
+//	POST /assistants/{id}/versions, POST /assistants/{id}/latest
 //	POST /threads, POST /threads/search, POST /threads/count
 //	GET|PATCH|DELETE /threads/{id}, POST /threads/{id}/copy
 //	GET|POST /threads/{id}/state, GET /threads/{id}/state/{checkpoint_id}, POST /threads/{id}/state/checkpoint
@@ -281,6 +353,7 @@
 //	GET|DELETE /threads/{id}/runs/{run_id}, GET /threads/{id}/runs/{run_id}/join, GET /threads/{id}/runs/{run_id}/stream
 //	POST /threads/{id}/runs/{run_id}/cancel (?action=interrupt|rollback, ?wait=1)
 //	POST /runs, POST /runs/wait, POST /runs/stream, POST /runs/cancel (?action=interrupt|rollback)
+//	PUT|GET|DELETE /store/items, POST /store/items/search, POST /store/namespaces
 //
 // Errors use the Platform's status codes with a body {"detail": "..."}: 404
 // for an unknown route, assistant, thread, checkpoint or run, 405 for a
@@ -294,8 +367,13 @@
 //
 // # Not supported
 //
-// Assistant creation, update, deletion, versions and configuration
-// (config, context), the store API (/store), crons, thread TTLs (ignored)
+// Crons: their routes (POST /runs/crons, /runs/crons/search,
+// /runs/crons/count, /threads/{id}/runs/crons, PATCH and DELETE
+// /runs/crons/{id}) answer 404 with a detail saying that crons are not
+// supported (a status the SDK does not retry); schedule runs from a
+// scheduler of your own. Also not supported: assistants' config and
+// context in runs (kept, not applied: see Assistants), subgraphs of
+// assistants, the store's semantic search, TTLs and indexes, thread TTLs (ignored)
 // and supersteps at creation (422), the thread stream modes lifecycle and
 // state_update (422), PATCH of a state's metadata, select in searches,
 // the stream mode messages (422; see Streams), subgraph streams and

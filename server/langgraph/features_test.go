@@ -854,35 +854,53 @@ func TestCancelRuns(t *testing.T) {
 	call(t, srv, "GET", "/threads/cr-2/runs/"+runs[1].RunID, nil, 404, nil)
 }
 
+// recordless hides a store's checkpoint.Records from the handler.
+type recordless struct{ checkpoint.Store }
+
+// TestOldLogsDropped: the events of the oldest ended runs are dropped from
+// memory; over a store that keeps records they are read from it (the same
+// events), over one that does not they are gone.
 func TestOldLogsDropped(t *testing.T) {
-	srv := jobServer(t, memstore.New())
-	call(t, srv, "POST", "/threads", map[string]any{"thread_id": "ol-1"}, 200, nil)
-	var first runBody
-	call(t, srv, "POST", "/threads/ol-1/runs/wait", map[string]any{"assistant_id": "job", "input": map[string]any{"mode": "go"}}, 200, nil)
-	var runs []runBody
-	call(t, srv, "GET", "/threads/ol-1/runs", nil, 200, &runs)
-	first = runs[0]
-	joined := func(run string) int {
-		req, _ := http.NewRequest("GET", srv.URL+"/threads/ol-1/runs/"+run+"/stream", nil)
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
+	for _, durable := range []bool{true, false} {
+		mem := memstore.New()
+		var hs checkpoint.Store = mem
+		if !durable {
+			hs = recordless{mem}
 		}
-		return len(sse(t, resp))
-	}
-	if n := joined(first.RunID); n < 2 {
-		t.Fatalf("first run's stream: %d events", n)
-	}
-	for range langgraph.MaxLogs + 1 { // pruned when a run is recorded: the last one ends after
+		srv := httptest.NewServer(langgraph.New([]weft.Runner{langgraph.Runner(jobWorkflow(t, mem))}, hs))
+		call(t, srv, "POST", "/threads", map[string]any{"thread_id": "ol-1"}, 200, nil)
 		call(t, srv, "POST", "/threads/ol-1/runs/wait", map[string]any{"assistant_id": "job", "input": map[string]any{"mode": "go"}}, 200, nil)
-	}
-	// The record stays; its events are gone.
-	call(t, srv, "GET", "/threads/ol-1/runs/"+first.RunID, nil, 200, nil)
-	if n := joined(first.RunID); n != 0 {
-		t.Fatalf("an old run's stream: %d events", n)
-	}
-	call(t, srv, "GET", "/threads/ol-1/runs?limit=1", nil, 200, &runs)
-	if n := joined(runs[0].RunID); n < 2 {
-		t.Fatalf("the newest run's stream: %d events", n)
+		var runs []runBody
+		call(t, srv, "GET", "/threads/ol-1/runs", nil, 200, &runs)
+		first := runs[0]
+		joined := func(run string) int {
+			req, _ := http.NewRequest("GET", srv.URL+"/threads/ol-1/runs/"+run+"/stream", nil)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(sse(t, resp))
+		}
+		n0 := joined(first.RunID)
+		if n0 < 2 {
+			t.Fatalf("first run's stream: %d events", n0)
+		}
+		for range langgraph.MaxLogs + 1 { // pruned when a run is recorded: the last one ends after
+			call(t, srv, "POST", "/threads/ol-1/runs/wait", map[string]any{"assistant_id": "job", "input": map[string]any{"mode": "go"}}, 200, nil)
+		}
+		// The record stays; its events are gone from memory.
+		call(t, srv, "GET", "/threads/ol-1/runs/"+first.RunID, nil, 200, nil)
+		want := 0
+		if durable {
+			want = n0
+		}
+		if n := joined(first.RunID); n != want {
+			t.Fatalf("durable %v: an old run's stream: %d events, want %d", durable, n, want)
+		}
+		call(t, srv, "GET", "/threads/ol-1/runs?limit=1", nil, 200, &runs)
+		if n := joined(runs[0].RunID); n < 2 {
+			t.Fatalf("the newest run's stream: %d events", n)
+		}
+		srv.Close()
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/weftgraph/weft"
 	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/checkpoint/memstore"
 )
 
 // Option configures the handler New returns.
@@ -52,6 +53,12 @@ type handler struct {
 	runs    map[string]*runRecord  // run records, in memory (and in records)
 	// threadLogs are the streams of threads (GET /threads/{id}/stream).
 	threadLogs map[string]*threadLog
+
+	// assistantRecs keeps the assistants made with POST /assistants and
+	// the items of the store API: records, or records in memory for a
+	// store without them; amu orders their changes.
+	assistantRecs checkpoint.Records
+	amu           sync.Mutex
 }
 
 // New returns an http.Handler that serves the LangGraph Platform API over
@@ -72,6 +79,10 @@ func New(runners []weft.Runner, store checkpoint.Store, opts ...Option) http.Han
 		threadLogs: make(map[string]*threadLog),
 	}
 	h.records, _ = store.(checkpoint.Records)
+	h.assistantRecs = h.records
+	if h.assistantRecs == nil {
+		h.assistantRecs = memstore.New()
+	}
 	for _, r := range runners {
 		if _, dup := h.runners[r.Name()]; !dup {
 			h.order = append(h.order, r.Name())
@@ -100,6 +111,20 @@ func (h *handler) routes() {
 	read("GET /assistants/{id}", h.getAssistant)
 	read("GET /assistants/{id}/graph", h.assistantGraph)
 	read("GET /assistants/{id}/schemas", h.assistantSchemas)
+	operate("POST /assistants", h.createAssistant)
+	operate("PATCH /assistants/{id}", h.patchAssistant)
+	operate("DELETE /assistants/{id}", h.deleteAssistant)
+	read("POST /assistants/{id}/versions", h.assistantVersions)
+	operate("POST /assistants/{id}/latest", h.setLatest)
+	operate("PUT /store/items", h.putItem)
+	read("GET /store/items", h.getItem)
+	operate("DELETE /store/items", h.deleteItem)
+	read("POST /store/items/search", h.searchItems)
+	read("POST /store/namespaces", h.listNamespaces)
+	for _, pattern := range []string{"POST /threads/{id}/runs/crons", "POST /runs/crons", "POST /runs/crons/search",
+		"POST /runs/crons/count", "DELETE /runs/crons/{cron}", "PATCH /runs/crons/{cron}"} {
+		read(pattern, cronsUnsupported)
+	}
 
 	operate("POST /threads", h.createThread)
 	read("POST /threads/search", h.searchThreads)
@@ -265,7 +290,8 @@ func errorCode(err error) int {
 	case errors.Is(err, weft.ErrBusy), errors.Is(err, weft.ErrConflict),
 		errors.Is(err, weft.ErrAlreadyAnswered), errors.Is(err, weft.ErrWrongWorkflow),
 		errors.Is(err, weft.ErrThreadPaused), errors.Is(err, weft.ErrThreadCompleted),
-		errors.Is(err, weft.ErrThreadCancelled), errors.Is(err, weft.ErrNotRunning):
+		errors.Is(err, weft.ErrThreadCancelled), errors.Is(err, weft.ErrNotRunning),
+		errors.Is(err, errConflict):
 		return http.StatusConflict
 	case errors.Is(err, weft.ErrInvalidInput), errors.Is(err, weft.ErrInvalidAnswer),
 		errors.Is(err, weft.ErrUnknownInterrupt), errors.Is(err, weft.ErrAmbiguousAnswer),

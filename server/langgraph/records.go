@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
@@ -35,6 +36,9 @@ type storedRun struct {
 	Status      string         `json:"status"`
 	Metadata    map[string]any `json:"metadata"`
 	Strategy    string         `json:"multitask_strategy"`
+	// Modes are the names of the events the run was made with (its
+	// stream modes; messages for messages-tuple).
+	Modes []string `json:"stream_modes,omitempty"`
 }
 
 // saveThread writes the metadata of thread m to the store, if it keeps
@@ -111,6 +115,10 @@ func (h *handler) saveRun(ctx context.Context, rr *runRecord, status string, at 
 		RunID: rr.ID, ThreadID: rr.ThreadID, AssistantID: rr.AssistantID, CreatedAt: rr.CreatedAt,
 		UpdatedAt: rr.updatedAt, Status: rr.status, Metadata: rr.Metadata, Strategy: rr.Strategy,
 	}
+	for m := range rr.modes {
+		sr.Modes = append(sr.Modes, m)
+	}
+	slices.Sort(sr.Modes)
 	if status != "" {
 		sr.Status, sr.UpdatedAt = status, at
 	}
@@ -125,13 +133,16 @@ func (h *handler) saveRun(ctx context.Context, rr *runRecord, status string, at 
 	return nil
 }
 
-// forgetRun deletes the stored record of run id, if any.
-func (h *handler) forgetRun(ctx context.Context, id string) error {
+// forgetRun deletes the stored record of run rr, if any, and its events.
+func (h *handler) forgetRun(ctx context.Context, rr *runRecord) error {
 	if h.records == nil {
 		return nil
 	}
-	if err := h.records.DeleteRecord(ctx, kindRun, id); err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
-		return fmt.Errorf("run %s: deleting its record: %w", id, err)
+	if err := h.forgetRunEvents(ctx, rr); err != nil {
+		return fmt.Errorf("run %s: %w", rr.ID, err)
+	}
+	if err := h.records.DeleteRecord(ctx, kindRun, rr.ID); err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
+		return fmt.Errorf("run %s: deleting its record: %w", rr.ID, err)
 	}
 	return nil
 }
@@ -164,6 +175,12 @@ func endedRun(rec *checkpoint.Record) (*runRecord, error) {
 		CreatedAt: sr.CreatedAt, Strategy: sr.Strategy, log: newEventLog(), done: make(chan struct{}),
 		status: sr.Status, updatedAt: sr.UpdatedAt, stored: true,
 		ctx: context.Background(), cancel: func() {},
+	}
+	if sr.Modes != nil {
+		rr.modes = map[string]bool{}
+		for _, m := range sr.Modes {
+			rr.modes[m] = true
+		}
 	}
 	rr.log.close()
 	close(rr.done)
@@ -200,18 +217,26 @@ func (h *handler) storedRun(ctx context.Context, id string) (*runRecord, error) 
 // The settled status is written back, so that every process reports the
 // same one.
 func (h *handler) settle(ctx context.Context, rr *runRecord) {
+	if status, ok := h.settled(ctx, rr); ok {
+		rr.status = status
+		_ = h.saveRun(ctx, rr, status, time.Now())
+	}
+}
+
+// settled is the status settle gives rr, and whether it changes it.
+func (h *handler) settled(ctx context.Context, rr *runRecord) (string, bool) {
 	if rr.status != "pending" && rr.status != "running" {
-		return
+		return "", false
 	}
 	row, err := h.store.Thread(ctx, rr.ThreadID)
 	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
-		return // unknown: leave it
+		return "", false // unknown: leave it
 	}
 	status := "error"
 	if err == nil {
 		switch row.Status {
 		case checkpoint.StatusRunning, checkpoint.StatusReady:
-			return
+			return "", false
 		case checkpoint.StatusInterrupted:
 			status = "interrupted"
 		case checkpoint.StatusCompleted:
@@ -220,8 +245,20 @@ func (h *handler) settle(ctx context.Context, rr *runRecord) {
 			}
 		}
 	}
-	rr.status = status
-	_ = h.saveRun(ctx, rr, status, time.Now())
+	return status, true
+}
+
+// rawRun reads run id from the store as it is stored, unsettled (nil if
+// it is not there).
+func (h *handler) rawRun(ctx context.Context, id string) (*runRecord, error) {
+	rec, err := h.records.Record(ctx, kindRun, id)
+	if errors.Is(err, checkpoint.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run %s: reading its record: %w", id, err)
+	}
+	return endedRun(rec)
 }
 
 // storedRuns lists the runs of thread the store keeps, as stored (settle

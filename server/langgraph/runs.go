@@ -71,9 +71,11 @@ const (
 // runRecord is a run as the handler keeps it, in memory.
 type runRecord struct {
 	ID, ThreadID, AssistantID string
-	Metadata                  map[string]any
-	CreatedAt                 time.Time
-	Strategy                  string
+	// graph is the workflow the run runs (its assistant's graph_id).
+	graph     string
+	Metadata  map[string]any
+	CreatedAt time.Time
+	Strategy  string
 	// modes are the stream modes the run was created with.
 	modes map[string]bool
 	// log holds the run's stream events, for every reader.
@@ -159,6 +161,15 @@ func (rr *runRecord) finish(values json.RawMessage, err error, save func(rr *run
 		status = "success"
 	}
 	rr.mu.Unlock()
+	// The last event, then every event is written to the store (if it
+	// keeps them), then the record: a process that reads the run ended
+	// reads all its events.
+	if err != nil {
+		rr.log.add("error", map[string]any{"error": errorName(err), "message": err.Error()})
+	} else if values != nil {
+		rr.log.values(values)
+	}
+	_ = rr.log.end()
 	at := time.Now().UTC()
 	save(rr, status, at)
 	// All at once: whoever sees the status sees the run ended, its stream
@@ -166,11 +177,6 @@ func (rr *runRecord) finish(values json.RawMessage, err error, save func(rr *run
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
 	rr.values, rr.err, rr.updatedAt, rr.status = values, err, at, status
-	if err != nil {
-		rr.log.add("error", map[string]any{"error": errorName(err), "message": err.Error()})
-	} else if values != nil {
-		rr.log.values(values)
-	}
 	rr.log.close()
 	close(rr.done)
 }
@@ -230,7 +236,7 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 		writeError(w, http.StatusForbidden, forbidden(r, "start or resume runs other than answers (command.resume alone)"))
 		return nil
 	}
-	rn, ok := h.runnerOf(w, req.AssistantID)
+	rn, asst, ok := h.runnerOf(w, r, req.AssistantID)
 	if !ok {
 		return nil
 	}
@@ -290,16 +296,19 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 	}
 	rctx, cancel := context.WithCancel(h.base)
 	p.record = &runRecord{
-		ID: newUUID(), ThreadID: id, AssistantID: rn.Name(), Metadata: req.Metadata,
+		ID: newUUID(), ThreadID: id, AssistantID: asst["assistant_id"].(string), graph: rn.Name(), Metadata: req.Metadata,
 		CreatedAt: now, Strategy: req.MultitaskStrategy, modes: modes, log: newEventLog(),
 		ctx: rctx, cancel: cancel, updatedAt: now, status: "pending", done: make(chan struct{}),
 		ephemeral: p.temporary,
 	}
+	p.record.log.persist(h.runEvents(p.record))
 	p.record.log.add("metadata", map[string]any{"run_id": p.record.ID, "attempt": 1})
 	// The record is stored first (pending), and forgotten if the run is
 	// refused.
 	if err := h.saveRun(ctx, p.record, "", time.Time{}); err != nil {
 		cancel()
+		p.record.log.stopPersisting()
+		_ = h.forgetRun(context.WithoutCancel(ctx), p.record)
 		writeErr(w, err)
 		return nil
 	}
@@ -308,7 +317,8 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request) *prepared {
 	// decides what becomes of the runs under way here.
 	if err := h.admit(p); err != nil {
 		cancel()
-		_ = h.forgetRun(context.WithoutCancel(ctx), p.record.ID)
+		p.record.log.stopPersisting()
+		_ = h.forgetRun(context.WithoutCancel(ctx), p.record)
 		writeErr(w, err)
 		return nil
 	}
@@ -384,7 +394,7 @@ func (h *handler) rollBack(ctx context.Context, rn weft.Runner, thread string, r
 	}
 	h.mu.Unlock()
 	for _, rr := range runs {
-		if err := h.forgetRun(ctx, rr.ID); err != nil {
+		if err := h.forgetRun(ctx, rr); err != nil {
 			return err
 		}
 	}
@@ -515,7 +525,7 @@ func (h *handler) execute(ctx context.Context, p *prepared) (json.RawMessage, er
 		rr.startHead = t.row.Head
 	}
 	rr.mu.Unlock()
-	h.joinThread(rr)
+	h.joinThread(ctx, rr)
 	rr.setStatus("running")
 	h.saveQuietly(rr, "", time.Time{})
 	h.remember(id, p.runner.Name())
@@ -588,11 +598,16 @@ func (h *handler) currentValues(ctx context.Context, p *prepared) (json.RawMessa
 
 // discard deletes the thread of a stateless run and forgets it.
 func (h *handler) discard(ctx context.Context, p *prepared) {
+	h.mu.Lock()
+	log := h.dropThreadStream(p.thread.meta.ID)
+	h.mu.Unlock()
+	if log != nil {
+		log.stopPersisting()
+	}
 	_ = p.runner.Delete(ctx, p.thread.meta.ID)
 	_ = h.forgetThread(ctx, p.thread.meta.ID)
 	h.mu.Lock()
 	delete(h.threads, p.thread.meta.ID)
-	h.dropThreadStream(p.thread.meta.ID)
 	h.mu.Unlock()
 }
 
@@ -911,7 +926,7 @@ func (h *handler) deleteRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "Run is pending or running: cancel it first")
 		return
 	}
-	if err := h.forgetRun(r.Context(), rr.ID); err != nil {
+	if err := h.forgetRun(r.Context(), rr); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -987,7 +1002,7 @@ func (h *handler) cancelRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "Run is not pending or running")
 		return
 	}
-	rn := h.runners[rr.AssistantID]
+	rn := h.runners[rr.graph]
 	if action == strategyRollback {
 		if err := h.canRollback(rn, []*runRecord{rr}); err != nil {
 			writeErr(w, err)
@@ -1075,7 +1090,7 @@ func (h *handler) cancelRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	if action == strategyRollback {
 		for _, rs := range byThread {
-			if err := h.canRollback(h.runners[rs[0].AssistantID], rs); err != nil {
+			if err := h.canRollback(h.runners[rs[0].graph], rs); err != nil {
 				writeErr(w, err)
 				return
 			}
@@ -1093,7 +1108,7 @@ func (h *handler) cancelRuns(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			}
-			if err := h.rollBack(context.WithoutCancel(r.Context()), h.runners[rs[0].AssistantID], thread, rs); err != nil {
+			if err := h.rollBack(context.WithoutCancel(r.Context()), h.runners[rs[0].graph], thread, rs); err != nil {
 				writeErr(w, err)
 				return
 			}

@@ -69,6 +69,11 @@ type eventLog struct {
 	// tee, if set, gets a copy of every event added (a thread's stream
 	// gets its runs' events).
 	tee *eventLog
+	// store, if set, keeps every event too (see persist); keep writes
+	// them there, in batches. Events dropped from memory are read from
+	// it.
+	store *eventStore
+	keep  *persister
 }
 
 func newEventLog() *eventLog { return &eventLog{changed: make(chan struct{})} }
@@ -94,6 +99,9 @@ func (l *eventLog) addRaw(name string, b json.RawMessage) {
 		l.tee.addRaw(name, b)
 	}
 	l.events = append(l.events, sseEvent{name, b})
+	if l.keep != nil {
+		l.keep.add(l.first+len(l.events)-1, sseEvent{name, b})
+	}
 	if len(l.events) > maxLog {
 		n := len(l.events) - maxLog
 		l.events = append(l.events[:0:0], l.events[n:]...)
@@ -143,9 +151,10 @@ func (l *eventLog) close() {
 	}
 }
 
-// from returns the events from id on, the id after them, whether the log
-// is closed, and a channel closed at its next change.
-func (l *eventLog) from(id int) ([]sseEvent, int, bool, <-chan struct{}) {
+// from returns the events from id on (from the first it keeps in memory,
+// whose id is first, if id is before it), the id after them, whether the
+// log is closed, and a channel closed at its next change.
+func (l *eventLog) from(id int) (evs []sseEvent, first, after int, closed bool, changed <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	id = max(id, l.first)
@@ -153,8 +162,7 @@ func (l *eventLog) from(id int) ([]sseEvent, int, bool, <-chan struct{}) {
 	if i > len(l.events) {
 		i = len(l.events)
 	}
-	evs := l.events[i:]
-	return evs, l.first + len(l.events), l.closed, l.changed
+	return l.events[i:], l.first, l.first + len(l.events), l.closed, l.changed
 }
 
 // translator turns a run's weft events into the Platform's stream events:
@@ -531,7 +539,13 @@ const heartbeat = 15 * time.Second
 // closes when the run ends. A client that goes away cancels the run if
 // cancelOnDisconnect.
 func (h *handler) serveLog(w http.ResponseWriter, r *http.Request, rr *runRecord, from int, modes map[string]bool, cancelOnDisconnect bool) {
-	keep := func(name string) bool { return name == "metadata" || name == "error" || modes[name] }
+	// A run stored without its modes (by an earlier version) keeps all.
+	keep := func(name string) bool { return name == "metadata" || name == "error" || modes == nil || modes[name] }
+	if rr.stored && h.records != nil {
+		// A run of no process here: its events are in the store.
+		h.writeStoredRun(w, r, rr, from, keep)
+		return
+	}
 	gone := func() {
 		if cancelOnDisconnect {
 			rr.stop(strategyInterrupt)
@@ -540,15 +554,21 @@ func (h *handler) serveLog(w http.ResponseWriter, r *http.Request, rr *runRecord
 	writeLog(w, r, rr.log, from, keep, gone)
 }
 
-// writeLog writes the events of log from id from on that keep keeps, as
-// Server-Sent Events, until the log is closed or the client goes away
-// (then it calls gone).
-func writeLog(w http.ResponseWriter, r *http.Request, log *eventLog, from int, keep func(name string) bool, gone func()) {
+// startEvents begins a response of Server-Sent Events.
+func startEvents(w http.ResponseWriter) *http.ResponseController {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
+	return rc
+}
+
+// writeLog writes the events of log from id from on that keep keeps, as
+// Server-Sent Events, until the log is closed or the client goes away
+// (then it calls gone).
+func writeLog(w http.ResponseWriter, r *http.Request, log *eventLog, from int, keep func(name string) bool, gone func()) {
+	rc := startEvents(w)
 	// A comment line now and then keeps proxies from closing a quiet
 	// stream. No blank line follows it: the SDK's decoder would dispatch
 	// an empty event.
@@ -556,7 +576,19 @@ func writeLog(w http.ResponseWriter, r *http.Request, log *eventLog, from int, k
 	defer beat.Stop()
 	next := from
 	for {
-		evs, after, closed, changed := log.from(next)
+		evs, first, after, closed, changed := log.from(next)
+		if next < first && log.store != nil {
+			// Dropped from memory (or written by an earlier process):
+			// read from the store, once what is queued is written.
+			_ = log.flush()
+			old, _, _ := log.store.load(r.Context(), next, first)
+			for _, e := range old {
+				if keep(e.name) {
+					fmt.Fprintf(w, "event: %s\ndata: %s\nid: %d\n\n", e.name, e.data, e.id)
+				}
+			}
+			_ = rc.Flush()
+		}
 		for i, e := range evs {
 			if keep(e.name) {
 				fmt.Fprintf(w, "event: %s\ndata: %s\nid: %d\n\n", e.name, e.data, after-len(evs)+i)

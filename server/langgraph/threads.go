@@ -904,13 +904,18 @@ func (h *handler) deleteThread(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	h.mu.Lock()
+	log := h.dropThreadStream(t.meta.ID)
+	h.mu.Unlock()
+	if log != nil {
+		log.stopPersisting() // before its records are deleted
+	}
 	if err := h.forgetThread(ctx, t.meta.ID); err != nil {
 		writeErr(w, err)
 		return
 	}
 	h.mu.Lock()
 	delete(h.threads, t.meta.ID)
-	h.dropThreadStream(t.meta.ID)
 	for id, rr := range h.runs {
 		if rr.ThreadID == t.meta.ID {
 			delete(h.runs, id)

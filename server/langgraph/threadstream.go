@@ -1,6 +1,7 @@
 package langgraph
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,30 +22,59 @@ type threadLog struct {
 // way) are closed and dropped.
 const maxThreadLogs = 256
 
-// threadStream returns the stream of thread id, made if it has none.
-// h.mu is held.
-func (h *handler) threadStream(id string) *eventLog {
+// threadStream returns the stream of thread id, made if it has none. A
+// stream made over a store that keeps records (durable: not that of a
+// stateless run) goes on from the events stored: its ids continue theirs,
+// and its readers read the earlier ones from the store.
+func (h *handler) threadStream(ctx context.Context, id string, durable bool) *eventLog {
+	h.mu.Lock()
 	tl, ok := h.threadLogs[id]
-	if !ok {
-		tl = &threadLog{log: newEventLog()}
-		h.threadLogs[id] = tl
+	h.mu.Unlock()
+	if ok {
+		return tl.log
 	}
-	return tl.log
+	log := newEventLog()
+	if s := h.threadEvents(id); s != nil && durable {
+		// Without the stored ids, the stream is kept in memory only: it
+		// would write over them.
+		if n, err := s.next(ctx, -1); err == nil {
+			log.first = n
+			log.persist(s)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if tl, ok := h.threadLogs[id]; ok {
+		return tl.log
+	}
+	h.threadLogs[id] = &threadLog{log: log}
+	return log
 }
 
 // joinThread makes the events of run rr, from its first, part of its
-// thread's stream; the run has begun (the runs ahead of it ended).
-func (h *handler) joinThread(rr *runRecord) {
+// thread's stream; the run has begun (the runs ahead of it ended). A
+// stream kept in the store goes on after the events another process
+// wrote to it since (its runs of the thread).
+func (h *handler) joinThread(ctx context.Context, rr *runRecord) {
+	log := h.threadStream(ctx, rr.ThreadID, !rr.ephemeral)
+	if log.store != nil {
+		_, _, after, _, _ := log.from(1 << 62)
+		if n, err := log.store.next(ctx, after-1); err == nil {
+			log.skipTo(n)
+		}
+	}
 	h.mu.Lock()
-	log := h.threadStream(rr.ThreadID)
-	h.threadLogs[rr.ThreadID].touched = time.Now()
+	if tl, ok := h.threadLogs[rr.ThreadID]; ok {
+		tl.touched = time.Now()
+	}
 	h.pruneThreadLogs()
 	h.mu.Unlock()
 	rr.log.teeTo(log)
 }
 
 // pruneThreadLogs drops the oldest streams past maxThreadLogs of threads
-// with no run under way here. h.mu is held.
+// with no run under way here (what they keep in the store stays). h.mu
+// is held.
 func (h *handler) pruneThreadLogs() {
 	for len(h.threadLogs) > maxThreadLogs {
 		var oldest string
@@ -61,12 +91,15 @@ func (h *handler) pruneThreadLogs() {
 }
 
 // dropThreadStream closes the stream of thread id (its readers' streams
-// end) and forgets it. h.mu is held.
-func (h *handler) dropThreadStream(id string) {
-	if tl, ok := h.threadLogs[id]; ok {
-		tl.log.close()
-		delete(h.threadLogs, id)
+// end), forgets it and returns it (nil if it had none). h.mu is held.
+func (h *handler) dropThreadStream(id string) *eventLog {
+	tl, ok := h.threadLogs[id]
+	if !ok {
+		return nil
 	}
+	tl.log.close()
+	delete(h.threadLogs, id)
+	return tl.log
 }
 
 // joinThreadStream is GET /threads/{id}/stream: the events of every run
@@ -120,11 +153,9 @@ func (h *handler) joinThreadStream(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	h.mu.Lock()
-	log := h.threadStream(id)
-	h.mu.Unlock()
+	log := h.threadStream(r.Context(), id, true)
 	if from < 0 {
-		_, from, _, _ = log.from(1 << 62)
+		_, _, from, _, _ = log.from(1 << 62)
 	}
 	writeLog(w, r, log, from, func(string) bool { return true }, func() {})
 }

@@ -241,4 +241,52 @@ check((await client.threads.search({ status: "interrupted" })).every((t) => t.th
 await client.threads.delete(t7);
 await refused(() => client.threads.get(t7), 404, "threads.delete");
 
+// Assistants made with assistants.create: of a workflow, versioned,
+// searched, run, deleted; crons are refused.
+const made = await client.assistants.create({
+  graphId: "demo-approval", name: "strict", metadata: { team: "docs" }, context: { tone: "dry" }, config: { tags: ["sdk"] },
+});
+check(made.graph_id === "demo-approval" && made.version === 1 && made.metadata.team === "docs" && made.context.tone === "dry" &&
+  made.assistant_id !== "demo-approval", "assistants.create", made);
+const same = await client.assistants.create({ graphId: "demo-approval", assistantId: made.assistant_id, ifExists: "do_nothing" });
+check(same.assistant_id === made.assistant_id && same.name === "strict", "assistants.create with ifExists do_nothing", same);
+await refused(() => client.assistants.create({ graphId: "demo-approval", assistantId: made.assistant_id }), 409, "assistants.create of an existing id");
+await refused(() => viewer.assistants.create({ graphId: "demo-approval" }), 403, "a viewer may not create assistants");
+const updated = await client.assistants.update(made.assistant_id, { metadata: { stage: "beta" }, name: "stricter" });
+check(updated.version === 2 && updated.metadata.team === "docs" && updated.metadata.stage === "beta" && updated.name === "stricter" &&
+  updated.context.tone === "dry", "assistants.update makes a new version", updated);
+await refused(() => client.assistants.update("demo-approval", { name: "x" }), 409, "a workflow's assistant cannot be changed");
+const versions = await client.assistants.getVersions(made.assistant_id);
+check(versions.length === 2 && versions[0].version === 2 && versions[1].version === 1, "assistants.getVersions, newest first", versions);
+const back = await client.assistants.setLatest(made.assistant_id, 1);
+const current = await client.assistants.get(made.assistant_id);
+check(back.version === 1 && current.version === 1 && current.name === "strict", "assistants.setLatest", { back, current });
+const byMeta = await client.assistants.search({ metadata: { team: "docs" } });
+check(byMeta.length === 1 && byMeta[0].assistant_id === made.assistant_id, "assistants.search by metadata", byMeta);
+check((await client.assistants.count({ graphId: "demo-approval" })) === 2, "assistants.count: the workflow's and the one made", null);
+const tA = (await client.threads.create()).thread_id;
+const byAssistant = await client.runs.wait(tA, made.assistant_id, { input: { Title: "By assistant" } });
+check(byAssistant.__interrupt__?.length === 1, "runs.wait with an assistant made with assistants.create", byAssistant);
+check((await client.runs.list(tA))[0].assistant_id === made.assistant_id, "the run names its assistant", null);
+await client.assistants.delete(made.assistant_id);
+await refused(() => client.assistants.get(made.assistant_id), 404, "assistants.delete");
+await refused(() => client.crons.create("demo-approval", { schedule: "* * * * *" }), 404, "crons are not supported");
+
+// The store API: items put, got, searched, their namespaces listed,
+// deleted.
+await client.store.putItem(["sdk", "ann"], "prefs", { theme: "dark" });
+await client.store.putItem(["sdk", "bob"], "prefs", { theme: "light" });
+await client.store.putItem(["sdk", "ann"], "prefs", { theme: "blue" });
+await refused(() => viewer.store.putItem(["sdk", "eve"], "prefs", { theme: "x" }), 403, "a viewer may not put store items");
+const item = await client.store.getItem(["sdk", "ann"], "prefs");
+check(item?.value.theme === "blue" && item.key === "prefs" && item.namespace.join("/") === "sdk/ann" && item.createdAt,
+  "store.putItem and getItem", item);
+check((await client.store.getItem(["sdk", "ann"], "nothing")) === null, "store.getItem of a missing item is null", null);
+const found = await client.store.searchItems(["sdk"], { filter: { theme: "light" } });
+check(found.items.length === 1 && found.items[0].namespace[1] === "bob", "store.searchItems with a filter", found);
+const nss = await client.store.listNamespaces({ prefix: ["sdk"] });
+check(nss.namespaces.length === 2 && nss.namespaces[0].join("/") === "sdk/ann", "store.listNamespaces", nss);
+await client.store.deleteItem(["sdk", "bob"], "prefs");
+check((await client.store.getItem(["sdk", "bob"], "prefs")) === null, "store.deleteItem", null);
+
 console.log("all ok");
