@@ -7,7 +7,10 @@ import (
 	"testing"
 
 	"github.com/weftgraph/weft"
+	"github.com/weftgraph/weft/checkpoint"
+	"github.com/weftgraph/weft/checkpoint/pgstore"
 	"github.com/weftgraph/weft/checkpoint/sqlitestore"
+	"github.com/weftgraph/weft/internal/pgtest"
 )
 
 type growState struct {
@@ -17,7 +20,7 @@ type growState struct {
 
 // growWorkflow is a graph whose one node appends an element to a list and
 // loops until the list has n elements: a thread of n appended supersteps.
-func growWorkflow(tb testing.TB, st *sqlitestore.Store, n int) *weft.Workflow[growState] {
+func growWorkflow(tb testing.TB, st checkpoint.Store, n int) *weft.Workflow[growState] {
 	tb.Helper()
 	g := weft.NewGraph[growState]("grow")
 	g.AddNode("step", func(_ context.Context, s growState) (growState, error) {
@@ -41,34 +44,56 @@ func growWorkflow(tb testing.TB, st *sqlitestore.Store, n int) *weft.Workflow[gr
 
 // BenchmarkColdState is State of a thread whose list field grew by one
 // element per superstep, read as another process would (nothing decoded
-// in memory), on SQLite: the read of the store and the decode of the
-// Append chain.
+// in memory), on SQLite and on PostgreSQL (WEFT_TEST_POSTGRES; without
+// table statistics, as a fresh schema is): the read of the store and the
+// decode of the Append chain.
 //
 //	go test -run '^$' -bench ColdState -benchmem -count 6 .
 func BenchmarkColdState(b *testing.B) {
-	for _, n := range []int{10, 2000, 5000} {
-		b.Run(fmt.Sprintf("supersteps=%d", n), func(b *testing.B) {
-			ctx := context.Background()
-			st, err := sqlitestore.Open(ctx, filepath.Join(b.TempDir(), "weft.db"), sqlitestore.Options{Migrate: true})
+	stores := []struct {
+		name string
+		open func(b *testing.B) checkpoint.Store
+	}{
+		{"sqlite", func(b *testing.B) checkpoint.Store {
+			st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "weft.db"), sqlitestore.Options{Migrate: true})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { st.Close() })
-			wf := growWorkflow(b, st, n)
-			if _, err := wf.Run(ctx, "t", growState{}); err != nil {
+			return st
+		}},
+		{"postgres", func(b *testing.B) checkpoint.Store {
+			st, err := pgstore.New(context.Background(), pgtest.Pool(b), pgstore.Options{Schema: pgtest.Schema(b), Migrate: true})
+			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportAllocs()
-			for b.Loop() {
-				weft.ForgetHeads(wf)
-				s, err := wf.State(ctx, "t")
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(s.Values.Log) != n {
-					b.Fatalf("%d entries, want %d", len(s.Values.Log), n)
-				}
-			}
-		})
+			return st
+		}},
+	}
+	for _, sc := range stores {
+		for _, n := range []int{10, 2000, 5000} {
+			b.Run(fmt.Sprintf("store=%s/supersteps=%d", sc.name, n), func(b *testing.B) {
+				coldState(b, sc.open(b), n)
+			})
+		}
+	}
+}
+
+func coldState(b *testing.B, st checkpoint.Store, n int) {
+	ctx := context.Background()
+	wf := growWorkflow(b, st, n)
+	if _, err := wf.Run(ctx, "t", growState{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		weft.ForgetHeads(wf)
+		s, err := wf.State(ctx, "t")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(s.Values.Log) != n {
+			b.Fatalf("%d entries, want %d", len(s.Values.Log), n)
+		}
 	}
 }

@@ -24,7 +24,12 @@
 // included), history, pending writes, the interrupt inbox with its filters
 // and cursor pages, all-or-nothing answers, reassignment, the step log,
 // deletion, pruning, copies, canceled contexts, and races between goroutines
-// that commit or answer at once. Choices the contract leaves to each store
+// that commit or answer at once. The LongChains group grows a list for
+// hundreds of supersteps, with forks from inside the chain, full values
+// written mid-chain and appends far back, and checks every checkpoint,
+// VerifyBlobs, Prune, copies and deletion after each stretch: what a store
+// that folds long chains into packs (the SQL stores) must keep the same.
+// A store that is a [checkpoint.PendingCounter] has its counts checked. Choices the contract leaves to each store
 // (the format of cursors, what a store fills in for a caller that left a field
 // empty) are not tested.
 //

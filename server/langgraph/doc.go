@@ -295,7 +295,7 @@
 // # Durable records
 //
 // When the store implements checkpoint.Records (memstore, sqlitestore and
-// pgstore do; schema version 6 of the SQL stores), the handler writes
+// pgstore do; migration 6 of the SQL stores), the handler writes
 // each run's record there as it goes (pending, running, then how it
 // ended) and the metadata of the threads it creates, patches and copies,
 // so that a restarted process, or another one on the same database,
