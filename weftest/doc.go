@@ -20,6 +20,11 @@
 // A Kit holds an in-memory store and a fake clock that the workflows
 // compiled with its Options share, so Advance moves their deadlines and
 // FireDue gives due fallbacks and escalations as a deadline runner would.
+// For a test of the real machinery (a worker, its deadline pass, its
+// timers), run it in a testing/synctest bubble instead: there time is
+// fake for every goroutine, so time.Sleep(25 * time.Hour) and
+// synctest.Wait let a worker fire a day-long deadline at once
+// (TestDeadlineInSynctestBubble in this package's tests shows it).
 // Effects counts the runs of weft.Do bodies by effect ID, to check that
 // retries, pauses and edits never repeat a journaled effect.
 //
