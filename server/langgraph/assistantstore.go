@@ -116,6 +116,27 @@ func (h *handler) saveAssistant(ctx context.Context, ar *assistantRecord, v *sto
 }
 
 // versions lists the versions of assistant id, newest first.
+// assistantToChange loads the stored assistant id and its versions, for a
+// change made under h.amu. It writes the error (404 when there is no such
+// assistant) and reports false if it cannot.
+func (h *handler) assistantToChange(ctx context.Context, w http.ResponseWriter, id string) (*assistantRecord, []storedAssistant, bool) {
+	ar, err := h.loadAssistant(ctx, id)
+	if err != nil {
+		writeErr(w, err)
+		return nil, nil, false
+	}
+	if ar == nil {
+		writeError(w, http.StatusNotFound, "Assistant '"+id+"' not found")
+		return nil, nil, false
+	}
+	vs, err := h.versions(ctx, id)
+	if err != nil {
+		writeErr(w, err)
+		return nil, nil, false
+	}
+	return ar, vs, true
+}
+
 func (h *handler) versions(ctx context.Context, id string) ([]storedAssistant, error) {
 	var out []storedAssistant
 	q := &checkpoint.RecordQuery{Kind: kindAssistantVersion, After: id + "/", Limit: 1000}
@@ -290,18 +311,8 @@ func (h *handler) patchAssistant(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	h.amu.Lock()
 	defer h.amu.Unlock()
-	ar, err := h.loadAssistant(ctx, id)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	if ar == nil {
-		writeError(w, http.StatusNotFound, "Assistant '"+id+"' not found")
-		return
-	}
-	vs, err := h.versions(ctx, id)
-	if err != nil {
-		writeErr(w, err)
+	ar, vs, ok := h.assistantToChange(ctx, w, id)
+	if !ok {
 		return
 	}
 	base := ar.Current
@@ -354,18 +365,8 @@ func (h *handler) deleteAssistant(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	h.amu.Lock()
 	defer h.amu.Unlock()
-	ar, err := h.loadAssistant(ctx, id)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	if ar == nil {
-		writeError(w, http.StatusNotFound, "Assistant '"+id+"' not found")
-		return
-	}
-	vs, err := h.versions(ctx, id)
-	if err != nil {
-		writeErr(w, err)
+	_, vs, ok := h.assistantToChange(ctx, w, id)
+	if !ok {
 		return
 	}
 	rs := h.assistantStore()
