@@ -70,6 +70,10 @@ type run[S any] struct {
 	c       commit[S]
 	stepBuf []checkpoint.Step
 	resBuf  []taskResult[S]
+	// tasks are made but not yet used tasks (newTask); tasksMade counts
+	// the tasks made so far.
+	tasks     []task[S]
+	tasksMade int
 }
 
 func (r *run[S]) now() time.Time { return r.wf.now() }
@@ -644,7 +648,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 // attempt runs one node once: attempt n of its retry policy.
 func (r *run[S]) attempt(spec *taskSpec[S], in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
 	name, nodeName := spec.name, spec.node
-	t := &task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
+	t := r.newTask(spec.parallel)
+	*t = task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
 		origin: originOf(&r.head.cp), off: r.off || spec.parallel, prior: r.priors(name)}
 	if journal != nil {
 		t.x = &taskRare{journal: journal}
@@ -705,6 +710,32 @@ func (r *run[S]) attempt(spec *taskSpec[S], in S, start time.Time, journal map[s
 		tr.err = t.mismatch()
 	}
 	return tr
+}
+
+// taskChunk is the most tasks newTask makes in one allocation.
+const taskChunk = 16
+
+// newTask returns a new zero task. A task is made for every node that runs:
+// those of the run's own goroutine come from a chunk of several, made at
+// once (a chunk of as many as the graph has nodes first, so a short run
+// makes one). Tasks are never reused: a node's context stays its own
+// after it returns. A parallel task, made on a goroutine of its own, is
+// allocated alone.
+func (r *run[S]) newTask(parallel bool) *task[S] {
+	if parallel {
+		return new(task[S])
+	}
+	if len(r.tasks) == 0 {
+		n := taskChunk
+		if r.tasksMade == 0 {
+			n = min(n, max(len(r.wf.nodes), 1))
+		}
+		r.tasks = make([]task[S], n)
+		r.tasksMade += n
+	}
+	t := &r.tasks[0]
+	r.tasks = r.tasks[1:]
+	return t
 }
 
 // splitTask splits a task name into its node and branch ("tools#2" is

@@ -65,9 +65,9 @@ func Escalate(d time.Duration, to ...string) InterruptOption {
 type taskKey struct{}
 
 // task is one node execution within a superstep. It is the node's context.
-// It is made for every node that runs, so what only nodes that ask, jump or
-// journal need is in taskRare, made on demand: the task stays in a small
-// size class.
+// It is made for every node that runs (run.newTask), so what only nodes
+// that ask, jump or journal need is in taskRare, made on demand: the task
+// stays small.
 type task[S any] struct {
 	context.Context
 	r      *run[S]
