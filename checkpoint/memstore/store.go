@@ -26,6 +26,8 @@ type Store struct {
 	outbox outbox
 	// records are the checkpoint.Records documents, by kind and ID.
 	records map[recordKey]checkpoint.Record
+	// chunks makes the copies that commits keep.
+	chunks chunks
 }
 
 type lease struct {
@@ -104,18 +106,6 @@ type entry struct {
 type fieldVersion struct {
 	field   string
 	version int64
-}
-
-// compactVersions copies m into a slice.
-func compactVersions(m map[string]int64) []fieldVersion {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make([]fieldVersion, 0, len(m))
-	for f, v := range m {
-		out = append(out, fieldVersion{f, v})
-	}
-	return out
 }
 
 // checkpoint returns a copy of the stored checkpoint, without blobs.
@@ -255,9 +245,9 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	// Copy everything before taking the lock: a loser of a race wastes
 	// only its own time.
 	var cp checkpoint.Checkpoint
+	var versions []fieldVersion // the entry's
 	if c.Checkpoint != nil {
-		cp = cloneCheckpoint(c.Checkpoint) // its versions go to the entry
-		cp.Blobs = cloneBlobs(c.Checkpoint.Blobs)
+		cp, versions = s.chunks.checkpoint(c.Checkpoint)
 		cp.ThreadID, cp.ID = id, checkpoint.FormatID(version)
 		if cp.CreatedAt.IsZero() {
 			cp.CreatedAt = c.At
@@ -350,7 +340,7 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 			t.spaces = append(t.spaces, sp)
 		}
 		// Versions only grow, so the new entry is the last.
-		sp.entries = append(sp.entries, entry{version: version, cp: cp, versions: compactVersions(c.Checkpoint.Versions)})
+		sp.entries = append(sp.entries, entry{version: version, cp: cp, versions: versions})
 		t.writes = slices.DeleteFunc(t.writes, func(w checkpoint.PendingWrite) bool {
 			return w.Namespace == cp.Namespace && w.CheckpointID == cp.ParentID
 		})
