@@ -74,6 +74,37 @@ type run[S any] struct {
 	// the tasks made so far.
 	tasks     []task[S]
 	tasksMade int
+	// room is a root run's room for its first heads and the first
+	// contents of its buffers (nil for a subgraph's run).
+	room *runRoom[S]
+}
+
+// runRoom is room for a run's first heads and the first contents of its
+// buffers, made with the run: a short run allocates none of them.
+type runRoom[S any] struct {
+	heads   [2]snap[S]
+	used    int // heads handed out
+	steps   [2]checkpoint.Step
+	results [1]taskResult[S]
+	blobs   [4]checkpoint.Blob
+	data    [128]byte
+}
+
+// useRoom makes the run's buffers start in room.
+func (r *run[S]) useRoom(room *runRoom[S]) {
+	r.room = room
+	r.stepBuf, r.resBuf = room.steps[:0], room.results[:0]
+	r.c.blobs, r.c.data = room.blobs[:0], room.data[:0]
+}
+
+// newSnap returns a zero snapshot for a new head. Heads are recycled
+// (run.spare) once the run has moved past them: nothing else holds them.
+func (r *run[S]) newSnap() *snap[S] {
+	if rm := r.room; rm != nil && rm.used < len(rm.heads) {
+		rm.used++
+		return &rm.heads[rm.used-1]
+	}
+	return new(snap[S])
 }
 
 func (r *run[S]) now() time.Time { return r.wf.now() }
@@ -965,7 +996,7 @@ func (r *run[S]) keepHead() {
 // while the superstep ran, the thread is claimed again and again is true:
 // the loop runs the superstep once more.
 func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, results []taskResult[S], steps []checkpoint.Step) (res *Result[S], again bool, err error) {
-	r.c = commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}, blobs: r.c.blobs}
+	r.c = commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}, blobs: r.c.blobs, data: r.c.data}
 	c := &r.c
 	if results != nil {
 		c.writes = r.outputs(tasks, results)
@@ -1191,7 +1222,7 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	}
 	newHead := r.spare
 	if newHead == nil {
-		newHead = new(snap[S])
+		newHead = r.newSnap()
 	}
 	r.spare = nil
 	*newHead = snap[S]{state: merged, cp: checkpoint.Checkpoint{
@@ -1207,7 +1238,7 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	done := answered(results)
 	r.c = commit[S]{
 		c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps},
-		state: merged, prev: h, blobs: r.c.blobs,
+		state: merged, prev: h, blobs: r.c.blobs, data: r.c.data,
 	}
 	r.c.c.Interrupts = done
 	if r.ns == "" && slices.ContainsFunc(r.records, isPending) {

@@ -195,11 +195,12 @@ func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Cont
 }
 
 func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
-	// A root run and the thread's row it shares with its subgraphs' runs
-	// live as long as each other: one allocation.
+	// A root run, the thread's row it shares with its subgraphs' runs and
+	// the run's room live as long as each other: one allocation.
 	both := &struct {
-		r  run[S]
-		tr threadRun
+		r    run[S]
+		tr   threadRun
+		room runRoom[S]
 	}{
 		r: run[S]{wf: wf, ctx: ctx, saveCtx: context.WithoutCancel(ctx), p: p, rc: rc, thread: thread,
 			before: wf.cfg.before, after: wf.cfg.after},
@@ -207,6 +208,7 @@ func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string
 	}
 	r := &both.r
 	r.tr = &both.tr
+	r.useRoom(&both.room)
 	if s := rc.sink; s != nil {
 		r.tr.ev = newEmitter(wf.cfg.observers, rc.observers, func(e Event) bool { return s.yield(e, nil) }, s.leave)
 		s.em = r.tr.ev
@@ -373,12 +375,13 @@ func (r *run[S]) start(state S, parent *snap[S]) (*Result[S], error) {
 	}
 	// The head is made first and its checkpoint committed in place, with
 	// the run's reused commit: no copies on the heap.
-	head := &snap[S]{state: state, cp: checkpoint.Checkpoint{ThreadID: r.thread, Source: checkpoint.SourceInput, Next: next, CreatedAt: wf.now()}}
+	head := r.newSnap()
+	*head = snap[S]{state: state, cp: checkpoint.Checkpoint{ThreadID: r.thread, Source: checkpoint.SourceInput, Next: next, CreatedAt: wf.now()}}
 	cp := &head.cp
 	if parent != nil {
 		cp.ParentID, cp.Step = parent.cp.ID, parent.cp.Step+1
 	}
-	r.c = commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent, blobs: r.c.blobs}
+	r.c = commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent, blobs: r.c.blobs, data: r.c.data}
 	if r.tr.row.Status != StatusRunning {
 		r.tr.row.Epoch++ // the commit claims the thread
 	}
