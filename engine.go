@@ -828,7 +828,7 @@ func (wf *Workflow[S]) expand(next []string, s S) []string {
 // h that are not passed yet (answered, or passed by UpdateState).
 // idBase is r.idBase() (the commit of after-breakpoints holds the lock it
 // takes, so it is read before).
-func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S], idBase string) []checkpoint.InterruptRecord {
+func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S], idBase []byte) []checkpoint.InterruptRecord {
 	set := r.before
 	if kind == checkpoint.KindAfter {
 		set = r.after
@@ -852,7 +852,7 @@ func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S], idBase str
 		}) {
 			continue // asked at this pause already (and answered, since it runs)
 		}
-		id := interruptID(idBase, r.ns, h.cp.ID, n, kind)
+		id := interruptID(idBase, r.ns, h.cp.ID, n, []byte(kind))
 		recs = append(recs, checkpoint.InterruptRecord{
 			ID: id, ThreadID: r.thread, Workflow: r.wf.name, CheckpointID: root, Namespace: r.ns,
 			Node: r.path(n), Task: n, Kind: kind, Value: json.RawMessage("null"), Reason: breakpointReason(kind, r.path(n)),
