@@ -194,20 +194,25 @@ func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Cont
 	return ctx, a, nil
 }
 
-func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
-	// A root run, the thread's row it shares with its subgraphs' runs and
-	// the run's room live as long as each other: one allocation.
+// newRun makes a root run with context ctx, derived from outer (the
+// caller's: the run's commits keep its values, not its cancellation) or
+// outer itself, and a copy of rc.
+func (wf *Workflow[S]) newRun(ctx, outer context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
+	// A root run, the thread's row it shares with its subgraphs' runs, its
+	// config and its room live as long as each other: one allocation.
 	both := &struct {
 		r    run[S]
 		tr   threadRun
+		rc   runConfig
 		room runRoom[S]
 	}{
-		r: run[S]{wf: wf, ctx: ctx, saveCtx: context.WithoutCancel(ctx), p: p, rc: rc, thread: thread,
+		r: run[S]{wf: wf, ctx: ctx, saveCtx: detached(outer), p: p, thread: thread,
 			before: wf.cfg.before, after: wf.cfg.after},
 		tr: threadRun{row: checkpoint.Thread{ID: thread}, owner: wf.owner, lease: wf.cfg.lease, name: wf.name, hash: wf.hash},
+		rc: *rc,
 	}
 	r := &both.r
-	r.tr = &both.tr
+	r.tr, r.rc = &both.tr, &both.rc
 	r.useRoom(&both.room)
 	if s := rc.sink; s != nil {
 		r.tr.ev = newEmitter(wf.cfg.observers, rc.observers, func(e Event) bool { return s.yield(e, nil) }, s.leave)
@@ -224,11 +229,31 @@ func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string
 	return r
 }
 
-func (wf *Workflow[S]) runConfig(opts []RunOption) (*runConfig, error) {
-	rc := &runConfig{}
-	if len(opts) == 0 {
-		return rc, nil
+// detached returns ctx without its cancellation (context.WithoutCancel),
+// or ctx itself when it is the background context, which has none.
+func detached(ctx context.Context) context.Context {
+	if ctx == context.Background() {
+		return ctx
 	}
+	return context.WithoutCancel(ctx)
+}
+
+// runConfig applies opts to a new runConfig.
+func (wf *Workflow[S]) runConfig(opts []RunOption) (runConfig, error) {
+	if len(opts) == 0 {
+		return runConfig{}, nil
+	}
+	rc, err := wf.runOptions(opts)
+	if err != nil {
+		return runConfig{}, err
+	}
+	return *rc, nil
+}
+
+// runOptions is runConfig with options, apart so that only it puts a
+// runConfig on the heap.
+func (wf *Workflow[S]) runOptions(opts []RunOption) (*runConfig, error) {
+	rc := &runConfig{}
 	for _, o := range opts {
 		o.applyRun(rc)
 	}
@@ -290,18 +315,19 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	}
 	rc.replay = rc.keyed
 	if thread == "" {
-		r := wf.newRun(ctx, nopPersister[S]{}, "", rc)
+		r := wf.newRun(ctx, ctx, nopPersister[S]{}, "", &rc)
 		return r.start(wf.withDefaults(input), nil)
 	}
 	if err := checkThreadID(thread); err != nil {
 		return nil, err
 	}
+	outer := ctx
 	ctx, a, err := wf.acquire(ctx, thread)
 	if err != nil {
 		return nil, err
 	}
 	defer a.release()
-	r := wf.newRun(ctx, wf.p, thread, rc)
+	r := wf.newRun(ctx, outer, wf.p, thread, &rc)
 	r.register(a)
 	row, err := wf.st.Thread(ctx, thread)
 	switch {
@@ -432,11 +458,11 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		}
 		// Running here: record the answers; the run sees them when it
 		// pauses, and carries on with them.
-		r := wf.newRun(ctx, wf.p, thread, rc)
+		r := wf.newRun(ctx, ctx, wf.p, thread, &rc)
 		return nil, r.recordOnly(err)
 	}
 	defer a.release()
-	r := wf.newRun(runCtx, wf.p, thread, rc)
+	r := wf.newRun(runCtx, ctx, wf.p, thread, &rc)
 	r.register(a)
 	res, err := r.resume(nil)
 	err = r.explainLoss(err)
@@ -538,12 +564,13 @@ func (wf *Workflow[S]) Continue(ctx context.Context, row checkpoint.Thread, opts
 	if err != nil {
 		return nil, err
 	}
+	outer := ctx
 	ctx, a, err := wf.acquire(ctx, row.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer a.release()
-	r := wf.newRun(ctx, wf.p, row.ID, rc)
+	r := wf.newRun(ctx, outer, wf.p, row.ID, &rc)
 	r.register(a)
 	res, err := r.resume(&row)
 	return res, r.explainLoss(err)
@@ -1032,7 +1059,7 @@ func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts .
 		case StatusCompleted, StatusCancelled:
 			return fmt.Errorf("thread %q is %s: %w", thread, row.Status, ErrNotRunning)
 		}
-		r := wf.newRun(ctx, wf.p, thread, rc)
+		r := wf.newRun(ctx, ctx, wf.p, thread, &rc)
 		r.register(a)
 		r.tr.setRow(*row, false, time.Time{})
 		at := wf.now()
