@@ -88,3 +88,25 @@ func (k *chunks) checkpoint(cp *checkpoint.Checkpoint) (checkpoint.Checkpoint, [
 	}
 	return out, versions
 }
+
+// bytes returns room for n bytes (length 0, capacity n).
+func (k *chunks) bytes(n int) []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return take(&k.data, n, dataChunk)
+}
+
+// interrupt is cloneInterrupt with the JSON fields' bytes carved from the
+// chunks.
+func (k *chunks) interrupt(r *checkpoint.InterruptRecord) checkpoint.InterruptRecord {
+	out := *r
+	buf := k.bytes(len(r.Value) + len(r.Schema) + len(r.Fallback) + len(r.Answer))
+	out.Value, buf = carve(buf, r.Value)
+	out.Schema, buf = carve(buf, r.Schema)
+	out.Fallback, buf = carve(buf, r.Fallback)
+	out.Answer, _ = carve(buf, r.Answer)
+	strs := make([]string, 0, len(r.Assignees)+len(r.EscalateTo))
+	out.Assignees, strs = carve(strs, r.Assignees)
+	out.EscalateTo, _ = carve(strs, r.EscalateTo)
+	return out
+}

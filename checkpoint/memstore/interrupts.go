@@ -36,7 +36,8 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	// match keeps the first limit+1 matches in order (one more than the
 	// page tells whether there is a next page), so a page costs one pass
 	// over the interrupts and no sort of all the matches.
-	var match []*checkpoint.InterruptRecord
+	var room [8]*checkpoint.InterruptRecord
+	match := room[:0]
 	scan := func(t *thread) {
 		for i := range t.interrupts {
 			r := &t.interrupts[i]
@@ -126,7 +127,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	for i := range a.Answers {
 		size += len(a.Answers[i].Value)
 	}
-	buf := make([]byte, 0, size)
+	buf := s.chunks.bytes(size)
 	values := make([]json.RawMessage, len(a.Answers))
 	for i := range a.Answers {
 		values[i], buf = carve(buf, a.Answers[i].Value)
