@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
@@ -71,7 +72,7 @@ type run[S any] struct {
 	stepBuf []checkpoint.Step
 	resBuf  []taskResult[S]
 	// tasks are made but not yet used tasks (newTask); tasksMade counts
-	// the tasks made so far.
+	// the tasks used so far.
 	tasks     []task[S]
 	tasksMade int
 	// room is a root run's room for its first heads and the first
@@ -84,15 +85,22 @@ type run[S any] struct {
 type runRoom[S any] struct {
 	heads   [2]snap[S]
 	used    int // heads handed out
+	tasks   [2]task[S]
 	steps   [2]checkpoint.Step
 	results [1]taskResult[S]
 	blobs   [4]checkpoint.Blob
 	data    [128]byte
+	answers [1]checkpoint.Answer
+	// rare is the taskRare of the run's first task that needs one (rare
+	// is set once it is taken: tasks of several goroutines may ask).
+	rare  taskRare
+	taken atomic.Bool
 }
 
 // useRoom makes the run's buffers start in room.
 func (r *run[S]) useRoom(room *runRoom[S]) {
 	r.room = room
+	r.tasks = room.tasks[:]
 	r.stepBuf, r.resBuf = room.steps[:0], room.results[:0]
 	r.c.blobs, r.c.data = room.blobs[:0], room.data[:0]
 }
@@ -758,15 +766,23 @@ func (r *run[S]) newTask(parallel bool) *task[S] {
 	}
 	if len(r.tasks) == 0 {
 		n := taskChunk
-		if r.tasksMade == 0 {
-			n = min(n, max(len(r.wf.nodes), 1))
+		if r.tasksMade < len(r.wf.nodes) {
+			n = min(n, len(r.wf.nodes)-r.tasksMade)
 		}
 		r.tasks = make([]task[S], n)
-		r.tasksMade += n
 	}
 	t := &r.tasks[0]
 	r.tasks = r.tasks[1:]
+	r.tasksMade++
 	return t
+}
+
+// newRare returns a new taskRare for a task of the run.
+func (r *run[S]) newRare() *taskRare {
+	if rm := r.room; rm != nil && rm.taken.CompareAndSwap(false, true) {
+		return &rm.rare
+	}
+	return &taskRare{}
 }
 
 // splitTask splits a task name into its node and branch ("tools#2" is
@@ -1288,6 +1304,9 @@ func questionsOf(recs []checkpoint.InterruptRecord) []Question {
 
 // answeredEvent reports an answer recorded for rec.
 func (r *run[S]) answeredEvent(rec *checkpoint.InterruptRecord, off bool) {
+	if !r.observed() {
+		return
+	}
 	r.emitFrom(Event{Type: EventAnswered, Node: rec.Node, Task: rec.Task, Checkpoint: rec.CheckpointID,
 		Answer: &AnswerEvent{ID: rec.ID, Node: rec.Node, Value: rec.Answer, Author: rec.Author, Channel: rec.Channel}}, off)
 }

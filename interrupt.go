@@ -145,7 +145,7 @@ func (x *taskRare) countDigest(d digestSum) int {
 // goroutine that can see t.
 func (t *task[S]) rare() *taskRare {
 	if t.x == nil {
-		t.x = &taskRare{}
+		t.x = t.r.newRare()
 	}
 	return t.x
 }

@@ -730,6 +730,9 @@ func (wf *Workflow[S]) questionsAt(ctx context.Context, thread, cpID string, sta
 		if err != nil {
 			return nil, err
 		}
+		if page.Next == "" && recs == nil {
+			return page.Interrupts, nil // one page: the store's copy
+		}
 		recs = append(recs, page.Interrupts...)
 		if page.Next == "" {
 			return recs, nil
@@ -752,7 +755,10 @@ func busyError(err error) error {
 func (wf *Workflow[S]) collectAnswers(r *run[S]) ([]checkpoint.Answer, error) {
 	rc := r.rc
 	at := wf.now()
-	var out []checkpoint.Answer
+	var out []checkpoint.Answer // the store copies them
+	if r.room != nil {
+		out = r.room.answers[:0]
+	}
 	seen := map[string]bool{}
 	add := func(rec *checkpoint.InterruptRecord, value any) error {
 		if rec.Status != checkpoint.InterruptPending || seen[rec.ID] {
