@@ -83,14 +83,15 @@ type run[S any] struct {
 // runRoom is room for a run's first heads and the first contents of its
 // buffers, made with the run: a short run allocates none of them.
 type runRoom[S any] struct {
-	heads   [2]snap[S]
-	used    int // heads handed out
-	tasks   [2]task[S]
-	steps   [2]checkpoint.Step
-	results [1]taskResult[S]
-	blobs   [4]checkpoint.Blob
-	data    [128]byte
-	answers [1]checkpoint.Answer
+	heads    [2]snap[S]
+	used     int // heads handed out
+	tasks    [2]task[S]
+	steps    [2]checkpoint.Step
+	results  [1]taskResult[S]
+	blobs    [4]checkpoint.Blob
+	data     [128]byte
+	answers  [1]checkpoint.Answer
+	recorded [1]string
 	// rare is the taskRare of the run's first task that needs one (rare
 	// is set once it is taken: tasks of several goroutines may ask).
 	rare  taskRare
@@ -1028,6 +1029,27 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, result
 	if !r.child {
 		r.keepHead()
 	}
+	waiting := r.waitingAfter(recs, results)
+	r.waiting = waiting
+	if !r.child {
+		if again, err := r.answeredMeanwhile(); again || err != nil {
+			return nil, again, err
+		}
+	}
+	r.wf.log(r.ctx, "weft: thread paused", r.thread, "questions", len(waiting))
+	return r.paused(waiting), false, nil
+}
+
+// waitingAfter returns the questions a pause with new questions recs
+// waits for: those the superstep left waiting, the pending ones of recs,
+// and those pending inside the tasks' subgraphs or asked again.
+func (r *run[S]) waitingAfter(recs []checkpoint.InterruptRecord, results []taskResult[S]) []checkpoint.InterruptRecord {
+	if len(recs) > 0 && len(r.waiting) == 0 && !slices.ContainsFunc(recs, func(rec checkpoint.InterruptRecord) bool { return !isPending(rec) }) &&
+		!slices.ContainsFunc(results, func(tr taskResult[S]) bool {
+			return tr.t != nil && tr.t.x != nil && len(tr.t.x.nested)+len(tr.t.x.still) > 0
+		}) {
+		return slices.Clip(recs) // its new questions only, as they are
+	}
 	waiting := make([]checkpoint.InterruptRecord, 0, len(recs)+len(r.waiting))
 	waiting = append(waiting, r.waiting...)
 	for _, rec := range recs {
@@ -1043,14 +1065,7 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, result
 			}
 		}
 	}
-	r.waiting = waiting
-	if !r.child {
-		if again, err := r.answeredMeanwhile(); again || err != nil {
-			return nil, again, err
-		}
-	}
-	r.wf.log(r.ctx, "weft: thread paused", r.thread, "questions", len(waiting))
-	return r.paused(waiting), false, nil
+	return waiting
 }
 
 // paused ends a root run with its pause: the result, and the event.

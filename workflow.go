@@ -664,7 +664,11 @@ func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite
 		if err != nil {
 			return err
 		}
-		r.recorded = make([]string, len(answers))
+		if r.room != nil && len(answers) <= len(r.room.recorded) {
+			r.recorded = r.room.recorded[:len(answers):len(answers)]
+		} else {
+			r.recorded = make([]string, len(answers))
+		}
 		for i, a := range answers {
 			r.recorded[i] = a.InterruptID
 		}

@@ -73,18 +73,33 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 			scan(t)
 		}
 	}
-	page := &checkpoint.InterruptPage{}
+	var next string
 	if len(match) > limit {
 		match = match[:limit]
-		page.Next = checkpoint.CursorAfter(match[limit-1]).String()
+		next = checkpoint.CursorAfter(match[limit-1]).String()
 	}
-	if len(match) > 0 {
-		page.Interrupts = make([]checkpoint.InterruptRecord, len(match))
-		for i, r := range match {
-			page.Interrupts[i] = cloneInterrupt(r)
-		}
+	var page *checkpoint.InterruptPage
+	switch len(match) {
+	case 0:
+		page = &checkpoint.InterruptPage{}
+	case 1: // a thread's one question: the page and it in one allocation
+		one := new(pageOfOne)
+		one.page.Interrupts = one.rec[:]
+		page = &one.page
+	default:
+		page = &checkpoint.InterruptPage{Interrupts: make([]checkpoint.InterruptRecord, len(match))}
+	}
+	page.Next = next
+	for i, r := range match {
+		page.Interrupts[i] = cloneInterrupt(r)
 	}
 	return page, nil
+}
+
+// pageOfOne is a page of one interrupt.
+type pageOfOne struct {
+	page checkpoint.InterruptPage
+	rec  [1]checkpoint.InterruptRecord
 }
 
 func matches(q *checkpoint.InterruptQuery, r *checkpoint.InterruptRecord) bool {
