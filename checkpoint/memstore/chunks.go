@@ -58,33 +58,30 @@ func (k *chunks) checkpoint(cp *checkpoint.Checkpoint) (checkpoint.Checkpoint, [
 	out := *cp
 	out.Versions = nil
 	out.Meta = maps.Clone(cp.Meta)
+	size := 0
+	for i := range cp.Blobs {
+		size += len(cp.Blobs[i].Data)
+	}
+	// Take the room under the lock, copy into it outside.
 	k.mu.Lock()
-	defer k.mu.Unlock()
+	next := take(&k.next, len(cp.Next), nextNodeChunk)
+	buf := take(&k.data, size, dataChunk)
+	blobs := take(&k.blobs, len(cp.Blobs), blobChunk)
+	versions := take(&k.versions, len(cp.Versions), versionChunk)
+	k.mu.Unlock()
 	if cp.Next != nil {
-		out.Next = append(take(&k.next, len(cp.Next), nextNodeChunk), cp.Next...)
+		out.Next = append(next, cp.Next...)
 		if out.Next == nil {
 			out.Next = cp.Next[:0:0]
 		}
 	}
-	out.Blobs = nil
-	if len(cp.Blobs) > 0 {
-		size := 0
-		for i := range cp.Blobs {
-			size += len(cp.Blobs[i].Data)
-		}
-		buf := take(&k.data, size, dataChunk)
-		out.Blobs = take(&k.blobs, len(cp.Blobs), blobChunk)
-		for _, b := range cp.Blobs {
-			b.Data, buf = carve(buf, b.Data)
-			out.Blobs = append(out.Blobs, b)
-		}
+	out.Blobs = blobs
+	for _, b := range cp.Blobs {
+		b.Data, buf = carve(buf, b.Data)
+		out.Blobs = append(out.Blobs, b)
 	}
-	var versions []fieldVersion
-	if len(cp.Versions) > 0 {
-		versions = take(&k.versions, len(cp.Versions), versionChunk)
-		for f, v := range cp.Versions {
-			versions = append(versions, fieldVersion{f, v})
-		}
+	for f, v := range cp.Versions {
+		versions = append(versions, fieldVersion{f, v})
 	}
 	return out, versions
 }
