@@ -76,34 +76,43 @@ type run[S any] struct {
 	tasks     []task[S]
 	tasksMade int
 	// room is a root run's room for its first heads and the first
-	// contents of its buffers (nil for a subgraph's run).
+	// contents of its buffers (nil for a subgraph's run), kept is the room
+	// for what only a run with a store uses (nil without one).
 	room *runRoom[S]
+	kept *storeRoom
 }
 
 // runRoom is room for a run's first heads and the first contents of its
 // buffers, made with the run: a short run allocates none of them.
 type runRoom[S any] struct {
-	heads    [2]snap[S]
-	used     int // heads handed out
-	tasks    [2]task[S]
-	steps    [2]checkpoint.Step
-	results  [1]taskResult[S]
+	heads   [2]snap[S]
+	used    int // heads handed out
+	tasks   [2]task[S]
+	steps   [2]checkpoint.Step
+	results [1]taskResult[S]
+}
+
+// storeRoom is the part of a run's room that only a run with a store
+// uses: its commits' blobs and plain fields' bytes, its Resume's answers,
+// and the taskRare of its first task that asks (taken is set once it is:
+// tasks of several goroutines may ask).
+type storeRoom struct {
 	blobs    [4]checkpoint.Blob
 	data     [128]byte
 	answers  [1]checkpoint.Answer
 	recorded [1]string
-	// rare is the taskRare of the run's first task that needs one (rare
-	// is set once it is taken: tasks of several goroutines may ask).
-	rare  taskRare
-	taken atomic.Bool
+	rare     taskRare
+	taken    atomic.Bool
 }
 
-// useRoom makes the run's buffers start in room.
-func (r *run[S]) useRoom(room *runRoom[S]) {
-	r.room = room
+// useRoom makes the run's buffers start in room and kept (nil for none).
+func (r *run[S]) useRoom(room *runRoom[S], kept *storeRoom) {
+	r.room, r.kept = room, kept
 	r.tasks = room.tasks[:]
 	r.stepBuf, r.resBuf = room.steps[:0], room.results[:0]
-	r.c.blobs, r.c.data = room.blobs[:0], room.data[:0]
+	if kept != nil {
+		r.c.blobs, r.c.data = kept.blobs[:0], kept.data[:0]
+	}
 }
 
 // newSnap returns a zero snapshot for a new head. Heads are recycled
@@ -688,9 +697,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 // attempt runs one node once: attempt n of its retry policy.
 func (r *run[S]) attempt(spec *taskSpec[S], in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
 	name, nodeName := spec.name, spec.node
-	t := r.newTask(spec.parallel)
-	*t = task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
-		origin: originOf(&r.head.cp), off: r.off || spec.parallel, prior: r.priors(name)}
+	t := r.newTask(spec.parallel) // zero: only the fields set are written
+	t.Context, t.r, t.node, t.path, t.name = r.ctx, r, nodeName, r.path(nodeName), name
+	t.cpID, t.origin, t.off, t.prior = r.head.cp.ID, originOf(&r.head.cp), r.off || spec.parallel, r.priors(name)
 	if journal != nil {
 		t.x = &taskRare{journal: journal}
 	}
@@ -780,8 +789,8 @@ func (r *run[S]) newTask(parallel bool) *task[S] {
 
 // newRare returns a new taskRare for a task of the run.
 func (r *run[S]) newRare() *taskRare {
-	if rm := r.room; rm != nil && rm.taken.CompareAndSwap(false, true) {
-		return &rm.rare
+	if k := r.kept; k != nil && k.taken.CompareAndSwap(false, true) {
+		return &k.rare
 	}
 	return &taskRare{}
 }

@@ -199,21 +199,35 @@ func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Cont
 // outer itself, and a copy of rc.
 func (wf *Workflow[S]) newRun(ctx, outer context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
 	// A root run, the thread's row it shares with its subgraphs' runs, its
-	// config and its room live as long as each other: one allocation.
-	both := &struct {
-		r    run[S]
-		tr   threadRun
-		rc   runConfig
-		room runRoom[S]
-	}{
-		r: run[S]{wf: wf, ctx: ctx, saveCtx: detached(outer), p: p, thread: thread,
-			before: wf.cfg.before, after: wf.cfg.after},
-		tr: threadRun{row: checkpoint.Thread{ID: thread}, owner: wf.owner, lease: wf.cfg.lease, name: wf.name, hash: wf.hash},
-		rc: *rc,
+	// config and its room live as long as each other: one allocation (with
+	// the room for a store's runs only with a store).
+	var r *run[S]
+	if p.store() == nil {
+		both := &struct {
+			r    run[S]
+			tr   threadRun
+			rc   runConfig
+			room runRoom[S]
+		}{rc: *rc}
+		r = &both.r
+		r.tr, r.rc = &both.tr, &both.rc
+		r.useRoom(&both.room, nil)
+	} else {
+		all := &struct {
+			r    run[S]
+			tr   threadRun
+			rc   runConfig
+			room runRoom[S]
+			kept storeRoom
+		}{rc: *rc}
+		r = &all.r
+		r.tr, r.rc = &all.tr, &all.rc
+		r.useRoom(&all.room, &all.kept)
 	}
-	r := &both.r
-	r.tr, r.rc = &both.tr, &both.rc
-	r.useRoom(&both.room)
+	r.wf, r.ctx, r.saveCtx, r.p, r.thread = wf, ctx, detached(outer), p, thread
+	r.before, r.after = wf.cfg.before, wf.cfg.after
+	tr := r.tr
+	tr.row.ID, tr.owner, tr.lease, tr.name, tr.hash = thread, wf.owner, wf.cfg.lease, wf.name, wf.hash
 	if s := rc.sink; s != nil {
 		r.tr.ev = newEmitter(wf.cfg.observers, rc.observers, func(e Event) bool { return s.yield(e, nil) }, s.leave)
 		s.em = r.tr.ev
@@ -664,8 +678,8 @@ func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite
 		if err != nil {
 			return err
 		}
-		if r.room != nil && len(answers) <= len(r.room.recorded) {
-			r.recorded = r.room.recorded[:len(answers):len(answers)]
+		if r.kept != nil && len(answers) <= len(r.kept.recorded) {
+			r.recorded = r.kept.recorded[:len(answers):len(answers)]
 		} else {
 			r.recorded = make([]string, len(answers))
 		}
@@ -760,8 +774,8 @@ func (wf *Workflow[S]) collectAnswers(r *run[S]) ([]checkpoint.Answer, error) {
 	rc := r.rc
 	at := wf.now()
 	var out []checkpoint.Answer // the store copies them
-	if r.room != nil {
-		out = r.room.answers[:0]
+	if r.kept != nil {
+		out = r.kept.answers[:0]
 	}
 	seen := map[string]bool{}
 	add := func(rec *checkpoint.InterruptRecord, value any) error {
