@@ -101,8 +101,16 @@ type storeRoom struct {
 	data     [128]byte
 	answers  [1]checkpoint.Answer
 	recorded [1]string
+	query    checkpoint.InterruptQuery // a Resume's query of its questions
+	answer   answerClaim               // and its request
 	rare     taskRare
 	taken    atomic.Bool
+}
+
+// answerClaim is an answer request and the claim it makes.
+type answerClaim struct {
+	req   checkpoint.AnswerRequest
+	claim checkpoint.Claim
 }
 
 // useRoom makes the run's buffers start in room and kept (nil for none).

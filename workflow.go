@@ -517,7 +517,13 @@ func (r *run[S]) resume(claimed *checkpoint.Thread) (*Result[S], error) {
 		return nil, err
 	}
 	r.rootCP = r.head.cp.ID
-	if r.records, err = wf.questionsAt(ctx, thread, r.head.cp.ID, ""); err != nil {
+	var q *checkpoint.InterruptQuery
+	if r.kept != nil {
+		q = &r.kept.query
+	} else {
+		q = new(checkpoint.InterruptQuery)
+	}
+	if r.records, err = wf.questionsIn(ctx, q, thread, r.head.cp.ID, ""); err != nil {
 		return nil, err
 	}
 	if err := wf.checkGraph(row, r.head, r.records); err != nil {
@@ -664,11 +670,15 @@ func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite
 		return nil
 	}
 	if len(answers) > 0 {
-		// One allocation for the request and its claim.
-		rq := &struct {
-			req   checkpoint.AnswerRequest
-			claim checkpoint.Claim
-		}{claim: checkpoint.Claim{Owner: wf.owner, Lease: wf.cfg.lease}}
+		// The request and its claim in the run's room (stores keep nothing
+		// of what they are given), or in one allocation.
+		var rq *answerClaim
+		if r.kept != nil {
+			rq = &r.kept.answer
+		} else {
+			rq = new(answerClaim)
+		}
+		rq.claim = checkpoint.Claim{Owner: wf.owner, Lease: wf.cfg.lease}
 		req := &rq.req
 		*req = checkpoint.AnswerRequest{ThreadID: thread, Answers: answers, Claim: &rq.claim}
 		if cmd != nil {
@@ -741,7 +751,13 @@ func (wf *Workflow[S]) lateAnswers(ctx context.Context, r *run[S], err error) er
 // questionsAt returns the thread's questions of the pause at checkpoint
 // cpID (of status, if not ""), every page of them.
 func (wf *Workflow[S]) questionsAt(ctx context.Context, thread, cpID string, status checkpoint.InterruptStatus) ([]checkpoint.InterruptRecord, error) {
-	q := &checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: cpID, Status: status, Limit: 1000}
+	return wf.questionsIn(ctx, new(checkpoint.InterruptQuery), thread, cpID, status)
+}
+
+// questionsIn is questionsAt with its query made in q (stores keep
+// nothing of what they are given).
+func (wf *Workflow[S]) questionsIn(ctx context.Context, q *checkpoint.InterruptQuery, thread, cpID string, status checkpoint.InterruptStatus) ([]checkpoint.InterruptRecord, error) {
+	*q = checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: cpID, Status: status, Limit: 1000}
 	var recs []checkpoint.InterruptRecord
 	for {
 		page, err := wf.st.Interrupts(ctx, q)
