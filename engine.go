@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftgraph/weft/checkpoint"
@@ -70,6 +71,66 @@ type run[S any] struct {
 	c       commit[S]
 	stepBuf []checkpoint.Step
 	resBuf  []taskResult[S]
+	// tasks are made but not yet used tasks (newTask); tasksMade counts
+	// the tasks used so far.
+	tasks     []task[S]
+	tasksMade int
+	// room is a root run's room for its first heads and the first
+	// contents of its buffers (nil for a subgraph's run), kept is the room
+	// for what only a run with a store uses (nil without one).
+	room *runRoom[S]
+	kept *storeRoom
+}
+
+// runRoom is room for a run's first heads and the first contents of its
+// buffers, made with the run: a short run allocates none of them.
+type runRoom[S any] struct {
+	heads   [2]snap[S]
+	used    int // heads handed out
+	tasks   [2]task[S]
+	steps   [2]checkpoint.Step
+	results [1]taskResult[S]
+}
+
+// storeRoom is the part of a run's room that only a run with a store
+// uses: its commits' blobs and plain fields' bytes, its Resume's answers,
+// and the taskRare of its first task that asks (taken is set once it is:
+// tasks of several goroutines may ask).
+type storeRoom struct {
+	blobs    [4]checkpoint.Blob
+	data     [128]byte
+	answers  [1]checkpoint.Answer
+	recorded [1]string
+	query    checkpoint.InterruptQuery // a Resume's query of its questions
+	answer   answerClaim               // and its request
+	rare     taskRare
+	taken    atomic.Bool
+}
+
+// answerClaim is an answer request and the claim it makes.
+type answerClaim struct {
+	req   checkpoint.AnswerRequest
+	claim checkpoint.Claim
+}
+
+// useRoom makes the run's buffers start in room and kept (nil for none).
+func (r *run[S]) useRoom(room *runRoom[S], kept *storeRoom) {
+	r.room, r.kept = room, kept
+	r.tasks = room.tasks[:]
+	r.stepBuf, r.resBuf = room.steps[:0], room.results[:0]
+	if kept != nil {
+		r.c.blobs, r.c.data = kept.blobs[:0], kept.data[:0]
+	}
+}
+
+// newSnap returns a zero snapshot for a new head. Heads are recycled
+// (run.spare) once the run has moved past them: nothing else holds them.
+func (r *run[S]) newSnap() *snap[S] {
+	if rm := r.room; rm != nil && rm.used < len(rm.heads) {
+		rm.used++
+		return &rm.heads[rm.used-1]
+	}
+	return new(snap[S])
 }
 
 func (r *run[S]) now() time.Time { return r.wf.now() }
@@ -644,8 +705,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 // attempt runs one node once: attempt n of its retry policy.
 func (r *run[S]) attempt(spec *taskSpec[S], in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
 	name, nodeName := spec.name, spec.node
-	t := &task[S]{Context: r.ctx, r: r, node: nodeName, path: r.path(nodeName), name: name, cpID: r.head.cp.ID,
-		origin: originOf(&r.head.cp), off: r.off || spec.parallel, prior: r.priors(name)}
+	t := r.newTask(spec.parallel) // zero: only the fields set are written
+	t.Context, t.r, t.node, t.path, t.name = r.ctx, r, nodeName, r.path(nodeName), name
+	t.cpID, t.origin, t.off, t.prior = r.head.cp.ID, originOf(&r.head.cp), r.off || spec.parallel, r.priors(name)
 	if journal != nil {
 		t.x = &taskRare{journal: journal}
 	}
@@ -707,6 +769,40 @@ func (r *run[S]) attempt(spec *taskSpec[S], in S, start time.Time, journal map[s
 	return tr
 }
 
+// taskChunk is the most tasks newTask makes in one allocation.
+const taskChunk = 16
+
+// newTask returns a new zero task. A task is made for every node that runs:
+// those of the run's own goroutine come from a chunk of several, made at
+// once (a chunk of as many as the graph has nodes first, so a short run
+// makes one). Tasks are never reused: a node's context stays its own
+// after it returns. A parallel task, made on a goroutine of its own, is
+// allocated alone.
+func (r *run[S]) newTask(parallel bool) *task[S] {
+	if parallel {
+		return new(task[S])
+	}
+	if len(r.tasks) == 0 {
+		n := taskChunk
+		if r.tasksMade < len(r.wf.nodes) {
+			n = min(n, len(r.wf.nodes)-r.tasksMade)
+		}
+		r.tasks = make([]task[S], n)
+	}
+	t := &r.tasks[0]
+	r.tasks = r.tasks[1:]
+	r.tasksMade++
+	return t
+}
+
+// newRare returns a new taskRare for a task of the run.
+func (r *run[S]) newRare() *taskRare {
+	if k := r.kept; k != nil && k.taken.CompareAndSwap(false, true) {
+		return &k.rare
+	}
+	return &taskRare{}
+}
+
 // splitTask splits a task name into its node and branch ("tools#2" is
 // branch 2 of Map node tools; other tasks are branch -1).
 func splitTask(task string) (string, int) {
@@ -766,7 +862,7 @@ func (wf *Workflow[S]) expand(next []string, s S) []string {
 // h that are not passed yet (answered, or passed by UpdateState).
 // idBase is r.idBase() (the commit of after-breakpoints holds the lock it
 // takes, so it is read before).
-func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S], idBase string) []checkpoint.InterruptRecord {
+func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S], idBase []byte) []checkpoint.InterruptRecord {
 	set := r.before
 	if kind == checkpoint.KindAfter {
 		set = r.after
@@ -790,7 +886,7 @@ func (r *run[S]) breakpoints(kind string, nodes []string, h *snap[S], idBase str
 		}) {
 			continue // asked at this pause already (and answered, since it runs)
 		}
-		id := interruptID(idBase, r.ns, h.cp.ID, n, kind)
+		id := interruptID(idBase, r.ns, h.cp.ID, n, []byte(kind))
 		recs = append(recs, checkpoint.InterruptRecord{
 			ID: id, ThreadID: r.thread, Workflow: r.wf.name, CheckpointID: root, Namespace: r.ns,
 			Node: r.path(n), Task: n, Kind: kind, Value: json.RawMessage("null"), Reason: breakpointReason(kind, r.path(n)),
@@ -934,7 +1030,7 @@ func (r *run[S]) keepHead() {
 // while the superstep ran, the thread is claimed again and again is true:
 // the loop runs the superstep once more.
 func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, results []taskResult[S], steps []checkpoint.Step) (res *Result[S], again bool, err error) {
-	r.c = commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}, blobs: r.c.blobs}
+	r.c = commit[S]{c: checkpoint.Commit{At: r.stamp(), Interrupts: recs, Steps: steps}, blobs: r.c.blobs, data: r.c.data}
 	c := &r.c
 	if results != nil {
 		c.writes = r.outputs(tasks, results)
@@ -949,6 +1045,27 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, result
 	}
 	if !r.child {
 		r.keepHead()
+	}
+	waiting := r.waitingAfter(recs, results)
+	r.waiting = waiting
+	if !r.child {
+		if again, err := r.answeredMeanwhile(); again || err != nil {
+			return nil, again, err
+		}
+	}
+	r.wf.log(r.ctx, "weft: thread paused", r.thread, "questions", len(waiting))
+	return r.paused(waiting), false, nil
+}
+
+// waitingAfter returns the questions a pause with new questions recs
+// waits for: those the superstep left waiting, the pending ones of recs,
+// and those pending inside the tasks' subgraphs or asked again.
+func (r *run[S]) waitingAfter(recs []checkpoint.InterruptRecord, results []taskResult[S]) []checkpoint.InterruptRecord {
+	if len(recs) > 0 && len(r.waiting) == 0 && !slices.ContainsFunc(recs, func(rec checkpoint.InterruptRecord) bool { return !isPending(rec) }) &&
+		!slices.ContainsFunc(results, func(tr taskResult[S]) bool {
+			return tr.t != nil && tr.t.x != nil && len(tr.t.x.nested)+len(tr.t.x.still) > 0
+		}) {
+		return slices.Clip(recs) // its new questions only, as they are
 	}
 	waiting := make([]checkpoint.InterruptRecord, 0, len(recs)+len(r.waiting))
 	waiting = append(waiting, r.waiting...)
@@ -965,14 +1082,7 @@ func (r *run[S]) pause(recs []checkpoint.InterruptRecord, tasks []string, result
 			}
 		}
 	}
-	r.waiting = waiting
-	if !r.child {
-		if again, err := r.answeredMeanwhile(); again || err != nil {
-			return nil, again, err
-		}
-	}
-	r.wf.log(r.ctx, "weft: thread paused", r.thread, "questions", len(waiting))
-	return r.paused(waiting), false, nil
+	return waiting
 }
 
 // paused ends a root run with its pause: the result, and the event.
@@ -1160,7 +1270,7 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	}
 	newHead := r.spare
 	if newHead == nil {
-		newHead = new(snap[S])
+		newHead = r.newSnap()
 	}
 	r.spare = nil
 	*newHead = snap[S]{state: merged, cp: checkpoint.Checkpoint{
@@ -1176,7 +1286,7 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	done := answered(results)
 	r.c = commit[S]{
 		c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps},
-		state: merged, prev: h, blobs: r.c.blobs,
+		state: merged, prev: h, blobs: r.c.blobs, data: r.c.data,
 	}
 	r.c.c.Interrupts = done
 	if r.ns == "" && slices.ContainsFunc(r.records, isPending) {
@@ -1226,6 +1336,9 @@ func questionsOf(recs []checkpoint.InterruptRecord) []Question {
 
 // answeredEvent reports an answer recorded for rec.
 func (r *run[S]) answeredEvent(rec *checkpoint.InterruptRecord, off bool) {
+	if !r.observed() {
+		return
+	}
 	r.emitFrom(Event{Type: EventAnswered, Node: rec.Node, Task: rec.Task, Checkpoint: rec.CheckpointID,
 		Answer: &AnswerEvent{ID: rec.ID, Node: rec.Node, Value: rec.Answer, Author: rec.Author, Channel: rec.Channel,
 			Asked: rec.CreatedAt, Answered: rec.AnsweredAt}}, off)

@@ -68,6 +68,28 @@ func plainJSON(k reflect.Kind, v reflect.Value) (b []byte, ok bool) {
 	return nil, false
 }
 
+// appendPlainJSON is plainJSON appending to dst: it returns dst grown by
+// encoding/json's encoding of v, or dst as it is and false.
+func appendPlainJSON(dst []byte, k reflect.Kind, v reflect.Value) ([]byte, bool) {
+	switch k {
+	case reflect.String:
+		s := v.String()
+		if !plainText(s) {
+			return dst, false
+		}
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"'), true
+	case reflect.Bool:
+		return strconv.AppendBool(dst, v.Bool()), true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(dst, v.Int(), 10), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.AppendUint(dst, v.Uint(), 10), true
+	}
+	return dst, false
+}
+
 // quotePlain returns s as a JSON string when encoding/json would write
 // it as it is between quotes: printable ASCII without '"', '\\' and the
 // characters it escapes for HTML ('<', '>', '&').

@@ -72,6 +72,11 @@ func TestPlainJSONIsEncodingJSON(t *testing.T) {
 		if ok && !bytes.Equal(got, want) {
 			t.Errorf("%#v: shortcut wrote %s, encoding/json %s", tc.v, got, want)
 		}
+		prefix := []byte("x")
+		app, aok := appendPlainJSON(prefix, k, v)
+		if aok != ok || (aok && !bytes.Equal(app, append([]byte("x"), want...))) || (!aok && !bytes.Equal(app, prefix)) {
+			t.Errorf("%#v: appendPlainJSON = %q, %v; want %q, %v", tc.v, app, aok, append([]byte("x"), want...), ok)
+		}
 	}
 }
 

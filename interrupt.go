@@ -65,9 +65,9 @@ func Escalate(d time.Duration, to ...string) InterruptOption {
 type taskKey struct{}
 
 // task is one node execution within a superstep. It is the node's context.
-// It is made for every node that runs, so what only nodes that ask, jump or
-// journal need is in taskRare, made on demand: the task stays in a small
-// size class.
+// It is made for every node that runs (run.newTask), so what only nodes
+// that ask, jump or journal need is in taskRare, made on demand: the task
+// stays small.
 type task[S any] struct {
 	context.Context
 	r      *run[S]
@@ -104,8 +104,9 @@ type taskRare struct {
 	used     []bool                       // the prior questions a call matched
 	calls    int                          // Interrupt calls so far
 	keys     map[string]bool              // keys asked by this execution
-	digests  []string                     // the digests of the unkeyed questions asked, in call order (few)
-	byDigest map[string]int               // how many of each, once digests holds more than a few
+	digests  []digestSum                  // the digests of the unkeyed questions asked, in call order (few)
+	byDigest map[digestSum]int            // how many of each, once digests holds more than a few
+	room     [2]digestSum                 // digests' first array
 	firstNew *newCall                     // the first call that matched no prior question
 	still    []checkpoint.InterruptRecord // prior questions it waits on again
 }
@@ -113,8 +114,11 @@ type taskRare struct {
 // countDigest counts an unkeyed question of digest d and returns how many
 // with that digest the execution asked before it. Most nodes ask once or
 // a few times: a slice, searched; a node that asks more moves to a map.
-func (x *taskRare) countDigest(d string) int {
+func (x *taskRare) countDigest(d digestSum) int {
 	const few = 8
+	if x.digests == nil {
+		x.digests = x.room[:0]
+	}
 	if x.byDigest == nil && len(x.digests) < few {
 		k := 0
 		for _, e := range x.digests {
@@ -126,7 +130,7 @@ func (x *taskRare) countDigest(d string) int {
 		return k
 	}
 	if x.byDigest == nil {
-		x.byDigest = make(map[string]int, 2*few)
+		x.byDigest = make(map[digestSum]int, 2*few)
 		for _, e := range x.digests {
 			x.byDigest[e]++
 		}
@@ -141,7 +145,7 @@ func (x *taskRare) countDigest(d string) int {
 // goroutine that can see t.
 func (t *task[S]) rare() *taskRare {
 	if t.x == nil {
-		t.x = &taskRare{}
+		t.x = t.r.newRare()
 	}
 	return t.x
 }
@@ -195,7 +199,7 @@ func (t *task[S]) errReturned(what string) error {
 
 // asker is what Interrupt needs of a task, whatever the state type.
 type asker interface {
-	ask(payload any, t reflect.Type, cfg *askConfig) (json.RawMessage, error)
+	ask(payload any, t reflect.Type, cfg askConfig) (json.RawMessage, error)
 }
 
 // Interrupt asks a human a question and returns the answer, decoded into T.
@@ -225,26 +229,76 @@ func Interrupt[T any](ctx context.Context, payload any, opts ...InterruptOption)
 		return zero, fmt.Errorf("weft.Interrupt: %w", ErrOutsideNode)
 	}
 	var cfg askConfig
-	for _, o := range opts {
-		o(&cfg)
+	if len(opts) > 0 {
+		cfg = configure(opts)
 	}
-	raw, err := a.ask(payload, reflect.TypeFor[T](), &cfg)
+	raw, err := a.ask(payload, reflect.TypeFor[T](), cfg)
 	if err != nil {
 		return zero, err
 	}
-	var v T
-	if err := decodeAnswer(raw, &v); err != nil {
+	v, err := decodeTo[T](raw)
+	if err != nil {
 		return zero, fmt.Errorf("weft.Interrupt: answer does not decode into %T: %w: %w", zero, ErrInvalidAnswer, err)
 	}
 	return v, nil
+}
+
+// configure applies opts to a new askConfig (apart from Interrupt, so that
+// a call without options leaves nothing on the heap).
+func configure(opts []InterruptOption) askConfig {
+	cfg := new(askConfig)
+	for _, o := range opts {
+		o(cfg)
+	}
+	return *cfg
+}
+
+// decodeTo is decodeAnswer into a new T: a plain string or a bool
+// without a value on the heap, anything else by decodeAnswer.
+func decodeTo[T any](raw json.RawMessage) (T, error) {
+	var v T
+	switch p := any(&v).(type) {
+	case *string:
+		if s, ok := unquotePlain(raw); ok {
+			*p = s
+			return v, nil
+		}
+	case *bool:
+		switch string(raw) {
+		case "true":
+			*p = true
+			return v, nil
+		case "false":
+			return v, nil
+		}
+	}
+	return decodeSlow[T](raw)
+}
+
+// decodeSlow is decodeTo's general path, apart so that only its T escapes.
+func decodeSlow[T any](raw json.RawMessage) (T, error) {
+	var v T
+	err := decodeAnswer(raw, &v)
+	return v, err
 }
 
 // interruptID derives a question's ID from where it is asked and by which
 // claim of the thread: the same in every process, different for a thread
 // deleted and created again (base holds the thread's creation time), and
 // different for a question asked again after it was cancelled.
-func interruptID(base, ns, cpID, task, which string) string {
-	return stableID(16, base, ns, cpID, task, which)
+func interruptID(base []byte, ns, cpID, task string, which []byte) string {
+	// The SHA-256 of what stableID would hash, made on the stack.
+	var buf [256]byte
+	b := append(buf[:0], base...)
+	b = append(b, 0)
+	for _, s := range [...]string{ns, cpID, task} {
+		b = append(b, s...)
+		b = append(b, 0)
+	}
+	b = append(b, which...)
+	b = append(b, 0)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 // stableID is the hex of the first size bytes of the SHA-256 of parts,
@@ -261,25 +315,38 @@ func stableID(size int, parts ...string) string {
 
 // idBase is what a question's ID derives from besides where it is asked:
 // the thread, its incarnation and the claim that asks.
-func (r *run[S]) idBase() string {
+func (r *run[S]) idBase() []byte {
+	return r.appendIDBase(make([]byte, 0, len(r.thread)+32))
+}
+
+// appendIDBase appends idBase to dst.
+func (r *run[S]) appendIDBase(dst []byte) []byte {
 	tr := r.tr
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	b := make([]byte, 0, len(r.thread)+32)
-	b = append(b, r.thread...)
-	b = append(b, 0)
-	b = strconv.AppendInt(b, tr.row.CreatedAt.UnixMicro(), 36)
-	b = append(b, 0)
-	b = strconv.AppendInt(b, tr.row.Epoch, 10)
-	return string(b)
+	dst = append(dst, r.thread...)
+	dst = append(dst, 0)
+	dst = strconv.AppendInt(dst, tr.row.CreatedAt.UnixMicro(), 36)
+	dst = append(dst, 0)
+	return strconv.AppendInt(dst, tr.row.Epoch, 10)
 }
 
-// digest fingerprints an unkeyed question: its payload and schema.
-func digest(value, schema []byte) string {
-	return stableID(8, string(value), string(schema))
+// digestSum fingerprints an unkeyed question (digest).
+type digestSum [8]byte
+
+// digest fingerprints an unkeyed question: its payload and schema (the
+// first bytes of what stableID(8, value, schema) is the hex of).
+func digest(value, schema []byte) digestSum {
+	h := sha256.New()
+	h.Write(value)
+	h.Write([]byte{0})
+	h.Write(schema)
+	h.Write([]byte{0})
+	var sum [32]byte
+	return digestSum(h.Sum(sum[:0]))
 }
 
-func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMessage, error) {
+func (t *task[S]) ask(payload any, typ reflect.Type, cfg askConfig) (json.RawMessage, error) {
 	if t.ended.Load() {
 		return nil, t.errReturned("weft.Interrupt")
 	}
@@ -299,7 +366,8 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 	}
 	idx := x.calls
 	x.calls++
-	var which string
+	var whichBuf [64]byte
+	which := whichBuf[:0] // what the question's ID derives from within the task
 	i := -1
 	if cfg.key != "" {
 		if x.keys[cfg.key] {
@@ -311,7 +379,7 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 			x.keys = map[string]bool{}
 		}
 		x.keys[cfg.key] = true
-		which = "k:" + cfg.key
+		which = append(append(which, "k:"...), cfg.key...)
 		qk := qualifiedKey(r.prefix, cfg.key)
 		for j := range t.prior {
 			if t.prior[j].Key == qk {
@@ -334,7 +402,10 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 	} else {
 		d := digest(value, schema)
 		k := x.countDigest(d)
-		which = "d:" + d + "#" + strconv.Itoa(k)
+		which = append(which, "d:"...)
+		which = hex.AppendEncode(which, d[:])
+		which = append(which, '#')
+		which = strconv.AppendInt(which, int64(k), 10)
 		for j := range t.prior {
 			p := &t.prior[j]
 			if !x.used[j] && p.Key == "" && bytes.Equal(p.Value, value) && sameSchema(p.Schema, schema) {
@@ -361,13 +432,14 @@ func (t *task[S]) ask(payload any, typ reflect.Type, cfg *askConfig) (json.RawMe
 	t.mu.Unlock()
 
 	now := r.now()
+	var idBuf [96]byte
 	rec := checkpoint.InterruptRecord{
-		ID: interruptID(r.idBase(), r.ns, t.cpID, t.name, which), ThreadID: r.thread, Workflow: r.wf.name,
+		ID: interruptID(r.appendIDBase(idBuf[:0]), r.ns, t.cpID, t.name, which), ThreadID: r.thread, Workflow: r.wf.name,
 		CheckpointID: r.rootCP, Namespace: r.ns, Node: t.path, Task: t.name, Kind: checkpoint.KindDynamic,
 		Key: qualifiedKey(r.prefix, cfg.key), Index: idx, Reason: cfg.reason, Value: value, Schema: schema,
 		Assignees: cfg.assignees, EscalateTo: cfg.escalate, Status: checkpoint.InterruptPending, CreatedAt: now,
 	}
-	if err := deadlines(&rec, cfg, now, t.path); err != nil {
+	if err := deadlines(&rec, &cfg, now, t.path); err != nil {
 		return nil, err
 	}
 	if ans, ok := r.replayed(&rec); ok {

@@ -7,10 +7,11 @@ import "testing"
 // its slice to its map.
 func TestCountDigest(t *testing.T) {
 	var x taskRare
-	want := map[string]int{}
+	want := map[digestSum]int{}
 	seq := []string{"a", "b", "a", "c", "a", "d", "e", "f", "g", "b", "h", "i", "a", "b", "j", "a"}
 	for range 3 {
-		for _, d := range seq {
+		for _, n := range seq {
+			d := digestSum{n[0]}
 			if got := x.countDigest(d); got != want[d] {
 				t.Fatalf("digest %s: counted %d before it, want %d", d, got, want[d])
 			}

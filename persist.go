@@ -64,8 +64,10 @@ type commit[S any] struct {
 	writes []write[S]
 	// blobs is a buffer for the checkpoint's encoded blobs, which go to
 	// the store only (stores copy what they are given): the commits of one
-	// run hand it on to reuse it.
+	// run hand it on to reuse it, and data, where the blobs of plain
+	// fields keep their bytes.
 	blobs []checkpoint.Blob
+	data  []byte
 }
 
 // write is a pending write: a finished task's output or a journal entry.
@@ -154,16 +156,17 @@ func (p *storePersister[S]) commit(ctx context.Context, c *commit[S]) (int64, er
 			prev = reflect.ValueOf(&c.prev.state).Elem()
 			prevVersions = c.prev.cp.Versions
 		}
-		versions, blobs, err := p.si.encode(p.codec, reflect.ValueOf(&c.state).Elem(), prev, prevVersions, sc.ExpectedVersion+1, c.blobs[:0])
+		versions, blobs, data, err := p.si.encode(p.codec, reflect.ValueOf(&c.state).Elem(), prev, prevVersions, sc.ExpectedVersion+1, c.blobs[:0], c.data[:0])
 		if err != nil {
 			return 0, err
 		}
 		// The engine keeps the versions to diff the next checkpoint; the
-		// blobs go to the store only, and their slice back to c.blobs.
+		// blobs go to the store only, and their slice back to c.blobs,
+		// the bytes of plain fields to c.data.
 		cp.Versions, cp.Blobs = versions, blobs
 		defer func() {
 			clear(blobs) // drop the encoded data
-			cp.Blobs, c.blobs = nil, blobs[:0]
+			cp.Blobs, c.blobs, c.data = nil, blobs[:0], data[:0]
 		}()
 	}
 	if len(c.writes) > 0 {

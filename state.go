@@ -239,10 +239,13 @@ func (si *stateInfo) withDefaults(in, d reflect.Value) reflect.Value {
 // encode splits state v into blobs for a checkpoint written at version,
 // relative to the previous state prev with field versions prevVersions (nil
 // for none). Unchanged fields keep their version and write nothing; a slice
-// that only grew writes its new tail. The blobs are appended to buf.
-func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVersions map[string]int64, version int64, buf []checkpoint.Blob) (map[string]int64, []checkpoint.Blob, error) {
+// that only grew writes its new tail. The blobs are appended to buf. The
+// data of plain fields (see plainJSON) is appended to scratch, returned
+// grown: those blobs are valid until scratch is used again.
+func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVersions map[string]int64, version int64, buf []checkpoint.Blob, scratch []byte) (map[string]int64, []checkpoint.Blob, []byte, error) {
 	versions := make(map[string]int64, len(si.fields))
 	blobs := slices.Grow(buf, len(si.fields))
+	_, isJSON := c.(jsonCodec)
 	for i := range si.fields {
 		f := &si.fields[i]
 		fv := f.field(v)
@@ -256,21 +259,31 @@ func (si *stateInfo) encode(c Codec, v reflect.Value, prev reflect.Value, prevVe
 			if f.slice && grew(old, fv) {
 				data, err := encodeTail(c, fv, old.Len(), f.path)
 				if err != nil {
-					return nil, nil, err
+					return nil, nil, scratch, err
 				}
 				versions[f.name] = version
 				blobs = append(blobs, checkpoint.Blob{Field: f.name, Version: version, Base: pv, Data: data})
 				continue
 			}
 		}
-		data, err := encodeField(c, f, fv)
-		if err != nil {
-			return nil, nil, err
+		var data []byte
+		if isJSON && f.plain != reflect.Invalid {
+			n := len(scratch)
+			var ok bool
+			if scratch, ok = appendPlainJSON(scratch, f.plain, fv); ok {
+				data = scratch[n:len(scratch):len(scratch)]
+			}
+		}
+		if data == nil {
+			var err error
+			if data, err = encodeField(c, f, fv); err != nil {
+				return nil, nil, scratch, err
+			}
 		}
 		versions[f.name] = version
 		blobs = append(blobs, checkpoint.Blob{Field: f.name, Version: version, Data: data})
 	}
-	return versions, blobs, nil
+	return versions, blobs, scratch, nil
 }
 
 // encodeTail encodes the elements of slice v from index from; an error

@@ -194,19 +194,40 @@ func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Cont
 	return ctx, a, nil
 }
 
-func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
-	// A root run and the thread's row it shares with its subgraphs' runs
-	// live as long as each other: one allocation.
-	both := &struct {
-		r  run[S]
-		tr threadRun
-	}{
-		r: run[S]{wf: wf, ctx: ctx, saveCtx: context.WithoutCancel(ctx), p: p, rc: rc, thread: thread,
-			before: wf.cfg.before, after: wf.cfg.after},
-		tr: threadRun{row: checkpoint.Thread{ID: thread}, owner: wf.owner, lease: wf.cfg.lease, name: wf.name, hash: wf.hash},
+// newRun makes a root run with context ctx, derived from outer (the
+// caller's: the run's commits keep its values, not its cancellation) or
+// outer itself, and a copy of rc.
+func (wf *Workflow[S]) newRun(ctx, outer context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
+	// A root run, the thread's row it shares with its subgraphs' runs, its
+	// config and its room live as long as each other: one allocation (with
+	// the room for a store's runs only with a store).
+	var r *run[S]
+	if p.store() == nil {
+		both := &struct {
+			r    run[S]
+			tr   threadRun
+			rc   runConfig
+			room runRoom[S]
+		}{rc: *rc}
+		r = &both.r
+		r.tr, r.rc = &both.tr, &both.rc
+		r.useRoom(&both.room, nil)
+	} else {
+		all := &struct {
+			r    run[S]
+			tr   threadRun
+			rc   runConfig
+			room runRoom[S]
+			kept storeRoom
+		}{rc: *rc}
+		r = &all.r
+		r.tr, r.rc = &all.tr, &all.rc
+		r.useRoom(&all.room, &all.kept)
 	}
-	r := &both.r
-	r.tr = &both.tr
+	r.wf, r.ctx, r.saveCtx, r.p, r.thread = wf, ctx, detached(outer), p, thread
+	r.before, r.after = wf.cfg.before, wf.cfg.after
+	tr := r.tr
+	tr.row.ID, tr.owner, tr.lease, tr.name, tr.hash = thread, wf.owner, wf.cfg.lease, wf.name, wf.hash
 	if s := rc.sink; s != nil {
 		r.tr.ev = newEmitter(wf.cfg.observers, rc.observers, func(e Event) bool { return s.yield(e, nil) }, s.leave)
 		s.em = r.tr.ev
@@ -222,11 +243,31 @@ func (wf *Workflow[S]) newRun(ctx context.Context, p persister[S], thread string
 	return r
 }
 
-func (wf *Workflow[S]) runConfig(opts []RunOption) (*runConfig, error) {
-	rc := &runConfig{}
-	if len(opts) == 0 {
-		return rc, nil
+// detached returns ctx without its cancellation (context.WithoutCancel),
+// or ctx itself when it is the background context, which has none.
+func detached(ctx context.Context) context.Context {
+	if ctx == context.Background() {
+		return ctx
 	}
+	return context.WithoutCancel(ctx)
+}
+
+// runConfig applies opts to a new runConfig.
+func (wf *Workflow[S]) runConfig(opts []RunOption) (runConfig, error) {
+	if len(opts) == 0 {
+		return runConfig{}, nil
+	}
+	rc, err := wf.runOptions(opts)
+	if err != nil {
+		return runConfig{}, err
+	}
+	return *rc, nil
+}
+
+// runOptions is runConfig with options, apart so that only it puts a
+// runConfig on the heap.
+func (wf *Workflow[S]) runOptions(opts []RunOption) (*runConfig, error) {
+	rc := &runConfig{}
 	for _, o := range opts {
 		o.applyRun(rc)
 	}
@@ -288,18 +329,19 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	}
 	rc.replay = rc.keyed
 	if thread == "" {
-		r := wf.newRun(ctx, nopPersister[S]{}, "", rc)
+		r := wf.newRun(ctx, ctx, nopPersister[S]{}, "", &rc)
 		return r.start(wf.withDefaults(input), nil)
 	}
 	if err := checkThreadID(thread); err != nil {
 		return nil, err
 	}
+	outer := ctx
 	ctx, a, err := wf.acquire(ctx, thread)
 	if err != nil {
 		return nil, err
 	}
 	defer a.release()
-	r := wf.newRun(ctx, wf.p, thread, rc)
+	r := wf.newRun(ctx, outer, wf.p, thread, &rc)
 	r.register(a)
 	row, err := wf.st.Thread(ctx, thread)
 	switch {
@@ -373,12 +415,13 @@ func (r *run[S]) start(state S, parent *snap[S]) (*Result[S], error) {
 	}
 	// The head is made first and its checkpoint committed in place, with
 	// the run's reused commit: no copies on the heap.
-	head := &snap[S]{state: state, cp: checkpoint.Checkpoint{ThreadID: r.thread, Source: checkpoint.SourceInput, Next: next, CreatedAt: wf.now()}}
+	head := r.newSnap()
+	*head = snap[S]{state: state, cp: checkpoint.Checkpoint{ThreadID: r.thread, Source: checkpoint.SourceInput, Next: next, CreatedAt: wf.now()}}
 	cp := &head.cp
 	if parent != nil {
 		cp.ParentID, cp.Step = parent.cp.ID, parent.cp.Step+1
 	}
-	r.c = commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent, blobs: r.c.blobs}
+	r.c = commit[S]{c: checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp}, state: state, prev: parent, blobs: r.c.blobs, data: r.c.data}
 	if r.tr.row.Status != StatusRunning {
 		r.tr.row.Epoch++ // the commit claims the thread
 	}
@@ -429,11 +472,11 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		}
 		// Running here: record the answers; the run sees them when it
 		// pauses, and carries on with them.
-		r := wf.newRun(ctx, wf.p, thread, rc)
+		r := wf.newRun(ctx, ctx, wf.p, thread, &rc)
 		return nil, r.recordOnly(err)
 	}
 	defer a.release()
-	r := wf.newRun(runCtx, wf.p, thread, rc)
+	r := wf.newRun(runCtx, ctx, wf.p, thread, &rc)
 	r.register(a)
 	res, err := r.resume(nil)
 	err = r.explainLoss(err)
@@ -474,7 +517,13 @@ func (r *run[S]) resume(claimed *checkpoint.Thread) (*Result[S], error) {
 		return nil, err
 	}
 	r.rootCP = r.head.cp.ID
-	if r.records, err = wf.questionsAt(ctx, thread, r.head.cp.ID, ""); err != nil {
+	var q *checkpoint.InterruptQuery
+	if r.kept != nil {
+		q = &r.kept.query
+	} else {
+		q = new(checkpoint.InterruptQuery)
+	}
+	if r.records, err = wf.questionsIn(ctx, q, thread, r.head.cp.ID, ""); err != nil {
 		return nil, err
 	}
 	if err := wf.checkGraph(row, r.head, r.records); err != nil {
@@ -535,12 +584,13 @@ func (wf *Workflow[S]) Continue(ctx context.Context, row checkpoint.Thread, opts
 	if err != nil {
 		return nil, err
 	}
+	outer := ctx
 	ctx, a, err := wf.acquire(ctx, row.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer a.release()
-	r := wf.newRun(ctx, wf.p, row.ID, rc)
+	r := wf.newRun(ctx, outer, wf.p, row.ID, &rc)
 	r.register(a)
 	res, err := r.resume(&row)
 	return res, r.explainLoss(err)
@@ -620,11 +670,15 @@ func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite
 		return nil
 	}
 	if len(answers) > 0 {
-		// One allocation for the request and its claim.
-		rq := &struct {
-			req   checkpoint.AnswerRequest
-			claim checkpoint.Claim
-		}{claim: checkpoint.Claim{Owner: wf.owner, Lease: wf.cfg.lease}}
+		// The request and its claim in the run's room (stores keep nothing
+		// of what they are given), or in one allocation.
+		var rq *answerClaim
+		if r.kept != nil {
+			rq = &r.kept.answer
+		} else {
+			rq = new(answerClaim)
+		}
+		rq.claim = checkpoint.Claim{Owner: wf.owner, Lease: wf.cfg.lease}
 		req := &rq.req
 		*req = checkpoint.AnswerRequest{ThreadID: thread, Answers: answers, Claim: &rq.claim}
 		if cmd != nil {
@@ -634,7 +688,11 @@ func (r *run[S]) claim(answers []checkpoint.Answer, cmd *checkpoint.PendingWrite
 		if err != nil {
 			return err
 		}
-		r.recorded = make([]string, len(answers))
+		if r.kept != nil && len(answers) <= len(r.kept.recorded) {
+			r.recorded = r.kept.recorded[:len(answers):len(answers)]
+		} else {
+			r.recorded = make([]string, len(answers))
+		}
 		for i, a := range answers {
 			r.recorded[i] = a.InterruptID
 		}
@@ -693,12 +751,21 @@ func (wf *Workflow[S]) lateAnswers(ctx context.Context, r *run[S], err error) er
 // questionsAt returns the thread's questions of the pause at checkpoint
 // cpID (of status, if not ""), every page of them.
 func (wf *Workflow[S]) questionsAt(ctx context.Context, thread, cpID string, status checkpoint.InterruptStatus) ([]checkpoint.InterruptRecord, error) {
-	q := &checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: cpID, Status: status, Limit: 1000}
+	return wf.questionsIn(ctx, new(checkpoint.InterruptQuery), thread, cpID, status)
+}
+
+// questionsIn is questionsAt with its query made in q (stores keep
+// nothing of what they are given).
+func (wf *Workflow[S]) questionsIn(ctx context.Context, q *checkpoint.InterruptQuery, thread, cpID string, status checkpoint.InterruptStatus) ([]checkpoint.InterruptRecord, error) {
+	*q = checkpoint.InterruptQuery{ThreadID: thread, CheckpointID: cpID, Status: status, Limit: 1000}
 	var recs []checkpoint.InterruptRecord
 	for {
 		page, err := wf.st.Interrupts(ctx, q)
 		if err != nil {
 			return nil, err
+		}
+		if page.Next == "" && recs == nil {
+			return page.Interrupts, nil // one page: the store's copy
 		}
 		recs = append(recs, page.Interrupts...)
 		if page.Next == "" {
@@ -722,7 +789,10 @@ func busyError(err error) error {
 func (wf *Workflow[S]) collectAnswers(r *run[S]) ([]checkpoint.Answer, error) {
 	rc := r.rc
 	at := wf.now()
-	var out []checkpoint.Answer
+	var out []checkpoint.Answer // the store copies them
+	if r.kept != nil {
+		out = r.kept.answers[:0]
+	}
 	seen := map[string]bool{}
 	add := func(rec *checkpoint.InterruptRecord, value any) error {
 		if rec.Status != checkpoint.InterruptPending || seen[rec.ID] {
@@ -1029,7 +1099,7 @@ func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts .
 		case StatusCompleted, StatusCancelled:
 			return fmt.Errorf("thread %q is %s: %w", thread, row.Status, ErrNotRunning)
 		}
-		r := wf.newRun(ctx, wf.p, thread, rc)
+		r := wf.newRun(ctx, ctx, wf.p, thread, &rc)
 		r.register(a)
 		r.tr.setRow(*row, false, time.Time{})
 		at := wf.now()

@@ -36,7 +36,8 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 	// match keeps the first limit+1 matches in order (one more than the
 	// page tells whether there is a next page), so a page costs one pass
 	// over the interrupts and no sort of all the matches.
-	var match []*checkpoint.InterruptRecord
+	var room [8]*checkpoint.InterruptRecord
+	match := room[:0]
 	scan := func(t *thread) {
 		for i := range t.interrupts {
 			r := &t.interrupts[i]
@@ -72,18 +73,33 @@ func (s *Store) Interrupts(ctx context.Context, q *checkpoint.InterruptQuery) (*
 			scan(t)
 		}
 	}
-	page := &checkpoint.InterruptPage{}
+	var next string
 	if len(match) > limit {
 		match = match[:limit]
-		page.Next = checkpoint.CursorAfter(match[limit-1]).String()
+		next = checkpoint.CursorAfter(match[limit-1]).String()
 	}
-	if len(match) > 0 {
-		page.Interrupts = make([]checkpoint.InterruptRecord, len(match))
-		for i, r := range match {
-			page.Interrupts[i] = cloneInterrupt(r)
-		}
+	var page *checkpoint.InterruptPage
+	switch len(match) {
+	case 0:
+		page = &checkpoint.InterruptPage{}
+	case 1: // a thread's one question: the page and it in one allocation
+		one := new(pageOfOne)
+		one.page.Interrupts = one.rec[:]
+		page = &one.page
+	default:
+		page = &checkpoint.InterruptPage{Interrupts: make([]checkpoint.InterruptRecord, len(match))}
+	}
+	page.Next = next
+	for i, r := range match {
+		page.Interrupts[i] = cloneInterrupt(r)
 	}
 	return page, nil
+}
+
+// pageOfOne is a page of one interrupt.
+type pageOfOne struct {
+	page checkpoint.InterruptPage
+	rec  [1]checkpoint.InterruptRecord
 }
 
 func matches(q *checkpoint.InterruptQuery, r *checkpoint.InterruptRecord) bool {
@@ -126,7 +142,7 @@ func (s *Store) Answer(ctx context.Context, a *checkpoint.AnswerRequest) (*check
 	for i := range a.Answers {
 		size += len(a.Answers[i].Value)
 	}
-	buf := make([]byte, 0, size)
+	buf := s.chunks.bytes(size)
 	values := make([]json.RawMessage, len(a.Answers))
 	for i := range a.Answers {
 		values[i], buf = carve(buf, a.Answers[i].Value)

@@ -26,6 +26,8 @@ type Store struct {
 	outbox outbox
 	// records are the checkpoint.Records documents, by kind and ID.
 	records map[recordKey]checkpoint.Record
+	// chunks makes the copies that commits keep.
+	chunks chunks
 }
 
 type lease struct {
@@ -76,6 +78,10 @@ type thread struct {
 	byID       map[string]int
 	// steps is the step log.
 	steps stepLog
+	// first is the thread's first space and spaceRoom spaces' first
+	// array, made with the thread.
+	first     space
+	spaceRoom [1]*space
 }
 
 // space is one namespace of a thread.
@@ -104,18 +110,6 @@ type entry struct {
 type fieldVersion struct {
 	field   string
 	version int64
-}
-
-// compactVersions copies m into a slice.
-func compactVersions(m map[string]int64) []fieldVersion {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make([]fieldVersion, 0, len(m))
-	for f, v := range m {
-		out = append(out, fieldVersion{f, v})
-	}
-	return out
 }
 
 // checkpoint returns a copy of the stored checkpoint, without blobs.
@@ -255,9 +249,9 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	// Copy everything before taking the lock: a loser of a race wastes
 	// only its own time.
 	var cp checkpoint.Checkpoint
+	var versions []fieldVersion // the entry's
 	if c.Checkpoint != nil {
-		cp = cloneCheckpoint(c.Checkpoint) // its versions go to the entry
-		cp.Blobs = cloneBlobs(c.Checkpoint.Blobs)
+		cp, versions = s.chunks.checkpoint(c.Checkpoint)
 		cp.ThreadID, cp.ID = id, checkpoint.FormatID(version)
 		if cp.CreatedAt.IsZero() {
 			cp.CreatedAt = c.At
@@ -271,7 +265,7 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	if len(c.Interrupts) > 0 {
 		recs = make([]checkpoint.InterruptRecord, len(c.Interrupts))
 		for i := range c.Interrupts {
-			recs[i] = cloneInterrupt(&c.Interrupts[i])
+			recs[i] = s.chunks.interrupt(&c.Interrupts[i])
 			recs[i].ThreadID = id
 			if recs[i].Status == "" {
 				recs[i].Status = checkpoint.InterruptPending
@@ -345,23 +339,33 @@ func (s *Store) Commit(ctx context.Context, c *checkpoint.Commit) (int64, error)
 	if c.Checkpoint != nil {
 		sp := t.space(cp.Namespace)
 		if sp == nil {
+			if t.spaces == nil {
+				sp, t.spaces = &t.first, t.spaceRoom[:0]
+			} else {
+				sp = new(space)
+			}
 			// Room for a few checkpoints: a thread seldom has only one.
-			sp = &space{name: cp.Namespace, entries: make([]entry, 0, 4)}
+			*sp = space{name: cp.Namespace, entries: make([]entry, 0, 4)}
 			t.spaces = append(t.spaces, sp)
 		}
 		// Versions only grow, so the new entry is the last.
-		sp.entries = append(sp.entries, entry{version: version, cp: cp, versions: compactVersions(c.Checkpoint.Versions)})
+		sp.entries = append(sp.entries, entry{version: version, cp: cp, versions: versions})
 		t.writes = slices.DeleteFunc(t.writes, func(w checkpoint.PendingWrite) bool {
 			return w.Namespace == cp.Namespace && w.CheckpointID == cp.ParentID
 		})
 	}
 	t.putWrites(writes)
+	if t.interrupts == nil {
+		// The thread's first questions: kept in the array of their
+		// copies (each is read before anything is written over it).
+		t.interrupts = recs[:0]
+	}
 	for i := range recs {
 		if t.interrupt(recs[i].ID) == nil {
 			t.addInterrupt(recs[i])
-			if recs[i].Status == checkpoint.InterruptPending {
-				s.inbox.add(&t.interrupts[len(t.interrupts)-1])
-				s.emit(checkpoint.QuestionEvent(checkpoint.EventQuestionAsked, &recs[i]))
+			if r := &t.interrupts[len(t.interrupts)-1]; r.Status == checkpoint.InterruptPending {
+				s.inbox.add(r)
+				s.emit(checkpoint.QuestionEvent(checkpoint.EventQuestionAsked, r))
 			}
 		}
 	}
@@ -621,6 +625,7 @@ func (s *Store) Steps(ctx context.Context, threadID string, afterVersion int64) 
 type stepLog struct {
 	chunks [][]checkpoint.Step
 	first  [1][]checkpoint.Step // room for chunks' first entry
+	room   [4]checkpoint.Step   // the first chunk
 	n      int
 }
 
@@ -631,9 +636,10 @@ func (l *stepLog) append(st checkpoint.Step) {
 		// Chunks double from 4 steps up to stepChunk: a short thread
 		// does not pay for a long one's chunk.
 		if l.chunks == nil {
-			l.chunks = l.first[:0]
+			l.chunks = append(l.first[:0], l.room[:0])
+		} else {
+			l.chunks = append(l.chunks, make([]checkpoint.Step, 0, min(stepChunk, max(len(l.room), l.n))))
 		}
-		l.chunks = append(l.chunks, make([]checkpoint.Step, 0, min(stepChunk, max(4, l.n))))
 	}
 	last := &l.chunks[len(l.chunks)-1]
 	*last = append(*last, st)
