@@ -53,19 +53,19 @@ func plainJSONKind(t reflect.Type) reflect.Kind {
 // false for a string that needs escapes.
 func plainJSON(k reflect.Kind, v reflect.Value) (b []byte, ok bool) {
 	switch k {
-	case reflect.String:
-		return quotePlain(v.String())
-	case reflect.Bool:
+	case reflect.Bool: // shared, never written to
 		if v.Bool() {
 			return jsonTrue, true
 		}
 		return jsonFalse, true
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return strconv.AppendInt(make([]byte, 0, 8), v.Int(), 10), true
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return strconv.AppendUint(make([]byte, 0, 8), v.Uint(), 10), true
+	case reflect.String:
+		return quotePlain(v.String())
 	}
-	return nil, false
+	b, ok = appendPlainJSON(make([]byte, 0, 8), k, v)
+	if !ok {
+		return nil, false
+	}
+	return b, true
 }
 
 // appendPlainJSON is plainJSON appending to dst: it returns dst grown by
@@ -77,9 +77,7 @@ func appendPlainJSON(dst []byte, k reflect.Kind, v reflect.Value) ([]byte, bool)
 		if !plainText(s) {
 			return dst, false
 		}
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"'), true
+		return appendQuoted(dst, s), true
 	case reflect.Bool:
 		return strconv.AppendBool(dst, v.Bool()), true
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -97,10 +95,14 @@ func quotePlain(s string) ([]byte, bool) {
 	if !plainText(s) {
 		return nil, false
 	}
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"'), true
+	return appendQuoted(make([]byte, 0, len(s)+2), s), true
+}
+
+// appendQuoted appends s between double quotes, as it is.
+func appendQuoted(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // plainText reports whether every byte of s is printable ASCII that JSON

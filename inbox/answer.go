@@ -136,14 +136,19 @@ func (ib *Inbox) Record(ctx context.Context, thread, id string, value json.RawMe
 func (ib *Inbox) record(ctx context.Context, thread string, ids []string, values []json.RawMessage, by Author) error {
 	channel := by.channel()
 	answers := make([]checkpoint.Answer, len(ids))
-	recs := make([]*checkpoint.InterruptRecord, len(ids))
+	var recs []*checkpoint.InterruptRecord // for the monitor
+	if ib.monitor != nil {
+		recs = make([]*checkpoint.InterruptRecord, len(ids))
+	}
 	at := ib.now()
 	for i, id := range ids {
 		rec, err := ib.interrupt(ctx, thread, id)
 		if err != nil {
 			return err
 		}
-		recs[i] = rec
+		if recs != nil {
+			recs[i] = rec
+		}
 		if rec.Status != checkpoint.InterruptPending {
 			return fmt.Errorf("inbox: question %s of thread %q is %s: %w", id, thread, rec.Status, ErrAlreadyAnswered)
 		}
@@ -160,7 +165,7 @@ func (ib *Inbox) record(ctx context.Context, thread string, ids []string, values
 		return fmt.Errorf("inbox: answer to %s of thread %q: %w", strings.Join(ids, ", "), thread, err)
 	}
 	ib.log.InfoContext(ctx, "inbox: answer recorded", "thread", thread, "questions", ids, "author", by.Name, "channel", channel)
-	if ib.monitor != nil {
+	if recs != nil {
 		for _, rec := range recs {
 			ib.monitor.Answered(ctx, rec.Workflow, rec.Node, channel, at.Sub(rec.CreatedAt))
 		}

@@ -161,9 +161,17 @@ func (t *Telemetry) ClaimLost(ctx context.Context, workflow string) {
 // carry on with (weft.answer.latency); answers given to a run are
 // recorded from its EventAnswered.
 func (t *Telemetry) Answered(ctx context.Context, workflow, node, channel string, waited time.Duration) {
+	t.answered(ctx, workflow, node, channel, waited, true)
+}
+
+// answered counts an answer (weft.answers) and, if known, how long its
+// question waited (weft.answer.latency).
+func (t *Telemetry) answered(ctx context.Context, workflow, node, channel string, waited time.Duration, known bool) {
 	t.answers.Add(ctx, 1, metric.WithAttributes(attribute.String("weft.workflow", workflow), attribute.String("weft.channel", channel)))
-	t.latency.Record(ctx, max(waited, 0).Seconds(), metric.WithAttributes(
-		attribute.String("weft.workflow", workflow), attribute.String("weft.node", node), attribute.String("weft.channel", channel)))
+	if known {
+		t.latency.Record(ctx, max(waited, 0).Seconds(), metric.WithAttributes(
+			attribute.String("weft.workflow", workflow), attribute.String("weft.node", node), attribute.String("weft.channel", channel)))
+	}
 }
 
 // DeadlineFired counts a fired deadline (weft.deadlines.fired).
@@ -279,10 +287,12 @@ func (t *Telemetry) Observe(ctx context.Context, e weft.Event) {
 			node, channel = a.Node, a.Channel
 		}
 		span.AddEvent("weft.answer", trace.WithAttributes(attribute.String("weft.node", node), attribute.String("weft.channel", channel)))
-		t.answers.Add(context.Background(), 1, metric.WithAttributes(attribute.String("weft.workflow", e.Workflow), attribute.String("weft.channel", channel)))
-		if a := e.Answer; a != nil && !a.Asked.IsZero() && !a.Answered.Before(a.Asked) {
-			t.latency.Record(context.Background(), a.Answered.Sub(a.Asked).Seconds(), metric.WithAttributes(
-				attribute.String("weft.workflow", e.Workflow), attribute.String("weft.node", node), attribute.String("weft.channel", channel)))
+		a := e.Answer
+		known := a != nil && !a.Asked.IsZero() && !a.Answered.Before(a.Asked)
+		var waited time.Duration
+		if known {
+			waited = a.Answered.Sub(a.Asked)
 		}
+		t.answered(context.Background(), e.Workflow, node, channel, waited, known)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/weftgraph/weft/checkpoint"
 )
@@ -192,7 +192,7 @@ func (s *Store) journalMode(ctx context.Context, busy time.Duration) (string, er
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
 		var mode string
 		err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
-		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().Add(wait).After(deadline) {
+		if err == nil || !isBusy(err) || time.Now().Add(wait).After(deadline) {
 			return mode, err
 		}
 		select {
@@ -202,6 +202,15 @@ func (s *Store) journalMode(ctx context.Context, busy time.Duration) (string, er
 		}
 	}
 }
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
+}
+
+// sqliteBusy is SQLite's result code SQLITE_BUSY.
+const sqliteBusy = 5
 
 // open checks the connections and the schema, and prepares the statements.
 func (s *Store) open(ctx context.Context, opts Options) error {

@@ -139,27 +139,18 @@ func (h *handler) assistantToChange(ctx context.Context, w http.ResponseWriter, 
 
 func (h *handler) versions(ctx context.Context, id string) ([]storedAssistant, error) {
 	var out []storedAssistant
-	q := &checkpoint.RecordQuery{Kind: kindAssistantVersion, After: id + "/", Limit: 1000}
-	for {
-		p, err := h.assistantStore().Records(ctx, q)
+	for rec, err := range recordsOf(ctx, h.assistantStore(), checkpoint.RecordQuery{Kind: kindAssistantVersion, After: id + "/", Limit: 1000}) {
 		if err != nil {
 			return nil, fmt.Errorf("assistant %q: listing its versions: %w", id, err)
 		}
-		for _, rec := range p.Records {
-			if !strings.HasPrefix(rec.ID, id+"/") {
-				p.Next = ""
-				break
-			}
-			var v storedAssistant
-			if err := json.Unmarshal(rec.Data, &v); err != nil {
-				return nil, fmt.Errorf("assistant %q: decoding version %s: %w", id, rec.ID, err)
-			}
-			out = append(out, v)
-		}
-		if p.Next == "" {
+		if !strings.HasPrefix(rec.ID, id+"/") {
 			break
 		}
-		q.After = p.Next
+		var v storedAssistant
+		if err := json.Unmarshal(rec.Data, &v); err != nil {
+			return nil, fmt.Errorf("assistant %q: decoding version %s: %w", id, rec.ID, err)
+		}
+		out = append(out, v)
 	}
 	slices.Reverse(out)
 	return out, nil
@@ -168,24 +159,17 @@ func (h *handler) versions(ctx context.Context, id string) ([]storedAssistant, e
 // storedAssistants lists the assistants made through the API.
 func (h *handler) storedAssistants(ctx context.Context) ([]storedAssistant, error) {
 	var out []storedAssistant
-	q := &checkpoint.RecordQuery{Kind: kindAssistant, Limit: 1000}
-	for {
-		p, err := h.assistantStore().Records(ctx, q)
+	for rec, err := range recordsOf(ctx, h.assistantStore(), checkpoint.RecordQuery{Kind: kindAssistant, Limit: 1000}) {
 		if err != nil {
 			return nil, fmt.Errorf("listing assistants: %w", err)
 		}
-		for _, rec := range p.Records {
-			var ar assistantRecord
-			if err := json.Unmarshal(rec.Data, &ar); err != nil {
-				return nil, fmt.Errorf("assistant %q: decoding it: %w", rec.ID, err)
-			}
-			out = append(out, ar.Current)
+		var ar assistantRecord
+		if err := json.Unmarshal(rec.Data, &ar); err != nil {
+			return nil, fmt.Errorf("assistant %q: decoding it: %w", rec.ID, err)
 		}
-		if p.Next == "" {
-			return out, nil
-		}
-		q.After = p.Next
+		out = append(out, ar.Current)
 	}
+	return out, nil
 }
 
 // assistantBody is the body of POST /assistants and PATCH

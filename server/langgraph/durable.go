@@ -76,25 +76,19 @@ type eventStore struct {
 // in order, until f returns false.
 func (s *eventStore) scan(ctx context.Context, n int, f func(rec *checkpoint.Record) bool) error {
 	prefix := s.key + "/"
-	q := &checkpoint.RecordQuery{Kind: s.kind, ThreadID: s.thread, After: prefix, Limit: 100}
+	q := checkpoint.RecordQuery{Kind: s.kind, ThreadID: s.thread, After: prefix, Limit: 100}
 	if n >= 0 {
 		q.After = chunkID(s.key, n)
 	}
-	for {
-		p, err := s.records.Records(ctx, q)
+	for rec, err := range recordsOf(ctx, s.records, q) {
 		if err != nil {
 			return fmt.Errorf("reading the events of %s: %w", s.key, err)
 		}
-		for i := range p.Records {
-			if !strings.HasPrefix(p.Records[i].ID, prefix) || !f(&p.Records[i]) {
-				return nil
-			}
-		}
-		if p.Next == "" {
+		if !strings.HasPrefix(rec.ID, prefix) || !f(rec) {
 			return nil
 		}
-		q.After = p.Next
 	}
+	return nil
 }
 
 // load returns the stored events with ids from from up to before to (to

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"time"
 
@@ -82,26 +83,42 @@ func (h *handler) loadThread(ctx context.Context, id string) (*threadMeta, error
 	return &threadMeta{ID: id, Metadata: st.Metadata, CreatedAt: st.CreatedAt, Workflow: st.Workflow}, nil
 }
 
+// recordsOf walks the records q selects, page after page, in ID order.
+// An error ends the walk, yielded with a nil record; so does a break.
+func recordsOf(ctx context.Context, rs checkpoint.Records, q checkpoint.RecordQuery) iter.Seq2[*checkpoint.Record, error] {
+	return func(yield func(*checkpoint.Record, error) bool) {
+		for {
+			p, err := rs.Records(ctx, &q)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for i := range p.Records {
+				if !yield(&p.Records[i], nil) {
+					return
+				}
+			}
+			if p.Next == "" {
+				return
+			}
+			q.After = p.Next
+		}
+	}
+}
+
 // storedThreadIDs lists the threads whose metadata the store keeps.
 func (h *handler) storedThreadIDs(ctx context.Context) ([]string, error) {
 	if h.records == nil {
 		return nil, nil
 	}
 	var ids []string
-	q := &checkpoint.RecordQuery{Kind: kindThread, Limit: 1000}
-	for {
-		p, err := h.records.Records(ctx, q)
+	for rec, err := range recordsOf(ctx, h.records, checkpoint.RecordQuery{Kind: kindThread, Limit: 1000}) {
 		if err != nil {
 			return nil, fmt.Errorf("listing threads: %w", err)
 		}
-		for _, rec := range p.Records {
-			ids = append(ids, rec.ID)
-		}
-		if p.Next == "" {
-			return ids, nil
-		}
-		q.After = p.Next
+		ids = append(ids, rec.ID)
 	}
+	return ids, nil
 }
 
 // saveRun writes the record of rr to the store, if it keeps records,
@@ -268,24 +285,17 @@ func (h *handler) storedRuns(ctx context.Context, thread string) ([]*runRecord, 
 		return nil, nil
 	}
 	var out []*runRecord
-	q := &checkpoint.RecordQuery{Kind: kindRun, ThreadID: thread, Limit: 1000}
-	for {
-		p, err := h.records.Records(ctx, q)
+	for rec, err := range recordsOf(ctx, h.records, checkpoint.RecordQuery{Kind: kindRun, ThreadID: thread, Limit: 1000}) {
 		if err != nil {
 			return nil, fmt.Errorf("thread %q: listing its runs: %w", thread, err)
 		}
-		for i := range p.Records {
-			rr, err := endedRun(&p.Records[i])
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, rr)
+		rr, err := endedRun(rec)
+		if err != nil {
+			return nil, err
 		}
-		if p.Next == "" {
-			return out, nil
-		}
-		q.After = p.Next
+		out = append(out, rr)
 	}
+	return out, nil
 }
 
 // saveQuietly saves the record of rr as the run goes on (running, then

@@ -167,24 +167,17 @@ func (h *handler) deleteItem(w http.ResponseWriter, r *http.Request) {
 // allItems reads every item of the store API, in ID order.
 func (h *handler) allItems(ctx context.Context) ([]storeItem, error) {
 	var out []storeItem
-	q := &checkpoint.RecordQuery{Kind: kindStoreItem, Limit: 1000}
-	for {
-		p, err := h.assistantStore().Records(ctx, q)
+	for rec, err := range recordsOf(ctx, h.assistantStore(), checkpoint.RecordQuery{Kind: kindStoreItem, Limit: 1000}) {
 		if err != nil {
 			return nil, fmt.Errorf("listing store items: %w", err)
 		}
-		for _, rec := range p.Records {
-			var it storeItem
-			if err := json.Unmarshal(rec.Data, &it); err != nil {
-				return nil, fmt.Errorf("decoding store item %s: %w", rec.ID, err)
-			}
-			out = append(out, it)
+		var it storeItem
+		if err := json.Unmarshal(rec.Data, &it); err != nil {
+			return nil, fmt.Errorf("decoding store item %s: %w", rec.ID, err)
 		}
-		if p.Next == "" {
-			return out, nil
-		}
-		q.After = p.Next
+		out = append(out, it)
 	}
+	return out, nil
 }
 
 // hasPrefix reports whether ns starts with the labels of prefix ("*"
