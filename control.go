@@ -44,9 +44,10 @@ func Goto[S any](ctx context.Context, update S, nodes ...string) (S, error) {
 }
 
 func (t *task[S]) jump(nodes []string) error {
-	if t.ended.Load() {
-		return t.errReturned("weft.Return")
+	if err := t.enter("weft.Return"); err != nil {
+		return err
 	}
+	defer t.leave()
 	n := t.r.wf.nodes[t.node]
 	for _, to := range nodes {
 		if to != End && !slices.Contains(n.dests, to) {
@@ -62,6 +63,9 @@ func (t *task[S]) jump(nodes []string) error {
 
 // journaler is what Do needs of a task.
 type journaler interface {
+	// enter and leave bracket the call (task.enter).
+	enter(what string) error
+	leave()
 	recall(key string) ([]byte, bool)
 	// before refuses to run an effect in a run that lost its claim.
 	before(ctx context.Context) error
@@ -109,6 +113,10 @@ func Do[T any](ctx context.Context, key string, fn func(ctx context.Context) (T,
 	if !ok {
 		return zero, fmt.Errorf("weft.Do(%q): %w", key, ErrOutsideNode)
 	}
+	if err := j.enter("weft.Do"); err != nil {
+		return zero, err
+	}
+	defer j.leave()
 	if raw, ok := j.recall(key); ok {
 		var v T
 		if err := json.Unmarshal(raw, &v); err != nil {
@@ -247,7 +255,7 @@ func (t *task[S]) resolve(rec *checkpoint.InterruptRecord) (json.RawMessage, err
 			continue
 		}
 		raw, err := json.Marshal(v)
-		if err == nil {
+		if err == nil && !typeAnswers(rec.Schema, v) {
 			err = validate(rec.Schema, raw)
 		}
 		if err != nil {

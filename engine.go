@@ -80,6 +80,9 @@ type run[S any] struct {
 	// for what only a run with a store uses (nil without one).
 	room *runRoom[S]
 	kept *storeRoom
+	// block is the allocation a root run lives in (*plainBlock[S] or
+	// *storeBlock[S]), recycled once it has returned; nil for others.
+	block any
 }
 
 // runRoom is room for a run's first heads and the first contents of its
@@ -87,7 +90,6 @@ type run[S any] struct {
 type runRoom[S any] struct {
 	heads   [2]snap[S]
 	used    int // heads handed out
-	tasks   [2]task[S]
 	steps   [2]checkpoint.Step
 	results [1]taskResult[S]
 }
@@ -116,7 +118,6 @@ type answerClaim struct {
 // useRoom makes the run's buffers start in room and kept (nil for none).
 func (r *run[S]) useRoom(room *runRoom[S], kept *storeRoom) {
 	r.room, r.kept = room, kept
-	r.tasks = room.tasks[:]
 	r.stepBuf, r.resBuf = room.steps[:0], room.results[:0]
 	if kept != nil {
 		r.c.blobs, r.c.data = kept.blobs[:0], kept.data[:0]
@@ -226,6 +227,9 @@ type threadRun struct {
 	// confirmed is when the store last confirmed the claim (a claim, a
 	// commit or a heartbeat), by the workflow's clock.
 	confirmed time.Time
+	// calls counts the weft calls in flight on the contexts of the
+	// thread's tasks (task.enter).
+	calls atomic.Int32
 }
 
 // setRow sets the thread's row as the run knows it (the heartbeat reads
@@ -706,7 +710,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (r *run[S]) attempt(spec *taskSpec[S], in S, start time.Time, journal map[string][]byte, n int) (tr taskResult[S]) {
 	name, nodeName := spec.name, spec.node
 	t := r.newTask(spec.parallel) // zero: only the fields set are written
-	t.Context, t.r, t.node, t.path, t.name = r.ctx, r, nodeName, r.path(nodeName), name
+	t.Context, t.r, t.calls, t.node, t.path, t.name = r.ctx, r, &r.tr.calls, nodeName, r.path(nodeName), name
 	t.cpID, t.origin, t.off, t.prior = r.head.cp.ID, originOf(&r.head.cp), r.off || spec.parallel, r.priors(name)
 	if journal != nil {
 		t.x = &taskRare{journal: journal}

@@ -304,9 +304,10 @@ func (r *run[S]) observed() bool { return r.tr.ev != nil }
 type emitTarget interface{ emitCustom(v any) error }
 
 func (t *task[S]) emitCustom(v any) error {
-	if t.ended.Load() {
-		return t.errReturned("weft.Emit")
+	if err := t.enter("weft.Emit"); err != nil {
+		return err
 	}
+	defer t.leave()
 	t.r.emitVia(Event{Type: EventCustom, Node: t.path, Task: t.name, Checkpoint: t.cpID, Data: v}, t.off, t.done())
 	return nil
 }

@@ -71,10 +71,11 @@ type taskKey struct{}
 type task[S any] struct {
 	context.Context
 	r      *run[S]
-	path   string // node path ("outer/inner/review")
-	name   string // task name within the superstep ("review", "tools#2")
-	cpID   string // checkpoint the superstep started from, in its namespace
-	origin string // the checkpoint the superstep first ran from (originOf)
+	calls  *atomic.Int32 // the thread's weft calls in flight (enter)
+	path   string        // node path ("outer/inner/review")
+	name   string        // task name within the superstep ("review", "tools#2")
+	cpID   string        // checkpoint the superstep started from, in its namespace
+	origin string        // the checkpoint the superstep first ran from (originOf)
 
 	node string // node name
 
@@ -191,6 +192,26 @@ func (t *task[S]) done() <-chan struct{} {
 	}
 	return t.doneCh
 }
+
+// enter starts a weft call on the task's context (Emit, Interrupt, Do,
+// Return), from the node or from a goroutine it left running, and leave
+// ends it. Once the node has returned, enter refuses the call (the error
+// says what was called) without touching the run; a call that entered
+// before is counted until it leaves, and a root run's allocation is
+// recycled only when no call is (Workflow.recycle). The count is taken
+// before ended is read, and end stores ended before the run is recycled:
+// a call either sees that the node returned or is counted.
+func (t *task[S]) enter(what string) error {
+	t.calls.Add(1)
+	if t.ended.Load() {
+		t.calls.Add(-1)
+		return t.errReturned(what)
+	}
+	return nil
+}
+
+// leave ends a call that enter started.
+func (t *task[S]) leave() { t.calls.Add(-1) }
 
 // errReturned refuses calls made after the node returned.
 func (t *task[S]) errReturned(what string) error {
@@ -347,9 +368,10 @@ func digest(value, schema []byte) digestSum {
 }
 
 func (t *task[S]) ask(payload any, typ reflect.Type, cfg askConfig) (json.RawMessage, error) {
-	if t.ended.Load() {
-		return nil, t.errReturned("weft.Interrupt")
+	if err := t.enter("weft.Interrupt"); err != nil {
+		return nil, err
 	}
+	defer t.leave()
 	r := t.r
 	value, err := marshalPayload(payload)
 	if err != nil {

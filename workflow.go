@@ -36,7 +36,10 @@ type Workflow[S any] struct {
 	subgraphs bool                // the graph has Subgraph nodes
 	succ      map[string][]string // static successors in node order
 	active    activeRuns          // the runs of this process
-	beat      heartbeat
+	// plainRuns and storeRuns keep the allocations of root runs that
+	// returned, for the next ones (newRun, recycle).
+	plainRuns, storeRuns sync.Pool
+	beat                 heartbeat
 }
 
 // activeRuns are the runs of a workflow in this process, by thread.
@@ -198,31 +201,31 @@ func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Cont
 // caller's: the run's commits keep its values, not its cancellation) or
 // outer itself, and a copy of rc.
 func (wf *Workflow[S]) newRun(ctx, outer context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
-	// A root run, the thread's row it shares with its subgraphs' runs, its
-	// config and its room live as long as each other: one allocation (with
-	// the room for a store's runs only with a store).
+	// A root run, its config and its room live as long as each other: one
+	// allocation, recycled once the run has returned (recycle), with the
+	// room for a store's runs only with a store. The thread's row it
+	// shares with its subgraphs' runs is apart: the heartbeat may still
+	// hold it after the run, and the run's tasks count on it the weft calls
+	// in flight on their contexts.
 	var r *run[S]
 	if p.store() == nil {
-		both := &struct {
-			r    run[S]
-			tr   threadRun
-			rc   runConfig
-			room runRoom[S]
-		}{rc: *rc}
-		r = &both.r
-		r.tr, r.rc = &both.tr, &both.rc
-		r.useRoom(&both.room, nil)
+		b, _ := wf.plainRuns.Get().(*plainBlock[S])
+		if b == nil {
+			b = new(plainBlock[S])
+		}
+		b.rc = *rc
+		r = &b.r
+		r.tr, r.rc, r.block = new(threadRun), &b.rc, b
+		r.useRoom(&b.room, nil)
 	} else {
-		all := &struct {
-			r    run[S]
-			tr   threadRun
-			rc   runConfig
-			room runRoom[S]
-			kept storeRoom
-		}{rc: *rc}
-		r = &all.r
-		r.tr, r.rc = &all.tr, &all.rc
-		r.useRoom(&all.room, &all.kept)
+		b, _ := wf.storeRuns.Get().(*storeBlock[S])
+		if b == nil {
+			b = new(storeBlock[S])
+		}
+		b.rc = *rc
+		r = &b.r
+		r.tr, r.rc, r.block = new(threadRun), &b.rc, b
+		r.useRoom(&b.room, &b.kept)
 	}
 	r.wf, r.ctx, r.saveCtx, r.p, r.thread = wf, ctx, detached(outer), p, thread
 	r.before, r.after = wf.cfg.before, wf.cfg.after
@@ -241,6 +244,44 @@ func (wf *Workflow[S]) newRun(ctx, outer context.Context, p persister[S], thread
 		r.after = slices.Concat(wf.cfg.after, rc.after)
 	}
 	return r
+}
+
+// plainBlock is the allocation of a root run without a store (newRun).
+type plainBlock[S any] struct {
+	r    run[S]
+	rc   runConfig
+	room runRoom[S]
+}
+
+// storeBlock is the allocation of a root run with a store (newRun).
+type storeBlock[S any] struct {
+	r    run[S]
+	rc   runConfig
+	room runRoom[S]
+	kept storeRoom
+}
+
+// recycle empties the allocation of root run r, which has returned, and
+// keeps it for the next run. Nothing the run handed out points into it:
+// results, events and errors carry copies, stores copy what they are
+// given, the tasks (node contexts, which a library may watch after the
+// node returned) and the thread's row (which the heartbeat may still hold)
+// are apart, and every goroutine of the run has ended. A goroutine that a
+// node left running may still be inside a weft call on the node's context
+// (Emit, Interrupt, Do, Return): then the allocation is left to the
+// garbage collector instead (task.enter).
+func (wf *Workflow[S]) recycle(r *run[S]) {
+	if r.tr.calls.Load() != 0 {
+		return
+	}
+	switch b := r.block.(type) {
+	case *plainBlock[S]:
+		*b = plainBlock[S]{}
+		wf.plainRuns.Put(b)
+	case *storeBlock[S]:
+		*b = storeBlock[S]{}
+		wf.storeRuns.Put(b)
+	}
 }
 
 // detached returns ctx without its cancellation (context.WithoutCancel),
@@ -330,6 +371,7 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	rc.replay = rc.keyed
 	if thread == "" {
 		r := wf.newRun(ctx, ctx, nopPersister[S]{}, "", &rc)
+		defer wf.recycle(r)
 		return r.start(wf.withDefaults(input), nil)
 	}
 	if err := checkThreadID(thread); err != nil {
@@ -340,8 +382,8 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	if err != nil {
 		return nil, err
 	}
-	defer a.release()
 	r := wf.newRun(ctx, outer, wf.p, thread, &rc)
+	defer func() { a.release(); wf.recycle(r) }()
 	r.register(a)
 	row, err := wf.st.Thread(ctx, thread)
 	switch {
@@ -475,13 +517,13 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		r := wf.newRun(ctx, ctx, wf.p, thread, &rc)
 		return nil, r.recordOnly(err)
 	}
-	defer a.release()
 	r := wf.newRun(runCtx, ctx, wf.p, thread, &rc)
+	defer func() { a.release(); wf.recycle(r) }()
 	r.register(a)
 	res, err := r.resume(nil)
 	err = r.explainLoss(err)
 	if err != nil && len(r.recorded) > 0 && !errors.As(err, new(*AnsweredError)) {
-		err = &AnsweredError{Thread: thread, Answered: r.recorded, Err: err}
+		err = &AnsweredError{Thread: thread, Answered: slices.Clone(r.recorded), Err: err}
 	}
 	return res, err
 }
@@ -589,8 +631,8 @@ func (wf *Workflow[S]) Continue(ctx context.Context, row checkpoint.Thread, opts
 	if err != nil {
 		return nil, err
 	}
-	defer a.release()
 	r := wf.newRun(ctx, outer, wf.p, row.ID, &rc)
+	defer func() { a.release(); wf.recycle(r) }()
 	r.register(a)
 	res, err := r.resume(&row)
 	return res, r.explainLoss(err)
@@ -800,7 +842,7 @@ func (wf *Workflow[S]) collectAnswers(r *run[S]) ([]checkpoint.Answer, error) {
 		}
 		seen[rec.ID] = true
 		raw, err := answerJSON(value)
-		if err == nil {
+		if err == nil && !typeAnswers(rec.Schema, value) {
 			err = validate(rec.Schema, raw)
 		}
 		if err != nil {
