@@ -43,6 +43,12 @@
 // superstep fails with a *MergeError naming the field and the nodes. A node
 // that panics fails with a *NodeError naming it; the process survives.
 //
+// A node's context is the node's while it runs. A goroutine the node leaves
+// running may keep it (to stop with its cancellation), but weft calls on it
+// once the node has returned (Interrupt, Emit, Do, Return) are refused with
+// ErrOutsideNode; they never reach the run, whose memory the workflow reuses
+// for its next runs.
+//
 // # Questions
 //
 // Interrupt asks a human from inside a node:
@@ -62,7 +68,9 @@
 // qualified by the subgraph's path: "inner.decision"), or, when the thread
 // waits for one question only, need not name it (Reply(v)). Answers are
 // validated against the schema before anything is recorded
-// (ErrInvalidAnswer), recorded exactly once (ErrAlreadyAnswered for a
+// (ErrInvalidAnswer; a Go value of the very type the question was asked
+// with is valid by its type, and is not checked again, unless the type has
+// its own marshalling or constrained fields), recorded exactly once (ErrAlreadyAnswered for a
 // second answer), and nil is a valid answer.
 //
 // How answers find their calls: a node may call Interrupt several times,
