@@ -37,7 +37,7 @@ func ChainBlobs(read []Blob, versions map[string]int64) []Blob {
 		bs := read[start:end]
 		v, ok := versions[field]
 		for ok {
-			i, found := slices.BinarySearchFunc(bs, v, func(b Blob, v int64) int { return cmp.Compare(b.Version, v) })
+			i, found := chainLink(bs, v)
 			if !found {
 				break
 			}
@@ -50,4 +50,21 @@ func ChainBlobs(read []Blob, versions map[string]int64) []Blob {
 		start = end
 	}
 	return out
+}
+
+// chainLink returns the index of the first blob of bs (of one field,
+// sorted by version) at version v, as slices.BinarySearchFunc would, and
+// whether there is one. The link a chain needs next is usually the last
+// of bs (a pack unpacks a chain's links in order, and ChainBlobs cuts bs
+// at each link it takes), so that is looked at first: O(1) per link rather
+// than a search.
+func chainLink(bs []Blob, v int64) (int, bool) {
+	i := len(bs) - 1
+	if i < 0 || bs[i].Version != v {
+		return slices.BinarySearchFunc(bs, v, func(b Blob, v int64) int { return cmp.Compare(b.Version, v) })
+	}
+	for i > 0 && bs[i-1].Version == v {
+		i--
+	}
+	return i, true
 }
