@@ -18,11 +18,18 @@ const maxJSONDepth = 10000
 // whose scanner calls a function per byte; spliceChain runs it on every
 // link of an Append chain.
 func validArray(d []byte) bool {
+	_, ok := validArrayLen(d)
+	return ok
+}
+
+// validArrayLen is validArray that also returns, when d is an array, how
+// many elements it has.
+func validArrayLen(d []byte) (int, bool) {
 	if len(d) < 2 || d[0] != '[' || d[len(d)-1] != ']' {
-		return false
+		return 0, false
 	}
-	end, ok := scanJSONArray(d, 0, 1)
-	return ok && end == len(d)
+	end, n, ok := scanJSONArray(d, 0, 1)
+	return n, ok && end == len(d)
 }
 
 // skipJSONSpace returns the index of the first byte of d from i that is
@@ -45,7 +52,8 @@ func scanJSONValue(d []byte, i, depth int) (int, bool) {
 	case c == '"':
 		return scanJSONString(d, i)
 	case c == '[':
-		return scanJSONArray(d, i, depth)
+		end, _, ok := scanJSONArray(d, i, depth)
+		return end, ok
 	case c == '{':
 		return scanJSONObject(d, i, depth)
 	case c == '-' || '0' <= c && c <= '9':
@@ -60,30 +68,32 @@ func scanJSONValue(d []byte, i, depth int) (int, bool) {
 	return i, false
 }
 
-// scanJSONArray scans the array whose '[' is d[i], itself depth deep.
-func scanJSONArray(d []byte, i, depth int) (int, bool) {
+// scanJSONArray scans the array whose '[' is d[i], itself depth deep, and
+// returns the index just past it, how many elements it has and whether it
+// is valid.
+func scanJSONArray(d []byte, i, depth int) (end, n int, ok bool) {
 	if depth > maxJSONDepth {
-		return i, false
+		return i, 0, false
 	}
 	i = skipJSONSpace(d, i+1)
 	if i < len(d) && d[i] == ']' {
-		return i + 1, true
+		return i + 1, 0, true
 	}
 	for {
-		var ok bool
 		if i, ok = scanJSONValue(d, i, depth+1); !ok {
-			return i, false
+			return i, n, false
 		}
+		n++
 		if i = skipJSONSpace(d, i); i >= len(d) {
-			return i, false
+			return i, n, false
 		}
 		switch d[i] {
 		case ',':
 			i = skipJSONSpace(d, i+1)
 		case ']':
-			return i + 1, true
+			return i + 1, n, true
 		default:
-			return i, false
+			return i, n, false
 		}
 	}
 }

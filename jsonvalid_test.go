@@ -168,10 +168,41 @@ func TestValidArray(t *testing.T) {
 		if got := validArray([]byte(tt.in)); got != tt.want {
 			t.Errorf("validArray(%q) = %v, want %v", tt.in, got, tt.want)
 		}
+		if n, ok := validArrayLen([]byte(tt.in)); ok && n != elemsOf(t, []byte(tt.in)) {
+			t.Errorf("validArrayLen(%q) = %d elements, json.Unmarshal finds %d", tt.in, n, elemsOf(t, []byte(tt.in)))
+		}
 		if ref := validArrayRef([]byte(tt.in)); ref != tt.want {
 			t.Errorf("the case %q is wrong: json.Valid says %v", tt.in, ref)
 		}
 	}
+}
+
+// TestValidArrayLen: the elements of an array are counted at its top
+// level only.
+func TestValidArrayLen(t *testing.T) {
+	for in, want := range map[string]int{
+		`[]`:                            0,
+		`[ ]`:                           0,
+		`[1]`:                           1,
+		`[ "a" , "b" ]`:                 2,
+		`["a,b","[c]"]`:                 2,
+		`[[1,2],[3],{"a":1,"b":[4,5]}]`: 3,
+		`[null,true,false,-1.5e3,{}]`:   5,
+	} {
+		if n, ok := validArrayLen([]byte(in)); !ok || n != want {
+			t.Errorf("validArrayLen(%q) = %d, %v, want %d, true", in, n, ok, want)
+		}
+	}
+}
+
+// elemsOf returns how many elements encoding/json decodes from the array d.
+func elemsOf(t *testing.T, d []byte) int {
+	t.Helper()
+	var elems []json.RawMessage
+	if err := json.Unmarshal(d, &elems); err != nil {
+		t.Fatalf("json.Unmarshal(%q): %v", d, err)
+	}
+	return len(elems)
 }
 
 // TestValidArrayDepth: arrays and objects nest as deep as encoding/json
@@ -200,14 +231,22 @@ func FuzzValidArray(f *testing.F) {
 		f.Add([]byte(tt.in))
 	}
 	f.Fuzz(func(t *testing.T, d []byte) {
-		if got, want := validArray(d), validArrayRef(d); got != want {
-			t.Fatalf("validArray(%q) = %v, json.Valid says %v", d, got, want)
-		}
-		// The same bytes as a link (with the brackets the fuzzer may not
-		// have found), so that most inputs reach the value grammar.
-		a := append(append([]byte{'['}, d...), ']')
-		if got, want := validArray(a), validArrayRef(a); got != want {
-			t.Fatalf("validArray(%q) = %v, json.Valid says %v", a, got, want)
+		// The bytes, and the same bytes as a link (with the brackets the
+		// fuzzer may not have found), so that most inputs reach the value
+		// grammar.
+		for _, in := range [][]byte{d, append(append([]byte{'['}, d...), ']')} {
+			n, got := validArrayLen(in)
+			if want := validArrayRef(in); got != want {
+				t.Fatalf("validArray(%q) = %v, json.Valid says %v", in, got, want)
+			}
+			if validArray(in) != got {
+				t.Fatalf("validArray(%q) = %v, validArrayLen says %v", in, !got, got)
+			}
+			if got {
+				if want := elemsOf(t, in); n != want {
+					t.Fatalf("validArrayLen(%q) = %d elements, json.Unmarshal finds %d", in, n, want)
+				}
+			}
 		}
 	})
 }

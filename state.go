@@ -393,6 +393,7 @@ func spliceChain(c Codec, f *fieldInfo, chain []*checkpoint.Blob) (reflect.Value
 	}
 	buf := make([]byte, 1, size)
 	buf[0] = '['
+	elems := 0
 	for i := len(chain) - 1; i >= 0; i-- {
 		d := chain[i].Data
 		if i == len(chain)-1 && string(d) == "null" {
@@ -400,9 +401,11 @@ func spliceChain(c Codec, f *fieldInfo, chain []*checkpoint.Blob) (reflect.Value
 		}
 		// Each link must be an array on its own: pieces that are not
 		// might still splice into valid JSON, which a corrupt row must not.
-		if !validArray(d) {
+		n, ok := validArrayLen(d)
+		if !ok {
 			return reflect.Value{}, false
 		}
+		elems += n
 		inner := d[1 : len(d)-1]
 		if len(bytes.TrimSpace(inner)) == 0 {
 			continue
@@ -414,6 +417,11 @@ func spliceChain(c Codec, f *fieldInfo, chain []*checkpoint.Blob) (reflect.Value
 	}
 	buf = append(buf, ']')
 	p := reflect.New(f.typ)
+	if elems > 0 {
+		// The room for every element, zero as a grown slice's is, rather
+		// than encoding/json growing the list as it goes.
+		p.Elem().Set(reflect.MakeSlice(f.typ, 0, elems))
+	}
 	if err := json.Unmarshal(buf, p.Interface()); err != nil {
 		return reflect.Value{}, false
 	}
