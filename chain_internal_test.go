@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,6 +61,24 @@ func chainOf(field, root string, links ...string) ([]checkpoint.Blob, int64) {
 	return bs, int64(len(bs))
 }
 
+// chainIndexes returns the indexes of bs decodeChain may be given: of the
+// slice in bs's order (root first), of a copy in the order the SQL stores
+// return (head first), and a map.
+func chainIndexes(t *testing.T, bs []checkpoint.Blob) map[string]blobIndex {
+	t.Helper()
+	rev := slices.Clone(bs)
+	slices.Reverse(rev)
+	ixs := map[string]blobIndex{
+		"ascending":  newBlobIndex(bs),
+		"descending": newBlobIndex(rev),
+		"map":        mapIndex(bs),
+	}
+	if ixs["ascending"].m != nil || ixs["descending"].m != nil {
+		t.Fatal("a chain in version order is indexed with a map")
+	}
+	return ixs
+}
+
 // linkByLink is the decode without the splice: the reference.
 func linkByLink(t *testing.T, f *fieldInfo, bs []checkpoint.Blob, head int64) (reflect.Value, error) {
 	t.Helper()
@@ -104,21 +123,19 @@ func TestDecodeChainSplicesAsLinkByLink(t *testing.T) {
 		t.Run(fmt.Sprintf("%s %s", tt.field, tt.root), func(t *testing.T) {
 			f := &si.fields[si.byName[tt.field]]
 			bs, head := chainOf(tt.field, tt.root, tt.links...)
-			idx := map[blobKey]*checkpoint.Blob{}
-			for i := range bs {
-				idx[blobKey{bs[i].Field, bs[i].Version}] = &bs[i]
-			}
 			for v := int64(1); v <= head; v++ {
 				want, err := linkByLink(t, f, bs, v)
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := decodeChain(JSON, f, idx, v)
-				if err != nil {
-					t.Fatalf("version %d: %v", v, err)
-				}
-				if !reflect.DeepEqual(got.Interface(), want.Interface()) {
-					t.Errorf("version %d: got %#v, want %#v", v, got.Interface(), want.Interface())
+				for name, idx := range chainIndexes(t, bs) {
+					got, err := decodeChain(JSON, f, &idx, v)
+					if err != nil {
+						t.Fatalf("version %d, %s: %v", v, name, err)
+					}
+					if !reflect.DeepEqual(got.Interface(), want.Interface()) {
+						t.Errorf("version %d, %s: got %#v, want %#v", v, name, got.Interface(), want.Interface())
+					}
 				}
 			}
 		})
@@ -139,28 +156,28 @@ func TestDecodeChainRefusesBrokenLinks(t *testing.T) {
 	for name, links := range tests {
 		t.Run(name, func(t *testing.T) {
 			bs, head := chainOf("Strings", links[0], links[1:]...)
-			idx := map[blobKey]*checkpoint.Blob{}
-			for i := range bs {
-				idx[blobKey{bs[i].Field, bs[i].Version}] = &bs[i]
-			}
-			if v, err := decodeChain(JSON, f, idx, head); err == nil {
-				t.Fatalf("decoded %#v", v.Interface())
+			for name, idx := range chainIndexes(t, bs) {
+				if v, err := decodeChain(JSON, f, &idx, head); err == nil {
+					t.Fatalf("%s: decoded %#v", name, v.Interface())
+				}
 			}
 		})
 	}
 	t.Run("missing link", func(t *testing.T) {
 		bs, head := chainOf("Strings", `["a"]`, `["b"]`, `["c"]`)
-		idx := map[blobKey]*checkpoint.Blob{{"Strings", 1}: &bs[0], {"Strings", 3}: &bs[2]}
-		_, err := decodeChain(JSON, f, idx, head)
-		if err == nil || !strings.Contains(err.Error(), "version 2 is missing") {
-			t.Fatalf("err = %v", err)
+		for name, idx := range chainIndexes(t, []checkpoint.Blob{bs[0], bs[2]}) {
+			_, err := decodeChain(JSON, f, &idx, head)
+			if err == nil || !strings.Contains(err.Error(), "version 2 is missing") {
+				t.Fatalf("%s: err = %v", name, err)
+			}
 		}
 	})
 	t.Run("loop", func(t *testing.T) {
 		b := checkpoint.Blob{Field: "Strings", Version: 2, Base: 2, Data: []byte(`["a"]`)}
-		idx := map[blobKey]*checkpoint.Blob{{"Strings", 2}: &b}
-		if _, err := decodeChain(JSON, f, idx, 2); err == nil {
-			t.Fatalf("err = %v", err)
+		for name, idx := range chainIndexes(t, []checkpoint.Blob{b}) {
+			if _, err := decodeChain(JSON, f, &idx, 2); err == nil {
+				t.Fatalf("%s: err = %v", name, err)
+			}
 		}
 	})
 }

@@ -42,58 +42,112 @@ func growWorkflow(tb testing.TB, st checkpoint.Store, n int) *weft.Workflow[grow
 	return wf
 }
 
+// flatWorkflow is a graph whose one node writes the list growWorkflow ends
+// with, its n elements at once: a thread of one superstep, whose list is
+// one full value rather than an Append chain.
+func flatWorkflow(tb testing.TB, st checkpoint.Store, n int) *weft.Workflow[growState] {
+	tb.Helper()
+	g := weft.NewGraph[growState]("flat")
+	g.AddNode("all", func(_ context.Context, s growState) (growState, error) {
+		for s.Steps < n {
+			s.Steps++
+			s.Log = append(s.Log, fmt.Sprintf("entry number %d", s.Steps))
+		}
+		return s, nil
+	})
+	g.AddEdge(weft.Start, "all")
+	g.AddEdge("all", weft.End)
+	wf, err := g.Compile(weft.WithStore(st))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return wf
+}
+
+// benchStore is a store the benchmarks of State run on.
+type benchStore struct {
+	name string
+	open func(b *testing.B) checkpoint.Store
+}
+
+// benchStores are SQLite and PostgreSQL (WEFT_TEST_POSTGRES; without table
+// statistics, as a fresh schema is).
+var benchStores = []benchStore{
+	{"sqlite", func(b *testing.B) checkpoint.Store {
+		st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "weft.db"), sqlitestore.Options{Migrate: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		return st
+	}},
+	{"postgres", func(b *testing.B) checkpoint.Store {
+		st, err := pgstore.New(context.Background(), pgtest.Pool(b), pgstore.Options{Schema: pgtest.Schema(b), Migrate: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}},
+}
+
 // BenchmarkColdState is State of a thread whose list field grew by one
 // element per superstep, read as another process would (nothing decoded
-// in memory), on SQLite and on PostgreSQL (WEFT_TEST_POSTGRES; without
-// table statistics, as a fresh schema is): the read of the store and the
-// decode of the Append chain.
+// in memory), on SQLite and on PostgreSQL: the read of the store and the
+// decode of the Append chain. The flat cases are the same final value
+// written in one superstep, read the same way: what the read costs
+// without a history, so that supersteps=N less flat=N is the history's
+// share.
 //
 //	go test -run '^$' -bench ColdState -benchmem -count 6 .
 func BenchmarkColdState(b *testing.B) {
-	stores := []struct {
-		name string
-		open func(b *testing.B) checkpoint.Store
-	}{
-		{"sqlite", func(b *testing.B) checkpoint.Store {
-			st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "weft.db"), sqlitestore.Options{Migrate: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { st.Close() })
-			return st
-		}},
-		{"postgres", func(b *testing.B) checkpoint.Store {
-			st, err := pgstore.New(context.Background(), pgtest.Pool(b), pgstore.Options{Schema: pgtest.Schema(b), Migrate: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return st
-		}},
-	}
-	for _, sc := range stores {
+	for _, sc := range benchStores {
 		for _, n := range []int{10, 2000, 5000} {
 			b.Run(fmt.Sprintf("store=%s/supersteps=%d", sc.name, n), func(b *testing.B) {
-				coldState(b, sc.open(b), n)
+				readState(b, growWorkflow(b, sc.open(b), n), n, true)
+			})
+		}
+		for _, n := range []int{10, 5000} {
+			b.Run(fmt.Sprintf("store=%s/flat=%d", sc.name, n), func(b *testing.B) {
+				readState(b, flatWorkflow(b, sc.open(b), n), n, true)
 			})
 		}
 	}
 }
 
-func coldState(b *testing.B, st checkpoint.Store, n int) {
+// BenchmarkWarmState is State of the thread of BenchmarkColdState in the
+// process that ran it, its head decoded and cached: what a read costs
+// when the decode of the checkpoint is saved.
+//
+//	go test -run '^$' -bench WarmState -benchmem -count 6 .
+func BenchmarkWarmState(b *testing.B) {
+	for _, sc := range benchStores {
+		for _, n := range []int{10, 5000} {
+			b.Run(fmt.Sprintf("store=%s/supersteps=%d", sc.name, n), func(b *testing.B) {
+				readState(b, growWorkflow(b, sc.open(b), n), n, false)
+			})
+		}
+	}
+}
+
+// readState runs wf on thread "t" and times its State, which must have n
+// entries; cold forgets the decoded heads before each read, as another
+// process would not have them.
+func readState(b *testing.B, wf *weft.Workflow[growState], n int, cold bool) {
 	ctx := context.Background()
-	wf := growWorkflow(b, st, n)
 	if _, err := wf.Run(ctx, "t", growState{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		weft.ForgetHeads(wf)
+		if cold {
+			weft.ForgetHeads(wf)
+		}
 		s, err := wf.State(ctx, "t")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(s.Values.Log) != n {
-			b.Fatalf("%d entries, want %d", len(s.Values.Log), n)
+		if len(s.Values.Log) != n || s.Values.Steps != n || s.Values.Log[n-1] != fmt.Sprintf("entry number %d", n) {
+			b.Fatalf("%d entries (steps %d), want %d", len(s.Values.Log), s.Values.Steps, n)
 		}
 	}
 }

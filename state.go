@@ -298,28 +298,19 @@ func encodeTail(c Codec, v reflect.Value, from int, path string) ([]byte, error)
 	return data, err
 }
 
-type blobKey struct {
-	field   string
-	version int64
-}
-
 // decode rebuilds the state of checkpoint cp from its blobs. Fields the
 // checkpoint does not have keep their zero value; blobs of fields the type
 // no longer has are ignored.
 func (si *stateInfo) decode(c Codec, cp *checkpoint.Checkpoint) (reflect.Value, error) {
 	v := reflect.New(si.typ).Elem()
-	idx := make(map[blobKey]*checkpoint.Blob, len(cp.Blobs))
-	for i := range cp.Blobs {
-		b := &cp.Blobs[i]
-		idx[blobKey{b.Field, b.Version}] = b
-	}
+	idx := newBlobIndex(cp.Blobs)
 	for i := range si.fields {
 		f := &si.fields[i]
 		ver, ok := cp.Versions[f.name]
 		if !ok {
 			continue
 		}
-		fv, err := decodeChain(c, f, idx, ver)
+		fv, err := decodeChain(c, f, &idx, ver)
 		if err != nil {
 			return reflect.Value{}, fmt.Errorf("thread %q checkpoint %s: field %s: %w: %w", cp.ThreadID, cp.ID, f.name, ErrCorruptCheckpoint, err)
 		}
@@ -335,8 +326,8 @@ func (si *stateInfo) decode(c Codec, cp *checkpoint.Checkpoint) (reflect.Value, 
 // so a list that grew over thousands of supersteps costs one decode, not
 // one per superstep; anything else, and any error, takes the link-by-link
 // way, which says which version is wrong.
-func decodeChain(c Codec, f *fieldInfo, idx map[blobKey]*checkpoint.Blob, ver int64) (reflect.Value, error) {
-	b := idx[blobKey{f.name, ver}]
+func decodeChain(c Codec, f *fieldInfo, idx *blobIndex, ver int64) (reflect.Value, error) {
+	b := idx.get(f.name, ver)
 	if b == nil {
 		return reflect.Value{}, fmt.Errorf("blob of version %d is missing", ver)
 	}
@@ -351,12 +342,13 @@ func decodeChain(c Codec, f *fieldInfo, idx map[blobKey]*checkpoint.Blob, ver in
 		return reflect.Value{}, fmt.Errorf("version %d appends to a field that is not a list", ver)
 	}
 	// The chain, head first. Bases strictly decrease, so it ends.
-	chain := []*checkpoint.Blob{b}
+	chain := make([]*checkpoint.Blob, 1, max(1, idx.count(f.name)))
+	chain[0] = b
 	for b.Appends() {
 		if b.Base >= b.Version {
 			return reflect.Value{}, fmt.Errorf("version %d appends to version %d", b.Version, b.Base)
 		}
-		next := idx[blobKey{f.name, b.Base}]
+		next := idx.get(f.name, b.Base)
 		if next == nil {
 			return reflect.Value{}, fmt.Errorf("blob of version %d is missing", b.Base)
 		}
@@ -401,6 +393,7 @@ func spliceChain(c Codec, f *fieldInfo, chain []*checkpoint.Blob) (reflect.Value
 	}
 	buf := make([]byte, 1, size)
 	buf[0] = '['
+	elems := 0
 	for i := len(chain) - 1; i >= 0; i-- {
 		d := chain[i].Data
 		if i == len(chain)-1 && string(d) == "null" {
@@ -408,9 +401,11 @@ func spliceChain(c Codec, f *fieldInfo, chain []*checkpoint.Blob) (reflect.Value
 		}
 		// Each link must be an array on its own: pieces that are not
 		// might still splice into valid JSON, which a corrupt row must not.
-		if len(d) < 2 || d[0] != '[' || d[len(d)-1] != ']' || !json.Valid(d) {
+		n, ok := validArrayLen(d)
+		if !ok {
 			return reflect.Value{}, false
 		}
+		elems += n
 		inner := d[1 : len(d)-1]
 		if len(bytes.TrimSpace(inner)) == 0 {
 			continue
@@ -422,6 +417,11 @@ func spliceChain(c Codec, f *fieldInfo, chain []*checkpoint.Blob) (reflect.Value
 	}
 	buf = append(buf, ']')
 	p := reflect.New(f.typ)
+	if elems > 0 {
+		// The room for every element, zero as a grown slice's is, rather
+		// than encoding/json growing the list as it goes.
+		p.Elem().Set(reflect.MakeSlice(f.typ, 0, elems))
+	}
 	if err := json.Unmarshal(buf, p.Interface()); err != nil {
 		return reflect.Value{}, false
 	}

@@ -24,7 +24,7 @@ func ChainBlobs(read []Blob, versions map[string]int64) []Blob {
 		}
 		return cmp.Compare(b.Version, version)
 	}
-	if !slices.IsSortedFunc(read, func(a, b Blob) int { return byKey(a, b.Field, b.Version) }) {
+	if !sortedBlobs(read) {
 		slices.SortFunc(read, func(a, b Blob) int { return byKey(a, b.Field, b.Version) })
 	}
 	out := make([]Blob, 0, len(read))
@@ -37,7 +37,7 @@ func ChainBlobs(read []Blob, versions map[string]int64) []Blob {
 		bs := read[start:end]
 		v, ok := versions[field]
 		for ok {
-			i, found := slices.BinarySearchFunc(bs, v, func(b Blob, v int64) int { return cmp.Compare(b.Version, v) })
+			i, found := chainLink(bs, v)
 			if !found {
 				break
 			}
@@ -50,4 +50,38 @@ func ChainBlobs(read []Blob, versions map[string]int64) []Blob {
 		start = end
 	}
 	return out
+}
+
+// chainLink returns the index of the first blob of bs (of one field,
+// sorted by version) at version v, as slices.BinarySearchFunc would, and
+// whether there is one. The link a chain needs next is usually the last
+// of bs (a pack unpacks a chain's links in order, and ChainBlobs cuts bs
+// at each link it takes), so that is looked at first: O(1) per link rather
+// than a search.
+func chainLink(bs []Blob, v int64) (int, bool) {
+	i := len(bs) - 1
+	if i < 0 || bs[i].Version != v {
+		return slices.BinarySearchFunc(bs, v, func(b Blob, v int64) int { return cmp.Compare(b.Version, v) })
+	}
+	for i > 0 && bs[i-1].Version == v {
+		i--
+	}
+	return i, true
+}
+
+// sortedBlobs reports whether bs is in (field, version) order, as
+// slices.IsSortedFunc with ChainBlobs's order would, in a plain loop: the
+// fields of neighbours are usually the same string, which == sees at once.
+func sortedBlobs(bs []Blob) bool {
+	for i := 1; i < len(bs); i++ {
+		a, b := &bs[i-1], &bs[i]
+		if a.Field == b.Field {
+			if b.Version < a.Version {
+				return false
+			}
+		} else if b.Field < a.Field {
+			return false
+		}
+	}
+	return true
 }
