@@ -1288,12 +1288,17 @@ func (r *run[S]) advance(tasks []string, results []taskResult[S], steps []checkp
 	}
 	var recs []checkpoint.InterruptRecord
 	done := answered(results)
-	r.c = commit[S]{
-		c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps},
-		state: merged, prev: h, blobs: r.c.blobs, data: r.c.data,
+	if r.thread == "" {
+		// An ephemeral run's commits keep nothing (save): only the
+		// checkpoint, which save numbers, is read.
+		r.c.c.Checkpoint = cp
+	} else {
+		r.c = commit[S]{
+			c:     checkpoint.Commit{At: cp.CreatedAt, Checkpoint: cp, Steps: steps, Interrupts: done},
+			state: merged, prev: h, blobs: r.c.blobs, data: r.c.data,
+		}
 	}
-	r.c.c.Interrupts = done
-	if r.ns == "" && slices.ContainsFunc(r.records, isPending) {
+	if r.thread != "" && r.ns == "" && slices.ContainsFunc(r.records, isPending) {
 		// Questions of the pause that the superstep finished without.
 		r.c.c.Cancel = &checkpoint.Cancellation{Author: "weft", Channel: checkpoint.ChannelEngine, At: cp.CreatedAt,
 			Note: "not asked again: the node ran again without it"}

@@ -34,7 +34,7 @@ type Workflow[S any] struct {
 	owner     string
 	fanout    bool                // the graph has Map nodes
 	subgraphs bool                // the graph has Subgraph nodes
-	succ      map[string][]string // static successors in node order
+	succ      map[string]flow[S]  // what follows each node (and Start)
 	active    activeRuns          // the runs of this process
 	// plainRuns and storeRuns keep the allocations of root runs that
 	// returned, for the next ones (newRun, recycle).
@@ -110,9 +110,14 @@ func (wf *Workflow[S]) init() {
 		wf.fanout = wf.fanout || n.fanout != nil
 		wf.subgraphs = wf.subgraphs || n.sub != nil
 	}
-	wf.succ = map[string][]string{}
+	wf.succ = map[string]flow[S]{}
 	for from, tos := range wf.edges {
-		wf.succ[from] = wf.sortNodes(slices.Clone(tos))
+		wf.succ[from] = flow[S]{next: wf.sortNodes(slices.Clone(tos))}
+	}
+	for from, rt := range wf.routes {
+		f := wf.succ[from]
+		f.route = rt
+		wf.succ[from] = f
 	}
 	wf.beat.init(wf, wf.cfg.beat)
 }
@@ -145,12 +150,15 @@ func (wf *Workflow[S]) sortNodes(names []string) []string {
 // next picks the nodes of the superstep after tasks, from static edges and
 // routes evaluated on the merged state.
 func (wf *Workflow[S]) next(tasks []string, s S) (next []string, err error) {
-	if len(tasks) == 1 && wf.routes[tasks[0]] == nil {
-		return wf.succ[tasks[0]], nil
+	if len(tasks) == 1 {
+		if f := wf.succ[tasks[0]]; f.route == nil {
+			return f.next, nil
+		}
 	}
 	for _, t := range tasks {
-		next = append(next, wf.succ[t]...)
-		rt := wf.routes[t]
+		f := wf.succ[t]
+		next = append(next, f.next...)
+		rt := f.route
 		if rt == nil {
 			continue
 		}
@@ -244,6 +252,13 @@ func (wf *Workflow[S]) newRun(ctx, outer context.Context, p persister[S], thread
 		r.after = slices.Concat(wf.cfg.after, rc.after)
 	}
 	return r
+}
+
+// flow is what follows a node: its static successors in node order, and
+// its router (nil for none).
+type flow[S any] struct {
+	next  []string
+	route *route[S]
 }
 
 // plainBlock is the allocation of a root run without a store (newRun).
