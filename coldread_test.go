@@ -151,3 +151,67 @@ func readState(b *testing.B, wf *weft.Workflow[growState], n int, cold bool) {
 		}
 	}
 }
+
+// BenchmarkResumeLongThread is one human round trip on a thread whose list
+// field grew by one element per superstep for n supersteps: Resume with
+// the answer, which the node appends, and the pause at the next question.
+// Warm, the run starts from the head this workflow keeps; cold, from the
+// store alone (ForgetHeads before each Resume, as another process would).
+//
+//	go test -run '^$' -bench ResumeLongThread -benchmem -benchtime 200x .
+func BenchmarkResumeLongThread(b *testing.B) {
+	for _, sc := range benchStores {
+		for _, cold := range []bool{false, true} {
+			for _, n := range []int{10, 5000} {
+				name := fmt.Sprintf("store=%s/cold=%t/supersteps=%d", sc.name, cold, n)
+				b.Run(name, func(b *testing.B) { resumeLong(b, sc.open(b), n, cold) })
+			}
+		}
+	}
+}
+
+func resumeLong(b *testing.B, st checkpoint.Store, n int, cold bool) {
+	ctx := context.Background()
+	g := weft.NewGraph[growState]("askgrow")
+	g.AddNode("step", func(_ context.Context, s growState) (growState, error) {
+		s.Steps++
+		s.Log = append(s.Log, fmt.Sprintf("entry number %d", s.Steps))
+		return s, nil
+	})
+	g.AddNode("ask", func(ctx context.Context, s growState) (growState, error) {
+		a, err := weft.Interrupt[string](ctx, "next?", weft.Key("next"))
+		if err != nil {
+			return s, err
+		}
+		s.Steps++
+		s.Log = append(s.Log, a)
+		return s, nil
+	})
+	g.AddEdge(weft.Start, "step")
+	g.AddConditionalEdges("step", func(s growState) string {
+		if s.Steps >= n {
+			return "ask"
+		}
+		return "step"
+	}, "step", "ask")
+	g.AddEdge("ask", "ask")
+	wf, err := g.Compile(weft.WithStore(st), weft.StepLimit(n+10))
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := wf.Run(ctx, "t", growState{})
+	if err != nil || !res.Paused() {
+		b.Fatal(err, res)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if cold {
+			weft.ForgetHeads(wf)
+		}
+		steps := res.State.Steps
+		res, err = wf.Resume(ctx, "t", weft.Answers(map[string]any{"next": "answer"}))
+		if err != nil || !res.Paused() || res.State.Steps != steps+1 || len(res.State.Log) != steps+1 {
+			b.Fatal(err, res.Status, res.State.Steps)
+		}
+	}
+}
