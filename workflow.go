@@ -32,10 +32,10 @@ type Workflow[S any] struct {
 	st        checkpoint.Store // cfg.store, or a memstore of the workflow's own
 	p         persister[S]
 	owner     string
-	fanout    bool                // the graph has Map nodes
-	subgraphs bool                // the graph has Subgraph nodes
-	succ      map[string]flow[S]  // what follows each node (and Start)
-	active    activeRuns          // the runs of this process
+	fanout    bool               // the graph has Map nodes
+	subgraphs bool               // the graph has Subgraph nodes
+	succ      map[string]flow[S] // what follows each node (and Start)
+	active    activeRuns         // the runs of this process
 	// plainRuns and storeRuns keep the allocations of root runs that
 	// returned, for the next ones (newRun, recycle).
 	plainRuns, storeRuns sync.Pool
