@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +81,12 @@ type Store struct {
 	// wstmts and rstmts are the statements prepared at Open on write and
 	// read, by query text. They are not changed after Open.
 	wstmts, rstmts map[string]*sql.Stmt
+	// dyn are the statements of read queries built per call (the inbox's
+	// and the thread list's filters), prepared on first use, by text, up
+	// to maxDynamic of them; nil once closed.
+	dynMu sync.Mutex
+	dyn   map[string]*sql.Stmt
+	shut  bool
 	// now is Options.Clock, or time.Now.
 	now func() time.Time
 	// outbox: record events (Options.Outbox, or the file is marked as
@@ -276,7 +283,11 @@ func fileURI(path string) (string, error) {
 // checkpoints the WAL into the database file and removes it.
 func (s *Store) Close() error {
 	var errs []error
-	for _, m := range []map[string]*sql.Stmt{s.rstmts, s.wstmts} {
+	s.dynMu.Lock()
+	dyn := s.dyn
+	s.dyn, s.shut = nil, true
+	s.dynMu.Unlock()
+	for _, m := range []map[string]*sql.Stmt{s.rstmts, s.wstmts, dyn} {
 		for _, st := range m {
 			errs = append(errs, st.Close())
 		}
@@ -356,13 +367,47 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	if st := s.rstmts[query]; st != nil {
 		return st.QueryContext(ctx, args...)
 	}
+	if st := s.dynamic(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return s.read.QueryContext(ctx, query, args...)
+}
+
+// maxDynamic bounds the read queries built per call that stay prepared:
+// their texts depend on which filters are set (and on how many assignees
+// a filter names), so there are few in use, but no bound.
+const maxDynamic = 64
+
+// dynamic returns query prepared on the read pool, preparing it the first
+// time; nil once maxDynamic are, or if it does not prepare (the query
+// run without preparing then says why).
+func (s *Store) dynamic(ctx context.Context, query string) *sql.Stmt {
+	s.dynMu.Lock()
+	defer s.dynMu.Unlock()
+	if st := s.dyn[query]; st != nil {
+		return st
+	}
+	if s.shut || len(s.dyn) >= maxDynamic {
+		return nil
+	}
+	st, err := s.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if s.dyn == nil {
+		s.dyn = make(map[string]*sql.Stmt)
+	}
+	s.dyn[query] = st
+	return st
 }
 
 // queryRow is query for one row.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	s.counts.statements.Add(1)
 	if st := s.rstmts[query]; st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if st := s.dynamic(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return s.read.QueryRowContext(ctx, query, args...)
