@@ -4,9 +4,10 @@ package weft
 // accepts (its scanner's maxNestingDepth).
 const maxJSONDepth = 10000
 
-// validArray reports whether d is exactly one JSON array: its first byte
-// the '[' that opens it, its last byte the ']' that closes it, nothing
-// around them. Its verdict is that of
+// validArrayLen reports whether d is exactly one JSON array: its first
+// byte the '[' that opens it, its last byte the ']' that closes it,
+// nothing around them; and if so, how many elements it has. Its verdict is
+// that of
 //
 //	len(d) >= 2 && d[0] == '[' && d[len(d)-1] == ']' && json.Valid(d)
 //
@@ -17,13 +18,6 @@ const maxJSONDepth = 10000
 // recursive descent over the bytes, several times faster than json.Valid,
 // whose scanner calls a function per byte; spliceChain runs it on every
 // link of an Append chain.
-func validArray(d []byte) bool {
-	_, ok := validArrayLen(d)
-	return ok
-}
-
-// validArrayLen is validArray that also returns, when d is an array, how
-// many elements it has.
 func validArrayLen(d []byte) (int, bool) {
 	if len(d) < 2 || d[0] != '[' || d[len(d)-1] != ']' {
 		return 0, false

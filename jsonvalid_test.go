@@ -239,9 +239,6 @@ func FuzzValidArray(f *testing.F) {
 			if want := validArrayRef(in); got != want {
 				t.Fatalf("validArray(%q) = %v, json.Valid says %v", in, got, want)
 			}
-			if validArray(in) != got {
-				t.Fatalf("validArray(%q) = %v, validArrayLen says %v", in, !got, got)
-			}
 			if got {
 				if want := elemsOf(t, in); n != want {
 					t.Fatalf("validArrayLen(%q) = %d elements, json.Unmarshal finds %d", in, n, want)
@@ -273,4 +270,10 @@ func BenchmarkValidArray(b *testing.B) {
 			}
 		}
 	})
+}
+
+// validArray is validArrayLen's verdict alone.
+func validArray(d []byte) bool {
+	_, ok := validArrayLen(d)
+	return ok
 }

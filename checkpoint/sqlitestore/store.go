@@ -84,9 +84,8 @@ type Store struct {
 	// dyn are the statements of read queries built per call (the inbox's
 	// and the thread list's filters), prepared on first use, by text, up
 	// to maxDynamic of them; nil once closed.
-	dynMu sync.Mutex
+	dynMu sync.RWMutex
 	dyn   map[string]*sql.Stmt
-	shut  bool
 	// now is Options.Clock, or time.Now.
 	now func() time.Time
 	// outbox: record events (Options.Outbox, or the file is marked as
@@ -242,6 +241,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	if s.rstmts, err = prepare(ctx, s.read, readQueries); err != nil {
 		return fmt.Errorf("sqlitestore: Open(%q): %w", s.path, err)
 	}
+	s.dyn = make(map[string]*sql.Stmt)
 	return s.openOutbox(ctx, opts.Outbox)
 }
 
@@ -285,7 +285,7 @@ func (s *Store) Close() error {
 	var errs []error
 	s.dynMu.Lock()
 	dyn := s.dyn
-	s.dyn, s.shut = nil, true
+	s.dyn = nil
 	s.dynMu.Unlock()
 	for _, m := range []map[string]*sql.Stmt{s.rstmts, s.wstmts, dyn} {
 		for _, st := range m {
@@ -360,14 +360,11 @@ func (s *Store) readTx(ctx context.Context, fn func(txn) error) error {
 	return fn(txn{tx, s.rstmts, &s.counts})
 }
 
-// query runs a query outside a transaction on the read pool, prepared if it
-// is one of the pool's.
+// query runs a query outside a transaction on the read pool, prepared
+// (prepared).
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	s.counts.statements.Add(1)
-	if st := s.rstmts[query]; st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	if st := s.dynamic(ctx, query); st != nil {
+	if st := s.prepared(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return s.read.QueryContext(ctx, query, args...)
@@ -378,24 +375,28 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 // a filter names), so there are few in use, but no bound.
 const maxDynamic = 64
 
-// dynamic returns query prepared on the read pool, preparing it the first
-// time; nil once maxDynamic are, or if it does not prepare (the query
-// run without preparing then says why).
-func (s *Store) dynamic(ctx context.Context, query string) *sql.Stmt {
-	s.dynMu.Lock()
-	defer s.dynMu.Unlock()
-	if st := s.dyn[query]; st != nil {
+// prepared returns query prepared on the read pool: one of the
+// statements prepared at Open, or one built per call, prepared the first
+// time; nil once maxDynamic of those are, or if it does not prepare (the
+// query run without preparing then says why).
+func (s *Store) prepared(ctx context.Context, query string) *sql.Stmt {
+	if st := s.rstmts[query]; st != nil {
 		return st
 	}
-	if s.shut || len(s.dyn) >= maxDynamic {
-		return nil
+	s.dynMu.RLock()
+	st := s.dyn[query]
+	s.dynMu.RUnlock()
+	if st != nil {
+		return st
+	}
+	s.dynMu.Lock()
+	defer s.dynMu.Unlock()
+	if st := s.dyn[query]; st != nil || s.dyn == nil || len(s.dyn) >= maxDynamic {
+		return st // prepared meanwhile, closed, or full
 	}
 	st, err := s.read.PrepareContext(ctx, query)
 	if err != nil {
 		return nil
-	}
-	if s.dyn == nil {
-		s.dyn = make(map[string]*sql.Stmt)
 	}
 	s.dyn[query] = st
 	return st
@@ -404,10 +405,7 @@ func (s *Store) dynamic(ctx context.Context, query string) *sql.Stmt {
 // queryRow is query for one row.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	s.counts.statements.Add(1)
-	if st := s.rstmts[query]; st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	if st := s.dynamic(ctx, query); st != nil {
+	if st := s.prepared(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return s.read.QueryRowContext(ctx, query, args...)
