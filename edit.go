@@ -94,7 +94,7 @@ func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func
 	case StatusReady:
 		return nil, fmt.Errorf("thread %q is ready: answers or a submitted run wait to be acted on; resume it first: %w", thread, ErrBusy)
 	}
-	base, err := wf.p.rootSnapshot(ctx, row, baseID)
+	base, err := wf.p.rootSnapshot(ctx, row, baseID, nil)
 	if err != nil {
 		return nil, err
 	}

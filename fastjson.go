@@ -125,12 +125,10 @@ func unquotePlain(data []byte) (string, bool) {
 	return string(data[1 : len(data)-1]), true
 }
 
-// marshalPayload is json.Marshal(v) with the shortcut for plain strings.
+// marshalPayload is json.Marshal(v) with the shortcuts of marshalPlain.
 func marshalPayload(v any) ([]byte, error) {
-	if s, ok := v.(string); ok {
-		if b, ok := quotePlain(s); ok {
-			return b, nil
-		}
+	if b, ok := marshalPlain(v); ok {
+		return b, nil
 	}
 	return json.Marshal(v)
 }

@@ -44,8 +44,9 @@ func headKey(thread string, created time.Time, cpID string) headID {
 	return headID{thread, created.UnixMicro(), cpID}
 }
 
-// get returns a copy of the cached snapshot, if any.
-func (c *headCache[S]) get(key headID) (*snap[S], bool) {
+// get returns a copy of the cached snapshot, if any, in dst when dst is
+// not nil.
+func (c *headCache[S]) get(key headID, dst *snap[S]) (*snap[S], bool) {
 	c.mu.Lock()
 	e, ok := c.items[key]
 	if !ok {
@@ -53,10 +54,13 @@ func (c *headCache[S]) get(key headID) (*snap[S], bool) {
 		return nil, false
 	}
 	e.used = true
-	s := e.snap
+	if dst == nil {
+		dst = new(snap[S])
+	}
+	*dst = e.snap
 	c.mu.Unlock()
-	s.state = copyState(c.si, s.state)
-	return &s, true
+	dst.state = copyState(c.si, dst.state)
+	return dst, true
 }
 
 // put keeps a copy of s under key.

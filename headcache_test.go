@@ -24,7 +24,7 @@ func TestHeadCache(t *testing.T) {
 	in := st{Items: []string{"a"}, Note: "not stored"}
 	c.put(k, &snap[st]{cp: checkpoint.Checkpoint{ID: "000000000001", Blobs: []checkpoint.Blob{{Field: "Items"}}}, state: in})
 	in.Items[0] = "changed after put"
-	got, ok := c.get(k)
+	got, ok := c.get(k, nil)
 	if !ok {
 		t.Fatal("get after put: missing")
 	}
@@ -32,10 +32,10 @@ func TestHeadCache(t *testing.T) {
 		t.Errorf("get = %+v (blobs %v), want a stored copy: Items [a], no Note, no blobs", got.state, got.cp.Blobs)
 	}
 	got.state.Items[0] = "changed after get"
-	if again, _ := c.get(k); again.state.Items[0] != "a" {
+	if again, _ := c.get(k, nil); again.state.Items[0] != "a" {
 		t.Errorf("a change to a got state reached the cache: %q", again.state.Items[0])
 	}
-	if _, ok := c.get(headKey("t", born.Add(time.Microsecond), "000000000001")); ok {
+	if _, ok := c.get(headKey("t", born.Add(time.Microsecond), "000000000001"), nil); ok {
 		t.Error("another incarnation of the thread found the entry")
 	}
 
@@ -43,7 +43,7 @@ func TestHeadCache(t *testing.T) {
 	// others go.
 	for i := range headCacheSize + 10 {
 		c.put(headKey(fmt.Sprint("o", i), born, "000000000001"), &snap[st]{})
-		if _, ok := c.get(k); !ok {
+		if _, ok := c.get(k, nil); !ok {
 			t.Fatalf("after %d puts, the entry used all along was evicted", i+1)
 		}
 	}
@@ -51,11 +51,11 @@ func TestHeadCache(t *testing.T) {
 		t.Errorf("%d entries, want %d", n, headCacheSize)
 	}
 	for i := range 11 {
-		if _, ok := c.get(headKey(fmt.Sprint("o", i), born, "000000000001")); ok {
+		if _, ok := c.get(headKey(fmt.Sprint("o", i), born, "000000000001"), nil); ok {
 			t.Errorf("o%d, among the oldest, is still cached", i)
 		}
 	}
-	if _, ok := c.get(headKey(fmt.Sprint("o", headCacheSize+9), born, "000000000001")); !ok {
+	if _, ok := c.get(headKey(fmt.Sprint("o", headCacheSize+9), born, "000000000001"), nil); !ok {
 		t.Error("the newest entry is missing")
 	}
 }

@@ -275,7 +275,8 @@ func configure(opts []InterruptOption) askConfig {
 }
 
 // decodeTo is decodeAnswer into a new T: a plain string or a bool
-// without a value on the heap, anything else by decodeAnswer.
+// without a value on the heap, a flat struct (flatOf) by decodeFlat when
+// it can, anything else by decodeAnswer.
 func decodeTo[T any](raw json.RawMessage) (T, error) {
 	var v T
 	switch p := any(&v).(type) {
@@ -293,7 +294,25 @@ func decodeTo[T any](raw json.RawMessage) (T, error) {
 			return v, nil
 		}
 	}
+	if t := reflect.TypeFor[T](); t.Kind() == reflect.Struct {
+		if fs := flatOf(t); fs != nil {
+			if v, ok := decodeFlatTo[T](fs, raw); ok {
+				return v, nil
+			}
+		}
+	}
 	return decodeSlow[T](raw)
+}
+
+// decodeFlatTo is decodeFlat into a new T, a flat struct: ok is false when
+// the shortcut cannot decode raw, and decodeSlow must.
+func decodeFlatTo[T any](fs *flatStruct, raw json.RawMessage) (T, bool) {
+	var v T
+	if !fs.decodeFlat(raw, reflect.ValueOf(&v).Elem()) {
+		var zero T
+		return zero, false
+	}
+	return v, true
 }
 
 // decodeSlow is decodeTo's general path, apart so that only its T escapes.

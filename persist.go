@@ -18,8 +18,9 @@ type persister[S any] interface {
 	// snapshot loads a checkpoint and its state; id "" is the head.
 	snapshot(ctx context.Context, thread, ns, id string) (*snap[S], error)
 	// rootSnapshot loads a checkpoint of the thread's own graph; id "" is
-	// row's head. It may come from a cache of decoded heads.
-	rootSnapshot(ctx context.Context, row *checkpoint.Thread, id string) (*snap[S], error)
+	// row's head. It may come from a cache of decoded heads, and is then
+	// copied into into when into is not nil.
+	rootSnapshot(ctx context.Context, row *checkpoint.Thread, id string, into *snap[S]) (*snap[S], error)
 	commit(ctx context.Context, c *commit[S]) (int64, error)
 	// keep notes that s is the head of the thread (created at created: its
 	// incarnation), which a run leaves (it paused or stopped on it): the
@@ -112,7 +113,7 @@ func (p *storePersister[S]) snapshot(ctx context.Context, thread, ns, id string)
 	return &snap[S]{cp: *cp, state: v.Interface().(S)}, nil
 }
 
-func (p *storePersister[S]) rootSnapshot(ctx context.Context, row *checkpoint.Thread, id string) (*snap[S], error) {
+func (p *storePersister[S]) rootSnapshot(ctx context.Context, row *checkpoint.Thread, id string, into *snap[S]) (*snap[S], error) {
 	if id == "" {
 		id = row.Head
 	}
@@ -121,7 +122,7 @@ func (p *storePersister[S]) rootSnapshot(ctx context.Context, row *checkpoint.Th
 		return p.snapshot(ctx, row.ID, "", id)
 	}
 	key := headKey(row.ID, row.CreatedAt, id)
-	if s, ok := p.heads.get(key); ok {
+	if s, ok := p.heads.get(key, into); ok {
 		return s, nil
 	}
 	s, err := p.snapshot(ctx, row.ID, "", id)
@@ -248,7 +249,7 @@ func (nopPersister[S]) snapshot(_ context.Context, thread, ns, id string) (*snap
 	return nil, fmt.Errorf("weft: ephemeral thread: checkpoint %q in namespace %q: %w", id, ns, checkpoint.ErrNotFound)
 }
 
-func (nopPersister[S]) rootSnapshot(_ context.Context, row *checkpoint.Thread, id string) (*snap[S], error) {
+func (nopPersister[S]) rootSnapshot(_ context.Context, row *checkpoint.Thread, id string, _ *snap[S]) (*snap[S], error) {
 	return nil, fmt.Errorf("weft: ephemeral thread: checkpoint %q: %w", id, checkpoint.ErrNotFound)
 }
 

@@ -423,7 +423,7 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 		// carry over.
 		return r.start(wf.withDefaults(input), nil)
 	}
-	parent, err := wf.p.rootSnapshot(ctx, row, "")
+	parent, err := wf.p.rootSnapshot(ctx, row, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -570,7 +570,7 @@ func (r *run[S]) resume(claimed *checkpoint.Thread) (*Result[S], error) {
 		return r.resumeSubmitted()
 	}
 	var err error
-	if r.head, err = wf.p.rootSnapshot(ctx, row, ""); err != nil {
+	if r.head, err = wf.p.rootSnapshot(ctx, row, "", r.newSnap()); err != nil {
 		return nil, err
 	}
 	r.rootCP = r.head.cp.ID
@@ -925,7 +925,7 @@ func answerJSON(v any) (json.RawMessage, error) {
 		}
 		return raw, nil
 	}
-	return json.Marshal(v)
+	return marshalPayload(v)
 }
 
 // notWaiting is the error for an answer to a question that is not among
@@ -1020,7 +1020,7 @@ func (wf *Workflow[S]) StateAt(ctx context.Context, thread, checkpointID string)
 	if row.Head == "" && checkpointID == "" {
 		return &Snapshot[S]{Thread: row.ID, Workflow: row.Workflow, Status: row.Status, Created: row.CreatedAt}, nil
 	}
-	s, err := wf.p.rootSnapshot(ctx, row, checkpointID)
+	s, err := wf.p.rootSnapshot(ctx, row, checkpointID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1065,7 +1065,7 @@ func (wf *Workflow[S]) History(ctx context.Context, thread string) iter.Seq2[*Sn
 			return
 		}
 		for _, cp := range cps {
-			s, err := wf.p.rootSnapshot(ctx, row, cp.ID)
+			s, err := wf.p.rootSnapshot(ctx, row, cp.ID, nil)
 			if err == nil {
 				var recs []checkpoint.InterruptRecord
 				if recs, err = wf.questionsAt(ctx, thread, cp.ID, ""); err == nil {
@@ -1165,7 +1165,7 @@ func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts .
 			// The cancel is a checkpoint of its own, with the state as it
 			// was: History shows who cancelled the thread and why, even
 			// when no question was withdrawn.
-			base, err := wf.p.rootSnapshot(ctx, row, "")
+			base, err := wf.p.rootSnapshot(ctx, row, "", nil)
 			if err != nil {
 				return err
 			}
