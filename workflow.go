@@ -313,31 +313,35 @@ func (wf *Workflow[S]) runConfig(opts []RunOption) (runConfig, error) {
 	if len(opts) == 0 {
 		return runConfig{}, nil
 	}
-	rc, err := wf.runOptions(opts)
-	if err != nil {
+	rc := runConfigs.Get().(*runConfig)
+	defer func() { *rc = runConfig{}; runConfigs.Put(rc) }()
+	if err := wf.runOptions(rc, opts); err != nil {
 		return runConfig{}, err
 	}
 	return *rc, nil
 }
 
-// runOptions is runConfig with options, apart so that only it puts a
-// runConfig on the heap.
-func (wf *Workflow[S]) runOptions(opts []RunOption) (*runConfig, error) {
-	rc := &runConfig{}
+// runConfigs are the runConfigs that options are applied to: the options
+// are an interface, so the config they write to is on the heap. None of
+// them (all are weft's) keeps it.
+var runConfigs = sync.Pool{New: func() any { return new(runConfig) }}
+
+// runOptions applies opts to rc, zero, and checks the result.
+func (wf *Workflow[S]) runOptions(rc *runConfig, opts []RunOption) error {
 	for _, o := range opts {
 		o.applyRun(rc)
 	}
 	for _, n := range slices.Concat(rc.before, rc.after, rc.gotos) {
 		if n != "*" && n != End && wf.nodes[n] == nil {
-			return nil, fmt.Errorf("weft: unknown node %q: %w", n, ErrInvalidGraph)
+			return fmt.Errorf("weft: unknown node %q: %w", n, ErrInvalidGraph)
 		}
 	}
 	if rc.update != nil {
 		if _, ok := rc.update.(func(S) S); !ok {
-			return nil, fmt.Errorf("weft: Update takes a func(%s) %[1]s, not %T: %w", wf.state.typ, rc.update, ErrInvalidInput)
+			return fmt.Errorf("weft: Update takes a func(%s) %[1]s, not %T: %w", wf.state.typ, rc.update, ErrInvalidInput)
 		}
 	}
-	return rc, nil
+	return nil
 }
 
 // checkThreadID refuses thread IDs that cannot name a thread everywhere
