@@ -773,22 +773,35 @@ func (r *run[S]) attempt(spec *taskSpec[S], in S, start time.Time, journal map[s
 	return tr
 }
 
-// taskChunk is the most tasks newTask makes in one allocation.
-const taskChunk = 16
+// taskChunk is the most tasks newTask makes in one allocation for a
+// subgraph's run; rootTaskChunk is how many it makes for a root run,
+// whose unused tasks the next run of the recycled allocation takes on
+// (recycle).
+const (
+	taskChunk = 16
+	// 30 tasks of 224 bytes (6,720) nearly fill one of the allocator's
+	// size classes (6,784).
+	rootTaskChunk = 30
+)
 
 // newTask returns a new zero task. A task is made for every node that runs:
 // those of the run's own goroutine come from a chunk of several, made at
-// once (a chunk of as many as the graph has nodes first, so a short run
-// makes one). Tasks are never reused: a node's context stays its own
-// after it returns. A parallel task, made on a goroutine of its own, is
-// allocated alone.
+// once. A root run's chunk outlives the run: the next root run carries on
+// carving it, so that a run of a few nodes makes no allocation for them
+// most of the time. A subgraph's run makes a chunk of as many tasks as
+// its graph has nodes first, so a short run makes one. Tasks are never
+// reused: a node's context stays its own after it returns, and an array
+// is freed once no task carved from it is kept. A parallel task, made on
+// a goroutine of its own, is allocated alone.
 func (r *run[S]) newTask(parallel bool) *task[S] {
 	if parallel {
 		return new(task[S])
 	}
 	if len(r.tasks) == 0 {
 		n := taskChunk
-		if r.tasksMade < len(r.wf.nodes) {
+		if r.block != nil {
+			n = rootTaskChunk
+		} else if r.tasksMade < len(r.wf.nodes) {
 			n = min(n, len(r.wf.nodes)-r.tasksMade)
 		}
 		r.tasks = make([]task[S], n)

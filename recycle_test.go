@@ -210,3 +210,80 @@ func TestLeftGoroutinesAfterTheRun(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+type ctxKey struct{}
+
+// TestNodeContextsOutliveTheirRuns keeps the context of every node of
+// many runs, ephemeral and stored, paused and finished: the tasks behind
+// them come from arrays that later runs carry on carving, and none of
+// them may be handed out again. Each kept context must still carry its
+// own run's value, and report its run as over (run with -race).
+func TestNodeContextsOutliveTheirRuns(t *testing.T) {
+	type kept struct {
+		ctx  context.Context
+		want string
+	}
+	var mu sync.Mutex
+	var all []kept
+	keep := func(ctx context.Context) {
+		mu.Lock()
+		defer mu.Unlock()
+		all = append(all, kept{ctx, ctx.Value(ctxKey{}).(string)})
+	}
+	g := weft.NewGraph[int]("kept")
+	for _, n := range []string{"a", "b", "c"} {
+		g.AddNode(n, func(ctx context.Context, s int) (int, error) {
+			keep(ctx)
+			return s + 1, nil
+		})
+	}
+	g.AddEdge(weft.Start, "a")
+	g.AddEdge("a", "b")
+	g.AddEdge("b", "c")
+	stored, err := g.Compile(weft.WithStore(memstore.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := g.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paused := reviewed(t, weft.WithStore(memstore.New()))
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 60 {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				ctx := context.WithValue(context.Background(), ctxKey{}, id)
+				if res, err := stored.Run(ctx, id, 0); err != nil || res.State != 3 {
+					t.Error(id, res, err)
+					return
+				}
+				if res, err := plain.Run(ctx, "", 0); err != nil || res.State != 3 {
+					t.Error(id, res, err)
+					return
+				}
+				if res, err := paused.Run(ctx, id, note{Thread: id}); err != nil || !res.Paused() {
+					t.Error(id, res, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(all) != 4*60*6 {
+		t.Fatalf("%d node contexts kept, want %d", len(all), 4*60*6)
+	}
+	seen := map[context.Context]bool{}
+	for _, k := range all {
+		if got := k.ctx.Value(ctxKey{}); got != k.want {
+			t.Fatalf("a node context of run %s now carries %v", k.want, got)
+		}
+		if seen[k.ctx] {
+			t.Fatalf("a node context of run %s was handed out twice", k.want)
+		}
+		seen[k.ctx] = true
+	}
+}

@@ -277,7 +277,8 @@ type storeBlock[S any] struct {
 }
 
 // recycle empties the allocation of root run r, which has returned, and
-// keeps it for the next run. Nothing the run handed out points into it:
+// keeps it for the next run, with the tasks the run made but did not use
+// (newTask). Nothing the run handed out points into it:
 // results, events and errors carry copies, stores copy what they are
 // given, the tasks (node contexts, which a library may watch after the
 // node returned) and the thread's row (which the heartbeat may still hold)
@@ -291,10 +292,14 @@ func (wf *Workflow[S]) recycle(r *run[S]) {
 	}
 	switch b := r.block.(type) {
 	case *plainBlock[S]:
+		rest := b.r.tasks // never handed out: zero
 		*b = plainBlock[S]{}
+		b.r.tasks = rest
 		wf.plainRuns.Put(b)
 	case *storeBlock[S]:
+		rest := b.r.tasks
 		*b = storeBlock[S]{}
+		b.r.tasks = rest
 		wf.storeRuns.Put(b)
 	}
 }
