@@ -70,8 +70,13 @@
 // validated against the schema before anything is recorded
 // (ErrInvalidAnswer; a Go value of the very type the question was asked
 // with is valid by its type, and is not checked again, unless the type has
-// its own marshalling or constrained fields), recorded exactly once (ErrAlreadyAnswered for a
-// second answer), and nil is a valid answer.
+// its own marshalling or constrained fields), recorded exactly once
+// (ErrAlreadyAnswered for a second answer), and nil is a valid answer.
+// Payloads and answers are stored as JSON, written and read as
+// encoding/json writes and reads them; a struct of plain fields (strings,
+// bools, integers) and a small map of such values take a shortcut that
+// gives the same bytes and the same values without encoding/json's
+// reflection.
 //
 // How answers find their calls: a node may call Interrupt several times,
 // in a loop, from several goroutines at once; each call has its own
