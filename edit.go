@@ -142,7 +142,7 @@ func (wf *Workflow[S]) write(ctx context.Context, thread, baseID string, fn func
 		meta[metaOrigin] = originOf(&base.cp)
 		c.c.Carry = &checkpoint.Carry{From: base.cp.ID, Kinds: []string{writeDo}}
 	}
-	r := wf.newRun(ctx, ctx, wf.p, thread, &runConfig{})
+	r := wf.newRun(ctx, ctx, wf.p, thread, &runConfig{}, nil)
 	r.tr.setRow(*row, false, time.Time{})
 	status := StatusStopped
 	if len(next) == 0 {
@@ -173,7 +173,7 @@ func (wf *Workflow[S]) create(ctx context.Context, thread string, fn func(S) S, 
 		return nil, err
 	}
 	cp := &checkpoint.Checkpoint{ThreadID: thread, Source: checkpoint.SourceUpdate, Next: next, Meta: meta, CreatedAt: wf.now()}
-	r := wf.newRun(ctx, ctx, wf.p, thread, &runConfig{})
+	r := wf.newRun(ctx, ctx, wf.p, thread, &runConfig{}, nil)
 	status := StatusStopped
 	if len(next) == 0 {
 		status = StatusCompleted

@@ -69,6 +69,9 @@ type activeRun struct {
 	cancel context.CancelCauseFunc
 	ended  atomic.Bool
 	tr     atomic.Pointer[threadRun]
+	// room is the row of the run that registers the mark (newRun), made
+	// with it: both live as long as the run and the heartbeat need them.
+	room   threadRun
 	joined bool // counted by the heartbeat; set before tr
 
 	thread string
@@ -207,8 +210,9 @@ func (wf *Workflow[S]) acquire(ctx context.Context, thread string) (context.Cont
 
 // newRun makes a root run with context ctx, derived from outer (the
 // caller's: the run's commits keep its values, not its cancellation) or
-// outer itself, and a copy of rc.
-func (wf *Workflow[S]) newRun(ctx, outer context.Context, p persister[S], thread string, rc *runConfig) *run[S] {
+// outer itself, and a copy of rc. a is the mark the run registers (nil for
+// none): the thread's row is made with it.
+func (wf *Workflow[S]) newRun(ctx, outer context.Context, p persister[S], thread string, rc *runConfig, a *activeRun) *run[S] {
 	// A root run, its config and its room live as long as each other: one
 	// allocation, recycled once the run has returned (recycle), with the
 	// room for a store's runs only with a store. The thread's row it
@@ -223,7 +227,7 @@ func (wf *Workflow[S]) newRun(ctx, outer context.Context, p persister[S], thread
 		}
 		b.rc = *rc
 		r = &b.r
-		r.tr, r.rc, r.block = new(threadRun), &b.rc, b
+		r.tr, r.rc, r.block = threadRunOf(a), &b.rc, b
 		r.useRoom(&b.room, nil)
 	} else {
 		b, _ := wf.storeRuns.Get().(*storeBlock[S])
@@ -232,7 +236,7 @@ func (wf *Workflow[S]) newRun(ctx, outer context.Context, p persister[S], thread
 		}
 		b.rc = *rc
 		r = &b.r
-		r.tr, r.rc, r.block = new(threadRun), &b.rc, b
+		r.tr, r.rc, r.block = threadRunOf(a), &b.rc, b
 		r.useRoom(&b.room, &b.kept)
 	}
 	r.wf, r.ctx, r.saveCtx, r.p, r.thread = wf, ctx, detached(outer), p, thread
@@ -394,7 +398,7 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	}
 	rc.replay = rc.keyed
 	if thread == "" {
-		r := wf.newRun(ctx, ctx, nopPersister[S]{}, "", &rc)
+		r := wf.newRun(ctx, ctx, nopPersister[S]{}, "", &rc, nil)
 		defer wf.recycle(r)
 		return r.start(wf.withDefaults(input), nil)
 	}
@@ -406,7 +410,7 @@ func (wf *Workflow[S]) Run(ctx context.Context, thread string, input S, opts ...
 	if err != nil {
 		return nil, err
 	}
-	r := wf.newRun(ctx, outer, wf.p, thread, &rc)
+	r := wf.newRun(ctx, outer, wf.p, thread, &rc, a)
 	defer func() { a.release(); wf.recycle(r) }()
 	r.register(a)
 	row, err := wf.st.Thread(ctx, thread)
@@ -538,10 +542,10 @@ func (wf *Workflow[S]) Resume(ctx context.Context, thread string, opts ...RunOpt
 		}
 		// Running here: record the answers; the run sees them when it
 		// pauses, and carries on with them.
-		r := wf.newRun(ctx, ctx, wf.p, thread, &rc)
+		r := wf.newRun(ctx, ctx, wf.p, thread, &rc, nil)
 		return nil, r.recordOnly(err)
 	}
-	r := wf.newRun(runCtx, ctx, wf.p, thread, &rc)
+	r := wf.newRun(runCtx, ctx, wf.p, thread, &rc, a)
 	defer func() { a.release(); wf.recycle(r) }()
 	r.register(a)
 	res, err := r.resume(nil)
@@ -655,7 +659,7 @@ func (wf *Workflow[S]) Continue(ctx context.Context, row checkpoint.Thread, opts
 	if err != nil {
 		return nil, err
 	}
-	r := wf.newRun(ctx, outer, wf.p, row.ID, &rc)
+	r := wf.newRun(ctx, outer, wf.p, row.ID, &rc, a)
 	defer func() { a.release(); wf.recycle(r) }()
 	r.register(a)
 	res, err := r.resume(&row)
@@ -1165,7 +1169,7 @@ func (wf *Workflow[S]) Cancel(ctx context.Context, thread, reason string, opts .
 		case StatusCompleted, StatusCancelled:
 			return fmt.Errorf("thread %q is %s: %w", thread, row.Status, ErrNotRunning)
 		}
-		r := wf.newRun(ctx, ctx, wf.p, thread, &rc)
+		r := wf.newRun(ctx, ctx, wf.p, thread, &rc, nil) // a new row per attempt
 		r.register(a)
 		r.tr.setRow(*row, false, time.Time{})
 		at := wf.now()
@@ -1204,4 +1208,13 @@ func (wf *Workflow[S]) Delete(ctx context.Context, thread string) error {
 	}
 	defer a.release()
 	return wf.st.DeleteThread(ctx, thread)
+}
+
+// threadRunOf returns the room for a run's row in its mark a, or a new one
+// when the run has no mark.
+func threadRunOf(a *activeRun) *threadRun {
+	if a == nil {
+		return new(threadRun)
+	}
+	return &a.room
 }
