@@ -2,8 +2,6 @@ package weft
 
 import (
 	"cmp"
-	"encoding"
-	"encoding/json"
 	"reflect"
 	"slices"
 	"strconv"
@@ -19,11 +17,6 @@ import (
 // encoding/json does, and leave everything else to it: a value or an input
 // they are not sure of goes the ordinary way, which also gives the
 // ordinary errors.
-
-var (
-	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
-)
 
 // flatStruct is what the shortcuts know of a flat struct type: one whose
 // encoding/json form is an object of plain values (plainJSONKind) under
